@@ -1,0 +1,209 @@
+"""The `dialflow` command line: thin commands that load config, check options and call a job."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import pandas as pd
+import typer
+import yaml
+from rich.console import Console
+
+from .config import dedupe_params, load_settings, masked_settings
+from .errors import DialflowError, InputError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+config_app = typer.Typer(no_args_is_help=True, help="Check the configuration.")
+run_app = typer.Typer(no_args_is_help=True, help="Run a job.")
+app.add_typer(config_app, name="config")
+app.add_typer(run_app, name="run")
+
+console = Console(stderr=True)
+log = logging.getLogger("dialflow")
+
+CONFIG_OPTION = typer.Option(None, "--config", "-c", help="Config file (default ./config.yaml).")
+
+
+class _State:
+    debug = False
+
+
+@app.callback()
+def _main(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    verbose: bool = typer.Option(True, "--verbose/--quiet", help="Log each stage on stderr."),
+) -> None:
+    """DIAL-Flow: dedupe, autoflush, infoflow and listiq on Dask."""
+    from .logs import setup_logging
+
+    _State.debug = debug
+    setup_logging(verbose)
+
+
+def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Show a DialflowError as one `Error:` line and exit with its code, unless --debug."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except DialflowError as exc:
+            if _State.debug:
+                raise
+            console.print(f"[red]Error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+            raise typer.Exit(exc.exit_code) from None
+        except KeyboardInterrupt:
+            console.print("[red]Error:[/red] interrupted; no run folder was kept", soft_wrap=True)
+            raise typer.Exit(130) from None
+        except Exception as exc:  # the last line of defence: still one line unless --debug
+            if _State.debug:
+                raise
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            console.print(
+                f"[red]Error:[/red] {type(exc).__name__}: {first} (rerun with --debug for details)",
+                soft_wrap=True,
+                highlight=False,
+            )
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _parse_as_of(value: str | None, option: str = "--as-of") -> pd.Timestamp:
+    """Return a UTC timestamp from ISO-8601 text; naive means UTC; None means now."""
+    if value is None:
+        return pd.Timestamp.now(tz="UTC").floor("s")
+    try:
+        stamp = pd.Timestamp(value)
+    except ValueError:
+        raise InputError(
+            f"{option} {value!r} is not a timestamp; give ISO-8601 like 2026-11-25T06:00:00Z"
+        ) from None
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+@config_app.command("check")
+@_one_line_errors
+def config_check(config: Optional[Path] = CONFIG_OPTION) -> None:
+    """Validate the config and print the effective settings, secrets masked."""
+    settings = load_settings(config)
+    typer.echo(yaml.safe_dump(masked_settings(settings), sort_keys=False).rstrip())
+    origin = config or ("config.yaml" if Path("config.yaml").exists() else "built-in defaults")
+    console.print(f"config OK ({origin})")
+
+
+@app.command("demo-data")
+@_one_line_errors
+def demo_data(
+    out: Path = typer.Option(Path("data/demo"), "--out", help="Folder to write the tables into."),
+    accounts: int = typer.Option(400_000, "--accounts", min=10, help="Accounts to generate."),
+    calls: int = typer.Option(1_000_000, "--calls", min=0, help="Call records (Task) to generate."),
+    seed: int = typer.Option(7, "--seed", help="Random seed; the same seed gives the same data."),
+    as_of: Optional[str] = typer.Option(
+        None, "--as-of", help="Dates lie before this (default today)."
+    ),
+) -> None:
+    """Write the canonical tables as Parquet: realistic, dirty demo data with planted problems."""
+    from .demo import generate_demo_data
+
+    stamp = _parse_as_of(as_of).normalize() if as_of else None
+    started = time.perf_counter()
+    counts = generate_demo_data(out, accounts=accounts, calls=calls, seed=seed, as_of=stamp)
+    console.print(f"demo data written to {out} in {time.perf_counter() - started:.1f}s: {counts}")
+
+
+@run_app.command("dedupe")
+@_one_line_errors
+def run_dedupe_command(
+    config: Optional[Path] = CONFIG_OPTION,
+    input_dir: Optional[Path] = typer.Option(None, "--input", help="Overrides source.path."),
+    output_dir: Optional[Path] = typer.Option(None, "--output", help="Overrides run.output_dir."),
+    scheduler: Optional[str] = typer.Option(
+        None, "--scheduler", help="tcp://HOST:PORT of a cluster."
+    ),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="The run's reference time (UTC)."),
+    no_sql: bool = typer.Option(False, "--no-sql", help="Skip the SQL table."),
+) -> None:
+    """Flag duplicate accounts; the newest record of each cluster survives."""
+    from .jobs.dedupe import ACCOUNT_COLUMNS, run_dedupe
+    from .sinks import write_csv, write_sql_table
+
+    overrides: dict[str, Any] = {}
+    if input_dir is not None:
+        overrides["source.path"] = str(input_dir)
+    if output_dir is not None:
+        overrides["run.output_dir"] = str(output_dir)
+    if scheduler is not None:
+        overrides["cluster.scheduler"] = scheduler
+    settings = load_settings(config, overrides)
+    params = dedupe_params(settings)
+    stamp = _parse_as_of(as_of)
+    source = _file_source(settings)
+    accounts = source.read("Account", columns=ACCOUNT_COLUMNS + [params.phone_field])
+
+    def job(run, compute) -> None:  # noqa: ANN001
+        with run.stage("dedupe") as stage:
+            result = run_dedupe(accounts, params, compute=compute)
+            stage["flagged"] = len(result.flagged)
+        run.counts.update(result.counts)
+        run.inputs["Account"] = sum(result.counts["keys"][params.match_keys[0]].values())
+        with run.stage("write") as stage:
+            stage["csv_rows"] = write_csv(result.flagged, run.folder / "dedupe_flagged.csv")
+            run.outputs["csv"] = "dedupe_flagged.csv"
+            if settings.sql.enabled and not no_sql:
+                stage["sql_rows"] = write_sql_table(
+                    settings.sql.url, settings.dedupe.sql_table, result.flagged, run.run_id
+                )
+                run.outputs["sql_table"] = settings.dedupe.sql_table
+
+    _execute("dedupe", settings, stamp, params, job)
+
+
+def _file_source(settings):  # noqa: ANN001, ANN202
+    from .sources import FileSource
+
+    return FileSource(
+        root=settings.source.path,
+        tables=dict(settings.source.tables),
+        phone_fields=settings.phones.fields,
+        csv_blocksize=settings.source.csv_blocksize,
+    )
+
+
+def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job) -> None:  # noqa: ANN001
+    """Run a job on the cluster inside a run folder, with its performance report and summary."""
+    from dataclasses import asdict
+
+    from distributed import performance_report
+
+    from .cluster import dashboard_link, open_client
+    from .logs import log_to_file
+    from .progress import ProgressCompute
+    from .run import open_run, worker_peak_memory
+
+    with open_client(settings.cluster) as client:
+        console.print(f"{job_name}: Dask dashboard at {dashboard_link(client)}", soft_wrap=True)
+        parameters = {"as_of": as_of.isoformat(), **asdict(params)}
+        with open_run(settings.run.output_dir, job_name, as_of, parameters) as run:
+            handler = log_to_file(run.folder / "run.log")
+            try:
+                started = time.time()
+                log.info("%s run %s started; folder %s", job_name, run.run_id, run.final_folder)
+                with performance_report(filename=str(run.folder / "dask-report.html")):
+                    job(run, ProgressCompute(client, job_name, console))
+                run.memory["workers_peak_bytes"] = worker_peak_memory(client, since=started)
+                run.outputs["performance_report"] = "dask-report.html"
+            finally:
+                logging.getLogger("dialflow").removeHandler(handler)
+                handler.close()
+    console.print(f"{job_name}: done, run folder {run.final_folder}", soft_wrap=True)
+    typer.echo(str(run.final_folder))
+
+
+def main() -> None:
+    """Entry point of the `dialflow` console script."""
+    app()

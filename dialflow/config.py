@@ -1,0 +1,277 @@
+"""Configuration: `config.yaml` -> nested pydantic models -> frozen parameters for each job."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError
+from .schema import DEFAULT_PHONE_FIELDS
+
+DEFAULT_CONFIG_PATH = Path("config.yaml")
+
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+MATCH_KEYS = ("phone", "name_postal")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RunSettings(_Section):
+    output_dir: Path = Path("output")
+
+
+class ClusterSettings(_Section):
+    scheduler: str | None = None
+    n_workers: int = Field(2, ge=1, le=512)
+    threads_per_worker: int = Field(1, ge=1, le=256)
+    memory_limit: str = "4GiB"
+    dashboard_address: str = ":8787"
+    connect_timeout_seconds: float = Field(10.0, gt=0)
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler_is_an_address(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        if not re.match(r"^(tcp|tls|inproc|ucx)://\S+$", value):
+            raise ValueError("must be an address like tcp://HOST:8786 or tls://HOST:8786, or null")
+        return value
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory_limit_parses(cls, value: str) -> str:
+        from dask.utils import parse_bytes
+
+        if value != "auto":
+            try:
+                parse_bytes(value)
+            except (ValueError, TypeError) as exc:
+                raise ValueError("must be a size like 4GiB or 2000MB, or auto") from exc
+        return value
+
+
+class SourceSettings(_Section):
+    kind: Literal["files"] = "files"
+    path: Path = Path("data/demo")
+    tables: dict[str, Path] = Field(default_factory=dict)
+    csv_blocksize: str = "64MiB"
+
+    @field_validator("tables")
+    @classmethod
+    def _known_tables(cls, value: dict[str, Path]) -> dict[str, Path]:
+        from .schema import TABLES
+
+        unknown = sorted(set(value) - set(TABLES))
+        if unknown:
+            raise ValueError(f"unknown table {unknown[0]!r}; known tables: {', '.join(TABLES)}")
+        return value
+
+
+class PhoneSettings(_Section):
+    region: str = Field("US", pattern=r"^[A-Z]{2}$")
+    fields: tuple[str, ...] = DEFAULT_PHONE_FIELDS
+
+    @field_validator("fields")
+    @classmethod
+    def _fields_are_identifiers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("must list at least one phone field")
+        if len(set(value)) != len(value):
+            raise ValueError("must not list a field twice")
+        for field in value:
+            if not _SQL_IDENTIFIER.match(field):
+                raise ValueError(f"{field!r} is not a field name (letters, digits, underscore)")
+        return value
+
+
+class SqlSettings(_Section):
+    enabled: bool = True
+    url: str = "sqlite:///output/dialflow.sqlite"
+
+    @field_validator("url")
+    @classmethod
+    def _url_parses(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except ArgumentError as exc:
+            raise ValueError("must be a SQLAlchemy URL like sqlite:///path.sqlite") from exc
+        return value
+
+
+class DedupeSettings(_Section):
+    match_keys: tuple[Literal["phone", "name_postal"], ...] = MATCH_KEYS
+    phone_field: str | None = None
+    postal_digits: int = Field(5, ge=1, le=10)
+    legal_suffixes: tuple[str, ...] = (
+        "inc",
+        "incorporated",
+        "llc",
+        "ltd",
+        "limited",
+        "corp",
+        "corporation",
+        "co",
+        "company",
+        "lp",
+        "llp",
+        "plc",
+        "pc",
+        "pllc",
+    )
+    sql_table: str = "dedupe_flagged"
+
+    @field_validator("match_keys")
+    @classmethod
+    def _keys_nonempty(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError(
+                f"must list each of {', '.join(MATCH_KEYS)} at most once, at least one"
+            )
+        return value
+
+    @field_validator("sql_table")
+    @classmethod
+    def _table_is_identifier(cls, value: str) -> str:
+        if not _SQL_IDENTIFIER.match(value):
+            raise ValueError("must be a table name of letters, digits and underscores")
+        return value
+
+
+class Settings(_Section):
+    run: RunSettings = RunSettings()
+    cluster: ClusterSettings = ClusterSettings()
+    source: SourceSettings = SourceSettings()
+    phones: PhoneSettings = PhoneSettings()
+    sql: SqlSettings = SqlSettings()
+    dedupe: DedupeSettings = DedupeSettings()
+
+
+@dataclass(frozen=True)
+class DedupeParams:
+    """What the dedupe job needs, resolved from the settings."""
+
+    match_keys: tuple[str, ...]
+    phone_field: str
+    region: str
+    postal_digits: int
+    legal_suffixes: tuple[str, ...]
+
+
+def dedupe_params(settings: Settings) -> DedupeParams:
+    """Resolve the dedupe parameters: the phone key defaults to the first configured phone field."""
+    phone_field = settings.dedupe.phone_field or settings.phones.fields[0]
+    if phone_field not in settings.phones.fields:
+        raise ConfigError(
+            f"dedupe.phone_field = {phone_field!r} is not one of phones.fields "
+            f"({', '.join(settings.phones.fields)}); name one of them or leave it null"
+        )
+    return DedupeParams(
+        match_keys=settings.dedupe.match_keys,
+        phone_field=phone_field,
+        region=settings.phones.region,
+        postal_digits=settings.dedupe.postal_digits,
+        legal_suffixes=tuple(s.casefold() for s in settings.dedupe.legal_suffixes),
+    )
+
+
+def _interpolate(node: Any, where: str, path: str) -> Any:
+    """Replace `${VAR}` and `${VAR:-default}` in every string with the environment's value."""
+    if isinstance(node, dict):
+        return {
+            k: _interpolate(v, where, f"{path}.{k}" if path else str(k)) for k, v in node.items()
+        }
+    if isinstance(node, list):
+        return [_interpolate(v, where, f"{path}[{i}]") for i, v in enumerate(node)]
+    if not isinstance(node, str):
+        return node
+
+    def substitute(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        value = os.environ.get(name)
+        if value is None:
+            if default is None:
+                raise ConfigError(
+                    f"{where}: {path} uses ${{{name}}}, which is not set in the environment; "
+                    f"export {name} or write ${{{name}:-default}}"
+                )
+            return default
+        return value
+
+    return _ENV_REFERENCE.sub(substitute, node)
+
+
+def _describe_validation_error(where: str, raw: dict[str, Any], exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    path = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        return (
+            f"{where}: unknown setting {path}; remove it or check its spelling against config.yaml"
+        )
+    given = error.get("input")
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {path} = {given!r} is not allowed: {message}"
+
+
+def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Load, interpolate and validate a config file; with no file at the default path, use defaults.
+
+    Args:
+        path: the YAML file; None means `config.yaml` in the working directory, if it exists.
+        overrides: nested values applied over the file (from the command line).
+    """
+    explicit = path is not None
+    path = Path(path) if explicit else DEFAULT_CONFIG_PATH
+    raw: dict[str, Any] = {}
+    if path.exists():
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(
+                f"{path}: cannot read the config file ({exc}); fix its permissions"
+            ) from exc
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(f"{path}: not valid YAML{at}; fix the syntax") from exc
+        if loaded is not None and not isinstance(loaded, dict):
+            raise ConfigError(
+                f"{path}: the top level must be a mapping of sections (run, cluster, ...)"
+            )
+        raw = loaded or {}
+    elif explicit:
+        raise ConfigError(f"{path}: config file not found; pass an existing file with --config")
+    raw = _interpolate(raw, str(path), "")
+    for dotted, value in (overrides or {}).items():
+        _set_dotted(raw, dotted, value)
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe_validation_error(str(path), raw, exc)) from exc
+
+
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    for part in parents:
+        tree = tree.setdefault(part, {})
+    tree[leaf] = value
+
+
+def masked_settings(settings: Settings) -> dict[str, Any]:
+    """Return the effective settings as plain data with every secret hidden."""
+    from sqlalchemy.engine import make_url
+
+    data = settings.model_dump(mode="json")
+    data["sql"]["url"] = make_url(settings.sql.url).render_as_string(hide_password=True)
+    return data

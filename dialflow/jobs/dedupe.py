@@ -1,0 +1,249 @@
+"""dedupe: which account records are duplicates, and which one of each cluster survives.
+
+Two records are duplicates when they share a match key (`phone`: E.164 of the primary phone;
+`name_postal`: normalised name plus the first postal digits). Clusters are the connected components
+of those links; the survivor is the newest by LastModifiedDate, then CreatedDate, then greatest Id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config import DedupeParams
+from ..phones import is_blank, normalize_e164
+
+STRING = "string[pyarrow]"
+TIMESTAMP = "datetime64[us, UTC]"
+
+ACCOUNT_COLUMNS = ["Id", "Name", "BillingPostalCode", "CreatedDate", "LastModifiedDate"]
+
+# One row per (account, match key kind); KeyValue is null where the record has no usable key.
+KEYS_META = pd.DataFrame(
+    {
+        "Id": pd.Series(dtype=STRING),
+        "LastModifiedDate": pd.Series(dtype=TIMESTAMP),
+        "CreatedDate": pd.Series(dtype=TIMESTAMP),
+        "MatchKey": pd.Series(dtype=STRING),
+        "KeyValue": pd.Series(dtype=STRING),
+        "KeyStatus": pd.Series(dtype=STRING),
+    }
+)
+
+FLAGGED_META = pd.DataFrame(
+    {
+        "Id": pd.Series(dtype=STRING),
+        "SurvivorId": pd.Series(dtype=STRING),
+        "ClusterSize": pd.Series(dtype="int64"),
+        "MatchKeys": pd.Series(dtype=STRING),
+        "LastModifiedDate": pd.Series(dtype=TIMESTAMP),
+        "SurvivorLastModifiedDate": pd.Series(dtype=TIMESTAMP),
+    }
+)
+
+_PUNCTUATION = r"[\p{P}\p{S}]+"
+_WHITESPACE = r"[\s\p{Z}]+"
+
+
+def normalise_names(names: pd.Series, legal_suffixes: tuple[str, ...]) -> pd.Series:
+    """Casefold, drop punctuation, collapse whitespace and strip trailing legal suffixes.
+
+    Returns null where nothing is left. A name that is only a suffix ("Company") keeps it,
+    because a suffix is only removed after another word.
+    """
+    text = names.astype(STRING)
+    folded = text.str.lower()  # pyarrow, vectorised
+    # Python's casefold also folds e.g. "ß" -> "ss"; it only differs from lower() off ASCII.
+    non_ascii = (~text.str.isascii()).fillna(False)
+    if non_ascii.any():
+        folded[non_ascii] = text[non_ascii].str.casefold()
+    result = (
+        folded.str.replace(_PUNCTUATION, "", regex=True)
+        .str.replace(_WHITESPACE, " ", regex=True)
+        .str.strip()
+    )
+    if legal_suffixes:
+        alternatives = "|".join(sorted({s for s in legal_suffixes if s}, key=len, reverse=True))
+        result = result.str.replace(rf"(?: (?:{alternatives}))+$", "", regex=True)
+    return result.mask(result == "")
+
+
+def postal_prefix(postal_codes: pd.Series, digits: int) -> pd.Series:
+    """Return the first `digits` digits of each postal code, or null when it has fewer."""
+    only_digits = postal_codes.astype(STRING).str.replace(r"\D", "", regex=True)
+    prefix = only_digits.str.slice(0, digits)
+    return prefix.mask(prefix.str.len() < digits)
+
+
+def account_keys(accounts: pd.DataFrame, params: DedupeParams) -> pd.DataFrame:
+    """Return one row per account and configured match key, with the key's value and status.
+
+    KeyStatus is `valid`, or why there is no key (`blank`, `invalid`, `no_name`, `no_postal`);
+    KeyValue is prefixed with the key kind so that values of different kinds never meet.
+    """
+    parts = []
+    for kind in params.match_keys:
+        if kind == "phone":
+            raw = accounts[params.phone_field]
+            value = normalize_e164(raw, params.region)
+            status = np.where(value.notna(), "valid", np.where(is_blank(raw), "blank", "invalid"))
+        else:
+            name = normalise_names(accounts["Name"], params.legal_suffixes)
+            postal = postal_prefix(accounts["BillingPostalCode"], params.postal_digits)
+            value = name + "|" + postal
+            status = np.where(value.notna(), "valid", np.where(name.isna(), "no_name", "no_postal"))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "Id": accounts["Id"].astype(STRING),
+                    "LastModifiedDate": accounts["LastModifiedDate"].astype(TIMESTAMP),
+                    "CreatedDate": accounts["CreatedDate"].astype(TIMESTAMP),
+                    "MatchKey": pd.Series(kind, index=accounts.index, dtype=STRING),
+                    "KeyValue": (kind + ":" + value.astype(STRING)).astype(STRING),
+                    "KeyStatus": pd.Series(status, index=accounts.index, dtype=STRING),
+                }
+            )
+        )
+    if not parts:
+        return KEYS_META.copy()
+    return pd.concat(parts, ignore_index=True)
+
+
+def key_status_counts(keys: pd.DataFrame) -> pd.DataFrame:
+    """Count key rows by match key kind and status (for the run summary)."""
+    counts = keys.groupby(["MatchKey", "KeyStatus"], observed=True).size()
+    return counts.rename("rows").reset_index()
+
+
+def shared_key_members(keys: pd.DataFrame) -> pd.DataFrame:
+    """Keep the key rows whose value is held by at least two records.
+
+    Correct per partition only when every row of a key value is in that partition (after a
+    shuffle on KeyValue); on a whole frame it is correct as it stands.
+    """
+    valid = keys[keys["KeyValue"].notna()]
+    holders = valid.groupby("KeyValue", observed=True)["Id"].transform("size")
+    return valid.loc[
+        holders >= 2, ["Id", "LastModifiedDate", "CreatedDate", "MatchKey", "KeyValue"]
+    ]
+
+
+def resolve_clusters(members: pd.DataFrame, match_keys: tuple[str, ...]) -> pd.DataFrame:
+    """Join records sharing a key into clusters and flag every member but the newest.
+
+    Args:
+        members: key rows held by two or more records (small by construction: only duplicates).
+        match_keys: the configured key kinds, which orders the MatchKeys column.
+    """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    if members.empty:
+        return FLAGGED_META.copy()
+    node, ids = pd.factorize(members["Id"], sort=True)
+    # Each key value links its holders to the first of them: a star spans the same component.
+    hub = pd.Series(node).groupby(members["KeyValue"].to_numpy(), sort=False).transform("first")
+    graph = coo_matrix(
+        (np.ones(len(node), dtype=np.int8), (node, hub.to_numpy())), shape=(len(ids), len(ids))
+    )
+    _, component = connected_components(graph, directed=False)
+
+    records = (
+        members.assign(node=node)
+        .drop_duplicates("node")
+        .set_index("node")
+        .sort_index()[["Id", "LastModifiedDate", "CreatedDate"]]
+    )
+    records["Cluster"] = component
+    records["ClusterSize"] = records.groupby("Cluster")["Id"].transform("size").astype("int64")
+    newest_first = records.sort_values(
+        ["Cluster", "LastModifiedDate", "CreatedDate", "Id"],
+        ascending=[True, False, False, False],
+        na_position="last",
+    )
+    survivors = newest_first.drop_duplicates("Cluster")[["Cluster", "Id", "LastModifiedDate"]]
+    survivors.columns = ["Cluster", "SurvivorId", "SurvivorLastModifiedDate"]
+
+    order = {kind: rank for rank, kind in enumerate(match_keys)}
+    kinds = members[["Id", "MatchKey"]].drop_duplicates()
+    kinds = kinds.assign(rank=kinds["MatchKey"].map(order)).sort_values(["Id", "rank"])
+    match_keys_of = kinds.groupby("Id", sort=False)["MatchKey"].agg(";".join)
+
+    flagged = records.merge(survivors, on="Cluster")
+    flagged = flagged[flagged["Id"] != flagged["SurvivorId"]]
+    flagged = flagged.assign(MatchKeys=flagged["Id"].map(match_keys_of))
+    return (
+        flagged[list(FLAGGED_META.columns)]
+        .astype(FLAGGED_META.dtypes.to_dict())
+        .sort_values("Id", ignore_index=True)
+    )
+
+
+def summarise(status_counts: pd.DataFrame, flagged: pd.DataFrame) -> dict[str, Any]:
+    """Return the run summary's counts from the key statuses and the flagged records."""
+    by_key: dict[str, dict[str, int]] = {}
+    for row in status_counts.itertuples(index=False):  # a handful of (kind, status) rows
+        by_key.setdefault(row.MatchKey, {})[row.KeyStatus] = int(row.rows)
+    clusters = flagged.groupby("SurvivorId")["ClusterSize"].first()
+    return {
+        "keys": by_key,
+        "clusters": int(len(clusters)),
+        "records_in_clusters": int(clusters.sum()),
+        "flagged": int(len(flagged)),
+        "largest_cluster": int(clusters.max()) if len(clusters) else 0,
+    }
+
+
+def dedupe_frame(accounts: pd.DataFrame, params: DedupeParams) -> tuple[pd.DataFrame, dict]:
+    """Run the whole job on one pandas frame: the reference the Dask wiring must equal."""
+    keys = account_keys(accounts, params)
+    flagged = resolve_clusters(shared_key_members(keys), params.match_keys)
+    return flagged, summarise(key_status_counts(keys), flagged)
+
+
+@dataclass(frozen=True)
+class DedupeResult:
+    flagged: pd.DataFrame
+    counts: dict[str, Any]
+
+
+def run_dedupe(
+    accounts,  # noqa: ANN001 - a dask DataFrame of Account
+    params: DedupeParams,
+    compute: Callable[..., tuple[Any, ...]] | None = None,
+) -> DedupeResult:
+    """Wire the pure functions on Dask: keys per partition, a shuffle by key, gather the pairs.
+
+    Args:
+        accounts: Account with at least ACCOUNT_COLUMNS and the phone field.
+        params: resolved dedupe parameters.
+        compute: computes several collections at once (the CLI's shows progress); default dask's.
+    """
+    import dask
+
+    keys = accounts.map_partitions(account_keys, params, meta=KEYS_META, token="dedupe-keys")
+    status_counts = keys.map_partitions(
+        key_status_counts,
+        meta=pd.DataFrame(
+            {
+                "MatchKey": pd.Series(dtype=STRING),
+                "KeyStatus": pd.Series(dtype=STRING),
+                "rows": pd.Series(dtype="int64"),
+            }
+        ),
+        token="dedupe-count",
+    )
+    status_totals = status_counts.groupby(["MatchKey", "KeyStatus"])["rows"].sum()
+    members = (
+        keys[keys["KeyValue"].notna()]
+        .shuffle(on="KeyValue")
+        .map_partitions(shared_key_members, meta=KEYS_META.iloc[:, :5], token="dedupe-match")
+    )
+    # Only records holding a shared key come back to the client, never the account table.
+    members_frame, totals = (compute or dask.compute)(members, status_totals)
+    flagged = resolve_clusters(members_frame, params.match_keys)
+    return DedupeResult(flagged, summarise(totals.reset_index(), flagged))

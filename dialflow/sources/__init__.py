@@ -1,0 +1,5 @@
+"""Sources: extraction of the canonical tables into Dask dataframes."""
+
+from .files import FileSource
+
+__all__ = ["FileSource"]
