@@ -125,7 +125,7 @@ def shared_key_members(keys: pd.DataFrame) -> pd.DataFrame:
     Correct per partition only when every row of a key value is in that partition (after a
     shuffle on KeyValue); on a whole frame it is correct as it stands.
     """
-    valid = keys[keys["KeyValue"].notna()]
+    valid = keys.dropna(subset=["KeyValue"])
     holders = valid.groupby("KeyValue", observed=True)["Id"].transform("size")
     return valid.loc[
         holders >= 2, ["Id", "LastModifiedDate", "CreatedDate", "MatchKey", "KeyValue"]
@@ -239,7 +239,7 @@ def run_dedupe(
     )
     status_totals = status_counts.groupby(["MatchKey", "KeyStatus"])["rows"].sum()
     members = (
-        keys[keys["KeyValue"].notna()]
+        keys.dropna(subset=["KeyValue"])
         .shuffle(on="KeyValue")
         .map_partitions(shared_key_members, meta=KEYS_META.iloc[:, :5], token="dedupe-match")
     )

@@ -1,0 +1,208 @@
+"""End to end through the CLI on a real LocalCluster: outputs, summary, SQL, and bad input."""
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from dialflow.cli import app
+from tests.conftest import accounts_frame
+
+ACCOUNTS = [
+    dict(
+        Id="001A",
+        Name="Alpha Widgets",
+        Phone="(415) 867-5309",
+        BillingPostalCode="10001",
+        LastModifiedDate="2026-01-01",
+        CreatedDate="2020-01-01",
+    ),
+    dict(
+        Id="001B",
+        Name="Bayside Tools Inc.",
+        Phone="+1 415.867.5309",
+        BillingPostalCode="94105",
+        LastModifiedDate="2026-03-01",
+        CreatedDate="2021-01-01",
+    ),
+    dict(
+        Id="001C",
+        Name="=BAYSIDE TOOLS, LLC",
+        Phone="212-736-5000",
+        BillingPostalCode="94105",
+        LastModifiedDate="2026-02-01",
+        CreatedDate="2022-01-01",
+    ),
+    dict(
+        Id="001D",
+        Name="Delta",
+        Phone="617 253 1000",
+        BillingPostalCode="02139",
+        LastModifiedDate="2026-04-01",
+        CreatedDate="2022-01-01",
+    ),
+]
+
+
+def write_config(tmp_path: Path, data: Path, extra: str = "", cluster_extra: str = "") -> Path:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"run:\n  output_dir: {tmp_path / 'out'}\n"
+        "cluster:\n  n_workers: 2\n  memory_limit: 2GiB\n  dashboard_address: ':0'\n"
+        + cluster_extra
+        + f"source:\n  path: {data}\n"
+        f"sql:\n  url: sqlite:///{tmp_path / 'out' / 'dialflow.sqlite'}\n" + extra,
+        encoding="utf-8",
+    )
+    return config
+
+
+def run_cli(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def test_dedupe_end_to_end_on_a_local_cluster(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    accounts_frame(ACCOUNTS).to_parquet(data / "Account.parquet")
+    config = write_config(tmp_path, data)
+
+    result = run_cli("run", "dedupe", "--config", str(config), "--as-of", "2026-11-25")
+    assert result.exit_code == 0, result.output
+
+    runs = list((tmp_path / "out" / "dedupe").iterdir())
+    assert len(runs) == 1 and not runs[0].name.startswith(".")
+    folder = runs[0]
+    assert {p.name for p in folder.iterdir()} >= {
+        "dedupe_flagged.csv",
+        "summary.json",
+        "dask-report.html",
+        "run.log",
+    }
+    assert (folder / "dedupe_flagged.csv").read_text(encoding="utf-8").splitlines() == [
+        "Id,SurvivorId,ClusterSize,MatchKeys,LastModifiedDate,SurvivorLastModifiedDate",
+        "001A,001B,3,phone,2026-01-01T00:00:00Z,2026-03-01T00:00:00Z",
+        "001C,001B,3,name_postal,2026-02-01T00:00:00Z,2026-03-01T00:00:00Z",
+    ]
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["job"] == "dedupe" and summary["run_id"] == folder.name
+    assert summary["as_of"] == "2026-11-25T00:00:00+00:00"
+    assert summary["inputs"] == {"Account": 4}
+    assert summary["counts"]["flagged"] == 2 and summary["counts"]["clusters"] == 1
+    assert set(summary["stages"]) == {"dedupe", "write"}
+    workers = summary["memory"]["workers_peak_bytes"]
+    assert len(workers) == 2 and all(v > 10_000_000 for v in workers.values())
+    assert summary["memory"]["client_peak_bytes"] > 10_000_000
+    assert summary["parameters"]["match_keys"] == ["phone", "name_postal"]
+
+    with sqlite3.connect(tmp_path / "out" / "dialflow.sqlite") as db:
+        rows = db.execute(
+            "select run_id, Id, SurvivorId from dedupe_flagged order by Id"
+        ).fetchall()
+    assert rows == [(folder.name, "001A", "001B"), (folder.name, "001C", "001B")]
+    # Phone numbers never reach the log.
+    assert "867-5309" not in (folder / "run.log").read_text() and "8675309" not in result.output
+
+
+def test_csv_cells_are_neutralised_against_formulas(tmp_path):
+    from dialflow.sinks.csv import to_csv_frame
+
+    frame = pd.DataFrame({"a": ["=SUM(A1)", "+14158675309", "-12.5", "@cmd", "-x", "plain", None]})
+    assert to_csv_frame(frame)["a"].tolist() == [
+        "'=SUM(A1)",
+        "+14158675309",
+        "-12.5",
+        "'@cmd",
+        "'-x",
+        "plain",
+        pd.NA,
+    ]
+
+
+def no_run_folder(tmp_path: Path) -> bool:
+    job_dir = tmp_path / "out" / "dedupe"
+    return not job_dir.exists() or not any(job_dir.iterdir())
+
+
+def one_error_line(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1, output
+    assert lines[0].startswith("Error: ")
+    return lines[0]
+
+
+def test_missing_column_stops_before_any_output(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    accounts_frame(ACCOUNTS).drop(columns=["LastModifiedDate"]).to_csv(data / "Account.csv")
+    result = run_cli("run", "dedupe", "--config", str(write_config(tmp_path, data)))
+    assert result.exit_code == 2
+    line = one_error_line(result.output)
+    assert f"{data / 'Account.csv'}: missing column LastModifiedDate" in line
+    assert no_run_folder(tmp_path)
+
+
+def test_mistyped_parquet_column_stops_before_any_output(tmp_path):
+    data = tmp_path / "data"
+    (data / "Account").mkdir(parents=True)
+    frame = accounts_frame(ACCOUNTS)
+    frame["CreatedDate"] = frame["CreatedDate"].astype("int64")
+    frame.to_parquet(data / "Account" / "part-0.parquet")
+    result = run_cli("run", "dedupe", "--config", str(write_config(tmp_path, data)))
+    assert result.exit_code == 2
+    line = one_error_line(result.output)
+    assert f"{data / 'Account'}: column CreatedDate is int64, expected a timestamp" in line
+    assert no_run_folder(tmp_path)
+
+
+def test_bad_value_deep_in_a_csv_fails_the_run_and_leaves_no_folder(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    frame = accounts_frame(ACCOUNTS * 400)
+    frame["Id"] = [f"001{i:05d}" for i in range(len(frame))]
+    text = frame.astype(object).astype(str)
+    text.loc[1500, "CreatedDate"] = "last tuesday"  # beyond the 1,000-row sample
+    text.to_csv(data / "Account.csv", index=False)
+    result = run_cli("run", "dedupe", "--config", str(write_config(tmp_path, data)))
+    assert result.exit_code == 2, result.output
+    assert "column CreatedDate holds a value that is not a timestamp" in result.output
+    assert no_run_folder(tmp_path)
+
+
+def test_missing_table_names_what_was_looked_for(tmp_path):
+    data = tmp_path / "empty"
+    data.mkdir()
+    result = run_cli("run", "dedupe", "--config", str(write_config(tmp_path, data)))
+    assert result.exit_code == 2
+    assert "no Account table (looked for Account/, Account.parquet, Account.csv)" in (
+        one_error_line(result.output)
+    )
+    assert no_run_folder(tmp_path)
+
+
+def test_bad_config_value_exits_2_and_leaves_no_run_folder(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    accounts_frame(ACCOUNTS).to_parquet(data / "Account.parquet")
+    config = write_config(tmp_path, data, "dedupe:\n  postal_digits: 0\n")
+    result = run_cli("run", "dedupe", "--config", str(config))
+    assert result.exit_code == 2
+    assert "dedupe.postal_digits = 0 is not allowed" in one_error_line(result.output)
+    assert no_run_folder(tmp_path)
+
+
+def test_unreachable_scheduler_fails_fast_with_the_address(tmp_path):
+    import time
+
+    data = tmp_path / "data"
+    data.mkdir()
+    accounts_frame(ACCOUNTS).to_parquet(data / "Account.parquet")
+    config = write_config(tmp_path, data, cluster_extra="  connect_timeout_seconds: 3\n")
+    started = time.monotonic()
+    result = run_cli("run", "dedupe", "--config", str(config), "--scheduler", "tcp://127.0.0.1:9")
+    assert result.exit_code == 1
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in one_error_line(result.output)
+    assert time.monotonic() - started < 10
+    assert no_run_folder(tmp_path)
