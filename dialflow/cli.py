@@ -171,6 +171,7 @@ def _file_source(settings):  # noqa: ANN001, ANN202
         tables=dict(settings.source.tables),
         phone_fields=settings.phones.fields,
         csv_blocksize=settings.source.csv_blocksize,
+        parquet_blocksize=settings.source.parquet_blocksize,
     )
 
 

@@ -32,6 +32,8 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
             client.close()
         return
 
+    # The P2P shuffle logs every shuffle's start and end at WARNING from the in-process scheduler.
+    logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)
     cluster = LocalCluster(
         n_workers=settings.n_workers,
         threads_per_worker=settings.threads_per_worker,

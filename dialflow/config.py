@@ -64,6 +64,7 @@ class SourceSettings(_Section):
     path: Path = Path("data/demo")
     tables: dict[str, Path] = Field(default_factory=dict)
     csv_blocksize: str = "64MiB"
+    parquet_blocksize: str = "16MiB"
 
     @field_validator("tables")
     @classmethod

@@ -23,8 +23,11 @@ log = logging.getLogger(__name__)
 
 
 def new_run_id(now: datetime) -> str:
-    """Return a sortable, unique run id: UTC start time and a random suffix."""
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+    """Return a sortable, unique run id: UTC start time and a random suffix.
+
+    The date keeps its dashes so that log masking (which hides 7+ digit runs) leaves it readable.
+    """
+    return f"{now.strftime('%Y-%m-%dT%H%M%SZ')}-{secrets.token_hex(3)}"
 
 
 def client_peak_rss_bytes() -> int:

@@ -79,6 +79,7 @@ class FileSource:
     tables: dict[str, Path]
     phone_fields: tuple[str, ...]
     csv_blocksize: str = "64MiB"
+    parquet_blocksize: str = "16MiB"
 
     def locate(self, table: str) -> Path:
         """Return the file or folder holding a table, or stop with what was looked for."""
@@ -133,7 +134,13 @@ class FileSource:
                     f"rewrite the column with that type"
                 )
         source = str(path / "*.parquet") if path.is_dir() else str(path)
-        return dd.read_parquet(source, columns=list(wanted))
+        # Adaptive: row groups are joined or split so each partition holds about `blocksize`.
+        return dd.read_parquet(
+            source,
+            columns=list(wanted),
+            split_row_groups="adaptive",
+            blocksize=self.parquet_blocksize,
+        )
 
     def _read_csv(self, path: Path, wanted: dict[str, ColumnKind]) -> dd.DataFrame:
         files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
