@@ -206,3 +206,34 @@ def test_unreachable_scheduler_fails_fast_with_the_address(tmp_path):
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in one_error_line(result.output)
     assert time.monotonic() - started < 10
     assert no_run_folder(tmp_path)
+
+
+def test_demo_data_then_dedupe_through_the_cli_equals_the_pure_job(tmp_path):
+    from dialflow.config import Settings, dedupe_params
+    from dialflow.jobs.dedupe import dedupe_frame
+    from dialflow.sources import FileSource
+
+    data = tmp_path / "demo"
+    made = run_cli(
+        "demo-data", "--accounts", "4000", "--calls", "6000", "--seed", "11", "--out", str(data)
+    )
+    assert made.exit_code == 0, made.output
+    planted = json.loads((data / "_demo.json").read_text())
+
+    result = run_cli("run", "dedupe", "--config", str(write_config(tmp_path, data)))
+    assert result.exit_code == 0, result.output
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    flagged = pd.read_csv(folder / "dedupe_flagged.csv", dtype=str)
+
+    settings = Settings()
+    source = FileSource(data, {}, settings.phones.fields)
+    accounts = pd.read_parquet(data / "Account")
+    expected, counts = dedupe_frame(
+        source.read("Account").compute().reset_index(drop=True), dedupe_params(settings)
+    )
+    assert len(accounts) == 4000
+    assert flagged["Id"].tolist() == expected["Id"].tolist()
+    assert flagged["SurvivorId"].tolist() == expected["SurvivorId"].tolist()
+    assert len(flagged) >= planted["counts"]["duplicates"]["flagged"] > 0
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["counts"] == counts
