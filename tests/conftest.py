@@ -1,4 +1,4 @@
-"""Shared fixtures: small hand-built frames and a small demo data set."""
+"""Shared test data: hand-built Account frames of canonical dtypes and default parameters."""
 
 from __future__ import annotations
 
@@ -7,6 +7,42 @@ import pytest
 
 from dialflow.config import DedupeParams, DedupeSettings
 from dialflow.schema import DEFAULT_PHONE_FIELDS, PANDAS_DTYPES, table_columns
+
+# A ~ B through the same phone written two ways; B ~ C through name + postal; D alone.
+CHAIN_ACCOUNTS: list[dict] = [
+    dict(
+        Id="001A",
+        Name="Alpha Widgets",
+        Phone="(415) 867-5309",
+        BillingPostalCode="10001",
+        LastModifiedDate="2026-01-01",
+        CreatedDate="2020-01-01",
+    ),
+    dict(
+        Id="001B",
+        Name="Bayside Tools Inc.",
+        Phone="+1 415.867.5309",
+        BillingPostalCode="94105-2000",
+        LastModifiedDate="2026-03-01",
+        CreatedDate="2021-01-01",
+    ),
+    dict(
+        Id="001C",
+        Name="BAYSIDE TOOLS, LLC",
+        Phone="212-736-5000",
+        BillingPostalCode="94105",
+        LastModifiedDate="2026-02-01",
+        CreatedDate="2022-01-01",
+    ),
+    dict(
+        Id="001D",
+        Name="Delta Farms",
+        Phone="617 253 1000",
+        BillingPostalCode="02139",
+        LastModifiedDate="2026-04-01",
+        CreatedDate="2022-01-01",
+    ),
+]
 
 
 def accounts_frame(rows: list[dict]) -> pd.DataFrame:

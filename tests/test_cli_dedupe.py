@@ -8,42 +8,9 @@ import pandas as pd
 from typer.testing import CliRunner
 
 from dialflow.cli import app
-from tests.conftest import accounts_frame
+from tests.conftest import CHAIN_ACCOUNTS, accounts_frame
 
-ACCOUNTS = [
-    dict(
-        Id="001A",
-        Name="Alpha Widgets",
-        Phone="(415) 867-5309",
-        BillingPostalCode="10001",
-        LastModifiedDate="2026-01-01",
-        CreatedDate="2020-01-01",
-    ),
-    dict(
-        Id="001B",
-        Name="Bayside Tools Inc.",
-        Phone="+1 415.867.5309",
-        BillingPostalCode="94105",
-        LastModifiedDate="2026-03-01",
-        CreatedDate="2021-01-01",
-    ),
-    dict(
-        Id="001C",
-        Name="=BAYSIDE TOOLS, LLC",
-        Phone="212-736-5000",
-        BillingPostalCode="94105",
-        LastModifiedDate="2026-02-01",
-        CreatedDate="2022-01-01",
-    ),
-    dict(
-        Id="001D",
-        Name="Delta",
-        Phone="617 253 1000",
-        BillingPostalCode="02139",
-        LastModifiedDate="2026-04-01",
-        CreatedDate="2022-01-01",
-    ),
-]
+ACCOUNTS = CHAIN_ACCOUNTS
 
 
 def write_config(tmp_path: Path, data: Path, extra: str = "", cluster_extra: str = "") -> Path:

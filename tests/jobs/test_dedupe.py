@@ -10,7 +10,7 @@ from dialflow.jobs.dedupe import (
     postal_prefix,
     run_dedupe,
 )
-from tests.conftest import accounts_frame
+from tests.conftest import CHAIN_ACCOUNTS, accounts_frame
 
 SUFFIXES = ("inc", "llc", "ltd", "corp", "co", "company", "corporation")
 
@@ -50,43 +50,7 @@ def test_postal_prefix_keeps_five_digits_or_nothing():
 
 
 def test_chain_by_phone_then_name_is_one_cluster(dedupe_defaults):
-    accounts = accounts_frame(
-        [
-            # A ~ B through the same phone written two ways; B ~ C through name + postal.
-            dict(
-                Id="001A",
-                Name="Alpha Widgets",
-                Phone="(415) 867-5309",
-                BillingPostalCode="10001",
-                LastModifiedDate="2026-01-01",
-                CreatedDate="2020-01-01",
-            ),
-            dict(
-                Id="001B",
-                Name="Bayside Tools Inc.",
-                Phone="+1 415.867.5309",
-                BillingPostalCode="94105-2000",
-                LastModifiedDate="2026-03-01",
-                CreatedDate="2021-01-01",
-            ),
-            dict(
-                Id="001C",
-                Name="BAYSIDE TOOLS, LLC",
-                Phone="212-736-5000",
-                BillingPostalCode="94105",
-                LastModifiedDate="2026-02-01",
-                CreatedDate="2022-01-01",
-            ),
-            dict(
-                Id="001D",
-                Name="Delta Farms",
-                Phone="617 253 1000",
-                BillingPostalCode="02139",
-                LastModifiedDate="2026-04-01",
-                CreatedDate="2022-01-01",
-            ),
-        ]
-    )
+    accounts = accounts_frame(CHAIN_ACCOUNTS)
     flagged, counts = dedupe_frame(accounts, dedupe_defaults)
     assert_frame_equal(
         flagged,

@@ -10,24 +10,80 @@ from hypothesis import strategies as st
 
 from dialflow.phones import _fast_e164, is_blank, mask_phones, normalize_e164, reference_e164
 
-SETTINGS = settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Real US/Canadian/Caribbean area codes plus ones that can never be valid, so both branches of
 # the metadata check (and the leading-digits region claims) get exercised.
 AREA_CODES = [
-    "415", "212", "202", "312", "646", "613", "604", "416", "787", "939", "268", "876", "658",
-    "809", "684", "671", "800", "888", "900", "500", "555", "911", "411", "123", "023", "999",
+    "415",
+    "212",
+    "202",
+    "312",
+    "646",
+    "613",
+    "604",
+    "416",
+    "787",
+    "939",
+    "268",
+    "876",
+    "658",
+    "809",
+    "684",
+    "671",
+    "800",
+    "888",
+    "900",
+    "500",
+    "555",
+    "911",
+    "411",
+    "123",
+    "023",
+    "999",
 ]
 PREFIXES = [
-    "", "", "", "1", "+1", "1 ", "+1 ", "1-", "+1-", "1.", "+1.", "+ 1 ", "+11", "01", "011 ",
+    "",
+    "",
+    "",
+    "1",
+    "+1",
+    "1 ",
+    "+1 ",
+    "1-",
+    "+1-",
+    "1.",
+    "+1.",
+    "+ 1 ",
+    "+11",
+    "01",
+    "011 ",
 ]
 SEPARATORS = ["", "", " ", " ", "-", "-", ".", "  ", " - ", "/", "_", ",", "\t"]
 EXTENSIONS = [
-    "", "", "", " x12", "x12", " x 12", " X7", " ext 12", "ext12", " ext. 12", " EXT.12",
-    "#12", " #12", " # 12", "\nx12", " extension 12", ";ext=12", ",,12", " x.12", "#", " x",
-    " ext", " int 5",
+    "",
+    "",
+    "",
+    " x12",
+    "x12",
+    " x 12",
+    " X7",
+    " ext 12",
+    "ext12",
+    " ext. 12",
+    " EXT.12",
+    "#12",
+    " #12",
+    " # 12",
+    "\nx12",
+    " extension 12",
+    ";ext=12",
+    ",,12",
+    " x.12",
+    "#",
+    " x",
+    " ext",
+    " int 5",
 ]
 EDGES = ["", "", "", " ", "\t", "\n", "  ", "\u00a0", "\u3000", "(", ")", "tel:", "Phone: "]
 # Fullwidth and Arabic-Indic digits: phonenumbers normalises them; the fast path must not claim
@@ -53,8 +109,16 @@ def nanp_like(draw: st.DrawFn) -> str:
     sep1, sep2, sep3 = (draw(st.sampled_from(SEPARATORS)) for _ in range(3))
     prefix = draw(st.sampled_from(PREFIXES))
     value = (
-        draw(st.sampled_from(EDGES)) + prefix + sep1 + area_part + sep2 + exchange + sep3 + line
-        + ext + draw(st.sampled_from(EDGES))
+        draw(st.sampled_from(EDGES))
+        + prefix
+        + sep1
+        + area_part
+        + sep2
+        + exchange
+        + sep3
+        + line
+        + ext
+        + draw(st.sampled_from(EDGES))
     )
     if draw(st.integers(0, 9)) == 0:
         value = _shift_digits(value, draw(st.sampled_from(DIGIT_SHIFTS)))
