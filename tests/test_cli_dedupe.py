@@ -94,10 +94,11 @@ def no_run_folder(tmp_path: Path) -> bool:
 
 
 def one_error_line(output: str) -> str:
+    """Return the single `Error:` line, which must end the output."""
     lines = [line for line in output.splitlines() if line.strip()]
-    assert len(lines) == 1, output
-    assert lines[0].startswith("Error: ")
-    return lines[0]
+    errors = [line for line in lines if line.startswith("Error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], output
+    return errors[0]
 
 
 def test_missing_column_stops_before_any_output(tmp_path):
@@ -204,3 +205,20 @@ def test_demo_data_then_dedupe_through_the_cli_equals_the_pure_job(tmp_path):
     assert len(flagged) >= planted["counts"]["duplicates"]["flagged"] > 0
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["counts"] == counts
+
+
+def test_failed_sql_write_fails_the_run_and_leaves_no_run_folder(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    accounts_frame(ACCOUNTS).to_parquet(data / "Account.parquet")
+    (tmp_path / "out").mkdir()
+    with sqlite3.connect(tmp_path / "out" / "dialflow.sqlite") as db:
+        db.execute("create table dedupe_flagged (other integer not null)")
+    result = run_cli("run", "dedupe", "--config", str(write_config(tmp_path, data)))
+    assert result.exit_code == 1
+    line = one_error_line(result.output)
+    assert "SQL table dedupe_flagged: writing 2 rows failed" in line
+    assert "nothing was written" in line
+    assert no_run_folder(tmp_path)
+    with sqlite3.connect(tmp_path / "out" / "dialflow.sqlite") as db:
+        assert db.execute("select count(*) from dedupe_flagged").fetchone() == (0,)
