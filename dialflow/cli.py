@@ -116,22 +116,17 @@ def demo_data(
     console.print(f"demo data written to {out} in {time.perf_counter() - started:.1f}s: {counts}")
 
 
-@run_app.command("dedupe")
-@_one_line_errors
-def run_dedupe_command(
-    config: Optional[Path] = CONFIG_OPTION,
-    input_dir: Optional[Path] = typer.Option(None, "--input", help="Overrides source.path."),
-    output_dir: Optional[Path] = typer.Option(None, "--output", help="Overrides run.output_dir."),
-    scheduler: Optional[str] = typer.Option(
-        None, "--scheduler", help="tcp://HOST:PORT of a cluster."
-    ),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="The run's reference time (UTC)."),
-    no_sql: bool = typer.Option(False, "--no-sql", help="Skip the SQL table."),
-) -> None:
-    """Flag duplicate accounts; the newest record of each cluster survives."""
-    from .jobs.dedupe import ACCOUNT_COLUMNS, run_dedupe
-    from .sinks import write_csv, write_sql_table
+INPUT_OPTION = typer.Option(None, "--input", help="Overrides source.path.")
+OUTPUT_OPTION = typer.Option(None, "--output", help="Overrides run.output_dir.")
+SCHEDULER_OPTION = typer.Option(None, "--scheduler", help="tcp://HOST:PORT of a cluster.")
+AS_OF_OPTION = typer.Option(None, "--as-of", help="The run's reference time (UTC).")
+NO_SQL_OPTION = typer.Option(False, "--no-sql", help="Skip the SQL table.")
 
+
+def _run_settings(
+    config: Path | None, input_dir: Path | None, output_dir: Path | None, scheduler: str | None
+):  # noqa: ANN202
+    """Load the settings with the run options that override them."""
     overrides: dict[str, Any] = {}
     if input_dir is not None:
         overrides["source.path"] = str(input_dir)
@@ -139,11 +134,38 @@ def run_dedupe_command(
         overrides["run.output_dir"] = str(output_dir)
     if scheduler is not None:
         overrides["cluster.scheduler"] = scheduler
-    settings = load_settings(config, overrides)
+    return load_settings(config, overrides)
+
+
+def _write_result(run, settings, frame: pd.DataFrame, name: str, table: str, sql: bool) -> None:  # noqa: ANN001
+    """Write a job's result as `<name>.csv` in the run folder and, if enabled, to a SQL table."""
+    from .sinks import write_csv, write_sql_table
+
+    with run.stage("write") as stage:
+        stage["csv_rows"] = write_csv(frame, run.folder / f"{name}.csv")
+        run.outputs["csv"] = f"{name}.csv"
+        if settings.sql.enabled and sql:
+            stage["sql_rows"] = write_sql_table(settings.sql.url, table, frame, run.run_id)
+            run.outputs["sql_table"] = table
+
+
+@run_app.command("dedupe")
+@_one_line_errors
+def run_dedupe_command(
+    config: Optional[Path] = CONFIG_OPTION,
+    input_dir: Optional[Path] = INPUT_OPTION,
+    output_dir: Optional[Path] = OUTPUT_OPTION,
+    scheduler: Optional[str] = SCHEDULER_OPTION,
+    as_of: Optional[str] = AS_OF_OPTION,
+    no_sql: bool = NO_SQL_OPTION,
+) -> None:
+    """Flag duplicate accounts; the newest record of each cluster survives."""
+    from .jobs.dedupe import ACCOUNT_COLUMNS, run_dedupe
+
+    settings = _run_settings(config, input_dir, output_dir, scheduler)
     params = dedupe_params(settings)
     stamp = _parse_as_of(as_of)
-    source = _file_source(settings)
-    accounts = source.read("Account", columns=ACCOUNT_COLUMNS + [params.phone_field])
+    accounts = _file_source(settings).read("Account", ACCOUNT_COLUMNS + [params.phone_field])
 
     def job(run, compute) -> None:  # noqa: ANN001
         with run.stage("dedupe") as stage:
@@ -151,16 +173,55 @@ def run_dedupe_command(
             stage["flagged"] = len(result.flagged)
         run.counts.update(result.counts)
         run.inputs["Account"] = sum(result.counts["keys"][params.match_keys[0]].values())
-        with run.stage("write") as stage:
-            stage["csv_rows"] = write_csv(result.flagged, run.folder / "dedupe_flagged.csv")
-            run.outputs["csv"] = "dedupe_flagged.csv"
-            if settings.sql.enabled and not no_sql:
-                stage["sql_rows"] = write_sql_table(
-                    settings.sql.url, settings.dedupe.sql_table, result.flagged, run.run_id
-                )
-                run.outputs["sql_table"] = settings.dedupe.sql_table
+        _write_result(
+            run, settings, result.flagged, "dedupe_flagged", settings.dedupe.sql_table, not no_sql
+        )
 
     _execute("dedupe", settings, stamp, params, job)
+
+
+@run_app.command("autoflush")
+@_one_line_errors
+def run_autoflush_command(
+    config: Optional[Path] = CONFIG_OPTION,
+    input_dir: Optional[Path] = INPUT_OPTION,
+    output_dir: Optional[Path] = OUTPUT_OPTION,
+    scheduler: Optional[str] = SCHEDULER_OPTION,
+    as_of: Optional[str] = AS_OF_OPTION,
+    since: Optional[str] = typer.Option(
+        None, "--since", help="Count only calls after this date (overrides autoflush.since)."
+    ),
+    no_sql: bool = NO_SQL_OPTION,
+) -> None:
+    """Find phone numbers that call outcomes show are bad; write one row per field to clear."""
+    from .config import autoflush_params
+    from .jobs.autoflush import CALL_COLUMNS, run_autoflush
+
+    settings = _run_settings(config, input_dir, output_dir, scheduler)
+    stamp = _parse_as_of(as_of)
+    since_stamp = _parse_as_of(since, "--since") if since is not None else None
+    params = autoflush_params(settings, stamp, since_stamp)
+    source = _file_source(settings)
+    calls = source.read("Task", CALL_COLUMNS)
+    accounts = source.read("Account", ["Id", *params.phone_fields])
+
+    def job(run, compute) -> None:  # noqa: ANN001
+        with run.stage("autoflush") as stage:
+            result = run_autoflush(calls, accounts, params, compute=compute)
+            stage["bad_numbers"] = len(result.verdicts)
+            stage["cleanup_rows"] = len(result.cleanup)
+        run.counts.update(result.counts)
+        run.inputs["Task"] = sum(result.counts["calls_by_category"].values())
+        _write_result(
+            run,
+            settings,
+            result.cleanup,
+            "autoflush_cleanup",
+            settings.autoflush.sql_table,
+            not no_sql,
+        )
+
+    _execute("autoflush", settings, stamp, params, job)
 
 
 def _file_source(settings):  # noqa: ANN001, ANN202

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -19,6 +21,13 @@ DEFAULT_CONFIG_PATH = Path("config.yaml")
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 MATCH_KEYS = ("phone", "name_postal")
+
+
+def _identifier(value: str) -> str:
+    """Accept a SQL table or column name of letters, digits and underscores."""
+    if not _SQL_IDENTIFIER.match(value):
+        raise ValueError("must be a table name of letters, digits and underscores")
+    return value
 
 
 class _Section(BaseModel):
@@ -145,9 +154,79 @@ class DedupeSettings(_Section):
     @field_validator("sql_table")
     @classmethod
     def _table_is_identifier(cls, value: str) -> str:
-        if not _SQL_IDENTIFIER.match(value):
-            raise ValueError("must be a table name of letters, digits and underscores")
+        return _identifier(value)
+
+
+CATEGORIES = ("wrong_number", "disconnected", "contact", "neutral")
+
+
+class AutoflushSettings(_Section):
+    dispositions: dict[
+        Literal["wrong_number", "disconnected", "contact", "neutral"], tuple[str, ...]
+    ] = {
+        "wrong_number": ("wrong number", "wn", "wrong #", "wrong party", "wrong person"),
+        "disconnected": (
+            "disconnected",
+            "dc",
+            "adc",
+            "not in service",
+            "number not in service",
+            "nis",
+            "disconnected number",
+            "invalid number",
+        ),
+        "contact": (
+            "contact",
+            "connected",
+            "appointment set",
+            "not interested",
+            "call back",
+            "callback",
+            "hung up",
+            "do not call request",
+            "interested",
+            "sale",
+            "right party contact",
+            "rpc",
+        ),
+        "neutral": (
+            "no answer",
+            "busy",
+            "voicemail",
+            "left message",
+            "fax tone",
+            "dropped",
+            "answering machine",
+            "machine",
+        ),
+    }
+    wrong_number_threshold: int = Field(2, ge=1)
+    disconnected_threshold: int = Field(3, ge=1)
+    time_span_minimum_days: float = Field(90, ge=0)
+    reset_on_later_contact: bool = True
+    since: datetime | None = None
+    sql_table: str = "autoflush_cleanup"
+
+    @field_validator("dispositions")
+    @classmethod
+    def _each_disposition_once(
+        cls, value: dict[str, tuple[str, ...]]
+    ) -> dict[str, tuple[str, ...]]:
+        seen: dict[str, str] = {}
+        for category, raw_values in value.items():
+            for raw in raw_values:
+                key = raw.strip().casefold()
+                if key in seen and seen[key] != category:
+                    raise ValueError(
+                        f"{raw!r} is listed under both {seen[key]} and {category}; keep one"
+                    )
+                seen[key] = category
         return value
+
+    @field_validator("sql_table")
+    @classmethod
+    def _table_is_identifier(cls, value: str) -> str:
+        return _identifier(value)
 
 
 class Settings(_Section):
@@ -157,6 +236,7 @@ class Settings(_Section):
     phones: PhoneSettings = PhoneSettings()
     sql: SqlSettings = SqlSettings()
     dedupe: DedupeSettings = DedupeSettings()
+    autoflush: AutoflushSettings = AutoflushSettings()
 
 
 @dataclass(frozen=True)
@@ -276,3 +356,45 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
     data = settings.model_dump(mode="json")
     data["sql"]["url"] = make_url(settings.sql.url).render_as_string(hide_password=True)
     return data
+
+
+@dataclass(frozen=True)
+class AutoflushParams:
+    """What the autoflush job needs, resolved from the settings."""
+
+    phone_fields: tuple[str, ...]
+    region: str
+    categories: dict[str, str]  # trimmed, casefolded raw disposition -> category
+    wrong_number_threshold: int
+    disconnected_threshold: int
+    time_span_minimum_days: float
+    reset_on_later_contact: bool
+    since: pd.Timestamp | None
+    as_of: pd.Timestamp
+
+
+def autoflush_params(
+    settings: Settings, as_of: pd.Timestamp, since: pd.Timestamp | None = None
+) -> AutoflushParams:
+    """Resolve the autoflush parameters; `since` (from --since) wins over `autoflush.since`."""
+    flush = settings.autoflush
+    categories = {
+        raw.strip().casefold(): category
+        for category, raw_values in flush.dispositions.items()
+        for raw in raw_values
+    }
+    since = since if since is not None else flush.since
+    if since is not None:
+        since = pd.Timestamp(since)
+        since = since.tz_localize("UTC") if since.tzinfo is None else since.tz_convert("UTC")
+    return AutoflushParams(
+        phone_fields=settings.phones.fields,
+        region=settings.phones.region,
+        categories=categories,
+        wrong_number_threshold=flush.wrong_number_threshold,
+        disconnected_threshold=flush.disconnected_threshold,
+        time_span_minimum_days=flush.time_span_minimum_days,
+        reset_on_later_contact=flush.reset_on_later_contact,
+        since=since,
+        as_of=as_of,
+    )

@@ -70,3 +70,14 @@ def dedupe_defaults() -> DedupeParams:
         postal_digits=defaults.postal_digits,
         legal_suffixes=defaults.legal_suffixes,
     )
+
+
+def calls_frame(rows: list[tuple]) -> pd.DataFrame:
+    """Build a Task frame from (AccountId, Dialed_Number__c, CallDisposition, CreatedDate) rows."""
+    kinds = table_columns("Task")
+    frame = pd.DataFrame(
+        [(f"00T{i:05d}", *row) for i, row in enumerate(rows)],
+        columns=["Id", "AccountId", "Dialed_Number__c", "CallDisposition", "CreatedDate"],
+    )
+    frame["CreatedDate"] = pd.to_datetime(frame["CreatedDate"], utc=True, format="ISO8601")
+    return frame.astype({column: PANDAS_DTYPES[kind] for column, kind in kinds.items()})

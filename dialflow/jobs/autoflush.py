@@ -1,0 +1,338 @@
+"""autoflush: which phone numbers on which accounts are bad, from call outcomes, and must go.
+
+A number is `disconnected` when its calls (across all accounts) hold >= 3 disconnected outcomes
+spanning >= 90 days with no contact call after the last of them: it is cleared from every field
+holding it. An (account, number) pair is `wrong_number` when that account's calls to it hold >= 2
+wrong-number outcomes spanning >= 90 days with no contact after the last: it is cleared from that
+account only. A field that is both gets one row, reason `disconnected`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config import AutoflushParams
+from ..phones import normalize_e164
+
+STRING = "string[pyarrow]"
+TIMESTAMP = "datetime64[us, UTC]"
+
+CALL_COLUMNS = ["AccountId", "Dialed_Number__c", "CallDisposition", "CreatedDate"]
+SIGNALS = ("wrong_number", "disconnected", "contact")
+UNMAPPED = "unmapped"
+OUTSIDE_WINDOW = "outside_window"
+EMPTY_DISPOSITION = "<empty>"
+
+# Per call category (and raw value, for dispositions that map to nothing): how many calls.
+CATEGORY_COUNTS_META = pd.DataFrame(
+    {
+        "Category": pd.Series(dtype=STRING),
+        "Disposition": pd.Series(dtype=STRING),
+        "calls": pd.Series(dtype="int64"),
+    }
+)
+# Partial aggregate of the signal calls: one row per (account, number, category).
+PAIR_STATS_META = pd.DataFrame(
+    {
+        "AccountId": pd.Series(dtype=STRING),
+        "PhoneE164": pd.Series(dtype=STRING),
+        "Category": pd.Series(dtype=STRING),
+        "Calls": pd.Series(dtype="int64"),
+        "FirstCall": pd.Series(dtype=TIMESTAMP),
+        "LastCall": pd.Series(dtype=TIMESTAMP),
+    }
+)
+# Bad numbers (AccountId null: bad for every account) and bad (account, number) pairs.
+VERDICTS_META = pd.DataFrame(
+    {
+        "PhoneE164": pd.Series(dtype=STRING),
+        "AccountId": pd.Series(dtype=STRING),
+        "Reason": pd.Series(dtype=STRING),
+        "BadCallCount": pd.Series(dtype="int64"),
+        "FirstBadCall": pd.Series(dtype=TIMESTAMP),
+        "LastBadCall": pd.Series(dtype=TIMESTAMP),
+    }
+)
+CLEANUP_META = pd.DataFrame(
+    {
+        "AccountId": pd.Series(dtype=STRING),
+        "Field": pd.Series(dtype=STRING),
+        "Phone": pd.Series(dtype=STRING),
+        "PhoneE164": pd.Series(dtype=STRING),
+        "Reason": pd.Series(dtype=STRING),
+        "BadCallCount": pd.Series(dtype="int64"),
+        "FirstBadCall": pd.Series(dtype=TIMESTAMP),
+        "LastBadCall": pd.Series(dtype=TIMESTAMP),
+    }
+)
+
+
+def categorise(dispositions: pd.Series, categories: dict[str, str]) -> pd.Series:
+    """Map raw dispositions (trimmed, case-insensitive) to a category, or `unmapped`."""
+    key = dispositions.astype(STRING).str.strip().str.lower()
+    # Few distinct values: casefold and look each up once, not once per call.
+    distinct = pd.unique(key.dropna())
+    lookup = {value: categories.get(value.casefold(), UNMAPPED) for value in distinct}
+    return key.map(lookup).fillna(UNMAPPED).astype(STRING)
+
+
+def _in_window(calls: pd.DataFrame, params: AutoflushParams) -> pd.Series:
+    created = calls["CreatedDate"]
+    keep = created.notna() & (created <= params.as_of)
+    if params.since is not None:
+        keep &= created > params.since
+    return keep
+
+
+def category_counts(calls: pd.DataFrame, params: AutoflushParams) -> pd.DataFrame:
+    """Count calls by category (`outside_window` for calls before --since or after --as-of);
+    dispositions that map to nothing are counted by raw value."""
+    inside = _in_window(calls, params)
+    category = categorise(calls["CallDisposition"], params.categories).mask(~inside, OUTSIDE_WINDOW)
+    raw = calls["CallDisposition"].astype(STRING).str.strip().fillna("")
+    raw = raw.mask(raw == "", EMPTY_DISPOSITION).where(category == UNMAPPED, "")
+    counts = (
+        pd.DataFrame({"Category": category, "Disposition": raw})
+        .groupby(["Category", "Disposition"], observed=True)
+        .size()
+        .rename("calls")
+        .reset_index()
+    )
+    return counts.astype(CATEGORY_COUNTS_META.dtypes.to_dict())
+
+
+def signal_calls(calls: pd.DataFrame, params: AutoflushParams) -> pd.DataFrame:
+    """Keep the window's wrong-number, disconnected and contact calls, with the number in E.164.
+
+    PhoneE164 is null where the dialed value is not a valid number (counted, then skipped).
+    """
+    calls = calls[_in_window(calls, params)]
+    category = categorise(calls["CallDisposition"], params.categories)
+    signal = category.isin(SIGNALS).to_numpy()
+    calls = calls[signal]
+    return pd.DataFrame(
+        {
+            "AccountId": calls["AccountId"].astype(STRING),
+            "PhoneE164": normalize_e164(calls["Dialed_Number__c"], params.region),
+            "Category": category[signal],
+            "CreatedDate": calls["CreatedDate"].astype(TIMESTAMP),
+        }
+    )
+
+
+def pair_stats(signals: pd.DataFrame) -> pd.DataFrame:
+    """Aggregate calls (or partial aggregates) to one row per (account, number, category)."""
+    if "Calls" not in signals.columns:
+        signals = signals.dropna(subset=["PhoneE164", "AccountId"]).assign(
+            Calls=1, FirstCall=lambda f: f["CreatedDate"], LastCall=lambda f: f["CreatedDate"]
+        )
+    stats = signals.groupby(["AccountId", "PhoneE164", "Category"], observed=True, sort=False).agg(
+        Calls=("Calls", "sum"), FirstCall=("FirstCall", "min"), LastCall=("LastCall", "max")
+    )
+    return stats.reset_index().astype(PAIR_STATS_META.dtypes.to_dict())
+
+
+def _verdict(
+    bad: pd.DataFrame,
+    contact_last: pd.Series,
+    keys: list[str],
+    threshold: int,
+    params: AutoflushParams,
+) -> pd.DataFrame:
+    """Apply count, span and later-contact rules to bad-call stats grouped by `keys`."""
+    grouped = bad.groupby(keys, observed=True).agg(
+        BadCallCount=("Calls", "sum"),
+        FirstBadCall=("FirstCall", "min"),
+        LastBadCall=("LastCall", "max"),
+    )
+    span = grouped["LastBadCall"] - grouped["FirstBadCall"]
+    keep = (grouped["BadCallCount"] >= threshold) & (
+        span >= pd.Timedelta(days=params.time_span_minimum_days)
+    )
+    if params.reset_on_later_contact:
+        later = contact_last.reindex(grouped.index)
+        keep &= ~(later > grouped["LastBadCall"]).fillna(False)
+    return grouped[keep].reset_index()
+
+
+def bad_numbers(stats: pd.DataFrame, params: AutoflushParams) -> pd.DataFrame:
+    """Decide the disconnected numbers and wrong (account, number) pairs.
+
+    Correct per partition when every row of a number is in it (after a shuffle on PhoneE164).
+    """
+    stats = pair_stats(stats)
+    contacts = stats[stats["Category"] == "contact"]
+    disconnected = _verdict(
+        stats[stats["Category"] == "disconnected"],
+        contacts.groupby("PhoneE164", observed=True)["LastCall"].max(),
+        ["PhoneE164"],
+        params.disconnected_threshold,
+        params,
+    ).assign(AccountId=pd.NA, Reason="disconnected")
+    wrong = _verdict(
+        stats[stats["Category"] == "wrong_number"],
+        contacts.groupby(["PhoneE164", "AccountId"], observed=True)["LastCall"].max(),
+        ["PhoneE164", "AccountId"],
+        params.wrong_number_threshold,
+        params,
+    ).assign(Reason="wrong_number")
+    verdicts = pd.concat([disconnected, wrong], ignore_index=True)
+    return verdicts[list(VERDICTS_META.columns)].astype(VERDICTS_META.dtypes.to_dict())
+
+
+def account_phones(accounts: pd.DataFrame, params: AutoflushParams) -> pd.DataFrame:
+    """Return one row per account phone field holding a valid number: the stored value and E.164."""
+    parts = []
+    for field in params.phone_fields:
+        stored = accounts[field].astype(STRING)
+        present = stored.notna().to_numpy()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "AccountId": accounts["Id"].astype(STRING)[present],
+                    "Field": field,
+                    "Phone": stored[present],
+                    "PhoneE164": normalize_e164(stored[present], params.region),
+                }
+            )
+        )
+    phones = pd.concat(parts, ignore_index=True).astype({"Field": STRING})
+    return phones.dropna(subset=["PhoneE164"])
+
+
+def cleanup_rows(
+    accounts: pd.DataFrame, verdicts: pd.DataFrame, params: AutoflushParams
+) -> pd.DataFrame:
+    """Match account phone fields against the verdicts: one row per (account, field) to clear.
+
+    Args:
+        accounts: Account rows (any partition).
+        verdicts: the output of `bad_numbers` for all numbers (small by construction).
+        params: resolved parameters (phone fields, region).
+    """
+    phones = account_phones(accounts, params)
+    disconnected = verdicts[verdicts["Reason"] == "disconnected"].drop(columns="AccountId")
+    wrong = verdicts[verdicts["Reason"] == "wrong_number"]
+    matched = pd.concat(
+        [
+            phones.merge(disconnected, on="PhoneE164"),
+            phones.merge(wrong, on=["AccountId", "PhoneE164"]),
+        ],
+        ignore_index=True,
+    )
+    rank = matched["Reason"].map({"disconnected": 0, "wrong_number": 1})
+    field_order = {field: i for i, field in enumerate(params.phone_fields)}
+    matched = (
+        matched.assign(_rank=rank, _field=matched["Field"].map(field_order))
+        .sort_values(["AccountId", "_field", "_rank"])
+        .drop_duplicates(["AccountId", "Field"])
+    )
+    return matched[list(CLEANUP_META.columns)].astype(CLEANUP_META.dtypes.to_dict())
+
+
+def summarise(
+    counts: pd.DataFrame, unparseable: int, verdicts: pd.DataFrame, cleanup: pd.DataFrame
+) -> dict[str, Any]:
+    """Return the run summary's counts."""
+    totals = counts.groupby(["Category", "Disposition"], observed=True)["calls"].sum()
+    by_category = totals.groupby(level="Category").sum()
+    unmapped = totals.loc[UNMAPPED] if UNMAPPED in by_category.index else pd.Series(dtype=int)
+    return {
+        "calls_by_category": {k: int(v) for k, v in by_category.sort_index().items()},
+        "unmapped_dispositions": {
+            k: int(v) for k, v in unmapped.sort_values(ascending=False).items()
+        },
+        "signal_calls_unparseable_number": int(unparseable),
+        "bad_numbers": {
+            k: int(v) for k, v in verdicts["Reason"].value_counts().sort_index().items()
+        },
+        "cleanup_by_reason": {
+            k: int(v) for k, v in cleanup["Reason"].value_counts().sort_index().items()
+        },
+        "cleanup_by_field": {
+            k: int(v) for k, v in cleanup["Field"].value_counts().sort_index().items()
+        },
+        "accounts_touched": int(cleanup["AccountId"].nunique()),
+    }
+
+
+def _sorted_cleanup(cleanup: pd.DataFrame, params: AutoflushParams) -> pd.DataFrame:
+    field_order = {field: i for i, field in enumerate(params.phone_fields)}
+    order = np.lexsort((cleanup["Field"].map(field_order).to_numpy(), cleanup["AccountId"]))
+    return cleanup.iloc[order].reset_index(drop=True)
+
+
+def autoflush_frame(
+    calls: pd.DataFrame, accounts: pd.DataFrame, params: AutoflushParams
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Run the whole job on pandas frames: the reference the Dask wiring must equal."""
+    signals = signal_calls(calls, params)
+    verdicts = bad_numbers(pair_stats(signals), params)
+    cleanup = _sorted_cleanup(cleanup_rows(accounts, verdicts, params), params)
+    counts = category_counts(calls, params)
+    return cleanup, summarise(counts, signals["PhoneE164"].isna().sum(), verdicts, cleanup)
+
+
+@dataclass(frozen=True)
+class AutoflushResult:
+    cleanup: pd.DataFrame
+    verdicts: pd.DataFrame
+    counts: dict[str, Any]
+
+
+def run_autoflush(
+    calls,  # noqa: ANN001 - a dask DataFrame of Task
+    accounts,  # noqa: ANN001 - a dask DataFrame of Account
+    params: AutoflushParams,
+    compute: Callable[..., tuple[Any, ...]] | None = None,
+) -> AutoflushResult:
+    """Wire the pure functions on Dask: normalise and count, decide per number, match fields.
+
+    Args:
+        calls: Task with CALL_COLUMNS.
+        accounts: Account with Id and the phone fields.
+        params: resolved autoflush parameters.
+        compute: computes collections (the CLI's shows progress and takes `stage=`).
+    """
+    import dask
+
+    compute = compute or (lambda *collections, stage=None: dask.compute(*collections))
+    signals = calls.map_partitions(
+        signal_calls,
+        params,
+        meta=PAIR_STATS_META.iloc[:, :3].assign(CreatedDate=pd.Series(dtype=TIMESTAMP)),
+        token="autoflush-normalise",
+    )
+    counts = calls.map_partitions(
+        category_counts, params, meta=CATEGORY_COUNTS_META, token="autoflush-count"
+    )
+    counts_total = counts.groupby(["Category", "Disposition"])["calls"].sum()
+    unparseable = signals["PhoneE164"].isnull().sum()
+    verdicts = (
+        signals.map_partitions(pair_stats, meta=PAIR_STATS_META, token="autoflush-count")
+        .shuffle(on="PhoneE164")
+        .map_partitions(bad_numbers, params, meta=VERDICTS_META, token="autoflush-rules")
+    )
+    # The verdicts are small by construction: only numbers that broke a rule come back.
+    verdicts_frame, counts_frame, unparseable_count = compute(
+        verdicts, counts_total, unparseable, stage="count calls"
+    )
+    cleanup = accounts.map_partitions(
+        cleanup_rows, verdicts_frame, params, meta=CLEANUP_META, token="autoflush-match"
+    )
+    # One row per field to clear: small by construction, like the verdicts.
+    (cleanup_frame,) = compute(cleanup, stage="match accounts")
+    cleanup_frame = _sorted_cleanup(cleanup_frame, params)
+    verdicts_frame = verdicts_frame.sort_values(["Reason", "PhoneE164", "AccountId"]).reset_index(
+        drop=True
+    )
+    return AutoflushResult(
+        cleanup_frame,
+        verdicts_frame,
+        summarise(counts_frame.reset_index(), unparseable_count, verdicts_frame, cleanup_frame),
+    )
