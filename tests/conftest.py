@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from dialflow.cli import app
 from dialflow.config import DedupeParams, DedupeSettings
 from dialflow.schema import DEFAULT_PHONE_FIELDS, PANDAS_DTYPES, table_columns
 
@@ -81,3 +85,36 @@ def calls_frame(rows: list[tuple]) -> pd.DataFrame:
     )
     frame["CreatedDate"] = pd.to_datetime(frame["CreatedDate"], utc=True, format="ISO8601")
     return frame.astype({column: PANDAS_DTYPES[kind] for column, kind in kinds.items()})
+
+
+def write_config(tmp_path: Path, data: Path, extra: str = "", cluster_extra: str = "") -> Path:
+    """Write a config for a small LocalCluster reading `data`, writing under tmp_path/out."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"run:\n  output_dir: {tmp_path / 'out'}\n"
+        "cluster:\n  n_workers: 2\n  memory_limit: 2GiB\n  dashboard_address: ':0'\n"
+        + cluster_extra
+        + f"source:\n  path: {data}\n"
+        f"sql:\n  url: sqlite:///{tmp_path / 'out' / 'dialflow.sqlite'}\n" + extra,
+        encoding="utf-8",
+    )
+    return config
+
+
+def run_cli(*args: str):
+    """Invoke the CLI in-process and return typer's result."""
+    return CliRunner().invoke(app, list(args))
+
+
+def no_run_folder(tmp_path: Path, job: str) -> bool:
+    """Return True when no run folder (finished or temporary) of the job exists under out/."""
+    job_dir = tmp_path / "out" / job
+    return not job_dir.exists() or not any(job_dir.iterdir())
+
+
+def one_error_line(output: str) -> str:
+    """Return the single `Error:` line, which must end the output."""
+    lines = [line for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("Error: ")]
+    assert len(errors) == 1 and lines[-1] == errors[0], output
+    return errors[0]

@@ -5,29 +5,17 @@ import sqlite3
 from pathlib import Path
 
 import pandas as pd
-from typer.testing import CliRunner
 
-from dialflow.cli import app
-from tests.conftest import CHAIN_ACCOUNTS, accounts_frame
+from tests.conftest import (
+    CHAIN_ACCOUNTS,
+    accounts_frame,
+    no_run_folder,
+    one_error_line,
+    run_cli,
+    write_config,
+)
 
 ACCOUNTS = CHAIN_ACCOUNTS
-
-
-def write_config(tmp_path: Path, data: Path, extra: str = "", cluster_extra: str = "") -> Path:
-    config = tmp_path / "config.yaml"
-    config.write_text(
-        f"run:\n  output_dir: {tmp_path / 'out'}\n"
-        "cluster:\n  n_workers: 2\n  memory_limit: 2GiB\n  dashboard_address: ':0'\n"
-        + cluster_extra
-        + f"source:\n  path: {data}\n"
-        f"sql:\n  url: sqlite:///{tmp_path / 'out' / 'dialflow.sqlite'}\n" + extra,
-        encoding="utf-8",
-    )
-    return config
-
-
-def run_cli(*args: str):
-    return CliRunner().invoke(app, list(args))
 
 
 def test_dedupe_end_to_end_on_a_local_cluster(tmp_path):
@@ -88,19 +76,6 @@ def test_csv_cells_are_neutralised_against_formulas(tmp_path):
     ]
 
 
-def no_run_folder(tmp_path: Path) -> bool:
-    job_dir = tmp_path / "out" / "dedupe"
-    return not job_dir.exists() or not any(job_dir.iterdir())
-
-
-def one_error_line(output: str) -> str:
-    """Return the single `Error:` line, which must end the output."""
-    lines = [line for line in output.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("Error: ")]
-    assert len(errors) == 1 and lines[-1] == errors[0], output
-    return errors[0]
-
-
 def test_missing_column_stops_before_any_output(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
@@ -109,7 +84,7 @@ def test_missing_column_stops_before_any_output(tmp_path):
     assert result.exit_code == 2
     line = one_error_line(result.output)
     assert f"{data / 'Account.csv'}: missing column LastModifiedDate" in line
-    assert no_run_folder(tmp_path)
+    assert no_run_folder(tmp_path, "dedupe")
 
 
 def test_mistyped_parquet_column_stops_before_any_output(tmp_path):
@@ -122,7 +97,7 @@ def test_mistyped_parquet_column_stops_before_any_output(tmp_path):
     assert result.exit_code == 2
     line = one_error_line(result.output)
     assert f"{data / 'Account'}: column CreatedDate is int64, expected a timestamp" in line
-    assert no_run_folder(tmp_path)
+    assert no_run_folder(tmp_path, "dedupe")
 
 
 def test_bad_value_deep_in_a_csv_fails_the_run_and_leaves_no_folder(tmp_path):
@@ -136,7 +111,7 @@ def test_bad_value_deep_in_a_csv_fails_the_run_and_leaves_no_folder(tmp_path):
     result = run_cli("run", "dedupe", "--config", str(write_config(tmp_path, data)))
     assert result.exit_code == 2, result.output
     assert "column CreatedDate holds a value that is not a timestamp" in result.output
-    assert no_run_folder(tmp_path)
+    assert no_run_folder(tmp_path, "dedupe")
 
 
 def test_missing_table_names_what_was_looked_for(tmp_path):
@@ -147,7 +122,7 @@ def test_missing_table_names_what_was_looked_for(tmp_path):
     assert "no Account table (looked for Account/, Account.parquet, Account.csv)" in (
         one_error_line(result.output)
     )
-    assert no_run_folder(tmp_path)
+    assert no_run_folder(tmp_path, "dedupe")
 
 
 def test_bad_config_value_exits_2_and_leaves_no_run_folder(tmp_path):
@@ -158,7 +133,7 @@ def test_bad_config_value_exits_2_and_leaves_no_run_folder(tmp_path):
     result = run_cli("run", "dedupe", "--config", str(config))
     assert result.exit_code == 2
     assert "dedupe.postal_digits = 0 is not allowed" in one_error_line(result.output)
-    assert no_run_folder(tmp_path)
+    assert no_run_folder(tmp_path, "dedupe")
 
 
 def test_unreachable_scheduler_fails_fast_with_the_address(tmp_path):
@@ -173,7 +148,7 @@ def test_unreachable_scheduler_fails_fast_with_the_address(tmp_path):
     assert result.exit_code == 1
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in one_error_line(result.output)
     assert time.monotonic() - started < 10
-    assert no_run_folder(tmp_path)
+    assert no_run_folder(tmp_path, "dedupe")
 
 
 def test_demo_data_then_dedupe_through_the_cli_equals_the_pure_job(tmp_path):
@@ -219,6 +194,6 @@ def test_failed_sql_write_fails_the_run_and_leaves_no_run_folder(tmp_path):
     line = one_error_line(result.output)
     assert "SQL table dedupe_flagged: writing 2 rows failed" in line
     assert "nothing was written" in line
-    assert no_run_folder(tmp_path)
+    assert no_run_folder(tmp_path, "dedupe")
     with sqlite3.connect(tmp_path / "out" / "dialflow.sqlite") as db:
         assert db.execute("select count(*) from dedupe_flagged").fetchone() == (0,)
