@@ -322,8 +322,14 @@ def run_autoflush(
     verdicts_frame, counts_frame, unparseable_count = compute(
         verdicts, counts_total, unparseable, stage="count calls"
     )
+    # One graph key holds the verdicts, so each partition's task depends on it instead of
+    # carrying its own copy.
     cleanup = accounts.map_partitions(
-        cleanup_rows, verdicts_frame, params, meta=CLEANUP_META, token="autoflush-match"
+        cleanup_rows,
+        dask.delayed(verdicts_frame, pure=True),
+        params,
+        meta=CLEANUP_META,
+        token="autoflush-match",
     )
     # One row per field to clear: small by construction, like the verdicts.
     (cleanup_frame,) = compute(cleanup, stage="match accounts")
