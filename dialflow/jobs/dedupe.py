@@ -170,10 +170,16 @@ def resolve_clusters(members: pd.DataFrame, match_keys: tuple[str, ...]) -> pd.D
     survivors = newest_first.drop_duplicates("Cluster")[["Cluster", "Id", "LastModifiedDate"]]
     survivors.columns = ["Cluster", "SurvivorId", "SurvivorLastModifiedDate"]
 
-    order = {kind: rank for rank, kind in enumerate(match_keys)}
+    # Each record's shared key kinds as a bit set, then one label per distinct set: a string
+    # join per record costs seconds at a million duplicates.
+    bits = {kind: 1 << rank for rank, kind in enumerate(match_keys)}
     kinds = members[["Id", "MatchKey"]].drop_duplicates()
-    kinds = kinds.assign(rank=kinds["MatchKey"].map(order)).sort_values(["Id", "rank"])
-    match_keys_of = kinds.groupby("Id", sort=False)["MatchKey"].agg(";".join)
+    key_set = kinds["MatchKey"].map(bits).astype("int64").groupby(kinds["Id"]).sum()
+    labels = {
+        mask: ";".join(kind for kind in match_keys if mask & bits[kind])
+        for mask in key_set.unique()
+    }
+    match_keys_of = key_set.map(labels)
 
     flagged = records.merge(survivors, on="Cluster")
     flagged = flagged[flagged["Id"] != flagged["SurvivorId"]]
