@@ -44,6 +44,17 @@ def _main(
     setup_logging(verbose)
 
 
+def _print_error(message: str) -> None:
+    """Print one `Error:` line on stderr; driver messages may quote data, so phones are masked."""
+    from rich.markup import escape
+
+    from .phones import mask_phones
+
+    console.print(
+        f"[red]Error:[/red] {escape(mask_phones(message))}", highlight=False, soft_wrap=True
+    )
+
+
 def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     """Show a DialflowError as one `Error:` line and exit with its code, unless --debug."""
 
@@ -54,20 +65,16 @@ def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except DialflowError as exc:
             if _State.debug:
                 raise
-            console.print(f"[red]Error:[/red] {exc}", markup=True, highlight=False, soft_wrap=True)
+            _print_error(str(exc))
             raise typer.Exit(exc.exit_code) from None
         except KeyboardInterrupt:
-            console.print("[red]Error:[/red] interrupted; no run folder was kept", soft_wrap=True)
+            _print_error("interrupted; no run folder was kept")
             raise typer.Exit(130) from None
         except Exception as exc:  # the last line of defence: still one line unless --debug
             if _State.debug:
                 raise
             first = str(exc).splitlines()[0] if str(exc) else ""
-            console.print(
-                f"[red]Error:[/red] {type(exc).__name__}: {first} (rerun with --debug for details)",
-                soft_wrap=True,
-                highlight=False,
-            )
+            _print_error(f"{type(exc).__name__}: {first} (rerun with --debug for details)")
             raise typer.Exit(1) from None
 
     return wrapper
@@ -249,7 +256,7 @@ def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job) -> None:
 
     with open_client(settings.cluster) as client:
         console.print(f"{job_name}: Dask dashboard at {dashboard_link(client)}", soft_wrap=True)
-        parameters = {"as_of": as_of.isoformat(), **asdict(params)}
+        parameters = {**asdict(params), "as_of": as_of}
         with open_run(settings.run.output_dir, job_name, as_of, parameters) as run:
             handler = log_to_file(run.folder / "run.log")
             try:

@@ -101,6 +101,11 @@ class Run:
         }
 
 
+def _json_value(value: Any) -> Any:
+    """Write timestamps as ISO-8601 and anything else JSON lacks as text."""
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
 @contextmanager
 def open_run(
     output_dir: Path, job: str, as_of: pd.Timestamp, parameters: dict[str, Any]
@@ -119,7 +124,7 @@ def open_run(
     try:
         yield run
         (temporary / "summary.json").write_text(
-            json.dumps(run.summary(), indent=2, default=str) + "\n", encoding="utf-8"
+            json.dumps(run.summary(), indent=2, default=_json_value) + "\n", encoding="utf-8"
         )
         os.replace(temporary, final)
         run.folder = final

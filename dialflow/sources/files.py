@@ -67,7 +67,7 @@ def _parse_bool(values: pd.Series) -> pd.Series:
     bad = text.notna() & ~text.isin(_TRUE | _FALSE)
     if bad.any():
         raise ValueError(f"{text[bad].iloc[0]!r} is not true/false")
-    return text.map(lambda v: v in _TRUE, na_action="ignore").astype("boolean")
+    return text.isin(_TRUE).astype("boolean").mask(text.isna())
 
 
 @dataclass(frozen=True)

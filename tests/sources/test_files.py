@@ -1,0 +1,58 @@
+import pandas as pd
+import pytest
+
+from dialflow.errors import InputError
+from dialflow.schema import DEFAULT_PHONE_FIELDS, PANDAS_DTYPES, table_columns
+from dialflow.sources import FileSource
+
+CSV = """Id,Name,OwnerId,BillingStreet,BillingCity,BillingState,BillingPostalCode,CreatedDate,\
+LastModifiedDate,Do_Not_Call__c,Phone,Phone_2__c,Phone_3__c,Mobile_Phone__c,Home_Phone__c,\
+Other_Phone__c,Extra
+001A,"Acme, Inc.",005A,1 Main St,Boston,MA,02139,2026-01-02T03:04:05Z,2026-01-02 03:04:05,true,\
+(617) 253-1000,,,,,,x
+001B,Bolt,005A,,,,,2025-06-01,2025-06-01T00:00:00-05:00,0,,,,,,,y
+001C,Cedar,005A,,,,,2025-06-01,2025-06-01,,,,,,,,z
+"""
+
+
+def test_csv_is_read_with_canonical_dtypes_and_values(tmp_path):
+    (tmp_path / "Account.csv").write_text(CSV, encoding="utf-8")
+    frame = FileSource(tmp_path, {}, DEFAULT_PHONE_FIELDS).read("Account").compute()
+    kinds = table_columns("Account")
+    assert list(frame.columns) == list(kinds)  # projection drops the extra column
+    assert {c: str(t) for c, t in frame.dtypes.items()} == {
+        c: str(pd.Series(dtype=PANDAS_DTYPES[k]).dtype) for c, k in kinds.items()
+    }
+    assert frame["Do_Not_Call__c"].tolist() == [True, False, pd.NA]
+    assert frame["BillingPostalCode"].tolist()[0] == "02139"  # leading zero kept
+    assert frame["LastModifiedDate"].tolist() == [
+        pd.Timestamp("2026-01-02T03:04:05Z"),  # naive text is UTC
+        pd.Timestamp("2025-06-01T05:00:00Z"),
+        pd.Timestamp("2025-06-01T00:00:00Z"),
+    ]
+    assert frame["Phone_2__c"].isna().all()
+
+
+def test_parquet_and_csv_give_the_same_frame(tmp_path):
+    (tmp_path / "csv").mkdir()
+    (tmp_path / "csv" / "Account.csv").write_text(CSV, encoding="utf-8")
+    from_csv = FileSource(tmp_path / "csv", {}, DEFAULT_PHONE_FIELDS).read("Account").compute()
+    (tmp_path / "pq" / "Account").mkdir(parents=True)
+    from_csv.to_parquet(tmp_path / "pq" / "Account" / "part-0.parquet")
+    from_parquet = FileSource(tmp_path / "pq", {}, DEFAULT_PHONE_FIELDS).read("Account")
+    pd.testing.assert_frame_equal(from_parquet.compute().reset_index(drop=True), from_csv)
+
+
+def test_bad_boolean_names_file_and_column(tmp_path):
+    (tmp_path / "Account.csv").write_text(CSV.replace(",true,", ",perhaps,"), encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        FileSource(tmp_path, {}, DEFAULT_PHONE_FIELDS).read("Account")
+    assert str(caught.value).startswith(
+        f"{tmp_path / 'Account.csv'}: column Do_Not_Call__c holds a value that is not a boolean"
+    )
+
+
+def test_table_override_must_exist(tmp_path):
+    source = FileSource(tmp_path, {"Account": tmp_path / "nope.csv"}, DEFAULT_PHONE_FIELDS)
+    with pytest.raises(InputError, match="table Account not found; fix source.tables.Account"):
+        source.read("Account")
