@@ -69,9 +69,14 @@ _SEP = r"[ .-]?"
 _EXTENSION = r"(?:[ \t]?(?:(?i:x|ext\.?)|#) ?[0-9]{1,6})?"
 _FAST_PATTERN = (
     "^" + _EDGE_WS + r"(?:\+?1" + _SEP + ")?"
-    r"(?:\((?P<area_p>[2-9][0-9]{2})\)|(?P<area>[2-9][0-9]{2}))" + _SEP
-    + r"(?P<exchange>[0-9]{3})" + _SEP + r"(?P<line>[0-9]{4})"
-    + _EXTENSION + _EDGE_WS + "$"
+    r"(?:\((?P<area_p>[2-9][0-9]{2})\)|(?P<area>[2-9][0-9]{2}))"
+    + _SEP
+    + r"(?P<exchange>[0-9]{3})"
+    + _SEP
+    + r"(?P<line>[0-9]{4})"
+    + _EXTENSION
+    + _EDGE_WS
+    + "$"
 )
 _NANP_LENGTH = 10
 # The national-prefix shapes the module docstring's argument covers: "1", optionally after a
@@ -80,8 +85,15 @@ _PLAIN_NATIONAL_PREFIX = re.compile(r"(?:\((?:\[[0-9-]+\]|[0-9])\\d\{6\}\)\$\|)?
 
 # _number_type_helper's order; order only matters for the type, not for validity.
 _TYPE_DESCS = (
-    "premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
-    "voicemail", "fixed_line",
+    "premium_rate",
+    "toll_free",
+    "shared_cost",
+    "voip",
+    "personal_number",
+    "pager",
+    "uan",
+    "voicemail",
+    "fixed_line",
 )
 
 
@@ -260,7 +272,10 @@ def _fast_arrow(strings: pa.Array, region: str) -> tuple[pa.Array, np.ndarray]:
     empty = pa.scalar("", _LARGE_STR)
     # Exactly one of the two area groups is non-empty in a match.
     digits = pc.binary_join_element_wise(
-        parts.field("area_p"), parts.field("area"), parts.field("exchange"), parts.field("line"),
+        parts.field("area_p"),
+        parts.field("area"),
+        parts.field("exchange"),
+        parts.field("line"),
         empty,
     )
     idx = np.flatnonzero(matched)

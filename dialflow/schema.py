@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+import pandas as pd
+
 ColumnKind = Literal["string", "datetime", "bool", "int"]
 
 # Phone fields are configurable (config.yaml `phones.fields`); these are the defaults.
@@ -67,6 +69,15 @@ PANDAS_DTYPES: dict[ColumnKind, str] = {
     "bool": "boolean",
     "int": "Int64",
 }
+
+
+STRING = PANDAS_DTYPES["string"]
+TIMESTAMP = PANDAS_DTYPES["datetime"]
+
+
+def empty_frame(dtypes: dict[str, str]) -> pd.DataFrame:
+    """Return an empty frame with these columns and dtypes, e.g. the `meta` of a Dask step."""
+    return pd.DataFrame({column: pd.Series(dtype=dtype) for column, dtype in dtypes.items()})
 
 
 def table_columns(

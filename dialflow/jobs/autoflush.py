@@ -18,9 +18,7 @@ import pandas as pd
 
 from ..config import AutoflushParams
 from ..phones import normalize_e164
-
-STRING = "string[pyarrow]"
-TIMESTAMP = "datetime64[us, UTC]"
+from ..schema import STRING, TIMESTAMP, empty_frame
 
 CALL_COLUMNS = ["AccountId", "Dialed_Number__c", "CallDisposition", "CreatedDate"]
 SIGNALS = ("wrong_number", "disconnected", "contact")
@@ -29,45 +27,48 @@ OUTSIDE_WINDOW = "outside_window"
 EMPTY_DISPOSITION = "<empty>"
 
 # Per call category (and raw value, for dispositions that map to nothing): how many calls.
-CATEGORY_COUNTS_META = pd.DataFrame(
+CATEGORY_COUNTS_META = empty_frame(
     {
-        "Category": pd.Series(dtype=STRING),
-        "Disposition": pd.Series(dtype=STRING),
-        "calls": pd.Series(dtype="int64"),
+        "Category": STRING,
+        "Disposition": STRING,
+        "calls": "int64",
     }
 )
+SIGNAL_CALLS_META = empty_frame(
+    {"AccountId": STRING, "PhoneE164": STRING, "Category": STRING, "CreatedDate": TIMESTAMP}
+)
 # Partial aggregate of the signal calls: one row per (account, number, category).
-PAIR_STATS_META = pd.DataFrame(
+PAIR_STATS_META = empty_frame(
     {
-        "AccountId": pd.Series(dtype=STRING),
-        "PhoneE164": pd.Series(dtype=STRING),
-        "Category": pd.Series(dtype=STRING),
-        "Calls": pd.Series(dtype="int64"),
-        "FirstCall": pd.Series(dtype=TIMESTAMP),
-        "LastCall": pd.Series(dtype=TIMESTAMP),
+        "AccountId": STRING,
+        "PhoneE164": STRING,
+        "Category": STRING,
+        "Calls": "int64",
+        "FirstCall": TIMESTAMP,
+        "LastCall": TIMESTAMP,
     }
 )
 # Bad numbers (AccountId null: bad for every account) and bad (account, number) pairs.
-VERDICTS_META = pd.DataFrame(
+VERDICTS_META = empty_frame(
     {
-        "PhoneE164": pd.Series(dtype=STRING),
-        "AccountId": pd.Series(dtype=STRING),
-        "Reason": pd.Series(dtype=STRING),
-        "BadCallCount": pd.Series(dtype="int64"),
-        "FirstBadCall": pd.Series(dtype=TIMESTAMP),
-        "LastBadCall": pd.Series(dtype=TIMESTAMP),
+        "PhoneE164": STRING,
+        "AccountId": STRING,
+        "Reason": STRING,
+        "BadCallCount": "int64",
+        "FirstBadCall": TIMESTAMP,
+        "LastBadCall": TIMESTAMP,
     }
 )
-CLEANUP_META = pd.DataFrame(
+CLEANUP_META = empty_frame(
     {
-        "AccountId": pd.Series(dtype=STRING),
-        "Field": pd.Series(dtype=STRING),
-        "Phone": pd.Series(dtype=STRING),
-        "PhoneE164": pd.Series(dtype=STRING),
-        "Reason": pd.Series(dtype=STRING),
-        "BadCallCount": pd.Series(dtype="int64"),
-        "FirstBadCall": pd.Series(dtype=TIMESTAMP),
-        "LastBadCall": pd.Series(dtype=TIMESTAMP),
+        "AccountId": STRING,
+        "Field": STRING,
+        "Phone": STRING,
+        "PhoneE164": STRING,
+        "Reason": STRING,
+        "BadCallCount": "int64",
+        "FirstBadCall": TIMESTAMP,
+        "LastBadCall": TIMESTAMP,
     }
 )
 
@@ -305,7 +306,7 @@ def run_autoflush(
     signals = calls.map_partitions(
         signal_calls,
         params,
-        meta=PAIR_STATS_META.iloc[:, :3].assign(CreatedDate=pd.Series(dtype=TIMESTAMP)),
+        meta=SIGNAL_CALLS_META,
         token="autoflush-normalise",
     )
     counts = calls.map_partitions(

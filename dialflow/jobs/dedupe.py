@@ -16,32 +16,30 @@ import pandas as pd
 
 from ..config import DedupeParams
 from ..phones import is_blank, normalize_e164
-
-STRING = "string[pyarrow]"
-TIMESTAMP = "datetime64[us, UTC]"
+from ..schema import STRING, TIMESTAMP, empty_frame
 
 ACCOUNT_COLUMNS = ["Id", "Name", "BillingPostalCode", "CreatedDate", "LastModifiedDate"]
 
 # One row per (account, match key kind); KeyValue is null where the record has no usable key.
-KEYS_META = pd.DataFrame(
+KEYS_META = empty_frame(
     {
-        "Id": pd.Series(dtype=STRING),
-        "LastModifiedDate": pd.Series(dtype=TIMESTAMP),
-        "CreatedDate": pd.Series(dtype=TIMESTAMP),
-        "MatchKey": pd.Series(dtype=STRING),
-        "KeyValue": pd.Series(dtype=STRING),
-        "KeyStatus": pd.Series(dtype=STRING),
+        "Id": STRING,
+        "LastModifiedDate": TIMESTAMP,
+        "CreatedDate": TIMESTAMP,
+        "MatchKey": STRING,
+        "KeyValue": STRING,
+        "KeyStatus": STRING,
     }
 )
 
-FLAGGED_META = pd.DataFrame(
+FLAGGED_META = empty_frame(
     {
-        "Id": pd.Series(dtype=STRING),
-        "SurvivorId": pd.Series(dtype=STRING),
-        "ClusterSize": pd.Series(dtype="int64"),
-        "MatchKeys": pd.Series(dtype=STRING),
-        "LastModifiedDate": pd.Series(dtype=TIMESTAMP),
-        "SurvivorLastModifiedDate": pd.Series(dtype=TIMESTAMP),
+        "Id": STRING,
+        "SurvivorId": STRING,
+        "ClusterSize": "int64",
+        "MatchKeys": STRING,
+        "LastModifiedDate": TIMESTAMP,
+        "SurvivorLastModifiedDate": TIMESTAMP,
     }
 )
 
@@ -236,11 +234,11 @@ def run_dedupe(
     keys = accounts.map_partitions(account_keys, params, meta=KEYS_META, token="dedupe-keys")
     status_counts = keys.map_partitions(
         key_status_counts,
-        meta=pd.DataFrame(
+        meta=empty_frame(
             {
-                "MatchKey": pd.Series(dtype=STRING),
-                "KeyStatus": pd.Series(dtype=STRING),
-                "rows": pd.Series(dtype="int64"),
+                "MatchKey": STRING,
+                "KeyStatus": STRING,
+                "rows": "int64",
             }
         ),
         token="dedupe-count",

@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.dataset as pads
 
 from ..errors import InputError
-from ..schema import PANDAS_DTYPES, ColumnKind, table_columns
+from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns
 
 _EXPECTED_ARROW = {
     "string": "text (a string column)",
@@ -111,7 +111,7 @@ class FileSource:
             frame = self._read_csv(path, wanted)
         else:
             frame = self._read_parquet(path, wanted)
-        meta = pd.DataFrame({c: pd.Series(dtype=PANDAS_DTYPES[k]) for c, k in wanted.items()})
+        meta = empty_frame({c: PANDAS_DTYPES[k] for c, k in wanted.items()})
         return frame.map_partitions(
             _to_canonical, wanted, str(path), meta=meta, token=f"read-{table}"
         )
