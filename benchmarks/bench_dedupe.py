@@ -9,38 +9,54 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import re
-import signal
-import statistics
-import subprocess
 import sys
-import threading
 import time
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-REPO = Path(__file__).resolve().parents[1]
-# Run as a script from anywhere: make the repo's package importable without installing it.
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-DATA_DIR = REPO / "benchmarks" / "data"
-OUT_DIR = REPO / "benchmarks" / "out"
-RESULTS = REPO / "benchmarks" / "RESULTS.md"
-AS_OF = "2026-11-25T00:00:00Z"
+from harness import (  # noqa: E402 - the harness puts the repo on sys.path first
+    DATA_DIR,
+    MB,
+    OUT_DIR,
+    RESULTS,
+    MethodRuns,
+    dask_partitions,
+    describe_difference,
+    dialflow_failures,
+    ensure_data,
+    inside_line,
+    machine,
+    mb,
+    median,
+    memory_limit_target,
+    method_rows,
+    read_demo,
+    run_baseline,
+    run_dialflow,
+    seed_e164,
+    sql_approx_e164,
+    sql_digits,
+    stage_split,
+    update_results,
+    worker_peaks_line,
+    worst_worker,
+    write_baseline_report,
+    write_config,
+)
+
 SECTION = "## dedupe"
 ACCOUNT_COLUMNS = ["Id", "Name", "BillingPostalCode", "CreatedDate", "LastModifiedDate"]
-MB = 1_000_000  # the targets say MB; memory is reported in 10^6 bytes to compare directly
-POLL_SECONDS = 0.2
 TARGET_SECONDS_400K = 12.0
 TARGET_WORKER_BYTES_400K = 500 * MB
 SEED_CLAIM_SECONDS = 120.0
+SCRIPT = Path(__file__).resolve()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -48,44 +64,10 @@ SEED_CLAIM_SECONDS = 120.0
 # ---------------------------------------------------------------------------------------------
 
 
-def ensure_data(accounts: int, wait_seconds: float) -> Path:
-    """Return the demo data folder for `accounts`, generating it when absent."""
-    # A folder without `_demo.json` is being written by someone else: wait, never rewrite it.
+def dedupe_data(accounts: int, wait_seconds: float) -> Path:
+    """Return the demo data folder for `accounts` (a quarter as many calls), generated if absent."""
     folder = DATA_DIR / f"accounts-{accounts}"
-    marker = folder / "_demo.json"
-    if folder.exists() and not marker.exists():
-        deadline = time.monotonic() + wait_seconds
-        print(f"waiting for {marker} (another process is generating it)", file=sys.stderr)
-        while not marker.exists():
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{marker} did not appear within {wait_seconds:.0f}s")
-            time.sleep(10)
-    if not marker.exists():
-        from dialflow.demo import generate_demo_data
-
-        print(f"generating {folder}", file=sys.stderr)
-        generate_demo_data(
-            folder,
-            accounts=accounts,
-            calls=max(accounts // 4, 1000),
-            seed=7,
-            as_of=pd.Timestamp("2026-11-25", tz="UTC"),
-        )
-    return folder
-
-
-def write_config(path: Path, memory_limit: str) -> None:
-    """Write the benchmark's config: 2 workers x 1 thread, any dashboard port, no SQL."""
-    path.write_text(
-        "cluster:\n"
-        "  n_workers: 2\n"
-        "  threads_per_worker: 1\n"
-        f"  memory_limit: {memory_limit}\n"
-        '  dashboard_address: ":0"\n'
-        "sql:\n"
-        "  enabled: false\n",
-        encoding="utf-8",
-    )
+    return ensure_data(folder, accounts, max(accounts // 4, 1000), wait_seconds)
 
 
 def load_params(config: Path):  # noqa: ANN201 - dialflow.config.DedupeParams
@@ -96,142 +78,8 @@ def load_params(config: Path):  # noqa: ANN201 - dialflow.config.DedupeParams
 
 
 # ---------------------------------------------------------------------------------------------
-# Running and measuring a subprocess
-# ---------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Measured:
-    """One subprocess run: wall time, exit, and peak RSS seen by polling its process tree."""
-
-    seconds: float
-    returncode: int | None
-    timed_out: bool
-    tree_peak_bytes: int
-    process_peak_bytes: int
-    stderr_tail: str = ""
-
-
-def run_measured(cmd: list[str], timeout: float, log_path: Path) -> tuple[Measured, str]:
-    """Run cmd, poll its process tree's RSS, kill its process group after timeout."""
-    import psutil
-
-    stop = threading.Event()
-    peaks: dict[int, int] = {}
-    tree_peak = [0]
-
-    with open(log_path, "w", encoding="utf-8") as err:
-        start = time.perf_counter()
-        # Own session, so a timeout kills the job's whole group (Dask workers too) and nothing else.
-        proc = subprocess.Popen(
-            cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=err, text=True, start_new_session=True
-        )
-
-        def poll() -> None:
-            """Record each process's and the whole tree's largest RSS until stopped."""
-            root = psutil.Process(proc.pid)
-            while not stop.is_set():
-                try:
-                    members = [root, *root.children(recursive=True)]
-                except psutil.Error:
-                    break
-                total = 0
-                for member in members:
-                    try:
-                        rss = member.memory_info().rss
-                    except psutil.Error:
-                        continue
-                    peaks[member.pid] = max(peaks.get(member.pid, 0), rss)
-                    total += rss
-                tree_peak[0] = max(tree_peak[0], total)
-                stop.wait(POLL_SECONDS)
-
-        poller = threading.Thread(target=poll, daemon=True)
-        poller.start()
-        timed_out = False
-        try:
-            stdout, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            timed_out = True
-            os.killpg(proc.pid, signal.SIGKILL)
-            stdout, _ = proc.communicate()
-        seconds = time.perf_counter() - start
-        stop.set()
-        poller.join()
-    tail = "\n".join(log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-15:])
-    measured = Measured(
-        seconds=seconds,
-        returncode=None if timed_out else proc.returncode,
-        timed_out=timed_out,
-        tree_peak_bytes=tree_peak[0],
-        process_peak_bytes=max(peaks.values(), default=0),
-        stderr_tail=tail if timed_out or proc.returncode else "",
-    )
-    return measured, stdout
-
-
-def dialflow_command() -> str:
-    """Return the dialflow console script of this virtualenv."""
-    candidate = Path(sys.executable).parent / "dialflow"
-    return str(candidate if candidate.exists() else REPO / ".venv" / "bin" / "dialflow")
-
-
-def run_dialflow(data: Path, config: Path, out: Path, timeout: float, tag: str) -> dict[str, Any]:
-    """Run the dedupe job once as a subprocess and return its timings, memory and output."""
-    cmd = [
-        dialflow_command(), "--quiet", "run", "dedupe", "--input", str(data), "--output", str(out),
-        "--no-sql", "--as-of", AS_OF, "--config", str(config),
-    ]  # fmt: skip
-    measured, stdout = run_measured(cmd, timeout, out.parent / f"{tag}.stderr.txt")
-    result: dict[str, Any] = {"measured": asdict(measured), "ok": False}
-    lines = stdout.strip().splitlines()
-    folder = Path(lines[-1]) if lines else None
-    if measured.returncode == 0 and folder and (folder / "summary.json").exists():
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-        result.update(ok=True, folder=str(folder), summary=summary)
-        result["flagged_csv"] = str(folder / "dedupe_flagged.csv")
-    return result
-
-
-def run_baseline(
-    kind: str, data: Path, config: Path, out_file: Path, timeout: float
-) -> dict[str, Any]:
-    """Run one baseline in its own subprocess; return its measurements and self-report."""
-    report = out_file.with_suffix(".json")
-    report.unlink(missing_ok=True)
-    cmd = [
-        sys.executable, str(Path(__file__).resolve()), "--baseline", kind, "--input", str(data),
-        "--out", str(out_file), "--config", str(config),
-    ]  # fmt: skip
-    measured, _ = run_measured(cmd, timeout, out_file.parent / f"{out_file.stem}.stderr.txt")
-    result: dict[str, Any] = {"measured": asdict(measured), "ok": False}
-    if measured.returncode == 0 and report.exists():
-        result.update(ok=True, report=json.loads(report.read_text(encoding="utf-8")))
-        result["output"] = str(out_file)
-    return result
-
-
-# ---------------------------------------------------------------------------------------------
 # Baseline 1: pandas-seed, the way the original write-up describes DeDupe IQ
 # ---------------------------------------------------------------------------------------------
-
-
-def seed_e164(value: object, region: str) -> str | None:
-    """Parse, validate and format one phone value with phonenumbers, the naive per-row way."""
-    import phonenumbers
-
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
-        return None
-    text = str(value)
-    if not text.strip():
-        return None
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 # RE2's \s in normalise_names is exactly these; \p{Z} is the Unicode separator categories.
@@ -315,11 +163,13 @@ def duckdb_keys_sql(data: Path, config: Path, out_file: Path) -> str:
     source = str(data / "Account" / "*.parquet").replace("'", "''")
     target = str(out_file).replace("'", "''")
     digits = params.postal_digits
+    phone_digits = sql_digits(f'"{params.phone_field}"')
+    phone_key = sql_approx_e164("d")
     return rf"""
 COPY (
 WITH accounts AS (
     SELECT Id, Name, BillingPostalCode,
-           regexp_replace(coalesce("{params.phone_field}", ''), '[^0-9]', '', 'g') AS d
+           {phone_digits} AS d
     FROM read_parquet('{source}')
 ),
 named AS (
@@ -333,8 +183,7 @@ named AS (
 ),
 keys AS (
     SELECT Id, 'phone' AS MatchKey,
-           CASE WHEN length(d) = 10 THEN '+1' || d
-                WHEN length(d) = 11 AND d[1] = '1' THEN '+1' || d[2:] END AS KeyValue
+           {phone_key} AS KeyValue
     FROM named
     UNION ALL
     SELECT Id, 'name_postal',
@@ -363,8 +212,6 @@ def duckdb_keys(data: Path, config: Path, out_file: Path) -> int:
 
 def baseline_main(kind: str, data: Path, out_file: Path, config: Path) -> None:
     """Run one baseline in this process and write its output and a JSON self-report."""
-    import resource
-
     start = time.perf_counter()
     if kind == "pandas":
         flagged = pandas_seed(data, config)
@@ -372,14 +219,7 @@ def baseline_main(kind: str, data: Path, out_file: Path, config: Path) -> None:
         rows = len(flagged)
     else:
         rows = duckdb_keys(data, config, out_file)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    report = {
-        "kind": kind,
-        "rows": rows,
-        "seconds_inside": round(time.perf_counter() - start, 3),
-        "peak_rss_bytes": peak if sys.platform == "darwin" else peak * 1024,
-    }
-    out_file.with_suffix(".json").write_text(json.dumps(report) + "\n", encoding="utf-8")
+    write_baseline_report(out_file, kind, rows, start)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -399,83 +239,29 @@ def cluster_members(path: Path) -> set[str]:
     return set(frame["Id"]) | set(frame["SurvivorId"])
 
 
-def describe_difference(mine: set, theirs: set) -> str:
-    """Say whether two sets agree, or how they differ."""
-    if mine == theirs:
-        return f"yes, identical ({len(mine):,} (Id, SurvivorId) pairs)"
-    return (
-        f"NO: {len(mine - theirs):,} pairs only here, {len(theirs - mine):,} only in dialflow "
-        f"({len(mine):,} vs {len(theirs):,})"
-    )
-
-
 # ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
 
-
-def machine() -> str:
-    """Describe the machine: cores, RAM, CPU model, Python and library versions."""
-    import dask
-    import duckdb
-    import psutil
-
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram = psutil.virtual_memory().total / 2**30
-    return (
-        f"{os.cpu_count()} cores ({model}), {ram:.0f} GiB RAM, shared and noisy; "
-        f"Python {platform.python_version()}, pandas {pd.__version__}, dask {dask.__version__}, "
-        f"duckdb {duckdb.__version__}"
-    )
+COVERS = {
+    "dialflow": "whole job: cluster start, read, keys, shuffle, clusters, CSV",
+    "pandas-seed": "whole job in one pandas process (per-row phonenumbers)",
+    "duckdb-keys": "**exact-key step only**, phones **approximated** in SQL (no "
+    "phonenumbers), no clusters or survivors",
+}
 
 
-def median(values: list[float]) -> float:
-    """Return the median of every value (none dropped)."""
-    return float(statistics.median(values))
-
-
-def mb(value: float) -> str:
-    """Format bytes as MB (10^6)."""
-    return f"{value / MB:,.0f} MB"
-
-
-@dataclass
-class MethodRuns:
-    """Every repeat of one method."""
-
-    name: str
-    runs: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def ok_runs(self) -> list[dict[str, Any]]:
-        """Return the runs that finished and wrote their output."""
-        return [r for r in self.runs if r["ok"]]
-
-    def seconds(self) -> list[float]:
-        """Return the wall seconds of every successful run."""
-        return [r["measured"]["seconds"] for r in self.ok_runs]
-
-    def max_worker_peaks(self) -> list[int]:
-        """Return, per successful dialflow run, the largest worker's peak memory."""
-        return [max(r["summary"]["memory"]["workers_peak_bytes"].values()) for r in self.ok_runs]
-
-
-def failure_text(run: dict[str, Any], timeout: float) -> str:
-    """Describe a failed run in one line: timeout, or exit code and the last error line."""
-    measured = run["measured"]
-    if measured["timed_out"]:
-        return f"killed after the {timeout:.0f} s time limit ({measured['seconds']:.0f} s)"
-    lines = [ln for ln in measured["stderr_tail"].splitlines() if ln.strip()]
-    errors = [ln for ln in lines if "Error" in ln or "Killed" in ln or "error" in ln]
-    last = (errors or lines or ["no error output"])[-1].strip()
-    return f"exit {measured['returncode']} after {measured['seconds']:.0f} s: {last[:300]}"
+def describe_method(name: str, runs: MethodRuns) -> tuple[str, str]:
+    """Return a method's peak memory and rows-out cells."""
+    if name == "dialflow":
+        memory = (
+            f"max worker {mb(median(runs.max_worker_peaks()))} / "
+            f"client {mb(median(runs.client_peaks()))}"
+        )
+        return memory, f"{runs.ok_runs[0]['summary']['counts']['flagged']:,} flagged"
+    memory = f"process {mb(median(r['report']['peak_rss_bytes'] for r in runs.ok_runs))}"
+    rows = runs.ok_runs[0]["report"]["rows"]
+    return memory, f"{rows:,} " + ("flagged" if name == "pandas-seed" else "member rows")
 
 
 def render(
@@ -488,7 +274,6 @@ def render(
 ) -> str:
     """Return the markdown subsection for this run."""
     dialflow = methods["dialflow"]
-    base = median(dialflow.seconds()) if dialflow.ok_runs else None
     planted = demo.get("counts", {}).get("duplicates", {}).get("flagged")
     files = sorted((data / "Account").glob("*.parquet"))
     lines = [
@@ -509,56 +294,11 @@ def render(
         f"{args.repeat} run(s), none dropped"
         + (" (a single run: no median, noise not averaged)." if args.repeat == 1 else "."),
         "",
-        "| method | covers | median s | every run (s) | time vs dialflow | peak memory "
-        "(median) | rows out | output agrees with dialflow |",
-        "|---|---|---:|---|---:|---|---:|---|",
     ]
-    covers = {
-        "dialflow": "whole job: cluster start, read, keys, shuffle, clusters, CSV",
-        "pandas-seed": "whole job in one pandas process (per-row phonenumbers)",
-        "duckdb-keys": "**exact-key step only**, phones **approximated** in SQL (no "
-        "phonenumbers), no clusters or survivors",
-    }
-    for name, runs in methods.items():
-        if not runs.runs:
-            lines.append(f"| {name} | {covers[name]} | skipped | | | | | |")
-            continue
-        if not runs.ok_runs:
-            limit = args.pandas_timeout if name == "pandas-seed" else args.timeout
-            failure = failure_text(runs.runs[-1], limit)
-            lines.append(f"| {name} | {covers[name]} | failed | | | {failure} | | |")
-            continue
-        secs = runs.seconds()
-        every = ", ".join(f"{s:.1f}" for s in secs)
-        failed = len(runs.runs) - len(runs.ok_runs)
-        if failed:
-            every += f" ({failed} failed)"
-        ratio = f"{median(secs) / base:.2f}x" if base else "n/a"
-        if name == "dialflow":
-            workers = runs.max_worker_peaks()
-            clients = [r["summary"]["memory"]["client_peak_bytes"] for r in runs.ok_runs]
-            memory = f"max worker {mb(median(workers))} / client {mb(median(clients))}"
-            rows = runs.ok_runs[0]["summary"]["counts"]["flagged"]
-            rows_text = f"{rows:,} flagged"
-        else:
-            peaks = [r["report"]["peak_rss_bytes"] for r in runs.ok_runs]
-            memory = f"process {mb(median(peaks))}"
-            rows = runs.ok_runs[0]["report"]["rows"]
-            rows_text = f"{rows:,} " + ("flagged" if name == "pandas-seed" else "member rows")
-        default = "reference" if name == "dialflow" else "n/a"
-        agrees = "; ".join(dict.fromkeys(checks.get(name, []))) or default
-        lines.append(
-            f"| {name} | {covers[name]} | {median(secs):.1f} | {every} | {ratio} | {memory} | "
-            f"{rows_text} | {agrees} |"
-        )
-    inside = [
-        f"{name} {median([r['report']['seconds_inside'] for r in runs.ok_runs]):.1f} s"
-        for name, runs in methods.items()
-        if name != "dialflow" and runs.ok_runs
-    ]
-    if inside:
-        lines += ["", "Baselines' time inside their process (after interpreter start and "
-                  f"imports), medians: {', '.join(inside)}."]  # fmt: skip
+    timeouts = {"dialflow": args.timeout, "pandas-seed": args.pandas_timeout,
+                "duckdb-keys": args.timeout}  # fmt: skip
+    lines += method_rows(methods, COVERS, checks, timeouts, describe_method)
+    lines += inside_line(methods)
     lines += ["", *render_dialflow_detail(args, dialflow), *render_targets(args, dialflow)]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -566,51 +306,18 @@ def render(
 def render_dialflow_detail(args: argparse.Namespace, dialflow: MethodRuns) -> list[str]:
     """Return where dialflow's time and memory went, from summary.json's stages and memory."""
     if not dialflow.ok_runs:
-        lines = ["dialflow did not finish:", ""]
-        for run in dialflow.runs:
-            lines += [f"- {failure_text(run, args.timeout)}", "", "```",
-                      run["measured"]["stderr_tail"], "```", ""]  # fmt: skip
-        return lines
-    walls = dialflow.seconds()
-    in_run = [r["summary"]["seconds"] for r in dialflow.ok_runs]
-    dedupe = [r["summary"]["stages"]["dedupe"]["seconds"] for r in dialflow.ok_runs]
-    write = [r["summary"]["stages"]["write"]["seconds"] for r in dialflow.ok_runs]
-    outside = [w - s for w, s in zip(walls, in_run, strict=True)]
-    other = [s - d - w for s, d, w in zip(in_run, dedupe, write, strict=True)]
-    per_worker = []
-    for run in dialflow.ok_runs:
-        peaks = sorted(run["summary"]["memory"]["workers_peak_bytes"].values(), reverse=True)
-        per_worker.append(" + ".join(mb(p) for p in peaks))
-    tree = [r["measured"]["process_peak_bytes"] for r in dialflow.ok_runs]
-    return [
-        "dialflow time split (medians, from summary.json): "
-        f"outside the run (interpreter, imports, cluster start and stop) {median(outside):.1f} s; "
-        f"stage `dedupe` (read, keys, shuffle, gather, clusters) {median(dedupe):.1f} s; "
-        f"stage `write` {median(write):.2f} s; rest of the run (summary, performance report) "
-        f"{median(other):.1f} s.  ",
-        f"Worker peaks per run (Dask's monitor, largest first): {'; '.join(per_worker)}. "
-        f"Largest single process RSS seen by polling the tree every {POLL_SECONDS} s: "
-        f"{mb(median(tree))} (median).",
-        "",
-    ]
+        return dialflow_failures(dialflow, args.timeout)
+    stages = [("dedupe", "read, keys, shuffle, gather, clusters", 1), ("write", "", 2)]
+    return [stage_split(dialflow, stages), worker_peaks_line(dialflow), ""]
 
 
 def render_targets(args: argparse.Namespace, dialflow: MethodRuns) -> list[str]:
     """Return the issue's targets for this size and whether this run meets them."""
-    from dask.utils import parse_bytes
-
     lines = ["Targets:", ""]
-    limit = parse_bytes(args.memory_limit)
-    if not dialflow.ok_runs:
-        return lines + [f"- finishes with every worker under {args.memory_limit}: **not met** "
-                        "(the run failed, see above)", ""]  # fmt: skip
-    secs = median(dialflow.seconds())
-    workers = dialflow.max_worker_peaks()
-    # Dask's monitor samples every 0.5 s; the 0.2 s tree poll can see a higher peak, so both count.
-    polled = max(r["measured"]["process_peak_bytes"] for r in dialflow.ok_runs)
-    worst = max(max(workers), polled)
-    seen = f"at most {mb(max(workers))} by Dask's monitor and {mb(polled)} by the 0.2 s poll"
-    if args.accounts == 400_000:
+    if dialflow.ok_runs and args.accounts == 400_000:
+        secs = median(dialflow.seconds())
+        workers = dialflow.max_worker_peaks()
+        worst, seen = worst_worker(dialflow)
         lines += [
             f"- under {TARGET_SECONDS_400K:.0f} s end to end, cluster start included: median "
             f"{secs:.1f} s: **{'met' if secs < TARGET_SECONDS_400K else 'not met'}** (the seed "
@@ -619,87 +326,23 @@ def render_targets(args: argparse.Namespace, dialflow: MethodRuns) -> list[str]:
             f"median {mb(median(workers))}; {seen}: "
             f"**{'met' if worst < TARGET_WORKER_BYTES_400K else 'not met'}**",
         ]
-    all_finished = len(dialflow.ok_runs) == len(dialflow.runs)
-    lines.append(
-        f"- finishes with every worker under its {args.memory_limit} limit: "
-        f"{len(dialflow.ok_runs)}/{len(dialflow.runs)} runs finished, median {secs:.1f} s, "
-        f"largest worker's peak {seen}, limit {args.memory_limit} = {mb(limit)}: "
-        f"**{'met' if worst < limit and all_finished else 'not met'}**"
-    )
-    return lines + [""]
+    return lines + [memory_limit_target(dialflow, args.memory_limit), ""]
 
 
-def replace_block(text: str, heading: str, body: str, level: int) -> str:
-    """Replace the block under `heading` (to the next heading of the same or a higher level)."""
-    lines = text.splitlines()
-    start = next((i for i, ln in enumerate(lines) if ln.strip() == heading), None)
-    if start is None:
-        return text.rstrip() + ("\n\n" if text.strip() else "") + body
-    end = start + 1
-    while end < len(lines):
-        match = re.match(r"^(#+) ", lines[end])
-        if match and len(match.group(1)) <= level:
-            break
-        end += 1
-    tail = "\n".join(lines[end:])
-    return (
-        "\n".join(lines[:start])
-        + ("\n" if start else "")
-        + body
-        + ("\n" + tail + "\n" if tail else "")
-    )
-
-
-def update_results(path: Path, subsection: str) -> None:
-    """Put this run's subsection into the `## dedupe` section, leaving every other one intact."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    heading = subsection.splitlines()[0]
-    if SECTION not in text.splitlines():
-        intro = (
-            f"{SECTION}\n\n`benchmarks/bench_dedupe.py` times `dialflow run dedupe` as a "
-            "subprocess (cluster start included) beside two baselines on the same Parquet files: "
-            "`pandas-seed`, one pandas process written the way the original write-up describes "
-            "DeDupe IQ (per-row phonenumbers, per-row name function, label propagation, "
-            "sort + groupby first), and `duckdb-keys`, DuckDB SQL for the exact-key step only. "
-            "Peak memory: dialflow's from its summary.json (Dask's per-worker monitor and the "
-            "client's ru_maxrss); each baseline's own ru_maxrss.\n"
-        )
-        text = replace_block(text, SECTION, intro, 2)
-    # Inside the dedupe section, replace (or append) this run's subsection only.
-    lines = text.splitlines()
-    start = lines.index(SECTION)
-    end = next((i for i in range(start + 1, len(lines)) if re.match(r"^## ", lines[i])), len(lines))
-    section = "\n".join(lines[start:end]).rstrip() + "\n"
-    section = replace_block(section, heading, subsection, 3).rstrip() + "\n"
-    rest = "\n".join(lines[end:])
-    text = "\n".join(lines[:start]) + "\n" + section + ("\n" + rest + "\n" if rest else "")
-    path.write_text(re.sub(r"\n{3,}", "\n\n", text).lstrip("\n"), encoding="utf-8")
+INTRO = (
+    "`benchmarks/bench_dedupe.py` times `dialflow run dedupe` as a "
+    "subprocess (cluster start included) beside two baselines on the same Parquet files: "
+    "`pandas-seed`, one pandas process written the way the original write-up describes "
+    "DeDupe IQ (per-row phonenumbers, per-row name function, label propagation, "
+    "sort + groupby first), and `duckdb-keys`, DuckDB SQL for the exact-key step only. "
+    "Peak memory: dialflow's from its summary.json (Dask's per-worker monitor and the "
+    "client's ru_maxrss); each baseline's own ru_maxrss.\n"
+)
 
 
 # ---------------------------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------------------------
-
-
-def dask_partitions(data: Path, config: Path) -> tuple[int | None, int | None]:
-    """Return dialflow's Account partitions as read and after Dask's optimiser (None: unknown)."""
-    try:
-        from dialflow.config import load_settings
-        from dialflow.sources import FileSource
-
-        settings = load_settings(config, {"source.path": str(data)})
-        params = load_params(config)
-        source = FileSource(
-            root=settings.source.path,
-            tables=dict(settings.source.tables),
-            phone_fields=settings.phones.fields,
-            csv_blocksize=settings.source.csv_blocksize,
-            parquet_blocksize=settings.source.parquet_blocksize,
-        )
-        accounts = source.read("Account", columns=ACCOUNT_COLUMNS + [params.phone_field])
-        return accounts.npartitions, accounts.optimize().npartitions
-    except Exception:  # a report detail only: never stop the benchmark for it
-        return None, None
 
 
 def parse_args() -> argparse.Namespace:
@@ -733,13 +376,14 @@ def main() -> None:
         baseline_main(args.baseline, args.input, args.out, args.config)
         return
 
-    data = ensure_data(args.accounts, args.wait)
-    demo = json.loads((data / "_demo.json").read_text(encoding="utf-8"))
+    data = dedupe_data(args.accounts, args.wait)
+    demo = read_demo(data)
     work = OUT_DIR / f"dedupe-{args.accounts}-{args.memory_limit}"
     work.mkdir(parents=True, exist_ok=True)
     config = work / "config.yaml"
     write_config(config, args.memory_limit)
-    partitions = dask_partitions(data, config)
+    params = load_params(config)
+    partitions = dask_partitions(data, config, "Account", ACCOUNT_COLUMNS + [params.phone_field])
 
     methods = {name: MethodRuns(name) for name in ("dialflow", "pandas-seed", "duckdb-keys")}
     wanted = {
@@ -751,7 +395,11 @@ def main() -> None:
     for repeat in range(args.repeat):
         tag = f"run{repeat + 1}"
         print(f"[{tag}] dialflow ...", file=sys.stderr, flush=True)
-        run = run_dialflow(data, config, work / "dialflow", args.timeout, f"dialflow-{tag}")
+        run = run_dialflow(
+            "dedupe", data, config, work / "dialflow", args.timeout, f"dialflow-{tag}"
+        )
+        if run["ok"]:
+            run["flagged_csv"] = str(Path(run["folder"]) / "dedupe_flagged.csv")
         methods["dialflow"].runs.append(run)
         print(f"[{tag}] dialflow {run['measured']['seconds']:.1f}s ok={run['ok']}", file=sys.stderr)
         if run["ok"]:
@@ -775,7 +423,7 @@ def main() -> None:
                 continue  # a baseline that failed or timed out once is not tried again
             print(f"[{tag}] {name} ...", file=sys.stderr, flush=True)
             out_file = work / f"{kind}-{tag}.csv"
-            result = run_baseline(kind, data, config, out_file, timeout)
+            result = run_baseline(SCRIPT, kind, data, config, out_file, timeout)
             methods[name].runs.append(result)
             print(f"[{tag}] {name} {result['measured']['seconds']:.1f}s ok={result['ok']}",
                   file=sys.stderr)  # fmt: skip
@@ -783,7 +431,9 @@ def main() -> None:
                 continue
             if name == "pandas-seed":
                 checks.setdefault(name, []).append(
-                    describe_difference(flagged_pairs(out_file), reference)
+                    describe_difference(
+                        flagged_pairs(out_file), reference, "(Id, SurvivorId) pairs", "pairs"
+                    )
                 )
             else:
                 members = set(pd.read_csv(out_file, usecols=["Id"], dtype=str)["Id"])
@@ -801,7 +451,7 @@ def main() -> None:
     subsection = render(args, data, methods, checks, partitions, demo)
     print(subsection)
     if not args.no_results:
-        update_results(args.results, subsection)
+        update_results(args.results, SECTION, INTRO, subsection)
         print(f"updated {args.results}", file=sys.stderr)
 
 

@@ -1,0 +1,868 @@
+"""Time `dialflow run autoflush` end to end beside a pandas-seed and a DuckDB baseline.
+
+Run: .venv/bin/python benchmarks/bench_autoflush.py --accounts 400000 --calls 1000000 --repeat 3
+Each method runs in its own subprocess on the same Parquet files, repeats interleaved; the
+table (medians, ratios, peak memory, agreement) replaces this run's part of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import resource
+import sys
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import (  # noqa: E402 - the harness puts the repo on sys.path first
+    AS_OF,
+    DATA_DIR,
+    MB,
+    OUT_DIR,
+    POLL_SECONDS,
+    RESULTS,
+    MethodRuns,
+    dask_partitions,
+    describe_difference,
+    dialflow_failures,
+    ensure_data,
+    file_source,
+    inside_line,
+    log_warnings,
+    machine,
+    mb,
+    median,
+    memory_limit_target,
+    method_rows,
+    prefer_oom_kill,
+    read_demo,
+    run_baseline,
+    run_dialflow,
+    seed_e164,
+    sql_approx_e164,
+    sql_digits,
+    stage_split,
+    update_results,
+    worker_peaks_line,
+    worst_worker,
+    write_baseline_report,
+    write_config,
+)
+
+SCRIPT = Path(__file__).resolve()
+SECTION = "## autoflush"
+CALL_COLUMNS = ["AccountId", "Dialed_Number__c", "CallDisposition", "CreatedDate"]
+SIGNALS = ("wrong_number", "disconnected", "contact")
+OUTPUT_COLUMNS = [
+    "AccountId", "Field", "Phone", "PhoneE164", "Reason", "BadCallCount", "FirstBadCall",
+    "LastBadCall",
+]  # fmt: skip
+# What the outputs are compared on: the row to clear and why, not the value as stored.
+COMPARED = ["AccountId", "Field", "Reason", "BadCallCount", "FirstBadCall", "LastBadCall"]
+# dialflow's CSV writes dates as ISO-8601 UTC to the second; the baselines write the same.
+DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+SEED_SIZE = (400_000, 1_000_000)
+LARGE_SIZE = (10_000_000, 100_000_000)
+SEED_CLAIM_SECONDS = 600.0  # the write-up: AutoFlush IQ, 1M+ call records, < 10 minutes
+SEED_SPEEDUP = 20
+SEED_CLAIM_BYTES = 2_000 * MB  # the write-up: < 2GB
+LARGE_TARGET_SECONDS = 600.0
+DEFAULT_MAX_RSS = "16GB"
+METHODS = ("dialflow", "pandas-seed", "duckdb")
+COVERS = {
+    "dialflow": "whole job: cluster start, read, normalise, count, shuffle, rules, match, CSV",
+    "pandas-seed": "whole job in one pandas process: per-row phonenumbers, ThreadPoolExecutor "
+    "over the 6 phone fields",
+    "duckdb": "whole job in DuckDB SQL (2 threads), phones **approximated** in SQL (no "
+    "phonenumbers)",
+}
+INTRO = (
+    "`benchmarks/bench_autoflush.py` times `dialflow run autoflush` as a subprocess (cluster "
+    "start included) beside two baselines on the same Parquet files: `pandas-seed`, one pandas "
+    "process written the way the original write-up describes AutoFlush IQ (dtype optimisation, "
+    "vectorised dual threshold rules, per-row phonenumbers, a ThreadPoolExecutor over the six "
+    "phone fields), and `duckdb`, the same rules in DuckDB SQL with E.164 approximated in SQL "
+    "(digits only; '+1' and the last 10 digits when there are 10, or 11 starting with 1). "
+    "DuckDB has no phonenumbers; a Python UDF calling it would run once per value under the "
+    "GIL, which is the pandas-seed's per-row cost again and would time phonenumbers, not "
+    "DuckDB, so the SQL approximation is used and its output is compared anyway, the "
+    "difference reported. "
+    "Peak memory: dialflow's workers and client from its summary.json and from polling the "
+    "process tree every 0.2 s, the higher of the two; each baseline's own ru_maxrss or the "
+    "polled tree, the higher.\n"
+)
+
+
+def load_params(config: Path):  # noqa: ANN201 - dialflow.config.AutoflushParams
+    """Return the autoflush parameters dialflow resolves from the same config and --as-of."""
+    from dialflow.config import autoflush_params, load_settings
+
+    return autoflush_params(load_settings(config), pd.Timestamp(AS_OF))
+
+
+def size_label(accounts: int, calls: int) -> str:
+    """Return the data folder's name for a size."""
+    return f"accounts-{accounts}-calls-{calls}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Baseline 1: pandas-seed, the way the original write-up describes AutoFlush IQ
+# ---------------------------------------------------------------------------------------------
+
+
+def optimise_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Shrink a frame the seed's way: repetitive text to category, integers downcast."""
+    out = {}
+    for column, values in frame.items():
+        if pd.api.types.is_integer_dtype(values.dtype):
+            out[column] = pd.to_numeric(values, downcast="integer")
+        elif pd.api.types.is_string_dtype(values.dtype) and values.nunique() < len(values) // 2:
+            out[column] = values.astype("category")
+        else:
+            out[column] = values
+    return pd.DataFrame(out, index=frame.index)
+
+
+def seed_rule(
+    bad: pd.DataFrame, contacts: pd.DataFrame, keys: list[str], threshold: int, params: Any
+) -> pd.DataFrame:
+    """Apply the dual threshold (count, then time span) and the later-contact reset per key."""
+    stats = bad.groupby(keys, observed=True)["CreatedDate"].agg(
+        BadCallCount="size", FirstBadCall="min", LastBadCall="max"
+    )
+    span = stats["LastBadCall"] - stats["FirstBadCall"]
+    keep = (stats["BadCallCount"] >= threshold) & (
+        span >= pd.Timedelta(days=params.time_span_minimum_days)
+    )
+    if params.reset_on_later_contact:
+        last_contact = contacts.groupby(keys, observed=True)["CreatedDate"].max()
+        # NaT (no contact at all) compares False: the number stays bad.
+        keep &= ~(last_contact.reindex(stats.index) > stats["LastBadCall"])
+    return stats[keep].reset_index()
+
+
+def pandas_seed(data: Path, config: Path) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Find the fields to clear in one pandas process; return them and seconds per step."""
+    params = load_params(config)
+    region = params.region
+    steps: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        steps[name] = round(now - clock[0], 3)
+        clock[0] = now
+        # Progress on stderr: if the process is killed, its log says how far it got.
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        print(f"pandas-seed: {name} done in {steps[name]:.1f} s, peak RSS {mb(peak)}",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    calls = optimise_dtypes(pd.read_parquet(data / "Task", columns=CALL_COLUMNS))
+    accounts = pd.read_parquet(data / "Account", columns=["Id", *params.phone_fields])
+    lap("read")
+
+    # Dispositions are few: map each distinct spelling once (the "vectorised" part).
+    disposition = calls["CallDisposition"]
+    lookup = {
+        value: params.categories.get(str(value).strip().casefold(), "unmapped")
+        for value in pd.unique(disposition.dropna())
+    }
+    category = disposition.map(lookup).astype(object)
+    created = calls["CreatedDate"]
+    inside = created.notna() & (created <= params.as_of)
+    if params.since is not None:
+        inside &= created > params.since
+    signals = calls[inside & category.isin(SIGNALS)].assign(Category=category)
+    # The seed's phone handling: phonenumbers parse + validate + format, row by row.
+    signals["PhoneE164"] = signals["Dialed_Number__c"].map(lambda v: seed_e164(v, region))
+    usable = signals.dropna(subset=["PhoneE164", "AccountId"])
+    lap("normalise calls")
+
+    contacts = usable[usable["Category"] == "contact"]
+    disconnected = seed_rule(
+        usable[usable["Category"] == "disconnected"],
+        contacts,
+        ["PhoneE164"],
+        params.disconnected_threshold,
+        params,
+    ).assign(Reason="disconnected", _rank=0)
+    wrong = seed_rule(
+        usable[usable["Category"] == "wrong_number"],
+        contacts,
+        ["PhoneE164", "AccountId"],
+        params.wrong_number_threshold,
+        params,
+    ).assign(Reason="wrong_number", _rank=1)
+    wrong["AccountId"] = wrong["AccountId"].astype(str)
+    disconnected["PhoneE164"] = disconnected["PhoneE164"].astype(str)
+    wrong["PhoneE164"] = wrong["PhoneE164"].astype(str)
+    lap("rules")
+
+    def match_field(position: int, field: str) -> pd.DataFrame:
+        """Normalise one phone field per row and match it against the bad numbers."""
+        stored = accounts[field]
+        present = stored.notna()
+        phones = pd.DataFrame(
+            {
+                "AccountId": accounts["Id"][present].astype(str),
+                "Field": field,
+                "Phone": stored[present],
+                "PhoneE164": stored[present].map(lambda v: seed_e164(v, region)),
+            }
+        ).dropna(subset=["PhoneE164"])
+        phones["PhoneE164"] = phones["PhoneE164"].astype(str)
+        hits = pd.concat(
+            [
+                phones.merge(disconnected, on="PhoneE164"),
+                phones.merge(wrong, on=["AccountId", "PhoneE164"]),
+            ],
+            ignore_index=True,
+        )
+        # A field both disconnected and wrong for its account is cleared once, as disconnected.
+        hits = hits.sort_values("_rank", kind="stable").drop_duplicates(["AccountId", "Field"])
+        return hits.assign(_position=position)
+
+    # The seed's "parallel phone field matching": one thread per field.
+    with ThreadPoolExecutor(max_workers=len(params.phone_fields)) as pool:
+        parts = list(pool.map(match_field, *zip(*enumerate(params.phone_fields), strict=True)))
+    cleanup = pd.concat(parts, ignore_index=True).sort_values(["AccountId", "_position"])
+    lap("match fields (threads)")
+    return cleanup[OUTPUT_COLUMNS].reset_index(drop=True), steps
+
+
+def write_cleanup_csv(cleanup: pd.DataFrame, out_file: Path) -> None:
+    """Write cleanup rows with dates as dialflow's CSV writes them."""
+    out = cleanup.copy()
+    for column in ("FirstBadCall", "LastBadCall"):
+        out[column] = out[column].dt.tz_convert("UTC").dt.strftime(DATE_FORMAT)
+    out.to_csv(out_file, index=False, lineterminator="\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# Baseline 2: duckdb, the same rules in SQL, phones approximated
+# ---------------------------------------------------------------------------------------------
+
+
+def _quote(text: str) -> str:
+    """Return a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def duckdb_sql(data: Path, config: Path, out_file: Path) -> str:
+    """Return the COPY statement writing the cleanup rows, rules as in DESIGN.md."""
+    params = load_params(config)
+    dispositions = ", ".join(
+        f"({_quote(raw)}, {_quote(category)})" for raw, category in params.categories.items()
+    )
+    fields = ", ".join(f'"{field}"' for field in params.phone_fields)
+    positions = ", ".join(f"({_quote(field)}, {i})" for i, field in enumerate(params.phone_fields))
+    span_us = round(params.time_span_minimum_days * 86_400 * 1_000_000)
+    window = f"t.CreatedDate <= {_quote(params.as_of.isoformat())}::TIMESTAMPTZ"
+    if params.since is not None:
+        window += f" AND t.CreatedDate > {_quote(params.since.isoformat())}::TIMESTAMPTZ"
+    # Later contact: strictly after the last bad call; a rule switched off never resets.
+    later = "c.LastContact > b.LastBadCall" if params.reset_on_later_contact else "false"
+    tasks = _quote(str(data / "Task" / "*.parquet"))
+    accounts = _quote(str(data / "Account" / "*.parquet"))
+    # Python's str.strip() trims more than space; these are the ASCII ones a dialer may leave.
+    blanks = "' ' || chr(9) || chr(10) || chr(13)"
+    date = "strftime({} AT TIME ZONE 'UTC', " + _quote(DATE_FORMAT) + ")"
+    return f"""
+COPY (
+WITH dispositions(Disposition, Category) AS (VALUES {dispositions}),
+positions(Field, Position) AS (VALUES {positions}),
+signals AS (
+    SELECT t.AccountId, {sql_digits("t.Dialed_Number__c")} AS d, d.Category, t.CreatedDate
+    FROM read_parquet({tasks}) AS t
+    JOIN dispositions AS d ON lower(trim(t.CallDisposition, {blanks})) = d.Disposition
+    WHERE {window} AND d.Category IN ('wrong_number', 'disconnected', 'contact')
+      AND t.AccountId IS NOT NULL
+),
+calls AS (
+    SELECT AccountId, {sql_approx_e164("d")} AS PhoneE164, Category, CreatedDate FROM signals
+),
+usable AS (SELECT * FROM calls WHERE PhoneE164 IS NOT NULL),
+number_contact AS (
+    SELECT PhoneE164, max(CreatedDate) AS LastContact FROM usable
+    WHERE Category = 'contact' GROUP BY PhoneE164
+),
+pair_contact AS (
+    SELECT PhoneE164, AccountId, max(CreatedDate) AS LastContact FROM usable
+    WHERE Category = 'contact' GROUP BY PhoneE164, AccountId
+),
+disconnected AS (
+    SELECT PhoneE164, count(*) AS BadCallCount, min(CreatedDate) AS FirstBadCall,
+           max(CreatedDate) AS LastBadCall
+    FROM usable WHERE Category = 'disconnected' GROUP BY PhoneE164
+    HAVING count(*) >= {params.disconnected_threshold}
+       AND epoch_us(max(CreatedDate)) - epoch_us(min(CreatedDate)) >= {span_us}
+),
+wrong AS (
+    SELECT PhoneE164, AccountId, count(*) AS BadCallCount, min(CreatedDate) AS FirstBadCall,
+           max(CreatedDate) AS LastBadCall
+    FROM usable WHERE Category = 'wrong_number' GROUP BY PhoneE164, AccountId
+    HAVING count(*) >= {params.wrong_number_threshold}
+       AND epoch_us(max(CreatedDate)) - epoch_us(min(CreatedDate)) >= {span_us}
+),
+bad_numbers AS (
+    SELECT b.* FROM disconnected AS b LEFT JOIN number_contact AS c USING (PhoneE164)
+    WHERE NOT coalesce({later}, false)
+),
+bad_pairs AS (
+    SELECT b.* FROM wrong AS b LEFT JOIN pair_contact AS c USING (PhoneE164, AccountId)
+    WHERE NOT coalesce({later}, false)
+),
+stored AS (
+    SELECT AccountId, Field, Phone, {sql_digits("Phone")} AS d
+    FROM (UNPIVOT (SELECT Id AS AccountId, {fields} FROM read_parquet({accounts}))
+          ON {fields} INTO NAME Field VALUE Phone)
+),
+phones AS (
+    SELECT AccountId, Field, Phone, {sql_approx_e164("d")} AS PhoneE164 FROM stored
+),
+matched AS (
+    SELECT p.*, 'disconnected' AS Reason, b.BadCallCount, b.FirstBadCall, b.LastBadCall,
+           0 AS Rank
+    FROM phones AS p JOIN bad_numbers AS b USING (PhoneE164)
+    UNION ALL
+    SELECT p.*, 'wrong_number', b.BadCallCount, b.FirstBadCall, b.LastBadCall, 1
+    FROM phones AS p JOIN bad_pairs AS b USING (PhoneE164, AccountId)
+)
+SELECT m.AccountId, m.Field, m.Phone, m.PhoneE164, m.Reason, m.BadCallCount,
+       {date.format("m.FirstBadCall")} AS FirstBadCall,
+       {date.format("m.LastBadCall")} AS LastBadCall
+FROM matched AS m JOIN positions USING (Field)
+QUALIFY row_number() OVER (PARTITION BY m.AccountId, m.Field ORDER BY m.Rank) = 1
+ORDER BY m.AccountId, positions.Position
+) TO {_quote(str(out_file))} (HEADER, DELIMITER ',')
+"""
+
+
+def duckdb_cleanup(data: Path, config: Path, out_file: Path) -> tuple[int, float]:
+    """Run the rules in DuckDB with 2 threads; return the rows written and the SQL's seconds."""
+    import duckdb
+
+    sql = duckdb_sql(data, config, out_file)
+    with duckdb.connect(config={"threads": 2}) as con:
+        started = time.perf_counter()
+        con.execute(sql)
+        seconds = time.perf_counter() - started
+        rows = con.execute(f"SELECT count(*) FROM read_csv({_quote(str(out_file))})").fetchone()
+    return int(rows[0]), seconds
+
+
+# ---------------------------------------------------------------------------------------------
+# Diagnostic run: dialflow's own functions on the same cluster, with a task stream
+# ---------------------------------------------------------------------------------------------
+
+
+def diagnose(data: Path, config: Path) -> dict[str, Any]:
+    """Run run_autoflush as the CLI does, timing each compute and who did the work."""
+    from dask.utils import key_split
+    from distributed import get_task_stream
+
+    from dialflow.cluster import open_client
+    from dialflow.config import load_settings
+    from dialflow.jobs.autoflush import CALL_COLUMNS as JOB_CALL_COLUMNS
+    from dialflow.jobs.autoflush import run_autoflush
+    from dialflow.run import worker_peak_memory
+
+    settings = load_settings(config, {"source.path": str(data)})
+    params = load_params(config)
+    source = file_source(config, data)
+    calls = source.read("Task", JOB_CALL_COLUMNS)
+    accounts = source.read("Account", ["Id", *params.phone_fields])
+    stages: dict[str, Any] = {}
+    with open_client(settings.cluster) as client:
+        started = time.time()
+
+        def compute(*collections: Any, stage: str = "compute") -> tuple[Any, ...]:
+            """Compute like the CLI does, recording the stage's task stream."""
+            clock = time.perf_counter()
+            with get_task_stream(client) as stream:
+                futures = client.compute(list(collections))
+                results = tuple(client.gather(futures))
+            by_worker: Counter[str] = Counter()
+            tasks_by_worker: Counter[str] = Counter()
+            by_prefix: Counter[str] = Counter()
+            for task in stream.data:
+                busy = sum(
+                    s["stop"] - s["start"] for s in task["startstops"] if s["action"] == "compute"
+                )
+                by_worker[task["worker"]] += busy
+                tasks_by_worker[task["worker"]] += 1
+                by_prefix[key_split(task["key"])] += busy
+            stages[stage] = {
+                "seconds": round(time.perf_counter() - clock, 3),
+                "tasks": len(stream.data),
+                "compute_by_worker": {w: round(s, 2) for w, s in sorted(by_worker.items())},
+                "tasks_by_worker": dict(sorted(tasks_by_worker.items())),
+                "compute_by_prefix": {p: round(s, 2) for p, s in by_prefix.most_common(8)},
+            }
+            return results
+
+        result = run_autoflush(calls, accounts, params, compute=compute)
+        peaks = worker_peak_memory(client, since=started)
+    return {
+        "stages": stages,
+        "workers_peak_bytes": peaks,
+        "verdicts": len(result.verdicts),
+        "verdicts_bytes": int(result.verdicts.memory_usage(deep=True).sum()),
+        "cleanup": len(result.cleanup),
+    }
+
+
+def baseline_main(kind: str, data: Path, out_file: Path, config: Path) -> None:
+    """Run one baseline (or the diagnostic run) in this process; write output and self-report."""
+    start = time.perf_counter()
+    if kind != "diagnose":
+        prefer_oom_kill()
+    if kind == "pandas":
+        cleanup, steps = pandas_seed(data, config)
+        write_cleanup_csv(cleanup, out_file)
+        write_baseline_report(out_file, kind, len(cleanup), start, steps=steps)
+    elif kind == "duckdb":
+        rows, sql_seconds = duckdb_cleanup(data, config, out_file)
+        write_baseline_report(out_file, kind, rows, start, sql_seconds=round(sql_seconds, 3))
+    else:
+        found = diagnose(data, config)
+        write_baseline_report(out_file, kind, found["cleanup"], start, diagnosis=found)
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing outputs
+# ---------------------------------------------------------------------------------------------
+
+
+def read_cleanup(path: Path) -> pd.DataFrame:
+    """Return a cleanup CSV's compared columns as text."""
+    return pd.read_csv(path, usecols=COMPARED, dtype=str, keep_default_na=False)[COMPARED]
+
+
+def compare_cleanup(mine: pd.DataFrame, theirs: pd.DataFrame) -> str:
+    """Say whether two cleanup outputs hold the same rows, or where they differ."""
+    mine_rows = set(mine.itertuples(index=False, name=None))
+    their_rows = set(theirs.itertuples(index=False, name=None))
+    said = describe_difference(mine_rows, their_rows, "cleanup rows", "rows")
+    if mine_rows == their_rows:
+        return said
+    # Split the difference: the same (account, field) with other reason/counts, or a field
+    # only one side clears; and by reason, which tells phones from rules.
+    mine_cells = {row[:2]: row for row in mine_rows - their_rows}
+    their_cells = {row[:2]: row for row in their_rows - mine_rows}
+    both = mine_cells.keys() & their_cells.keys()
+    only_mine = Counter(row[2] for cell, row in mine_cells.items() if cell not in both)
+    only_theirs = Counter(row[2] for cell, row in their_cells.items() if cell not in both)
+
+    def reasons(counts: Counter[str]) -> str:
+        return ", ".join(f"{n:,} {reason}" for reason, n in sorted(counts.items())) or "none"
+
+    return (
+        f"{said}: fields cleared only here {reasons(only_mine)}; only by dialflow "
+        f"{reasons(only_theirs)}; same field, other reason or counts {len(both):,}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+# ---------------------------------------------------------------------------------------------
+
+
+def dialflow_memory(runs: MethodRuns) -> tuple[list[int], list[int], list[int]]:
+    """Return per run: largest worker, client and whole tree, the higher of the two readings."""
+    workers = [
+        max(s, p) for s, p in zip(runs.max_worker_peaks(), runs.polled_worker_peaks(), strict=True)
+    ]
+    clients = [
+        max(r["summary"]["memory"]["client_peak_bytes"], r["measured"]["root_peak_bytes"])
+        for r in runs.ok_runs
+    ]
+    # The tree total by polling; the sum of every process's own peak bounds it from above.
+    trees = [
+        max(
+            r["measured"]["tree_peak_bytes"],
+            sum(r["summary"]["memory"]["workers_peak_bytes"].values())
+            + r["summary"]["memory"]["client_peak_bytes"],
+        )
+        for r in runs.ok_runs
+    ]
+    return workers, clients, trees
+
+
+def baseline_peaks(runs: MethodRuns) -> list[int]:
+    """Return per successful baseline run its peak: own ru_maxrss or the polled tree, higher."""
+    return [
+        max(r["report"]["peak_rss_bytes"], r["measured"]["tree_peak_bytes"]) for r in runs.ok_runs
+    ]
+
+
+def cleanup_total(run: dict[str, Any]) -> int:
+    """Return a dialflow run's cleanup rows from its summary."""
+    return int(sum(run["summary"]["counts"]["cleanup_by_reason"].values()))
+
+
+def describe_method(name: str, runs: MethodRuns) -> tuple[str, str]:
+    """Return a method's peak memory and rows-out cells."""
+    if name == "dialflow":
+        workers, clients, trees = dialflow_memory(runs)
+        memory = (
+            f"max worker {mb(median(workers))} / client {mb(median(clients))}; "
+            f"whole tree {mb(median(trees))}"
+        )
+        return memory, f"{cleanup_total(runs.ok_runs[0]):,} cleanup rows"
+    memory = f"process {mb(median(baseline_peaks(runs)))}"
+    return memory, f"{runs.ok_runs[0]['report']['rows']:,} cleanup rows"
+
+
+# A finished rich progress bar: "autoflush: count calls ━━━━ 17/17 tasks 0:00:01".
+PROGRESS = re.compile(
+    r"autoflush: (?P<stage>[a-z][a-z ]*[a-z]) [^\x00-\x7f].*?(?P<done>\d+)/(?P<all>\d+) tasks "
+    r"(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d)"
+)
+
+
+def progress_stages(log_path: Path) -> dict[str, tuple[int, int]]:
+    """Return each compute stage's (tasks, whole seconds) from the CLI's progress bars."""
+    found: dict[str, tuple[int, int]] = {}
+    try:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return found
+    for match in PROGRESS.finditer(text):
+        seconds = int(match["h"]) * 3600 + int(match["m"]) * 60 + int(match["s"])
+        found[match["stage"]] = (int(match["all"]), seconds)
+    return found
+
+
+def render_dialflow_detail(args: argparse.Namespace, work: Path, dialflow: MethodRuns) -> list[str]:
+    """Return where dialflow's time and memory went: summary.json, progress bars, logs."""
+    if not dialflow.ok_runs:
+        lines = dialflow_failures(dialflow, args.timeout)
+    else:
+        split = [("autoflush", "read, normalise, count, shuffle, rules, match", 1),
+                 ("write", "", 2)]  # fmt: skip
+        lines = [stage_split(dialflow, split)]
+        bars: dict[str, list[tuple[int, int]]] = {}
+        for i, run in enumerate(dialflow.runs, start=1):
+            if run["ok"]:
+                for stage, seen in progress_stages(work / f"dialflow-run{i}.stderr.txt").items():
+                    bars.setdefault(stage, []).append(seen)
+        if bars:
+            parts = [
+                f"`{stage}` {median(s for _, s in seen):.0f} s ({seen[0][0]:,} tasks)"
+                for stage, seen in bars.items()
+            ]
+            lines.append(
+                "Inside `autoflush`, by the CLI's progress bars (whole seconds, medians): "
+                + "; ".join(parts)
+                + ".  "
+            )
+        workers, clients, trees = dialflow_memory(dialflow)
+        polled = [
+            " + ".join(mb(p) for p in r["measured"]["children_peak_bytes"])
+            for r in dialflow.ok_runs
+        ]
+        lines += [
+            worker_peaks_line(dialflow) + "  ",
+            f"Worker processes by the {POLL_SECONDS} s poll, per run: {'; '.join(polled)}. "
+            f"Client process (summary.json or poll, higher), median {mb(median(clients))}. "
+            f"Whole process tree (client with scheduler, 2 workers; the poll's total or the "
+            f"sum of each process's peak, higher), median {mb(median(trees))}, at most "
+            f"{mb(max(trees))}.",
+        ]
+    warnings: Counter[str] = Counter()
+    for i in range(1, len(dialflow.runs) + 1):
+        for message, count in log_warnings(work / f"dialflow-run{i}.stderr.txt", limit=20):
+            warnings[message] += count
+    if warnings:
+        lines += [
+            "",
+            "Warnings in dialflow's stderr (workers included), all runs, numbers as N:",
+            "",
+        ]
+        lines += [f"- {count} x `{message}`" for message, count in warnings.most_common(8)]
+    else:
+        lines += ["", "No WARNING or ERROR line in dialflow's stderr (workers included)."]
+    return lines + [""]
+
+
+def render_diagnosis(diagnosis: dict[str, Any] | None) -> list[str]:
+    """Return the diagnostic run's stage times, worker balance and busiest task prefixes."""
+    if not diagnosis:
+        return []
+    lines = ["Diagnostic run (one extra run of `run_autoflush` on the same cluster config, "
+             "with a task stream; not in the table):", ""]  # fmt: skip
+    for stage, seen in diagnosis["stages"].items():
+        workers = list(seen["compute_by_worker"].items())
+        balance = " vs ".join(
+            f"{secs:.1f} s / {seen['tasks_by_worker'][w]} tasks" for w, secs in workers
+        )
+        prefixes = ", ".join(f"{p} {s:.1f} s" for p, s in seen["compute_by_prefix"].items())
+        lines.append(
+            f"- `{stage}`: {seen['seconds']:.1f} s wall, {seen['tasks']:,} tasks; compute per "
+            f"worker {balance}; busiest prefixes {prefixes}"
+        )
+    peaks = " + ".join(
+        mb(p) for p in sorted(diagnosis["workers_peak_bytes"].values(), reverse=True)
+    )
+    lines.append(
+        f"- verdicts gathered to the client: {diagnosis['verdicts']:,} rows "
+        f"({mb(diagnosis['verdicts_bytes'])}); cleanup rows {diagnosis['cleanup']:,}; "
+        f"worker peaks {peaks}"
+    )
+    return lines + [""]
+
+
+def render_targets(args: argparse.Namespace, methods: dict[str, MethodRuns]) -> list[str]:
+    """Return the issue's targets for this size and whether this run meets them."""
+    from dask.utils import parse_bytes
+
+    dialflow = methods["dialflow"]
+    lines = ["Targets:", ""]
+    limit = parse_bytes(args.memory_limit)
+    size = (args.accounts, args.calls)
+    if not dialflow.ok_runs:
+        return lines + [memory_limit_target(dialflow, args.memory_limit), ""]
+    secs = median(dialflow.seconds())
+    # The tree poll's largest process is at least every worker's polled peak, so this covers both.
+    worst, seen = worst_worker(dialflow)
+    all_finished = len(dialflow.ok_runs) == len(dialflow.runs)
+    if size == SEED_SIZE:
+        target = SEED_CLAIM_SECONDS / SEED_SPEEDUP
+        _, _, trees = dialflow_memory(dialflow)
+        pandas = methods["pandas-seed"]
+        measured = (
+            f"; against the pandas-seed measured here: {median(pandas.seconds()) / secs:.1f}x"
+            if pandas.ok_runs
+            else ""
+        )
+        lines += [
+            f"- at least {SEED_SPEEDUP}x the seed's speed (the write-up: < 10 minutes for 1M+ "
+            f"calls), i.e. under {target:.0f} s end to end on this 2-core machine, cluster start "
+            f"included: median {secs:.1f} s, every run at most {max(dialflow.seconds()):.1f} s "
+            f"({SEED_CLAIM_SECONDS / secs:.0f}x the claimed 10 minutes{measured}): "
+            f"**{'met' if secs < target and all_finished else 'not met'}**",
+            f"- within the seed's 2 GB (the write-up: < 2GB for the whole job, one process; "
+            f"here the whole process tree: client with scheduler and both workers): median "
+            f"{mb(median(trees))}, at most {mb(max(trees))}: "
+            f"**{'met' if max(trees) < SEED_CLAIM_BYTES else 'not met'}**",
+        ]
+    if size == LARGE_SIZE:
+        fast = max(dialflow.seconds()) < LARGE_TARGET_SECONDS
+        lines.append(
+            f"- at {args.calls:,} calls and {args.accounts:,} accounts, finishes with no worker "
+            f"past its memory limit in under {LARGE_TARGET_SECONDS / 60:.0f} minutes: "
+            f"{len(dialflow.ok_runs)}/{len(dialflow.runs)} runs finished, "
+            f"{'every run' if len(dialflow.runs) > 1 else 'the run'} at most "
+            f"{max(dialflow.seconds()):.1f} s; largest worker's peak {seen}, limit "
+            f"{args.memory_limit} = {mb(limit)}: "
+            f"**{'met' if worst < limit and all_finished and fast else 'not met'}**"
+        )
+    else:
+        lines.append(memory_limit_target(dialflow, args.memory_limit))
+    return lines + [""]
+
+
+def render(
+    args: argparse.Namespace,
+    data: Path,
+    work: Path,
+    methods: dict[str, MethodRuns],
+    checks: dict[str, list[str]],
+    partitions: dict[str, tuple[int | None, int | None]],
+    diagnosis: dict[str, Any] | None,
+) -> str:
+    """Return the markdown subsection for this run."""
+    demo = read_demo(data)
+    counts = demo.get("counts", {})
+    rows = counts.get("rows", {})
+    planted = counts.get("autoflush_rows", {})
+    files = {t: len(list((data / t).glob("*.parquet"))) for t in ("Task", "Account")}
+    options = "".join(
+        f" --{flag}" for flag in ("skip-baselines", "no-pandas", "no-duckdb")
+        if getattr(args, flag.replace("-", "_"))
+    )  # fmt: skip
+    lines = [
+        f"### {args.calls:,} calls, {args.accounts:,} accounts, 2 workers x 1 thread x "
+        f"{args.memory_limit}",
+        "",
+        f"Command: `.venv/bin/python benchmarks/bench_autoflush.py --accounts {args.accounts} "
+        f"--calls {args.calls} --repeat {args.repeat} --memory-limit {args.memory_limit}"
+        f"{options} --pandas-timeout {args.pandas_timeout:.0f}"
+        + (
+            f" --baseline-max-rss {args.baseline_max_rss}"
+            if args.baseline_max_rss != DEFAULT_MAX_RSS
+            else ""
+        )
+        + "`  ",
+        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.  ",
+        f"Input: `benchmarks/data/{data.name}/`: Task {rows.get('Task', args.calls):,} rows in "
+        f"{files['Task']} Parquet file(s), Account {rows.get('Account', args.accounts):,} rows "
+        f"in {files['Account']}; the generator planted series that imply "
+        f"{planted.get('disconnected', '?'):,} disconnected and "
+        f"{planted.get('wrong_number', '?'):,} wrong_number cleanup rows (random background "
+        f"calls can add more). dialflow reads Task as {partitions['Task'][0] or '?'} Dask "
+        f"partition(s) ({partitions['Task'][1] or '?'} after the optimiser fuses the "
+        f"column-projected reads) and Account as {partitions['Account'][0] or '?'} "
+        f"({partitions['Account'][1] or '?'}), for 2 workers. Repeats run interleaved "
+        f"(dialflow, pandas, duckdb, then again); every number is the median of {args.repeat} "
+        f"run(s), none dropped"
+        + (" (a single run: no median, noise not averaged)." if args.repeat == 1 else "."),
+        "",
+    ]
+    timeouts = {"dialflow": args.timeout, "pandas-seed": args.pandas_timeout,
+                "duckdb": args.timeout}  # fmt: skip
+    lines += method_rows(methods, COVERS, checks, timeouts, describe_method)
+    lines += inside_line(methods)
+    if methods["duckdb"].ok_runs:
+        sql = median(r["report"]["sql_seconds"] for r in methods["duckdb"].ok_runs)
+        lines[-1] += f" DuckDB's SQL alone (the COPY statement, after connecting): {sql:.2f} s."
+    if methods["pandas-seed"].ok_runs:
+        seed_runs = methods["pandas-seed"].ok_runs
+        split = "; ".join(
+            f"{step} {median(r['report']['steps'][step] for r in seed_runs):.1f} s"
+            for step in seed_runs[0]["report"]["steps"]
+        )
+        lines[-1] += f" pandas-seed by step (medians): {split}."
+    lines += ["", *render_dialflow_detail(args, work, methods["dialflow"])]
+    lines += render_diagnosis(diagnosis)
+    lines += render_targets(args, methods)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# ---------------------------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------------------------
+
+
+def parse_args() -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--accounts", type=int, default=SEED_SIZE[0], help="accounts in the data")
+    parser.add_argument("--calls", type=int, default=SEED_SIZE[1], help="calls (Task rows)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per method (median)")
+    parser.add_argument("--memory-limit", default="4GiB", help="per Dask worker")
+    parser.add_argument("--skip-baselines", action="store_true", help="time dialflow only")
+    parser.add_argument("--no-duckdb", action="store_true", help="skip the duckdb baseline")
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    parser.add_argument("--no-diagnose", action="store_true", help="skip the diagnostic run")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per dialflow run")
+    parser.add_argument("--pandas-timeout", type=float, default=1500, help="seconds per run")
+    parser.add_argument(
+        "--baseline-max-rss",
+        default=DEFAULT_MAX_RSS,
+        help="kill a baseline whose process tree passes this (protects a shared machine)",
+    )
+    parser.add_argument("--wait", type=float, default=3 * 3600, help="seconds to wait for data")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to update")
+    parser.add_argument("--no-results", action="store_true", help="print, do not update it")
+    # Internal: run one baseline in this process (the benchmark starts these itself).
+    parser.add_argument(
+        "--baseline", choices=["pandas", "duckdb", "diagnose"], help=argparse.SUPPRESS
+    )
+    parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    return parser.parse_args()
+
+
+def main() -> None:
+    """Prepare data and config, run every method --repeat times interleaved, report."""
+    from dask.utils import parse_bytes
+
+    args = parse_args()
+    if args.baseline:
+        if not (args.input and args.out and args.config):
+            raise SystemExit("--baseline needs --input, --out and --config")
+        baseline_main(args.baseline, args.input, args.out, args.config)
+        return
+
+    data = ensure_data(
+        DATA_DIR / size_label(args.accounts, args.calls), args.accounts, args.calls, args.wait
+    )
+    work = OUT_DIR / f"autoflush-{size_label(args.accounts, args.calls)}-{args.memory_limit}"
+    work.mkdir(parents=True, exist_ok=True)
+    config = work / "config.yaml"
+    write_config(config, args.memory_limit)
+    params = load_params(config)
+    partitions = {
+        "Task": dask_partitions(data, config, "Task", CALL_COLUMNS),
+        "Account": dask_partitions(data, config, "Account", ["Id", *params.phone_fields]),
+    }
+    max_rss = parse_bytes(args.baseline_max_rss)
+
+    methods = {name: MethodRuns(name) for name in METHODS}
+    wanted = {
+        "pandas-seed": not (args.skip_baselines or args.no_pandas),
+        "duckdb": not (args.skip_baselines or args.no_duckdb),
+    }
+    checks: dict[str, list[str]] = {}
+    reference: pd.DataFrame | None = None
+    for repeat in range(args.repeat):
+        tag = f"run{repeat + 1}"
+        print(f"[{tag}] dialflow ...", file=sys.stderr, flush=True)
+        run = run_dialflow(
+            "autoflush", data, config, work / "dialflow", args.timeout, f"dialflow-{tag}"
+        )
+        methods["dialflow"].runs.append(run)
+        print(f"[{tag}] dialflow {run['measured']['seconds']:.1f}s ok={run['ok']}", file=sys.stderr)
+        if run["ok"]:
+            mine = read_cleanup(Path(run["folder"]) / "autoflush_cleanup.csv")
+            if reference is None:
+                reference = mine
+            else:
+                # dialflow must agree with itself across runs too (determinism).
+                same = compare_cleanup(mine, reference)
+                checks.setdefault("dialflow", []).append(f"{same} (between its own runs)")
+        for name, kind, timeout in (
+            ("pandas-seed", "pandas", args.pandas_timeout),
+            ("duckdb", "duckdb", args.timeout),
+        ):
+            earlier = methods[name].runs
+            if not wanted[name] or (earlier and not earlier[-1]["ok"]):
+                continue  # a baseline that failed or timed out once is not tried again
+            print(f"[{tag}] {name} ...", file=sys.stderr, flush=True)
+            out_file = work / f"{kind}-{tag}.csv"
+            result = run_baseline(SCRIPT, kind, data, config, out_file, timeout, max_rss)
+            methods[name].runs.append(result)
+            print(f"[{tag}] {name} {result['measured']['seconds']:.1f}s ok={result['ok']}",
+                  file=sys.stderr)  # fmt: skip
+            if result["ok"] and reference is not None:
+                said = compare_cleanup(read_cleanup(out_file), reference)
+                if name == "duckdb":
+                    said = f"approximate phones, not expected to be identical. {said}"
+                checks.setdefault(name, []).append(said)
+    diagnosis = None
+    if not args.no_diagnose and methods["dialflow"].ok_runs:
+        print("diagnostic run ...", file=sys.stderr, flush=True)
+        out_file = work / "diagnose.csv"
+        result = run_baseline(SCRIPT, "diagnose", data, config, out_file, args.timeout)
+        diagnosis = result["report"]["diagnosis"] if result["ok"] else None
+    (work / "results.json").write_text(
+        json.dumps(
+            {"methods": {k: asdict(v) for k, v in methods.items()}, "diagnosis": diagnosis},
+            indent=2,
+            default=str,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    subsection = render(args, data, work, methods, checks, partitions, diagnosis)
+    print(subsection)
+    if not args.no_results:
+        update_results(args.results, SECTION, INTRO, subsection)
+        print(f"updated {args.results}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
