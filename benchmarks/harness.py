@@ -302,20 +302,10 @@ def prefer_oom_kill() -> None:
 
 def seed_e164(value: object, region: str) -> str | None:
     """Parse, validate and format one phone value with phonenumbers, the naive per-row way."""
-    import phonenumbers
+    # dialflow's reference is exactly the per-row phonenumbers call the seed made.
+    from dialflow.phones import reference_e164
 
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
-        return None
-    text = str(value)
-    if not text.strip():
-        return None
-    try:
-        number = phonenumbers.parse(text, region)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(number):
-        return None
-    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return reference_e164(value, region)
 
 
 def sql_digits(expression: str) -> str:
