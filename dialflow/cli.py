@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
+import signal
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -243,6 +245,20 @@ def _file_source(settings):  # noqa: ANN001, ANN202
     )
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt():  # noqa: ANN202
+    """Treat SIGTERM (a scheduler stopping the job) like Ctrl-C, so the run folder is cleaned up."""
+
+    def interrupt(signum, frame):  # noqa: ANN001, ARG001
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job) -> None:  # noqa: ANN001
     """Run a job on the cluster inside a run folder, with its performance report and summary."""
     from dataclasses import asdict
@@ -254,7 +270,7 @@ def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job) -> None:
     from .progress import ProgressCompute
     from .run import open_run, worker_peak_memory
 
-    with open_client(settings.cluster) as client:
+    with _sigterm_as_interrupt(), open_client(settings.cluster) as client:
         console.print(f"{job_name}: Dask dashboard at {dashboard_link(client)}", soft_wrap=True)
         parameters = {**asdict(params), "as_of": as_of}
         with open_run(settings.run.output_dir, job_name, as_of, parameters) as run:
