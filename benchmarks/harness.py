@@ -92,14 +92,7 @@ def file_source(config: Path, data: Path):  # noqa: ANN201 - dialflow.sources.Fi
     from dialflow.config import load_settings
     from dialflow.sources import FileSource
 
-    settings = load_settings(config, {"source.path": str(data)})
-    return FileSource(
-        root=settings.source.path,
-        tables=dict(settings.source.tables),
-        phone_fields=settings.phones.fields,
-        csv_blocksize=settings.source.csv_blocksize,
-        parquet_blocksize=settings.source.parquet_blocksize,
-    )
+    return FileSource.from_settings(load_settings(config, {"source.path": str(data)}))
 
 
 def dask_partitions(

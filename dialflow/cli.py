@@ -236,13 +236,7 @@ def run_autoflush_command(
 def _file_source(settings):  # noqa: ANN001, ANN202
     from .sources import FileSource
 
-    return FileSource(
-        root=settings.source.path,
-        tables=dict(settings.source.tables),
-        phone_fields=settings.phones.fields,
-        csv_blocksize=settings.source.csv_blocksize,
-        parquet_blocksize=settings.source.parquet_blocksize,
-    )
+    return FileSource.from_settings(settings)
 
 
 @contextlib.contextmanager

@@ -81,6 +81,17 @@ class FileSource:
     csv_blocksize: str = "64MiB"
     parquet_blocksize: str = "16MiB"
 
+    @classmethod
+    def from_settings(cls, settings) -> FileSource:  # noqa: ANN001 - dialflow.config.Settings
+        """Return the file source that the `source` and `phones` settings describe."""
+        return cls(
+            root=settings.source.path,
+            tables=dict(settings.source.tables),
+            phone_fields=settings.phones.fields,
+            csv_blocksize=settings.source.csv_blocksize,
+            parquet_blocksize=settings.source.parquet_blocksize,
+        )
+
     def locate(self, table: str) -> Path:
         """Return the file or folder holding a table, or stop with what was looked for."""
         if table in self.tables:
