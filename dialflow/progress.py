@@ -31,10 +31,8 @@ class ProgressCompute:
         self.client = client
         self.job = job
         self.console = console or Console(stderr=True)
-        self.calls = 0
 
-    def __call__(self, *collections: Any, stage: str = "compute") -> tuple[Any, ...]:
-        self.calls += 1
+    def __call__(self, *collections: Any, stage: str) -> tuple[Any, ...]:
         futures = self.client.compute(list(collections))
         columns = (
             TextColumn("[bold]{task.description}"),

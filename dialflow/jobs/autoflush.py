@@ -9,7 +9,6 @@ account only. A field that is both gets one row, reason `disconnected`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +18,7 @@ import pandas as pd
 from ..config import AutoflushParams
 from ..phones import normalize_e164
 from ..schema import STRING, TIMESTAMP, empty_frame
+from . import Compute, dask_compute
 
 CALL_COLUMNS = ["AccountId", "Dialed_Number__c", "CallDisposition", "CreatedDate"]
 SIGNALS = ("wrong_number", "disconnected", "contact")
@@ -290,7 +290,7 @@ def run_autoflush(
     calls,  # noqa: ANN001 - a dask DataFrame of Task
     accounts,  # noqa: ANN001 - a dask DataFrame of Account
     params: AutoflushParams,
-    compute: Callable[..., tuple[Any, ...]] | None = None,
+    compute: Compute = dask_compute,
 ) -> AutoflushResult:
     """Wire the pure functions on Dask: normalise and count, decide per number, match fields.
 
@@ -302,7 +302,6 @@ def run_autoflush(
     """
     import dask
 
-    compute = compute or (lambda *collections, stage=None: dask.compute(*collections))
     signals = calls.map_partitions(
         signal_calls,
         params,

@@ -7,7 +7,6 @@ of those links; the survivor is the newest by LastModifiedDate, then CreatedDate
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +16,7 @@ import pandas as pd
 from ..config import DedupeParams
 from ..phones import is_blank, normalize_e164
 from ..schema import STRING, TIMESTAMP, empty_frame
+from . import Compute, dask_compute
 
 ACCOUNT_COLUMNS = ["Id", "Name", "BillingPostalCode", "CreatedDate", "LastModifiedDate"]
 
@@ -220,7 +220,7 @@ class DedupeResult:
 def run_dedupe(
     accounts,  # noqa: ANN001 - a dask DataFrame of Account
     params: DedupeParams,
-    compute: Callable[..., tuple[Any, ...]] | None = None,
+    compute: Compute = dask_compute,
 ) -> DedupeResult:
     """Wire the pure functions on Dask: keys per partition, a shuffle by key, gather the pairs.
 
@@ -229,8 +229,6 @@ def run_dedupe(
         params: resolved dedupe parameters.
         compute: computes several collections at once (the CLI's shows progress); default dask's.
     """
-    import dask
-
     keys = accounts.map_partitions(account_keys, params, meta=KEYS_META, token="dedupe-keys")
     status_counts = keys.map_partitions(
         key_status_counts,
@@ -250,6 +248,6 @@ def run_dedupe(
         .map_partitions(shared_key_members, meta=KEYS_META.iloc[:, :5], token="dedupe-match")
     )
     # Only records holding a shared key come back to the client, never the account table.
-    members_frame, totals = (compute or dask.compute)(members, status_totals)
+    members_frame, totals = compute(members, status_totals, stage="find duplicates")
     flagged = resolve_clusters(members_frame, params.match_keys)
     return DedupeResult(flagged, summarise(totals.reset_index(), flagged))
