@@ -1,0 +1,88 @@
+"""listiq (in progress, issue 4): today's call list, balanced by state population and record age.
+
+This module holds the pure pieces that are done: apportioning the day's target to states and
+splitting a state's quota between recent and older records. The pool, calling windows, Dask
+wiring and CLI command are not built yet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def largest_remainder(weights: pd.Series, total: int) -> pd.Series:
+    """Split `total` seats over the index of `weights` in proportion, by the largest remainder.
+
+    Integer arithmetic throughout, so ties are exact: equal remainders go to the smaller index
+    (state code) first. A zero total weight gives zero seats everywhere.
+    """
+    weights = weights.sort_index().astype("int64")
+    seats = pd.Series(0, index=weights.index, dtype="int64")
+    whole = int(weights.sum())
+    if total <= 0 or whole <= 0:
+        return seats
+    scaled = weights.to_numpy(dtype=object) * total  # Python ints: no overflow for any total
+    base = np.array([value // whole for value in scaled], dtype="int64")
+    remainder = np.array([value % whole for value in scaled], dtype=object)
+    left = total - int(base.sum())
+    # Larger remainder first; the stable sort keeps the index (state code) order among ties.
+    order = sorted(range(len(weights)), key=lambda i: -remainder[i])
+    base[order[:left]] += 1
+    seats[:] = base
+    return seats
+
+
+def apportion(population: pd.Series, available: pd.Series, target: int) -> pd.DataFrame:
+    """Apportion the target over states by population, passing shortfalls on until met or spent.
+
+    Args:
+        population: census population by state code (every state that gets a first quota).
+        available: records in the pool by state code (missing states have none).
+        target: records wanted in total.
+
+    Returns:
+        By state: `quota` (the first, population-only apportionment), `granted` (records to
+        take) and `shortfall` (quota the state could not fill itself).
+    """
+    population = population.sort_index()
+    available = available.reindex(population.index, fill_value=0).astype("int64")
+    quota = largest_remainder(population, target)
+    granted = np.minimum(quota, available)
+    owed = int((quota - granted).sum())
+    # Each round hands what is owed to the states that still have records, by population; a
+    # round either pays it all or exhausts at least one more state, so the loop ends.
+    while owed > 0:
+        spare = available - granted
+        open_states = spare[spare > 0].index
+        if open_states.empty:
+            break
+        extra = largest_remainder(population[open_states], owed)
+        taken = np.minimum(extra, spare[open_states])
+        granted[open_states] += taken
+        owed -= int(taken.sum())
+    return pd.DataFrame(
+        {"quota": quota, "granted": granted, "shortfall": (quota - granted).clip(lower=0)}
+    )
+
+
+def recent_quota(quota: int, recent_share: float) -> int:
+    """Return the recent bucket's share of a state's quota: floor(share x quota + 0.5)."""
+    return int(np.floor(recent_share * quota + 0.5))
+
+
+def split_buckets(quota: int, recent: int, older: int, recent_share: float) -> tuple[int, int]:
+    """Return how many recent and older records to take; either bucket's shortfall is filled
+    from the other.
+
+    Args:
+        quota: records granted to the state.
+        recent: records available created inside the recent window.
+        older: records available created before it.
+        recent_share: the recent bucket's share of the quota (0.7).
+    """
+    want_recent = recent_quota(quota, recent_share)
+    take_recent = min(want_recent, recent)
+    take_older = min(quota - take_recent, older)
+    take_recent = min(quota - take_older, recent)
+    return take_recent, take_older

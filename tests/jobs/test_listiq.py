@@ -1,0 +1,86 @@
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dialflow.jobs.listiq import apportion, largest_remainder, recent_quota, split_buckets
+
+
+def series(values: dict[str, int]) -> pd.Series:
+    return pd.Series(values, dtype="int64")
+
+
+def test_largest_remainder_exact_and_ties_by_state_code():
+    # 10 seats over 3 equal states: 3.33 each; the one extra seat goes to the first code.
+    assert largest_remainder(series({"TX": 1, "CA": 1, "NY": 1}), 10).to_dict() == {
+        "CA": 4,
+        "NY": 3,
+        "TX": 3,
+    }
+    # Quotas 5.5, 3.3, 1.2 -> 5, 3, 1 and the last seat to the largest remainder (0.5).
+    assert largest_remainder(series({"A": 55, "B": 33, "C": 12}), 10).to_dict() == {
+        "A": 6,
+        "B": 3,
+        "C": 1,
+    }
+    assert largest_remainder(series({"A": 0, "B": 0}), 5).to_dict() == {"A": 0, "B": 0}
+
+
+def test_state_without_records_passes_its_quota_on_by_population():
+    population = series({"CA": 50, "NY": 30, "WY": 20})
+    plan = apportion(population, series({"CA": 1000, "NY": 1000}), 10)
+    # First quotas 5/3/2; WY has none, so its 2 go to CA and NY by population (5:3 -> 1.25/0.75).
+    assert plan.to_dict("index") == {
+        "CA": {"quota": 5, "granted": 6, "shortfall": 0},
+        "NY": {"quota": 3, "granted": 4, "shortfall": 0},
+        "WY": {"quota": 2, "granted": 0, "shortfall": 2},
+    }
+
+
+def test_shortfall_passes_on_over_several_rounds():
+    population = series({"A": 60, "B": 30, "C": 10})
+    plan = apportion(population, series({"A": 2, "B": 100, "C": 1}), 20)
+    # Round 1: quotas 12/6/2 -> granted 2/6/1, owed 10 + 1 = 11; round 2 over B only -> B +11.
+    assert plan["granted"].to_dict() == {"A": 2, "B": 17, "C": 1}
+    assert plan["quota"].to_dict() == {"A": 12, "B": 6, "C": 2}
+
+
+def test_pool_smaller_than_target_takes_everything():
+    plan = apportion(series({"A": 70, "B": 30}), series({"A": 3, "B": 4}), 100)
+    assert plan["granted"].to_dict() == {"A": 3, "B": 4}
+
+
+@given(
+    st.dictionaries(
+        st.sampled_from(["AK", "CA", "DC", "FL", "NY", "OK", "TX", "WY"]),
+        st.tuples(st.integers(1, 40_000_000), st.integers(0, 3000)),
+        min_size=1,
+    ),
+    st.integers(0, 10_000),
+)
+def test_apportionment_delivers_min_of_target_and_pool_within_availability(states, target):
+    population = series({s: p for s, (p, _) in states.items()})
+    available = series({s: a for s, (_, a) in states.items()})
+    plan = apportion(population, available, target)
+    assert plan["granted"].sum() == min(target, available.sum())
+    assert (plan["granted"] <= available.reindex(plan.index)).all()
+    assert plan["quota"].sum() == target
+
+
+@pytest.mark.parametrize(
+    "quota, recent, older, expected",
+    [
+        (10, 100, 100, (7, 3)),  # floor(0.7 x 10 + 0.5) = 7
+        (5, 100, 100, (4, 1)),  # floor(3.5 + 0.5) = 4
+        (10, 2, 100, (2, 8)),  # recent short: older fills
+        (10, 100, 1, (9, 1)),  # older short: recent fills
+        (10, 3, 4, (3, 4)),  # both short: all of both
+        (0, 5, 5, (0, 0)),
+    ],
+)
+def test_split_buckets_and_fallbacks(quota, recent, older, expected):
+    assert split_buckets(quota, recent, older, 0.7) == expected
+
+
+def test_recent_quota_rounds_half_up():
+    assert [recent_quota(q, 0.7) for q in (1, 2, 3, 5, 15)] == [1, 1, 2, 4, 11]
