@@ -32,8 +32,10 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
             client.close()
         return
 
-    # The P2P shuffle logs every shuffle's start and end at WARNING from the in-process scheduler.
-    logging.getLogger("distributed.shuffle._scheduler_plugin").setLevel(logging.ERROR)
+    # The in-process scheduler logs at WARNING what is routine for us: every P2P shuffle's start
+    # and end, and a size estimate it could not make for the performance report's task stream.
+    for noisy in ("distributed.shuffle._scheduler_plugin", "distributed.sizeof"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
     cluster = LocalCluster(
         n_workers=settings.n_workers,
         threads_per_worker=settings.threads_per_worker,
