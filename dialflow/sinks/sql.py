@@ -65,9 +65,10 @@ def write_sql_table(url: str, table: str, frame: pd.DataFrame, run_id: str) -> i
             if rows:
                 connection.execute(target.insert(), rows)
     except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc  # the driver's own error, when there is one
         raise DialflowError(
             f"SQL table {table}: writing {len(rows)} rows failed "
-            f"({type(exc.orig or exc).__name__}: {str(exc.orig or exc).splitlines()[0]}); "
+            f"({type(cause).__name__}: {str(cause).splitlines()[0]}); "
             f"nothing was written; check sql.url and the database"
         ) from None
     finally:
