@@ -492,15 +492,18 @@ def _fixed_width_strings(chars: np.ndarray) -> pa.Array:
     )
 
 
-def _base62(values: np.ndarray, width: int) -> np.ndarray:
-    """Return zero-padded base-62 digits (ASCII order) of non-negative ints as a uint8 matrix."""
+def _digits(values: np.ndarray, width: int, alphabet: np.ndarray = _B62[:10]) -> np.ndarray:
+    """Return zero-padded digits of non-negative ints in base len(alphabet), as a uint8 matrix.
+
+    The default alphabet gives decimal digits; `_B62` gives base 62 in ASCII order.
+    """
     out = np.empty((values.size, width), dtype=np.uint8)
     rest = values.astype(np.int64)
     for column in range(width - 1, -1, -1):
-        rest, digit = np.divmod(rest, 62)
-        out[:, column] = _B62[digit]
+        rest, digit = np.divmod(rest, alphabet.size)
+        out[:, column] = alphabet[digit]
     if (rest != 0).any() or (values < 0).any():
-        raise ValueError(f"value out of range for {width} base-62 digits")
+        raise ValueError(f"value out of range for {width} base-{alphabet.size} digits")
     return out
 
 
@@ -528,9 +531,9 @@ def _salesforce_ids(
     rank = _rank_in_second(seconds) if rank is None else rank
     head = np.empty((n, 15), dtype=np.uint8)
     head[:, :3] = np.frombuffer(prefix.encode(), np.uint8)
-    head[:, 3:9] = _base62(seconds, SECOND_DIGITS)
-    head[:, 9:12] = _base62(np.full(n, chunk_index), CHUNK_DIGITS)
-    head[:, 12:15] = _base62(rank, RANK_DIGITS)
+    head[:, 3:9] = _digits(seconds, SECOND_DIGITS, _B62)
+    head[:, 9:12] = _digits(np.full(n, chunk_index), CHUNK_DIGITS, _B62)
+    head[:, 12:15] = _digits(rank, RANK_DIGITS, _B62)
     # Salesforce's suffix: per 5-character block, a bit per upper-case letter, as one character.
     upper = ((head >= ord("A")) & (head <= ord("Z"))).reshape(n, 3, 5)
     suffix = _CHECKSUM[np.packbits(upper, axis=2, bitorder="little")[:, :, 0]]
@@ -582,16 +585,6 @@ def _render(
     return pa.Array.from_buffers(
         pa.large_string(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(data)]
     )
-
-
-def _digits(values: np.ndarray, width: int) -> np.ndarray:
-    """Return the zero-padded decimal digits of non-negative ints as an ASCII uint8 matrix."""
-    out = np.empty((values.size, width), dtype=np.uint8)
-    rest = values.astype(np.int64)
-    for column in range(width - 1, -1, -1):
-        rest, digit = np.divmod(rest, 10)
-        out[:, column] = digit + ord("0")
-    return out
 
 
 def _words(
