@@ -34,6 +34,15 @@ CATEGORY_COUNTS_META = empty_frame(
         "calls": "int64",
     }
 )
+CLASSIFIED_META = empty_frame(
+    {
+        "AccountId": STRING,
+        "Dialed_Number__c": STRING,
+        "CallDisposition": STRING,
+        "CreatedDate": TIMESTAMP,
+        "Category": STRING,
+    }
+)
 SIGNAL_CALLS_META = empty_frame(
     {"AccountId": STRING, "PhoneE164": STRING, "Category": STRING, "CreatedDate": TIMESTAMP}
 )
@@ -90,12 +99,19 @@ def _in_window(calls: pd.DataFrame, params: AutoflushParams) -> pd.Series:
     return keep
 
 
-def category_counts(calls: pd.DataFrame, params: AutoflushParams) -> pd.DataFrame:
-    """Count calls by category (`outside_window` for calls before --since or after --as-of);
-    dispositions that map to nothing are counted by raw value."""
-    inside = _in_window(calls, params)
-    category = categorise(calls["CallDisposition"], params.categories).mask(~inside, OUTSIDE_WINDOW)
-    raw = calls["CallDisposition"].astype(STRING).str.strip().fillna("")
+def classify_calls(calls: pd.DataFrame, params: AutoflushParams) -> pd.DataFrame:
+    """Add each call's Category: its disposition's, `unmapped`, or `outside_window` (before
+    --since or after --as-of); the one place dispositions are looked up."""
+    category = categorise(calls["CallDisposition"], params.categories)
+    return calls[CALL_COLUMNS].assign(
+        Category=category.mask(~_in_window(calls, params), OUTSIDE_WINDOW)
+    )
+
+
+def category_counts(classified: pd.DataFrame) -> pd.DataFrame:
+    """Count calls by category; dispositions that map to nothing are counted by raw value."""
+    category = classified["Category"]
+    raw = classified["CallDisposition"].astype(STRING).str.strip().fillna("")
     raw = raw.mask(raw == "", EMPTY_DISPOSITION).where(category == UNMAPPED, "")
     counts = (
         pd.DataFrame({"Category": category, "Disposition": raw})
@@ -107,20 +123,17 @@ def category_counts(calls: pd.DataFrame, params: AutoflushParams) -> pd.DataFram
     return counts.astype(CATEGORY_COUNTS_META.dtypes.to_dict())
 
 
-def signal_calls(calls: pd.DataFrame, params: AutoflushParams) -> pd.DataFrame:
+def signal_calls(classified: pd.DataFrame, params: AutoflushParams) -> pd.DataFrame:
     """Keep the window's wrong-number, disconnected and contact calls, with the number in E.164.
 
     PhoneE164 is null where the dialed value is not a valid number (counted, then skipped).
     """
-    calls = calls[_in_window(calls, params)]
-    category = categorise(calls["CallDisposition"], params.categories)
-    signal = category.isin(SIGNALS).to_numpy()
-    calls = calls[signal]
+    calls = classified[classified["Category"].isin(SIGNALS).to_numpy()]
     return pd.DataFrame(
         {
             "AccountId": calls["AccountId"].astype(STRING),
             "PhoneE164": normalize_e164(calls["Dialed_Number__c"], params.region),
-            "Category": category[signal],
+            "Category": calls["Category"],
             "CreatedDate": calls["CreatedDate"].astype(TIMESTAMP),
         }
     )
@@ -272,10 +285,11 @@ def autoflush_frame(
     calls: pd.DataFrame, accounts: pd.DataFrame, params: AutoflushParams
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run the whole job on pandas frames: the reference the Dask wiring must equal."""
-    signals = signal_calls(calls, params)
+    classified = classify_calls(calls, params)
+    signals = signal_calls(classified, params)
     verdicts = bad_numbers(pair_stats(signals), params)
     cleanup = _sorted_cleanup(cleanup_rows(accounts, verdicts, params), params)
-    counts = category_counts(calls, params)
+    counts = category_counts(classified)
     return cleanup, summarise(counts, signals["PhoneE164"].isna().sum(), verdicts, cleanup)
 
 
@@ -302,19 +316,19 @@ def run_autoflush(
     """
     import dask
 
-    signals = calls.map_partitions(
-        signal_calls,
-        params,
-        meta=SIGNAL_CALLS_META,
-        token="autoflush-normalise",
+    classified = calls.map_partitions(
+        classify_calls, params, meta=CLASSIFIED_META, token="autoflush-classify"
     )
-    counts = calls.map_partitions(
-        category_counts, params, meta=CATEGORY_COUNTS_META, token="autoflush-count"
+    signals = classified.map_partitions(
+        signal_calls, params, meta=SIGNAL_CALLS_META, token="autoflush-normalise"
+    )
+    counts = classified.map_partitions(
+        category_counts, meta=CATEGORY_COUNTS_META, token="autoflush-count"
     )
     counts_total = counts.groupby(["Category", "Disposition"])["calls"].sum()
     unparseable = signals["PhoneE164"].isnull().sum()
     verdicts = (
-        signals.map_partitions(pair_stats, meta=PAIR_STATS_META, token="autoflush-count")
+        signals.map_partitions(pair_stats, meta=PAIR_STATS_META, token="autoflush-aggregate")
         .shuffle(on="PhoneE164")
         .map_partitions(bad_numbers, params, meta=VERDICTS_META, token="autoflush-rules")
     )
