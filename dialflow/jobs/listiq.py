@@ -1,11 +1,19 @@
 """listiq (in progress, issue 4): today's call list, balanced by state population and record age.
 
-This module holds the pure pieces that are done: apportioning the day's target to states and
-splitting a state's quota between recent and older records. The pool, calling windows, Dask
-wiring and CLI command are not built yet.
+This module holds the pure pieces that are done: apportioning the day's target to states,
+splitting a state's quota between recent and older records, and the legal calling window of a
+number's time zones. The pool, hash sampling, Dask wiring, outputs and CLI command are not built
+yet.
+
+Calling windows (decision): the window is the interval that is inside the local calling hours
+of every time zone of the number's area code, computed for the call date with each zone's own
+daylight-saving rules. It is written as ISO-8601 local times with their UTC offset in the first
+zone the area code lists, so that the same instant reads the same in every tool.
 """
 
 from __future__ import annotations
+
+from datetime import date, datetime, time
 
 import numpy as np
 import pandas as pd
@@ -86,3 +94,65 @@ def split_buckets(quota: int, recent: int, older: int, recent_share: float) -> t
     take_older = min(quota - take_recent, older)
     take_recent = min(quota - take_older, recent)
     return take_recent, take_older
+
+
+def calling_windows(
+    places: pd.DataFrame,
+    call_date: date,
+    hours: tuple[int, int] = (8, 21),
+    state_hours: dict[str, tuple[int, int]] | None = None,
+) -> pd.DataFrame:
+    """Return the legal calling window of each distinct (TimeZone, State) on a call date.
+
+    Args:
+        places: TimeZone (IANA names joined by "|") and State columns; few distinct pairs.
+        call_date: the day of calling.
+        hours: local (start, end) hours allowed by default (the federal 8:00 to 21:00).
+        state_hours: stricter local hours by state code (e.g. FL and OK: 8:00 to 20:00).
+
+    Returns:
+        One row per pair: WindowStartLocal and WindowEndLocal (ISO-8601 with offset, in the first
+        zone), WindowStartUTC and WindowEndUTC; all null when no instant is legal in every zone.
+    """
+    state_hours = state_hours or {}
+    rows = []
+    # A Python loop over distinct (zones, state) pairs: a few hundred at most, never per record.
+    for zones_text, state in (
+        places[["TimeZone", "State"]].drop_duplicates().itertuples(index=False)
+    ):
+        start_hour, end_hour = state_hours.get(state, hours)
+        zones = zones_text.split("|")
+        start = max(_local(call_date, start_hour, zone) for zone in zones)
+        end = min(_local(call_date, end_hour, zone) for zone in zones)
+        if start >= end:
+            rows.append((zones_text, state, None, None, pd.NaT, pd.NaT))
+            continue
+        first = zones[0]
+        rows.append(
+            (
+                zones_text,
+                state,
+                start.tz_convert(first).isoformat(),
+                end.tz_convert(first).isoformat(),
+                start,
+                end,
+            )
+        )
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "TimeZone",
+            "State",
+            "WindowStartLocal",
+            "WindowEndLocal",
+            "WindowStartUTC",
+            "WindowEndUTC",
+        ],
+    )
+
+
+def _local(day: date, hour: int, zone: str) -> pd.Timestamp:
+    """Return `hour`:00 local time on `day` in `zone`, as a UTC timestamp."""
+    wall = datetime.combine(day, time(hour % 24))
+    stamp = pd.Timestamp(wall).tz_localize(zone)
+    return stamp.tz_convert("UTC") + pd.Timedelta(days=hour // 24)

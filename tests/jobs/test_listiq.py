@@ -84,3 +84,41 @@ def test_split_buckets_and_fallbacks(quota, recent, older, expected):
 
 def test_recent_quota_rounds_half_up():
     assert [recent_quota(q, 0.7) for q in (1, 2, 3, 5, 15)] == [1, 1, 2, 4, 11]
+
+
+def windows(rows: list[tuple[str, str]], day: str) -> list[tuple]:
+    from datetime import date
+
+    from dialflow.jobs.listiq import calling_windows
+
+    places = pd.DataFrame(rows, columns=["TimeZone", "State"])
+    result = calling_windows(
+        places, date.fromisoformat(day), state_hours={"FL": (8, 20), "OK": (8, 20)}
+    )
+    return list(result[["State", "WindowStartLocal", "WindowEndLocal"]].itertuples(index=False))
+
+
+def test_calling_window_follows_daylight_saving():
+    # US clocks spring forward on 2026-03-08: the same local hours move one hour in UTC.
+    assert windows([("America/New_York", "NY")], "2026-03-07") == [
+        ("NY", "2026-03-07T08:00:00-05:00", "2026-03-07T21:00:00-05:00")
+    ]
+    assert windows([("America/New_York", "NY")], "2026-03-09") == [
+        ("NY", "2026-03-09T08:00:00-04:00", "2026-03-09T21:00:00-04:00")
+    ]
+    # Arizona keeps standard time all year, Denver does not.
+    assert windows([("America/Phoenix", "AZ"), ("America/Denver", "CO")], "2026-07-01") == [
+        ("AZ", "2026-07-01T08:00:00-07:00", "2026-07-01T21:00:00-07:00"),
+        ("CO", "2026-07-01T08:00:00-06:00", "2026-07-01T21:00:00-06:00"),
+    ]
+
+
+def test_state_override_and_window_legal_in_every_zone():
+    # Florida's panhandle code spans Central and Eastern time, with Florida's 8:00-20:00 rule:
+    # the start binds in Chicago (8:00 CST), the end in New York (20:00 EST = 19:00 CST).
+    assert windows([("America/Chicago|America/New_York", "FL")], "2026-11-25") == [
+        ("FL", "2026-11-25T08:00:00-06:00", "2026-11-25T19:00:00-06:00")
+    ]
+    assert windows([("America/Chicago", "OK")], "2026-11-25") == [
+        ("OK", "2026-11-25T08:00:00-06:00", "2026-11-25T20:00:00-06:00")
+    ]
