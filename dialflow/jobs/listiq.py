@@ -1,9 +1,9 @@
 """listiq (in progress, issue 4): today's call list, balanced by state population and record age.
 
 This module holds the pure pieces that are done: apportioning the day's target to states,
-splitting a state's quota between recent and older records, and the legal calling window of a
-number's time zones. The pool, hash sampling, Dask wiring, outputs and CLI command are not built
-yet.
+splitting a state's quota between recent and older records, the seeded order records are drawn
+in, picking each state's records from candidates, and the legal calling window of a number's
+time zones. The pool, the Dask wiring, outputs and CLI command are not built yet.
 
 Calling windows (decision): the window is the interval that is inside the local calling hours
 of every time zone of the number's area code, computed for the call date with each zone's own
@@ -94,6 +94,61 @@ def split_buckets(quota: int, recent: int, older: int, recent_share: float) -> t
     take_older = min(quota - take_recent, older)
     take_recent = min(quota - take_older, recent)
     return take_recent, take_older
+
+
+def seeded_order(ids: pd.Series, seed: int) -> np.ndarray:
+    """Return a pseudo-random uint64 rank per Id that depends only on (Id, seed).
+
+    Sorting by it samples or shuffles without any per-partition random state, so the result is
+    the same however the records are partitioned.
+    """
+    from pandas.util import hash_array
+
+    hash_key = f"{seed % 10**16:016d}"  # hash_array takes a 16-character key
+    return hash_array(ids.astype(object).to_numpy(), hash_key=hash_key)
+
+
+def pick_state_lists(
+    candidates: pd.DataFrame, plan: pd.DataFrame, recent_share: float, seed: int
+) -> pd.DataFrame:
+    """Pick each state's records: recent newest first, older in seeded order, shortfalls swapped.
+
+    Args:
+        candidates: records with Id, State, CreatedDate and Bucket (`recent` or `historical`);
+            per state and bucket at least as many as could be taken (all of them in the pure
+            reference; in the wiring, each partition's best `granted` per state and bucket).
+        plan: `granted` records by state (the output of `apportion`).
+        recent_share: the recent bucket's share of each state's quota.
+        seed: the sampling seed.
+
+    Returns:
+        The chosen rows of `candidates`, ordered by state, then bucket, then pick order.
+    """
+    ranked = candidates.assign(_order=seeded_order(candidates["Id"], seed))
+    recent = ranked[ranked["Bucket"] == "recent"].sort_values(
+        ["State", "CreatedDate", "Id"], ascending=[True, False, False]
+    )
+    older = ranked[ranked["Bucket"] == "historical"].sort_values(["State", "_order", "Id"])
+    recent_available = recent.groupby("State").size()
+    older_available = older.groupby("State").size()
+    takes = {
+        state: split_buckets(
+            int(granted),
+            int(recent_available.get(state, 0)),
+            int(older_available.get(state, 0)),
+            recent_share,
+        )
+        for state, granted in plan["granted"].items()  # one entry per state, 51 at most
+    }
+    take_recent = recent["State"].map({state: take[0] for state, take in takes.items()})
+    take_older = older["State"].map({state: take[1] for state, take in takes.items()})
+    chosen = pd.concat(
+        [
+            recent[recent.groupby("State").cumcount() < take_recent.fillna(0)],
+            older[older.groupby("State").cumcount() < take_older.fillna(0)],
+        ]
+    ).sort_values(["State", "Bucket"], ascending=[True, False], kind="stable")
+    return chosen.drop(columns="_order").reset_index(drop=True)
 
 
 def calling_windows(

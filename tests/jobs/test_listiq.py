@@ -122,3 +122,40 @@ def test_state_override_and_window_legal_in_every_zone():
     assert windows([("America/Chicago", "OK")], "2026-11-25") == [
         ("OK", "2026-11-25T08:00:00-06:00", "2026-11-25T20:00:00-06:00")
     ]
+
+
+def pool(rows: list[tuple]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["Id", "State", "CreatedDate", "Bucket"])
+    frame["CreatedDate"] = pd.to_datetime(frame["CreatedDate"], utc=True, format="ISO8601")
+    return frame
+
+
+def test_seeded_order_depends_only_on_id_and_seed():
+    from dialflow.jobs.listiq import seeded_order
+
+    ids = pd.Series([f"001{i:05d}" for i in range(1000)], dtype="string[pyarrow]")
+    first = seeded_order(ids, 7)
+    assert (seeded_order(ids.iloc[::-1], 7)[::-1] == first).all()  # order-free
+    assert (seeded_order(ids.iloc[500:], 7) == first[500:]).all()  # partition-free
+    assert (seeded_order(ids, 8) != first).mean() > 0.99  # another seed, another order
+
+
+def test_pick_takes_newest_recent_and_seeded_older_with_fallbacks():
+    from dialflow.jobs.listiq import pick_state_lists, seeded_order
+
+    candidates = pool(
+        [(f"R{i}", "CA", f"2026-11-24T{i:02d}:00:00Z", "recent") for i in range(10)]
+        + [(f"H{i}", "CA", "2025-01-01", "historical") for i in range(10)]
+        + [("R0x", "NY", "2026-11-24T01:00:00Z", "recent")]  # NY: recent short, older fills
+        + [(f"HNY{i}", "NY", "2025-01-01", "historical") for i in range(5)]
+    )
+    plan = pd.DataFrame({"granted": {"CA": 10, "NY": 4}})
+    chosen = pick_state_lists(candidates, plan, 0.7, seed=3)
+    california = chosen[chosen["State"] == "CA"]
+    assert california["Id"].tolist()[:7] == ["R9", "R8", "R7", "R6", "R5", "R4", "R3"]
+    older_ids = [f"H{i}" for i in range(10)]
+    by_seed = pd.Series(seeded_order(pd.Series(older_ids), 3), index=older_ids).sort_values()
+    assert california["Id"].tolist()[7:] == by_seed.index[:3].tolist()
+    new_york = chosen[chosen["State"] == "NY"]
+    assert new_york["Bucket"].tolist() == ["recent", "historical", "historical", "historical"]
+    assert len(chosen) == 14 and chosen["Id"].is_unique
