@@ -30,8 +30,8 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     MB,
     OUT_DIR,
     POLL_SECONDS,
-    RESULTS,
     MethodRuns,
+    common_arguments,
     dask_partitions,
     describe_difference,
     dialflow_failures,
@@ -47,6 +47,7 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     prefer_oom_kill,
     read_demo,
     run_baseline,
+    run_baseline_if_asked,
     run_dialflow,
     seed_e164,
     sql_approx_e164,
@@ -750,29 +751,13 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=SEED_SIZE[0], help="accounts in the data")
     parser.add_argument("--calls", type=int, default=SEED_SIZE[1], help="calls (Task rows)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per method (median)")
-    parser.add_argument("--memory-limit", default="4GiB", help="per Dask worker")
-    parser.add_argument("--skip-baselines", action="store_true", help="time dialflow only")
-    parser.add_argument("--no-duckdb", action="store_true", help="skip the duckdb baseline")
-    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
     parser.add_argument("--no-diagnose", action="store_true", help="skip the diagnostic run")
-    parser.add_argument("--timeout", type=float, default=3600, help="seconds per dialflow run")
-    parser.add_argument("--pandas-timeout", type=float, default=1500, help="seconds per run")
     parser.add_argument(
         "--baseline-max-rss",
         default=DEFAULT_MAX_RSS,
         help="kill a baseline whose process tree passes this (protects a shared machine)",
     )
-    parser.add_argument("--wait", type=float, default=3 * 3600, help="seconds to wait for data")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to update")
-    parser.add_argument("--no-results", action="store_true", help="print, do not update it")
-    # Internal: run one baseline in this process (the benchmark starts these itself).
-    parser.add_argument(
-        "--baseline", choices=["pandas", "duckdb", "diagnose"], help=argparse.SUPPRESS
-    )
-    parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    common_arguments(parser, pandas_timeout=1500, baselines=["pandas", "duckdb", "diagnose"])
     return parser.parse_args()
 
 
@@ -781,10 +766,7 @@ def main() -> None:
     from dask.utils import parse_bytes
 
     args = parse_args()
-    if args.baseline:
-        if not (args.input and args.out and args.config):
-            raise SystemExit("--baseline needs --input, --out and --config")
-        baseline_main(args.baseline, args.input, args.out, args.config)
+    if run_baseline_if_asked(args, baseline_main):
         return
 
     data = ensure_data(

@@ -25,8 +25,8 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     DATA_DIR,
     MB,
     OUT_DIR,
-    RESULTS,
     MethodRuns,
+    common_arguments,
     dask_partitions,
     describe_difference,
     dialflow_failures,
@@ -39,6 +39,7 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     method_rows,
     read_demo,
     run_baseline,
+    run_baseline_if_asked,
     run_dialflow,
     seed_e164,
     sql_approx_e164,
@@ -349,31 +350,14 @@ def parse_args() -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=400_000, help="accounts in the data set")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per method (median)")
-    parser.add_argument("--memory-limit", default="4GiB", help="per Dask worker")
-    parser.add_argument("--skip-baselines", action="store_true", help="time dialflow only")
-    parser.add_argument("--no-duckdb", action="store_true", help="skip the duckdb baseline")
-    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
-    parser.add_argument("--timeout", type=float, default=3600, help="seconds per dialflow run")
-    parser.add_argument("--pandas-timeout", type=float, default=1200, help="seconds per run")
-    parser.add_argument("--wait", type=float, default=3 * 3600, help="seconds to wait for data")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to update")
-    parser.add_argument("--no-results", action="store_true", help="print, do not update it")
-    # Internal: run one baseline in this process (the benchmark starts these itself).
-    parser.add_argument("--baseline", choices=["pandas", "duckdb"], help=argparse.SUPPRESS)
-    parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+    common_arguments(parser, pandas_timeout=1200, baselines=["pandas", "duckdb"])
     return parser.parse_args()
 
 
 def main() -> None:
     """Prepare data and config, run every method --repeat times interleaved, report."""
     args = parse_args()
-    if args.baseline:
-        if not (args.input and args.out and args.config):
-            raise SystemExit("--baseline needs --input, --out and --config")
-        baseline_main(args.baseline, args.input, args.out, args.config)
+    if run_baseline_if_asked(args, baseline_main):
         return
 
     data = dedupe_data(args.accounts, args.wait)

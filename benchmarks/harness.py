@@ -7,6 +7,7 @@ wall time, exit, and the peak RSS of its process tree polled every POLL_SECONDS.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -608,3 +609,36 @@ def update_results(path: Path, section: str, intro: str, subsection: str) -> Non
     rest = "\n".join(lines[end:])
     text = "\n".join(lines[:start]) + "\n" + block + ("\n" + rest + "\n" if rest else "")
     path.write_text(re.sub(r"\n{3,}", "\n\n", text).lstrip("\n"), encoding="utf-8")
+
+
+def common_arguments(
+    parser: argparse.ArgumentParser, pandas_timeout: float, baselines: list[str]
+) -> None:
+    """Add the options every benchmark script takes, and the hidden ones of a baseline run."""
+    parser.add_argument("--repeat", type=int, default=3, help="runs per method (median)")
+    parser.add_argument("--memory-limit", default="4GiB", help="per Dask worker")
+    parser.add_argument("--skip-baselines", action="store_true", help="time dialflow only")
+    parser.add_argument("--no-duckdb", action="store_true", help="skip the duckdb baseline")
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per dialflow run")
+    parser.add_argument(
+        "--pandas-timeout", type=float, default=pandas_timeout, help="seconds per run"
+    )
+    parser.add_argument("--wait", type=float, default=3 * 3600, help="seconds to wait for data")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to update")
+    parser.add_argument("--no-results", action="store_true", help="print, do not update it")
+    # Internal: run one baseline in this process (the benchmark starts these itself).
+    parser.add_argument("--baseline", choices=baselines, help=argparse.SUPPRESS)
+    parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
+
+
+def run_baseline_if_asked(args: argparse.Namespace, baseline_main: Callable[..., None]) -> bool:
+    """Run the one baseline --baseline names, in this process; return whether there was one."""
+    if not args.baseline:
+        return False
+    if not (args.input and args.out and args.config):
+        raise SystemExit("--baseline needs --input, --out and --config")
+    baseline_main(args.baseline, args.input, args.out, args.config)
+    return True
