@@ -9,8 +9,6 @@ from contextlib import contextmanager
 from .config import ClusterSettings
 from .errors import DialflowError
 
-log = logging.getLogger(__name__)
-
 
 @contextmanager
 def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iterator["Client"]:  # noqa: F821

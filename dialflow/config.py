@@ -157,9 +157,6 @@ class DedupeSettings(_Section):
         return _identifier(value)
 
 
-CATEGORIES = ("wrong_number", "disconnected", "contact", "neutral")
-
-
 class AutoflushSettings(_Section):
     dispositions: dict[
         Literal["wrong_number", "disconnected", "contact", "neutral"], tuple[str, ...]
@@ -293,7 +290,7 @@ def _interpolate(node: Any, where: str, path: str) -> Any:
     return _ENV_REFERENCE.sub(substitute, node)
 
 
-def _describe_validation_error(where: str, raw: dict[str, Any], exc: ValidationError) -> str:
+def _describe_validation_error(where: str, exc: ValidationError) -> str:
     error = exc.errors()[0]
     path = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
@@ -339,7 +336,7 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_describe_validation_error(str(path), raw, exc)) from exc
+        raise ConfigError(_describe_validation_error(str(path), exc)) from exc
 
 
 def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
