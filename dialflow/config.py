@@ -5,13 +5,20 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 from .schema import DEFAULT_PHONE_FIELDS
@@ -226,6 +233,45 @@ class AutoflushSettings(_Section):
         return _identifier(value)
 
 
+class CallingHours(_Section):
+    """Local clock hours (0-24) inside which calling is allowed."""
+
+    start: int = Field(8, ge=0, le=24)
+    end: int = Field(21, ge=0, le=24)
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> CallingHours:
+        if self.start >= self.end:
+            raise ValueError(f"start ({self.start}) must be before end ({self.end})")
+        return self
+
+
+class ListiqSettings(_Section):
+    target_total_records: int = Field(10_000, ge=0)
+    recent_share: float = Field(0.7, ge=0, le=1)
+    recent_window_hours: float = Field(48, gt=0)
+    contact_days_threshold: float = Field(30, ge=0)
+    seed: int | None = Field(None, ge=0)
+    calling_hours: CallingHours = CallingHours()
+    state_calling_hours: dict[str, CallingHours] = {
+        state: CallingHours(start=8, end=20) for state in ("FL", "MD", "OK", "WA")
+    }
+    sql_table: str = "call_list"
+
+    @field_validator("state_calling_hours")
+    @classmethod
+    def _states_are_codes(cls, value: dict[str, CallingHours]) -> dict[str, CallingHours]:
+        for state in value:
+            if not re.match(r"^[A-Z]{2}$", state):
+                raise ValueError(f"{state!r} is not a two-letter state code like FL")
+        return value
+
+    @field_validator("sql_table")
+    @classmethod
+    def _table_is_identifier(cls, value: str) -> str:
+        return _identifier(value)
+
+
 class Settings(_Section):
     run: RunSettings = RunSettings()
     cluster: ClusterSettings = ClusterSettings()
@@ -234,6 +280,7 @@ class Settings(_Section):
     sql: SqlSettings = SqlSettings()
     dedupe: DedupeSettings = DedupeSettings()
     autoflush: AutoflushSettings = AutoflushSettings()
+    listiq: ListiqSettings = ListiqSettings()
 
 
 @dataclass(frozen=True)
@@ -393,5 +440,50 @@ def autoflush_params(
         time_span_minimum_days=flush.time_span_minimum_days,
         reset_on_later_contact=flush.reset_on_later_contact,
         since=since,
+        as_of=as_of,
+    )
+
+
+@dataclass(frozen=True)
+class ListiqParams:
+    """What the listiq job needs, resolved from the settings."""
+
+    phone_fields: tuple[str, ...]
+    region: str
+    target_total_records: int
+    recent_share: float
+    recent_window_hours: float
+    contact_days_threshold: float
+    seed: int
+    call_date: date
+    hours: tuple[int, int]
+    state_hours: dict[str, tuple[int, int]]
+    as_of: pd.Timestamp
+
+
+def listiq_params(
+    settings: Settings, as_of: pd.Timestamp, call_date: date | None = None
+) -> ListiqParams:
+    """Resolve the listiq parameters.
+
+    The call date defaults to the as-of date (UTC). The seed defaults to the call date as the
+    number YYYYMMDD, so that a rerun for the same day draws the same list.
+    """
+    listiq = settings.listiq
+    call_date = call_date or as_of.date()
+    seed = listiq.seed if listiq.seed is not None else int(call_date.strftime("%Y%m%d"))
+    return ListiqParams(
+        phone_fields=settings.phones.fields,
+        region=settings.phones.region,
+        target_total_records=listiq.target_total_records,
+        recent_share=listiq.recent_share,
+        recent_window_hours=listiq.recent_window_hours,
+        contact_days_threshold=listiq.contact_days_threshold,
+        seed=seed,
+        call_date=call_date,
+        hours=(listiq.calling_hours.start, listiq.calling_hours.end),
+        state_hours={
+            state: (hours.start, hours.end) for state, hours in listiq.state_calling_hours.items()
+        },
         as_of=as_of,
     )
