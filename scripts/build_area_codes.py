@@ -43,6 +43,23 @@ SAMPLE_EXCHANGES = range(200, 1000, 10)
 SAMPLE_LINE = "0100"
 UNKNOWN_ZONE = "Etc/Unknown"
 
+# Where phonenumbers' time-zone data is wrong or narrower than NANPA's NPA report (see
+# scripts/check_area_codes.py). A code that reaches a second zone gets both: the calling window
+# must be legal in each of them.
+ZONE_CORRECTIONS: dict[str, str] = {
+    "689": "America/New_York",  # Orlando overlay of 407/321; phonenumbers 9.0.43 says Chicago
+    "364": "America/Chicago|America/New_York",  # overlay of 270, western KY is Central
+    "448": "America/Chicago|America/New_York",  # overlay of 850, the panhandle is Central
+    "574": "America/Chicago|America/New_York",  # Starke County is Central
+    "606": "America/Chicago|America/New_York",  # south-central KY counties are Central
+    "906": "America/Chicago|America/New_York",  # UP counties on the Wisconsin line are Central
+    "931": "America/Chicago|America/New_York",  # a few counties on the Eastern side
+    "458": "America/Boise|America/Los_Angeles",  # Malheur County is Mountain
+    "541": "America/Boise|America/Los_Angeles",  # Malheur County is Mountain
+    "620": "America/Chicago|America/Denver",  # far-west Kansas counties are Mountain
+    "915": "America/Chicago|America/Denver",  # Hudspeth County side is Central per NANPA
+}
+
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "dialflow" / "data" / "area_codes.csv"
 
 
@@ -90,7 +107,8 @@ def build_rows() -> list[tuple[str, str, str]]:
     for area_code in range(200, 1000):
         probed = probe_area_code(area_code)
         if probed is not None:
-            rows.append((str(area_code), *probed))
+            state, zones = probed
+            rows.append((str(area_code), state, ZONE_CORRECTIONS.get(str(area_code), zones)))
     return rows
 
 
