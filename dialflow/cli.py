@@ -233,6 +233,106 @@ def run_autoflush_command(
     _execute("autoflush", settings, stamp, params, job)
 
 
+@run_app.command("listiq")
+@_one_line_errors
+def run_listiq_command(
+    config: Optional[Path] = CONFIG_OPTION,
+    input_dir: Optional[Path] = INPUT_OPTION,
+    output_dir: Optional[Path] = OUTPUT_OPTION,
+    scheduler: Optional[str] = SCHEDULER_OPTION,
+    as_of: Optional[str] = AS_OF_OPTION,
+    call_date: Optional[str] = typer.Option(
+        None, "--call-date", help="Day of calling, YYYY-MM-DD (default: the --as-of date)."
+    ),
+    no_sql: bool = typer.Option(
+        False, "--no-sql", help="No SQL at all: shipped reference tables, results from folders."
+    ),
+) -> None:
+    """Build today's call list, balanced by state population and record age, with call windows."""
+    from .config import listiq_params
+    from .jobs.listiq import account_columns, cleared_keys, run_listiq
+    from .reports import target_vs_delivered_html
+    from .sources.previous import latest_result
+    from .sources.reference import load_reference_tables
+
+    settings = _run_settings(config, input_dir, output_dir, scheduler)
+    stamp = _parse_as_of(as_of)
+    params = listiq_params(settings, stamp, _parse_date(call_date, "--call-date"))
+    source = _file_source(settings)
+    accounts = source.read("Account", account_columns(params))
+    calls = source.read("Task", ["AccountId", "CreatedDate"])
+    sql_url = settings.sql.url if settings.sql.enabled and not no_sql else None
+    reference = load_reference_tables(sql_url)
+    output = settings.run.output_dir
+    flagged = latest_result(
+        output, "dedupe", "dedupe_flagged.csv", sql_url, settings.dedupe.sql_table, ["Id"]
+    )
+    cleanup = latest_result(
+        output,
+        "autoflush",
+        "autoflush_cleanup.csv",
+        sql_url,
+        settings.autoflush.sql_table,
+        ["AccountId", "Field", "PhoneE164"],
+    )
+    for job_name, found in (("dedupe", flagged), ("autoflush", cleanup)):
+        if found is None:
+            log.warning("no %s run found in %s or SQL; nothing is excluded by it", job_name, output)
+
+    def job(run, compute) -> None:  # noqa: ANN001
+        with run.stage("listiq") as stage:
+            result = run_listiq(
+                accounts,
+                calls,
+                pd.Index(flagged.rows["Id"]) if flagged else pd.Index([], dtype=str),
+                cleared_keys(cleanup.rows) if cleanup else pd.Index([], dtype=str),
+                reference.area_codes,
+                reference.census_population.set_index("state")["population"],
+                params,
+                compute=compute,
+                persist=compute.persist,
+            )
+            stage["pool"] = result.counts["pool"]
+            stage["delivered"] = result.counts["delivered"]
+        run.counts.update(result.counts)
+        run.inputs["Account"] = sum(result.counts["accounts_by_status"].values())
+        run.inputs["reference_tables"] = reference.origin
+        run.inputs["previous_runs"] = {
+            name: {"run_id": found.run_id, "from": found.origin, "rows": len(found.rows)}
+            for name, found in (("dedupe", flagged), ("autoflush", cleanup))
+            if found is not None
+        }
+        day = params.call_date.isoformat()
+        _write_result(
+            run,
+            settings,
+            result.call_list,
+            f"call_list_{day}",
+            settings.listiq.sql_table,
+            not no_sql,
+        )
+        target_vs_delivered_html(
+            result.plan, run.folder / "report.html", f"listiq {day}: target vs delivered by state"
+        )
+        run.outputs["report"] = "report.html"
+
+    _execute("listiq", settings, stamp, params, job)
+
+
+def _parse_date(value: str | None, option: str):  # noqa: ANN202
+    """Return a date from YYYY-MM-DD text, or None."""
+    from datetime import date
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InputError(
+            f"{option} {value!r} is not a date; give YYYY-MM-DD like 2026-11-25"
+        ) from None
+
+
 def _file_source(settings):  # noqa: ANN001, ANN202
     from .sources import FileSource
 

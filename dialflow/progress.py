@@ -34,6 +34,23 @@ class ProgressCompute:
 
     def __call__(self, *collections: Any, stage: str) -> tuple[Any, ...]:
         futures = self.client.compute(list(collections))
+        self._show(futures, stage)
+        return tuple(self.client.gather(futures))
+
+    def persist(self, *collections: Any, stage: str) -> tuple[Any, ...]:
+        """Persist collections on the workers, showing progress until they are in memory."""
+        from distributed import futures_of, wait
+
+        persisted = self.client.persist(list(collections))
+        futures = futures_of(persisted)
+        self._show(futures, stage)
+        wait(futures)
+        failed = [future for future in futures if future.status == "error"]
+        if failed:
+            failed[0].result()  # raise the task's error here, not later in an unrelated step
+        return tuple(persisted)
+
+    def _show(self, futures: list, stage: str) -> None:
         columns = (
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -44,4 +61,3 @@ class ProgressCompute:
         with Progress(*columns, console=self.console, transient=False) as progress:
             task_id = progress.add_task(f"{self.job}: {stage}", total=None)
             _RichProgressBar(futures, progress, task_id, scheduler=self.client.scheduler.address)
-        return tuple(self.client.gather(futures))

@@ -16,3 +16,16 @@ def dask_compute(*collections: Any, stage: str) -> tuple[Any, ...]:
     import dask
 
     return dask.compute(*collections)
+
+
+class Persist(Protocol):
+    """Persists Dask collections on the workers and waits for them; `stage` names the step."""
+
+    def __call__(self, *collections: Any, stage: str) -> tuple[Any, ...]: ...
+
+
+def dask_persist(*collections: Any, stage: str) -> tuple[Any, ...]:
+    """Persist with Dask's current scheduler and no progress display (tests, library use)."""
+    import dask
+
+    return dask.persist(*collections)

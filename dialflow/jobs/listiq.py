@@ -13,10 +13,19 @@ zone the area code lists, so that the same instant reads the same in every tool.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
+
+from ..config import ListiqParams
+from ..phones import normalize_e164
+from ..schema import STRING, TIMESTAMP, empty_frame
+from . import Compute, Persist, dask_compute, dask_persist
+
+RECENT, HISTORICAL = "recent", "historical"
 
 
 def largest_remainder(weights: pd.Series, total: int) -> pd.Series:
@@ -96,16 +105,54 @@ def split_buckets(quota: int, recent: int, older: int, recent_share: float) -> t
     return take_recent, take_older
 
 
-def seeded_order(ids: pd.Series, seed: int) -> np.ndarray:
-    """Return a pseudo-random uint64 rank per Id that depends only on (Id, seed).
+SAMPLE, SHUFFLE = 0, 1  # independent hash streams of one seed: what is drawn, and in what order
+
+
+def seeded_order(ids: pd.Series, seed: int, stream: int = SAMPLE) -> np.ndarray:
+    """Return a pseudo-random uint64 rank per Id that depends only on (Id, seed, stream).
 
     Sorting by it samples or shuffles without any per-partition random state, so the result is
-    the same however the records are partitioned.
+    the same however the records are partitioned. The shuffle uses its own stream: ranked by the
+    sampling hash, the sampled records would all come first.
     """
     from pandas.util import hash_array
 
-    hash_key = f"{seed % 10**16:016d}"  # hash_array takes a 16-character key
+    hash_key = f"{(seed * 2 + stream) % 10**16:016d}"  # hash_array takes a 16-character key
     return hash_array(ids.astype(object).to_numpy(), hash_key=hash_key)
+
+
+def _ranked_buckets(pool: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the recent records newest first and the older ones in seeded order, by state.
+
+    The one definition of pick order, shared by the per-partition candidates and the final pick.
+    """
+    recent = pool[pool["Bucket"] == RECENT].sort_values(
+        ["State", "CreatedDate", "AccountId"], ascending=[True, False, False]
+    )
+    older = pool[pool["Bucket"] == HISTORICAL]
+    older = (
+        older.assign(_order=seeded_order(older["AccountId"], seed))
+        .sort_values(["State", "_order", "AccountId"])
+        .drop(columns="_order")
+    )
+    return recent, older
+
+
+def _take_first(ranked: pd.DataFrame, counts: pd.Series) -> pd.DataFrame:
+    """Return the first `counts[state]` rows of each state of a ranked frame."""
+    limit = ranked["State"].map(counts).fillna(0).to_numpy()
+    return ranked[ranked.groupby("State").cumcount().to_numpy() < limit]
+
+
+def state_candidates(pool: pd.DataFrame, granted: pd.Series, seed: int) -> pd.DataFrame:
+    """Return the rows of a pool partition that could still be picked: per state and bucket, the
+    first `granted[state]` in pick order (no state ever takes more than that from a bucket).
+
+    Applied per partition and again to concatenations of its outputs, it reduces the pool to at
+    most twice the target in rows while keeping every row the final pick can choose.
+    """
+    recent, older = _ranked_buckets(pool, seed)
+    return pd.concat([_take_first(recent, granted), _take_first(older, granted)])
 
 
 def pick_state_lists(
@@ -114,9 +161,8 @@ def pick_state_lists(
     """Pick each state's records: recent newest first, older in seeded order, shortfalls swapped.
 
     Args:
-        candidates: records with Id, State, CreatedDate and Bucket (`recent` or `historical`);
-            per state and bucket at least as many as could be taken (all of them in the pure
-            reference; in the wiring, each partition's best `granted` per state and bucket).
+        candidates: pool rows with AccountId, State, CreatedDate and Bucket; per state and
+            bucket at least as many as could be taken (the output of `state_candidates`).
         plan: `granted` records by state (the output of `apportion`).
         recent_share: the recent bucket's share of each state's quota.
         seed: the sampling seed.
@@ -124,31 +170,26 @@ def pick_state_lists(
     Returns:
         The chosen rows of `candidates`, ordered by state, then bucket, then pick order.
     """
-    ranked = candidates.assign(_order=seeded_order(candidates["Id"], seed))
-    recent = ranked[ranked["Bucket"] == "recent"].sort_values(
-        ["State", "CreatedDate", "Id"], ascending=[True, False, False]
-    )
-    older = ranked[ranked["Bucket"] == "historical"].sort_values(["State", "_order", "Id"])
+    recent, older = _ranked_buckets(candidates, seed)
     recent_available = recent.groupby("State").size()
     older_available = older.groupby("State").size()
-    takes = {
-        state: split_buckets(
-            int(granted),
-            int(recent_available.get(state, 0)),
-            int(older_available.get(state, 0)),
-            recent_share,
-        )
-        for state, granted in plan["granted"].items()  # one entry per state, 51 at most
-    }
-    take_recent = recent["State"].map({state: take[0] for state, take in takes.items()})
-    take_older = older["State"].map({state: take[1] for state, take in takes.items()})
-    chosen = pd.concat(
+    takes = pd.DataFrame(
         [
-            recent[recent.groupby("State").cumcount() < take_recent.fillna(0)],
-            older[older.groupby("State").cumcount() < take_older.fillna(0)],
-        ]
+            split_buckets(
+                int(granted),
+                int(recent_available.get(state, 0)),
+                int(older_available.get(state, 0)),
+                recent_share,
+            )
+            for state, granted in plan["granted"].items()  # one entry per state, 51 at most
+        ],
+        index=plan.index,
+        columns=[RECENT, HISTORICAL],
+    )
+    chosen = pd.concat(
+        [_take_first(recent, takes[RECENT]), _take_first(older, takes[HISTORICAL])]
     ).sort_values(["State", "Bucket"], ascending=[True, False], kind="stable")
-    return chosen.drop(columns="_order").reset_index(drop=True)
+    return chosen.reset_index(drop=True)
 
 
 def calling_windows(
@@ -211,3 +252,332 @@ def _local(day: date, hour: int, zone: str) -> pd.Timestamp:
     wall = datetime.combine(day, time(hour % 24))
     stamp = pd.Timestamp(wall).tz_localize(zone)
     return stamp.tz_convert("UTC") + pd.Timedelta(days=hour // 24)
+
+
+# Why an account is not in the pool; `callable` ones are.
+CALLABLE = "callable"
+DO_NOT_CALL = "do_not_call"
+DEDUPE_FLAGGED = "dedupe_flagged"
+NO_VALID_PHONE = "no_valid_phone"
+UNMAPPED_AREA_CODE = "unmapped_area_code"
+RECENTLY_CALLED = "recently_called"
+SHARED_NUMBER = "shared_number"
+
+STATUS_META = empty_frame(
+    {
+        "AccountId": STRING,
+        "AccountName": STRING,
+        "Phone": STRING,
+        "PhoneField": STRING,
+        "State": STRING,
+        "TimeZone": STRING,
+        "CreatedDate": TIMESTAMP,
+        "Bucket": STRING,
+        "Status": STRING,
+    }
+)
+POOL_META = STATUS_META.drop(columns="Status")
+CALL_LIST_COLUMNS = [
+    "AccountId",
+    "AccountName",
+    "Phone",
+    "PhoneField",
+    "State",
+    "TimeZone",
+    "WindowStartLocal",
+    "WindowEndLocal",
+    "Bucket",
+]
+CALL_LIST_META = empty_frame({column: STRING for column in CALL_LIST_COLUMNS})
+
+
+def account_columns(params: ListiqParams) -> list[str]:
+    """Return the Account columns the job reads."""
+    return ["Id", "Name", "CreatedDate", "Do_Not_Call__c", *params.phone_fields]
+
+
+def cleared_keys(cleanup: pd.DataFrame) -> pd.Index:
+    """Return the (account, field, number) keys an autoflush cleanup clears."""
+    return pd.Index(_key(cleanup["AccountId"], cleanup["Field"], cleanup["PhoneE164"]))
+
+
+def _key(account_ids: pd.Series, field: pd.Series | str, e164: pd.Series) -> pd.Series:
+    return account_ids.astype(STRING) + "|" + field + "|" + e164.astype(STRING)
+
+
+def account_status(
+    accounts: pd.DataFrame,
+    excluded_ids: pd.Index,
+    cleared: pd.Index,
+    area_codes: pd.DataFrame,
+    params: ListiqParams,
+) -> pd.DataFrame:
+    """Give every account of a partition its callable phone, place, bucket and pool status.
+
+    Args:
+        accounts: Account rows with `account_columns(params)`.
+        excluded_ids: Ids flagged by the latest dedupe run.
+        cleared: (account, field, number) keys cleared by the latest autoflush run.
+        area_codes: the reference table (area_code, state, time_zone).
+        params: resolved listiq parameters.
+
+    Returns:
+        One row per account (STATUS_META). The phone is the first field, in the configured order,
+        whose value is a valid number autoflush has not cleared from that field; State and
+        TimeZone come from its area code; Status says why an account is not `callable`.
+    """
+    index = accounts.index
+    phone = pd.Series(pd.NA, index=index, dtype=STRING)
+    phone_field = pd.Series(pd.NA, index=index, dtype=STRING)
+    for field in params.phone_fields:  # a handful of fields, each one vectorised
+        e164 = normalize_e164(accounts[field], params.region)
+        usable = e164.notna() & phone.isna()
+        if len(cleared):
+            usable &= ~_key(accounts["Id"], field, e164).isin(cleared).fillna(False)
+        phone = phone.mask(usable, e164)
+        phone_field = phone_field.mask(usable, field)
+    area_code = phone.where(phone.str.startswith("+1").fillna(False)).str.slice(2, 5)
+    by_code = area_codes.set_index("area_code")
+    state = area_code.map(by_code["state"]).astype(STRING)
+    recent_since = params.as_of - pd.Timedelta(hours=params.recent_window_hours)
+    status = np.select(
+        [
+            accounts["Do_Not_Call__c"].fillna(False).to_numpy(dtype=bool),
+            accounts["Id"].isin(excluded_ids).to_numpy(dtype=bool),
+            phone.isna().to_numpy(),
+            state.isna().to_numpy(),
+        ],
+        [DO_NOT_CALL, DEDUPE_FLAGGED, NO_VALID_PHONE, UNMAPPED_AREA_CODE],
+        CALLABLE,
+    )
+    return pd.DataFrame(
+        {
+            "AccountId": accounts["Id"],
+            "AccountName": accounts["Name"],
+            "Phone": phone,
+            "PhoneField": phone_field,
+            "State": state,
+            "TimeZone": area_code.map(by_code["time_zone"]).astype(STRING),
+            "CreatedDate": accounts["CreatedDate"],
+            "Bucket": np.where(accounts["CreatedDate"] > recent_since, RECENT, HISTORICAL),
+            "Status": status,
+        },
+        index=index,
+    ).astype(STATUS_META.dtypes.to_dict())
+
+
+def recently_called(calls: pd.DataFrame, params: ListiqParams) -> pd.DataFrame:
+    """Return the AccountIds of a Task partition called inside the contact window (may repeat)."""
+    since = params.as_of - pd.Timedelta(days=params.contact_days_threshold)
+    called = calls.loc[calls["CreatedDate"] > since, ["AccountId"]]
+    return called.dropna().astype({"AccountId": STRING})
+
+
+def one_per_number(pool: pd.DataFrame) -> pd.DataFrame:
+    """Keep one account per phone number: the newest record (CreatedDate, then greatest Id).
+
+    Two accounts sharing a number would ring the same line twice; the newest record is the one
+    a dedupe survivor would be, and the one most likely to be current.
+    """
+    ordered = pool.sort_values(
+        ["Phone", "CreatedDate", "AccountId"], ascending=[True, False, False], na_position="last"
+    )
+    return ordered.drop_duplicates("Phone", keep="first")
+
+
+def finish_call_list(chosen: pd.DataFrame, params: ListiqParams) -> pd.DataFrame:
+    """Shuffle the chosen records with the seed and add each number's calling window."""
+    windows = calling_windows(chosen, params.call_date, params.hours, params.state_hours)
+    shuffled = chosen.assign(_order=seeded_order(chosen["AccountId"], params.seed, SHUFFLE))
+    shuffled = shuffled.sort_values(["_order", "AccountId"])
+    listed = shuffled.merge(windows, on=["TimeZone", "State"], how="left", validate="m:1")
+    return listed[CALL_LIST_COLUMNS].astype(STRING).reset_index(drop=True)
+
+
+def summarise(
+    statuses: pd.Series, unmapped: pd.Series, plan: pd.DataFrame, available: pd.DataFrame,
+    call_list: pd.DataFrame, params: ListiqParams,
+) -> dict[str, Any]:  # fmt: skip
+    """Return the run summary's counts: the pool, target vs delivered per state and bucket."""
+    delivered = call_list.groupby(["State", "Bucket"]).size().unstack(fill_value=0)
+    delivered = delivered.reindex(index=plan.index, columns=[RECENT, HISTORICAL], fill_value=0)
+    per_state = {
+        state: {
+            "quota": int(plan.at[state, "quota"]),
+            "delivered": int(plan.at[state, "granted"]),
+            "shortfall": int(plan.at[state, "shortfall"]),
+            "recent_target": recent_quota(int(plan.at[state, "granted"]), params.recent_share),
+            "recent_delivered": int(delivered.at[state, RECENT]),
+            "historical_delivered": int(delivered.at[state, HISTORICAL]),
+            "recent_available": int(available.at[state, RECENT]),
+            "historical_available": int(available.at[state, HISTORICAL]),
+        }
+        for state in plan.index
+    }
+    return {
+        "target": params.target_total_records,
+        "delivered": len(call_list),
+        "shortfall": params.target_total_records - len(call_list),
+        "pool": int(available.to_numpy().sum()),
+        "accounts_by_status": {k: int(v) for k, v in statuses.sort_index().items()},
+        "unmapped_area_codes": {k: int(v) for k, v in unmapped.sort_index().items()},
+        "delivered_by_bucket": {
+            RECENT: int(delivered[RECENT].sum()),
+            HISTORICAL: int(delivered[HISTORICAL].sum()),
+        },
+        "states": per_state,
+        "seed": params.seed,
+        "call_date": params.call_date.isoformat(),
+    }
+
+
+@dataclass(frozen=True)
+class ListiqResult:
+    call_list: pd.DataFrame
+    plan: pd.DataFrame  # by state: population, quota, granted, shortfall
+    counts: dict[str, Any]
+
+
+def _status_counts(status: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    unmapped = status.loc[status["Status"] == UNMAPPED_AREA_CODE, "Phone"].str.slice(0, 5)
+    return status["Status"].value_counts(), unmapped.value_counts()
+
+
+def _available(pool: pd.DataFrame) -> pd.Series:
+    return pool.groupby(["State", "Bucket"]).size()
+
+
+def _plan_and_pick(
+    available: pd.Series,
+    population: pd.Series,
+    candidates: Callable[[pd.Series], pd.DataFrame],
+    params: ListiqParams,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Apportion the target, fetch the candidates the plan needs, pick and finish the list."""
+    by_bucket = (
+        available.unstack(fill_value=0)
+        .reindex(index=population.index, columns=[RECENT, HISTORICAL], fill_value=0)
+        .astype("int64")
+    )
+    plan = apportion(population, by_bucket.sum(axis=1), params.target_total_records)
+    chosen = pick_state_lists(candidates(plan["granted"]), plan, params.recent_share, params.seed)
+    plan.insert(0, "population", population)
+    return finish_call_list(chosen, params), plan, by_bucket
+
+
+def listiq_frame(
+    accounts: pd.DataFrame,
+    calls: pd.DataFrame,
+    excluded_ids: pd.Index,
+    cleared: pd.Index,
+    area_codes: pd.DataFrame,
+    population: pd.Series,
+    params: ListiqParams,
+) -> ListiqResult:
+    """Run the whole job on pandas frames: the reference the Dask wiring must equal."""
+    status = account_status(accounts, excluded_ids, cleared, area_codes, params)
+    called = recently_called(calls, params)["AccountId"]
+    status.loc[(status["Status"] == CALLABLE) & status["AccountId"].isin(called), "Status"] = (
+        RECENTLY_CALLED
+    )
+    contacted = status[status["Status"] == CALLABLE]
+    pool = one_per_number(contacted)
+    status.loc[contacted.index.difference(pool.index), "Status"] = SHARED_NUMBER
+    statuses, unmapped = _status_counts(status)
+    call_list, plan, by_bucket = _plan_and_pick(
+        _available(pool),
+        population,
+        lambda granted: state_candidates(pool.drop(columns="Status"), granted, params.seed),
+        params,
+    )
+    return ListiqResult(
+        call_list, plan, summarise(statuses, unmapped, plan, by_bucket, call_list, params)
+    )
+
+
+def run_listiq(
+    accounts,  # noqa: ANN001 - a dask DataFrame of Account
+    calls,  # noqa: ANN001 - a dask DataFrame of Task (AccountId, CreatedDate)
+    excluded_ids: pd.Index,
+    cleared: pd.Index,
+    area_codes: pd.DataFrame,
+    population: pd.Series,
+    params: ListiqParams,
+    compute: Compute = dask_compute,
+    persist: Persist = dask_persist,
+) -> ListiqResult:
+    """Wire the pure functions on Dask: build and count the pool, plan, fetch candidates, pick.
+
+    The pool is persisted on the workers between the count and the candidate fetch, so it is
+    built once (and released when this returns); only counts (by state and bucket) and at most
+    twice the target in candidate rows come back to the client.
+    """
+    import dask
+
+    status = accounts.map_partitions(
+        account_status,
+        dask.delayed(excluded_ids, pure=True),
+        dask.delayed(cleared, pure=True),
+        area_codes,
+        params,
+        meta=STATUS_META,
+        token="listiq-status",
+    )
+    statuses = status["Status"].value_counts()
+    unmapped = status.loc[status["Status"] == UNMAPPED_AREA_CODE, "Phone"].str.slice(0, 5)
+    unmapped = unmapped.value_counts()
+    callable_ = status[status["Status"] == CALLABLE].drop(columns="Status")
+    called = calls.map_partitions(
+        recently_called, params, meta=empty_frame({"AccountId": STRING}), token="listiq-called"
+    ).drop_duplicates()
+    joined = callable_.merge(called.assign(Called=True), on="AccountId", how="left")
+    not_called = joined[joined["Called"].isna()].drop(columns="Called")
+    pool = not_called.shuffle(on="Phone").map_partitions(
+        one_per_number, meta=POOL_META, token="listiq-one-per-number"
+    )
+    pool, statuses, unmapped, n_callable, n_not_called, available = persist(
+        pool,
+        statuses,
+        unmapped,
+        callable_.map_partitions(len).sum(),
+        not_called.map_partitions(len).sum(),
+        pool.groupby(["State", "Bucket"]).size(),
+        stage="build the pool",
+    )
+    # All small by construction: counts by status, area code, state and bucket.
+    statuses, unmapped, n_callable, n_not_called, available = compute(
+        statuses, unmapped, n_callable, n_not_called, available, stage="count the pool"
+    )
+    n_pool = int(available.sum())
+    statuses = statuses.drop(CALLABLE, errors="ignore")
+    statuses[CALLABLE] = n_pool
+    statuses[RECENTLY_CALLED] = int(n_callable) - int(n_not_called)
+    statuses[SHARED_NUMBER] = int(n_not_called) - n_pool
+
+    def candidates(granted: pd.Series) -> pd.DataFrame:
+        kwargs = {"granted": granted, "seed": params.seed}
+        reduced = pool.reduction(
+            chunk=state_candidates,
+            combine=_state_candidates_of_concat,
+            aggregate=_state_candidates_of_concat,
+            chunk_kwargs=kwargs,
+            combine_kwargs=kwargs,
+            aggregate_kwargs=kwargs,
+            split_every=8,
+            meta=POOL_META,
+        )
+        # At most twice the target in rows: each state's first `granted` per bucket.
+        (frame,) = compute(reduced, stage="pick records")
+        return frame
+
+    call_list, plan, by_bucket = _plan_and_pick(available, population, candidates, params)
+    return ListiqResult(
+        call_list, plan, summarise(statuses, unmapped, plan, by_bucket, call_list, params)
+    )
+
+
+def _state_candidates_of_concat(
+    parts: pd.DataFrame | list[pd.DataFrame], granted: pd.Series, seed: int
+) -> pd.DataFrame:
+    frame = pd.concat(parts) if isinstance(parts, list) else parts
+    return state_candidates(frame, granted, seed)

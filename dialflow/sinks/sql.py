@@ -44,7 +44,7 @@ def _python_values(frame: pd.DataFrame) -> list[dict]:
     return plain.to_dict("records")
 
 
-def _ensure_sqlite_folder(url: str) -> None:
+def ensure_sqlite_folder(url: str) -> None:
     """Create the folder of an embedded SQLite file, which SQLite will not do itself."""
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
@@ -53,7 +53,7 @@ def _ensure_sqlite_folder(url: str) -> None:
 
 def write_sql_table(url: str, table: str, frame: pd.DataFrame, run_id: str) -> int:
     """Append a run's rows to a table in one transaction, tagged with run_id; return the count."""
-    _ensure_sqlite_folder(url)
+    ensure_sqlite_folder(url)
     engine = sa.create_engine(url)
     metadata = sa.MetaData()
     target = result_table(table, frame, metadata)

@@ -125,7 +125,7 @@ def test_state_override_and_window_legal_in_every_zone():
 
 
 def pool(rows: list[tuple]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=["Id", "State", "CreatedDate", "Bucket"])
+    frame = pd.DataFrame(rows, columns=["AccountId", "State", "CreatedDate", "Bucket"])
     frame["CreatedDate"] = pd.to_datetime(frame["CreatedDate"], utc=True, format="ISO8601")
     return frame
 
@@ -152,10 +152,10 @@ def test_pick_takes_newest_recent_and_seeded_older_with_fallbacks():
     plan = pd.DataFrame({"granted": {"CA": 10, "NY": 4}})
     chosen = pick_state_lists(candidates, plan, 0.7, seed=3)
     california = chosen[chosen["State"] == "CA"]
-    assert california["Id"].tolist()[:7] == ["R9", "R8", "R7", "R6", "R5", "R4", "R3"]
+    assert california["AccountId"].tolist()[:7] == ["R9", "R8", "R7", "R6", "R5", "R4", "R3"]
     older_ids = [f"H{i}" for i in range(10)]
     by_seed = pd.Series(seeded_order(pd.Series(older_ids), 3), index=older_ids).sort_values()
-    assert california["Id"].tolist()[7:] == by_seed.index[:3].tolist()
+    assert california["AccountId"].tolist()[7:] == by_seed.index[:3].tolist()
     new_york = chosen[chosen["State"] == "NY"]
     assert new_york["Bucket"].tolist() == ["recent", "historical", "historical", "historical"]
-    assert len(chosen) == 14 and chosen["Id"].is_unique
+    assert len(chosen) == 14 and chosen["AccountId"].is_unique

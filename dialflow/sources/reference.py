@@ -1,0 +1,182 @@
+"""Reference tables: area codes and census population, shipped with the package and kept in SQL.
+
+With SQL enabled, the tables are read from `sql.url`; on first use (the table does not exist yet)
+the shipped copy is created and loaded there in one transaction, so the embedded SQLite database
+and a fresh production database start from the same data, and an operator can then maintain the
+SQL copy. With SQL off (`--no-sql`), the shipped copy is read directly. Either way the rows are
+checked before any job work starts, and a bad row stops the run naming the table and column.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib.resources import files
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..errors import DialflowError, InputError
+from ..schema import STRING
+from ..sinks.sql import ensure_sqlite_folder
+
+log = logging.getLogger(__name__)
+
+AREA_CODES = "area_codes"
+CENSUS_POPULATION = "census_population"
+
+
+def _reference_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
+    return {
+        AREA_CODES: sa.Table(
+            AREA_CODES,
+            metadata,
+            sa.Column("area_code", sa.Unicode(3), primary_key=True),
+            sa.Column("state", sa.Unicode(2), nullable=False),
+            sa.Column("time_zone", sa.Unicode(255), nullable=False),
+        ),
+        CENSUS_POPULATION: sa.Table(
+            CENSUS_POPULATION,
+            metadata,
+            sa.Column("state", sa.Unicode(2), primary_key=True),
+            sa.Column("population", sa.BigInteger(), nullable=False),
+        ),
+    }
+
+
+@dataclass(frozen=True)
+class ReferenceTables:
+    """The checked reference tables and where they were read from."""
+
+    area_codes: pd.DataFrame  # area_code, state, time_zone (IANA names joined by "|")
+    census_population: pd.DataFrame  # state, population
+    origin: str
+
+
+def shipped_table(name: str) -> pd.DataFrame:
+    """Return the copy of a reference table shipped in `dialflow/data/` (see SOURCES.md there)."""
+    with files("dialflow.data").joinpath(f"{name}.csv").open("rb") as handle:
+        return pd.read_csv(handle, dtype=str, keep_default_na=False)
+
+
+def load_reference_tables(sql_url: str | None) -> ReferenceTables:
+    """Read and check both reference tables from SQL (loading the shipped copy on first use),
+    or from the shipped copy when `sql_url` is None."""
+    if sql_url is None:
+        raw = {name: shipped_table(name) for name in (AREA_CODES, CENSUS_POPULATION)}
+        origin = "shipped copy (dialflow/data)"
+    else:
+        raw = _read_from_sql(sql_url)
+        origin = sa.engine.make_url(sql_url).render_as_string(hide_password=True)
+    census = check_census_population(raw[CENSUS_POPULATION], origin)
+    area_codes = check_area_codes(raw[AREA_CODES], set(census["state"]), origin)
+    return ReferenceTables(area_codes, census, origin)
+
+
+def _read_from_sql(url: str) -> dict[str, pd.DataFrame]:
+    ensure_sqlite_folder(url)
+    engine = sa.create_engine(url)
+    tables = _reference_tables(sa.MetaData())
+    try:
+        with engine.begin() as connection:
+            existing = set(sa.inspect(connection).get_table_names())
+            for name, table in tables.items():
+                if name not in existing:
+                    table.create(connection)
+                    rows = shipped_table(name)
+                    if name == CENSUS_POPULATION:
+                        rows = rows.astype({"population": "int64"})
+                    connection.execute(table.insert(), rows.to_dict("records"))
+                    log.info("reference table %s created from the shipped copy", name)
+        with engine.connect() as connection:
+            # Reflected, not declared: a table an operator changed is reported by _require_columns.
+            reflected = {
+                name: sa.Table(name, sa.MetaData(), autoload_with=connection) for name in tables
+            }
+            return {
+                name: pd.DataFrame(connection.execute(sa.select(table)).mappings().all())
+                for name, table in reflected.items()
+            }
+    except SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        raise DialflowError(
+            f"reference tables in SQL: {type(cause).__name__}: {str(cause).splitlines()[0]}; "
+            f"check sql.url or run with --no-sql to use the shipped copy"
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def _require_columns(frame: pd.DataFrame, table: str, columns: list[str], origin: str) -> None:
+    missing = [column for column in columns if column not in frame.columns]
+    if missing:
+        raise InputError(
+            f"{origin}: table {table} has no column {missing[0]}; "
+            f"it needs {', '.join(columns)} (drop the table to reload the shipped copy)"
+        )
+
+
+def _bad_rows(table: str, column: str, bad: pd.Series, frame: pd.DataFrame, rule: str, origin: str):  # noqa: ANN202
+    if bad.any():
+        example = frame.loc[bad, column].iloc[0]
+        raise InputError(
+            f"{origin}: table {table}, column {column}: {int(bad.sum())} row(s) like "
+            f"{example!r} are not {rule}; fix them or drop the table to reload the shipped copy"
+        )
+
+
+def check_census_population(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
+    """Return (state, population int64) after checking codes are unique and populations positive."""
+    table = CENSUS_POPULATION
+    _require_columns(frame, table, ["state", "population"], origin)
+    if frame.empty:
+        raise InputError(f"{origin}: table {table} is empty; it needs one row per state")
+    states = frame["state"].astype(object)
+    _bad_rows(
+        table, "state", ~states.astype(str).str.fullmatch(r"[A-Z]{2}"), frame, "state codes", origin
+    )
+    _bad_rows(table, "state", states.duplicated(), frame, "unique", origin)
+    population = pd.to_numeric(frame["population"], errors="coerce")
+    _bad_rows(
+        table, "population", ~(population > 0) | (population % 1 != 0), frame,
+        "positive whole numbers", origin,
+    )  # fmt: skip
+    return (
+        pd.DataFrame({"state": states.astype(STRING), "population": population.astype("int64")})
+        .sort_values("state")
+        .reset_index(drop=True)
+    )
+
+
+def _known_zone(name: str) -> bool:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def check_area_codes(frame: pd.DataFrame, states: set[str], origin: str) -> pd.DataFrame:
+    """Return (area_code, state, time_zone) as strings after checking every row is usable."""
+    table = AREA_CODES
+    _require_columns(frame, table, ["area_code", "state", "time_zone"], origin)
+    codes = frame["area_code"].astype(str).str.strip()
+    _bad_rows(
+        table, "area_code", ~codes.str.fullmatch(r"[2-9]\d\d"), frame, "3-digit area codes", origin
+    )
+    _bad_rows(table, "area_code", codes.duplicated(), frame, "unique", origin)
+    _bad_rows(
+        table, "state", ~frame["state"].isin(states), frame,
+        "states of the census_population table", origin,
+    )  # fmt: skip
+    zones = frame["time_zone"].astype(str)
+    known = {zone: _known_zone(zone) for zone in set(zones.str.split("|").explode())}
+    _bad_rows(
+        table, "time_zone", ~zones.map(lambda text: all(known[z] for z in text.split("|"))),
+        frame, "IANA time zones joined by |", origin,
+    )  # fmt: skip
+    return pd.DataFrame(
+        {"area_code": codes, "state": frame["state"], "time_zone": zones}, dtype=STRING
+    ).reset_index(drop=True)
