@@ -7,11 +7,12 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -272,6 +273,42 @@ class ListiqSettings(_Section):
         return _identifier(value)
 
 
+JobName = Literal["dedupe", "autoflush", "infoflow", "listiq"]
+_EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
+
+
+def _email_address(value: str) -> str:
+    """Catch typos early with a deliberately simple check; the mail server has the last word."""
+    if not _EMAIL_ADDRESS.match(value):
+        raise ValueError("must be an email address like ops@example.com (one @, no spaces)")
+    return value
+
+
+EmailAddress = Annotated[str, AfterValidator(_email_address)]
+
+
+class EmailSettings(_Section):
+    enabled: bool = False
+    host: str = "127.0.0.1"
+    port: int = Field(587, ge=1, le=65535)
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str | None = None
+    password: str | None = Field(None, repr=False)  # kept out of tracebacks and logs
+    ca_file: Path | None = None
+    timeout_seconds: float = Field(30, gt=0)
+    sender: EmailAddress = "dialflow@localhost"
+    recipients: tuple[EmailAddress, ...] = ()
+    job_recipients: dict[JobName, tuple[EmailAddress, ...]] = Field(default_factory=dict)
+    attach_csv: dict[JobName, bool] = Field(default_factory=lambda: {"infoflow": True})
+    max_attachment_bytes: int = Field(10 * 1024 * 1024, ge=1)
+
+    @field_validator("username", "password")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        """`${DIALFLOW_SMTP_PASSWORD:-}` gives "" when the variable is unset: that means none."""
+        return value or None
+
+
 class Settings(_Section):
     run: RunSettings = RunSettings()
     cluster: ClusterSettings = ClusterSettings()
@@ -281,6 +318,7 @@ class Settings(_Section):
     dedupe: DedupeSettings = DedupeSettings()
     autoflush: AutoflushSettings = AutoflushSettings()
     listiq: ListiqSettings = ListiqSettings()
+    email: EmailSettings = EmailSettings()
 
 
 @dataclass(frozen=True)
@@ -399,6 +437,8 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
 
     data = settings.model_dump(mode="json")
     data["sql"]["url"] = make_url(settings.sql.url).render_as_string(hide_password=True)
+    if settings.email.password is not None:
+        data["email"]["password"] = "***"
     return data
 
 

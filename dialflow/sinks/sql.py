@@ -51,10 +51,30 @@ def ensure_sqlite_folder(url: str) -> None:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def write_sql_table(url: str, table: str, frame: pd.DataFrame, run_id: str) -> int:
-    """Append a run's rows to a table in one transaction, tagged with run_id; return the count."""
+def sql_engine(url: str) -> sa.engine.Engine:
+    """Return an engine for a configured URL; on SQLite, DDL joins the surrounding transaction.
+
+    pysqlite commits CREATE TABLE on its own, so a failed run could leave an empty table behind.
+    Taking over BEGIN (SQLAlchemy's documented recipe) makes `engine.begin()` all or nothing.
+    """
     ensure_sqlite_folder(url)
     engine = sa.create_engine(url)
+    if engine.dialect.name == "sqlite":
+
+        @sa.event.listens_for(engine, "connect")
+        def _no_driver_transactions(dbapi_connection, connection_record) -> None:  # noqa: ANN001, ARG001
+            dbapi_connection.isolation_level = None
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(connection) -> None:  # noqa: ANN001
+            connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def write_sql_table(url: str, table: str, frame: pd.DataFrame, run_id: str) -> int:
+    """Append a run's rows to a table in one transaction, tagged with run_id; return the count."""
+    engine = sql_engine(url)
     metadata = sa.MetaData()
     target = result_table(table, frame, metadata)
     created_at = datetime.now(timezone.utc)
