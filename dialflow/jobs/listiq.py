@@ -262,6 +262,15 @@ NO_VALID_PHONE = "no_valid_phone"
 UNMAPPED_AREA_CODE = "unmapped_area_code"
 RECENTLY_CALLED = "recently_called"
 SHARED_NUMBER = "shared_number"
+STATUSES = (
+    CALLABLE,
+    DO_NOT_CALL,
+    DEDUPE_FLAGGED,
+    NO_VALID_PHONE,
+    UNMAPPED_AREA_CODE,
+    RECENTLY_CALLED,
+    SHARED_NUMBER,
+)
 
 STATUS_META = empty_frame(
     {
@@ -298,7 +307,8 @@ def account_columns(params: ListiqParams) -> list[str]:
 
 def cleared_keys(cleanup: pd.DataFrame) -> pd.Index:
     """Return the (account, field, number) keys an autoflush cleanup clears."""
-    return pd.Index(_key(cleanup["AccountId"], cleanup["Field"], cleanup["PhoneE164"]))
+    columns = cleanup[["AccountId", "Field", "PhoneE164"]].astype(STRING)
+    return pd.Index(_key(columns["AccountId"], columns["Field"], columns["PhoneE164"]))
 
 
 def _key(account_ids: pd.Series, field: pd.Series | str, e164: pd.Series) -> pd.Series:
@@ -419,7 +429,7 @@ def summarise(
         "delivered": len(call_list),
         "shortfall": params.target_total_records - len(call_list),
         "pool": int(available.to_numpy().sum()),
-        "accounts_by_status": {k: int(v) for k, v in statuses.sort_index().items()},
+        "accounts_by_status": {status: int(statuses.get(status, 0)) for status in STATUSES},
         "unmapped_area_codes": {k: int(v) for k, v in unmapped.sort_index().items()},
         "delivered_by_bucket": {
             RECENT: int(delivered[RECENT].sum()),

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import DialflowError, InputError
 from ..schema import STRING
+from ..sinks.sql import sql_engine
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def _latest_in_folder(output_dir: Path, job: str, csv_name: str) -> tuple[str, P
 
 
 def _latest_in_sql(url: str, table: str) -> str | None:
-    engine = sa.create_engine(url)
+    engine = sql_engine(url)
     try:
         with engine.connect() as connection:
             if not sa.inspect(connection).has_table(table):
@@ -90,7 +91,10 @@ def latest_result(
     if in_folder is not None and (in_sql is None or in_folder[0] >= in_sql):
         run_id, path = in_folder
         try:
-            rows = pd.read_csv(path, usecols=columns, dtype=str, keep_default_na=False)
+            # Only an empty field is missing (as NULL is in SQL); "NA" stays text.
+            rows = pd.read_csv(
+                path, usecols=columns, dtype=str, keep_default_na=False, na_values=[""]
+            )
         except (OSError, ValueError) as exc:
             raise InputError(
                 f"{path}: cannot read the {job} result ({str(exc).splitlines()[0]}); "
@@ -99,7 +103,7 @@ def latest_result(
         origin = str(path)
     else:
         run_id = in_sql
-        engine = sa.create_engine(sql_url)
+        engine = sql_engine(sql_url)
         try:
             with engine.connect() as connection:
                 source = sa.table(table, *(sa.column(c) for c in ["run_id", *columns]))

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import DialflowError, InputError
 from ..schema import STRING
-from ..sinks.sql import ensure_sqlite_folder
+from ..sinks.sql import sql_engine
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +76,7 @@ def load_reference_tables(sql_url: str | None) -> ReferenceTables:
 
 
 def _read_from_sql(url: str) -> dict[str, pd.DataFrame]:
-    ensure_sqlite_folder(url)
-    engine = sa.create_engine(url)
+    engine = sql_engine(url)
     tables = _reference_tables(sa.MetaData())
     try:
         with engine.begin() as connection:
@@ -96,7 +95,9 @@ def _read_from_sql(url: str) -> dict[str, pd.DataFrame]:
                 name: sa.Table(name, sa.MetaData(), autoload_with=connection) for name in tables
             }
             return {
-                name: pd.DataFrame(connection.execute(sa.select(table)).mappings().all())
+                name: pd.DataFrame(
+                    connection.execute(sa.select(table)).all(), columns=list(table.columns.keys())
+                )
                 for name, table in reflected.items()
             }
     except SQLAlchemyError as exc:
@@ -121,6 +122,7 @@ def _require_columns(frame: pd.DataFrame, table: str, columns: list[str], origin
 def _bad_rows(table: str, column: str, bad: pd.Series, frame: pd.DataFrame, rule: str, origin: str):  # noqa: ANN202
     if bad.any():
         example = frame.loc[bad, column].iloc[0]
+        example = example.item() if hasattr(example, "item") else example  # 5, not np.int64(5)
         raise InputError(
             f"{origin}: table {table}, column {column}: {int(bad.sum())} row(s) like "
             f"{example!r} are not {rule}; fix them or drop the table to reload the shipped copy"

@@ -159,3 +159,204 @@ def test_pick_takes_newest_recent_and_seeded_older_with_fallbacks():
     new_york = chosen[chosen["State"] == "NY"]
     assert new_york["Bucket"].tolist() == ["recent", "historical", "historical", "historical"]
     assert len(chosen) == 14 and chosen["AccountId"].is_unique
+
+
+# --- the pool and the whole job on hand-built tables ----------------------------------------
+
+AS_OF = pd.Timestamp("2026-11-25T12:00:00Z")
+
+
+def params(**overrides):
+    from dataclasses import replace
+
+    from dialflow.config import Settings, listiq_params
+
+    return replace(listiq_params(Settings(), AS_OF), **overrides)
+
+
+def reference():
+    from dialflow.sources.reference import load_reference_tables
+
+    tables = load_reference_tables(None)
+    return tables.area_codes, tables.census_population.set_index("state")["population"]
+
+
+def account(id_: str, created: str = "2025-01-01T00:00:00Z", **fields) -> dict:
+    return {"Id": id_, "Name": f"Name {id_}", "CreatedDate": created, **fields}
+
+
+def test_account_status_first_valid_uncleared_phone_and_every_reason():
+    from dialflow.jobs.listiq import account_status, cleared_keys
+    from tests.conftest import accounts_frame
+
+    accounts = accounts_frame(
+        [
+            account("A1", Phone="212-736-5000", Do_Not_Call__c=True),
+            account("A2", Phone="212-736-5001"),  # flagged by dedupe
+            account("A3", Phone="n/a", Phone_2__c="(212) 736-5002"),
+            account(
+                "A4", Phone="212 736 5003", Phone_3__c="415-555-01", Mobile_Phone__c="4158675309"
+            ),
+            account("A5", Phone="212.736.5004"),  # cleared, but for another number
+            account("A6", Phone="12345", Other_Phone__c=""),
+            account("A7", Phone="800-642-7676"),  # toll-free: valid, no state
+            account(
+                "A8", "2026-11-23T12:00:01Z", Phone="305-055-0000", Phone_2__c="305 374 1000"
+            ),
+            account("A9", created="2026-11-23T12:00:00Z", Phone="(907) 555-1234"),
+        ]
+    )  # fmt: skip
+    cleanup = pd.DataFrame(
+        {
+            "AccountId": ["A4", "A5"],
+            "Field": ["Phone", "Phone"],
+            "PhoneE164": ["+12127365003", "+12127369999"],
+        }
+    )
+    area_codes, _ = reference()
+    status = account_status(accounts, pd.Index(["A2"]), cleared_keys(cleanup), area_codes, params())
+    got = status.set_index("AccountId")
+    assert got["Status"].to_dict() == {
+        "A1": "do_not_call",
+        "A2": "dedupe_flagged",
+        "A3": "callable",
+        "A4": "callable",
+        "A5": "callable",
+        "A6": "no_valid_phone",
+        "A7": "unmapped_area_code",
+        "A8": "callable",
+        "A9": "callable",
+    }
+    assert got.loc["A3", ["Phone", "PhoneField", "State"]].tolist() == [
+        "+12127365002", "Phone_2__c", "NY",
+    ]  # fmt: skip
+    # A4's Phone was cleared by autoflush; its next valid field is the mobile.
+    assert got.loc["A4", ["Phone", "PhoneField", "State", "TimeZone"]].tolist() == [
+        "+14158675309", "Mobile_Phone__c", "CA", "America/Los_Angeles",
+    ]  # fmt: skip
+    assert got.loc["A5", ["Phone", "PhoneField"]].tolist() == ["+12127365004", "Phone"]
+    assert got.loc["A7", "Phone"] == "+18006427676"
+    # 48 hours before as-of is not "in the last 48 hours"; one second later is.
+    assert got.loc["A8", ["Bucket", "PhoneField"]].tolist() == ["recent", "Phone_2__c"]
+    assert got.loc["A9", ["Bucket", "State"]].tolist() == ["historical", "AK"]
+
+
+def test_recently_called_is_strictly_inside_the_window():
+    from dialflow.jobs.listiq import recently_called
+    from tests.conftest import calls_frame
+
+    calls = calls_frame(
+        [
+            ("A1", "1", "No Answer", "2026-10-26T12:00:00Z"),  # exactly 30 days: not inside
+            ("A2", "1", "No Answer", "2026-10-26T12:00:01Z"),
+            ("A3", "1", "Contact", "2026-11-26T00:00:00Z"),  # after as-of counts too
+        ]
+    )
+    assert recently_called(calls, params())["AccountId"].tolist() == ["A2", "A3"]
+
+
+def test_one_per_number_keeps_the_newest_record():
+    from dialflow.jobs.listiq import one_per_number
+
+    pool = pd.DataFrame(
+        {
+            "AccountId": ["B1", "B2", "B3", "B4"],
+            "Phone": ["+12127365000", "+12127365000", "+14158675309", "+14158675309"],
+            "CreatedDate": pd.to_datetime(
+                ["2026-01-01", "2026-02-01", "2026-03-01", "2026-03-01"], utc=True
+            ),
+        }
+    )
+    assert sorted(one_per_number(pool)["AccountId"]) == ["B2", "B4"]
+
+
+def test_whole_job_exact_list_with_a_state_short_of_records():
+    from dialflow.jobs.listiq import SHUFFLE, listiq_frame, seeded_order
+    from tests.conftest import accounts_frame, calls_frame
+
+    # CA (415) 3 recent + 10 older; NY (212) 1 recent + 2 older; FL none.
+    rows = [account(f"CR{i}", f"2026-11-25T0{i}:00:00Z", Phone=f"415-867-530{i}") for i in range(3)]
+    rows += [account(f"CH{i}", Phone=f"415-867-54{i:02d}") for i in range(10)]
+    rows += [account("NR0", "2026-11-24T10:00:00Z", Phone="212-736-5100")]
+    rows += [account(f"NH{i}", Phone=f"212-736-520{i}") for i in range(2)]
+    rows += [account("NX", Phone="212-736-5300")]  # called 3 days ago
+    accounts = accounts_frame(rows)
+    calls = calls_frame([("NX", "2127365300", "No Answer", "2026-11-22T12:00:00Z")])
+    area_codes, _ = reference()
+    population = pd.Series({"CA": 50, "NY": 30, "FL": 20})
+    run_params = params(target_total_records=10, seed=11)
+    result = listiq_frame(
+        accounts, calls, pd.Index([]), pd.Index([]), area_codes, population, run_params
+    )
+    # Quotas 5/3/2. FL has no records: its 2 go to CA and NY by population, NY has no spare,
+    # so CA takes both -> 7. CA recent target floor(0.7 x 7 + 0.5) = 5 but only 3 exist: the
+    # other 4 are older ones in seeded order. NY: all 3.
+    assert result.plan[["quota", "granted", "shortfall"]].to_dict("index") == {
+        "CA": {"quota": 5, "granted": 7, "shortfall": 0},
+        "FL": {"quota": 2, "granted": 0, "shortfall": 2},
+        "NY": {"quota": 3, "granted": 3, "shortfall": 0},
+    }
+    older_ca = pd.Series([f"CH{i}" for i in range(10)])
+    first_four = older_ca.iloc[seeded_order(older_ca, 11).argsort()[:4]].tolist()
+    expected = {"CR0", "CR1", "CR2", *first_four, "NR0", "NH0", "NH1"}
+    listed = result.call_list
+    assert set(listed["AccountId"]) == expected and len(listed) == 10
+    # Shuffled by the seed's own stream, not in pick order.
+    ids = listed["AccountId"]
+    assert ids.tolist() == ids.iloc[seeded_order(ids, 11, SHUFFLE).argsort()].tolist()
+    row = listed.set_index("AccountId").loc["CR0"]
+    assert row.to_dict() == {
+        "AccountName": "Name CR0",
+        "Phone": "+14158675300",
+        "PhoneField": "Phone",
+        "State": "CA",
+        "TimeZone": "America/Los_Angeles",
+        "WindowStartLocal": "2026-11-25T08:00:00-08:00",
+        "WindowEndLocal": "2026-11-25T21:00:00-08:00",
+        "Bucket": "recent",
+    }
+    counts = result.counts
+    assert {k: v for k, v in counts["accounts_by_status"].items() if v} == {
+        "callable": 16,
+        "recently_called": 1,
+    }
+    assert (counts["target"], counts["delivered"], counts["pool"]) == (10, 10, 16)
+    assert counts["delivered_by_bucket"] == {"recent": 4, "historical": 6}
+    assert counts["states"]["FL"]["shortfall"] == 2
+    assert counts["states"]["CA"]["recent_delivered"] == 3
+
+
+def test_dask_wiring_equals_the_pandas_reference_on_demo_data(tmp_path):
+    import dask.dataframe as dd
+
+    from dialflow.demo import generate_demo_data
+    from dialflow.jobs.listiq import account_columns, listiq_frame, run_listiq
+    from dialflow.sources import FileSource
+
+    generate_demo_data(tmp_path, accounts=3000, calls=9000, seed=5, as_of=AS_OF.normalize())
+    run_params = params(target_total_records=700)
+    source = FileSource(tmp_path, {}, run_params.phone_fields)
+    accounts = source.read("Account", account_columns(run_params)).compute()
+    calls = source.read("Task", ["AccountId", "CreatedDate"]).compute()
+    area_codes, population = reference()
+    excluded = pd.Index(accounts["Id"].iloc[::50])
+    expected = listiq_frame(
+        accounts, calls, excluded, pd.Index([]), area_codes, population, run_params
+    )
+    for partitions in (1, 4):
+        got = run_listiq(
+            dd.from_pandas(accounts, npartitions=partitions),
+            dd.from_pandas(calls, npartitions=partitions + 2),
+            excluded,
+            pd.Index([]),
+            area_codes,
+            population,
+            run_params,
+        )
+        pd.testing.assert_frame_equal(got.call_list, expected.call_list)
+        pd.testing.assert_frame_equal(got.plan, expected.plan)
+        assert got.counts == expected.counts
+    assert len(expected.call_list) == 700
+    assert expected.counts["accounts_by_status"]["dedupe_flagged"] == len(excluded) - (
+        accounts["Do_Not_Call__c"].fillna(False).iloc[::50].sum()
+    )
