@@ -130,6 +130,7 @@ OUTPUT_OPTION = typer.Option(None, "--output", help="Overrides run.output_dir.")
 SCHEDULER_OPTION = typer.Option(None, "--scheduler", help="tcp://HOST:PORT of a cluster.")
 AS_OF_OPTION = typer.Option(None, "--as-of", help="The run's reference time (UTC).")
 NO_SQL_OPTION = typer.Option(False, "--no-sql", help="Skip the SQL table.")
+NO_EMAIL_OPTION = typer.Option(False, "--no-email", help="Send no email for this run.")
 
 
 def _run_settings(
@@ -167,26 +168,33 @@ def run_dedupe_command(
     scheduler: Optional[str] = SCHEDULER_OPTION,
     as_of: Optional[str] = AS_OF_OPTION,
     no_sql: bool = NO_SQL_OPTION,
+    no_email: bool = NO_EMAIL_OPTION,
 ) -> None:
     """Flag duplicate accounts; the newest record of each cluster survives."""
     from .jobs.dedupe import ACCOUNT_COLUMNS, run_dedupe
 
     settings = _run_settings(config, input_dir, output_dir, scheduler)
-    params = dedupe_params(settings)
-    stamp = _parse_as_of(as_of)
-    accounts = _file_source(settings).read("Account", ACCOUNT_COLUMNS + [params.phone_field])
+    with _emailed("dedupe", settings, no_email) as email:
+        params = dedupe_params(settings)
+        stamp = _parse_as_of(as_of)
+        accounts = _file_source(settings).read("Account", ACCOUNT_COLUMNS + [params.phone_field])
 
-    def job(run, compute) -> None:  # noqa: ANN001
-        with run.stage("dedupe") as stage:
-            result = run_dedupe(accounts, params, compute=compute)
-            stage["flagged"] = len(result.flagged)
-        run.counts.update(result.counts)
-        run.inputs["Account"] = sum(result.counts["keys"][params.match_keys[0]].values())
-        _write_result(
-            run, settings, result.flagged, "dedupe_flagged", settings.dedupe.sql_table, not no_sql
-        )
+        def job(run, compute) -> None:  # noqa: ANN001
+            with run.stage("dedupe") as stage:
+                result = run_dedupe(accounts, params, compute=compute)
+                stage["flagged"] = len(result.flagged)
+            run.counts.update(result.counts)
+            run.inputs["Account"] = sum(result.counts["keys"][params.match_keys[0]].values())
+            _write_result(
+                run,
+                settings,
+                result.flagged,
+                "dedupe_flagged",
+                settings.dedupe.sql_table,
+                not no_sql,
+            )
 
-    _execute("dedupe", settings, stamp, params, job)
+        email.run = _execute("dedupe", settings, stamp, params, job)
 
 
 @run_app.command("autoflush")
@@ -201,36 +209,38 @@ def run_autoflush_command(
         None, "--since", help="Count only calls after this date (overrides autoflush.since)."
     ),
     no_sql: bool = NO_SQL_OPTION,
+    no_email: bool = NO_EMAIL_OPTION,
 ) -> None:
     """Find phone numbers that call outcomes show are bad; write one row per field to clear."""
     from .config import autoflush_params
     from .jobs.autoflush import CALL_COLUMNS, run_autoflush
 
     settings = _run_settings(config, input_dir, output_dir, scheduler)
-    stamp = _parse_as_of(as_of)
-    since_stamp = _parse_as_of(since, "--since") if since is not None else None
-    params = autoflush_params(settings, stamp, since_stamp)
-    source = _file_source(settings)
-    calls = source.read("Task", CALL_COLUMNS)
-    accounts = source.read("Account", ["Id", *params.phone_fields])
+    with _emailed("autoflush", settings, no_email) as email:
+        stamp = _parse_as_of(as_of)
+        since_stamp = _parse_as_of(since, "--since") if since is not None else None
+        params = autoflush_params(settings, stamp, since_stamp)
+        source = _file_source(settings)
+        calls = source.read("Task", CALL_COLUMNS)
+        accounts = source.read("Account", ["Id", *params.phone_fields])
 
-    def job(run, compute) -> None:  # noqa: ANN001
-        with run.stage("autoflush") as stage:
-            result = run_autoflush(calls, accounts, params, compute=compute)
-            stage["bad_numbers"] = len(result.verdicts)
-            stage["cleanup_rows"] = len(result.cleanup)
-        run.counts.update(result.counts)
-        run.inputs["Task"] = sum(result.counts["calls_by_category"].values())
-        _write_result(
-            run,
-            settings,
-            result.cleanup,
-            "autoflush_cleanup",
-            settings.autoflush.sql_table,
-            not no_sql,
-        )
+        def job(run, compute) -> None:  # noqa: ANN001
+            with run.stage("autoflush") as stage:
+                result = run_autoflush(calls, accounts, params, compute=compute)
+                stage["bad_numbers"] = len(result.verdicts)
+                stage["cleanup_rows"] = len(result.cleanup)
+            run.counts.update(result.counts)
+            run.inputs["Task"] = sum(result.counts["calls_by_category"].values())
+            _write_result(
+                run,
+                settings,
+                result.cleanup,
+                "autoflush_cleanup",
+                settings.autoflush.sql_table,
+                not no_sql,
+            )
 
-    _execute("autoflush", settings, stamp, params, job)
+        email.run = _execute("autoflush", settings, stamp, params, job)
 
 
 @run_app.command("listiq")
@@ -247,6 +257,7 @@ def run_listiq_command(
     no_sql: bool = typer.Option(
         False, "--no-sql", help="No SQL at all: shipped reference tables, results from folders."
     ),
+    no_email: bool = NO_EMAIL_OPTION,
 ) -> None:
     """Build today's call list, balanced by state population and record age, with call windows."""
     from .config import listiq_params
@@ -256,67 +267,72 @@ def run_listiq_command(
     from .sources.reference import load_reference_tables
 
     settings = _run_settings(config, input_dir, output_dir, scheduler)
-    stamp = _parse_as_of(as_of)
-    params = listiq_params(settings, stamp, _parse_date(call_date, "--call-date"))
-    source = _file_source(settings)
-    accounts = source.read("Account", account_columns(params))
-    calls = source.read("Task", ["AccountId", "CreatedDate"])
-    sql_url = settings.sql.url if settings.sql.enabled and not no_sql else None
-    reference = load_reference_tables(sql_url)
-    output = settings.run.output_dir
-    flagged = latest_result(
-        output, "dedupe", "dedupe_flagged.csv", sql_url, settings.dedupe.sql_table, ["Id"]
-    )
-    cleanup = latest_result(
-        output,
-        "autoflush",
-        "autoflush_cleanup.csv",
-        sql_url,
-        settings.autoflush.sql_table,
-        ["AccountId", "Field", "PhoneE164"],
-    )
-    for job_name, found in (("dedupe", flagged), ("autoflush", cleanup)):
-        if found is None:
-            log.warning("no %s run found in %s or SQL; nothing is excluded by it", job_name, output)
+    with _emailed("listiq", settings, no_email) as email:
+        stamp = _parse_as_of(as_of)
+        params = listiq_params(settings, stamp, _parse_date(call_date, "--call-date"))
+        source = _file_source(settings)
+        accounts = source.read("Account", account_columns(params))
+        calls = source.read("Task", ["AccountId", "CreatedDate"])
+        sql_url = settings.sql.url if settings.sql.enabled and not no_sql else None
+        reference = load_reference_tables(sql_url)
+        output = settings.run.output_dir
+        flagged = latest_result(
+            output, "dedupe", "dedupe_flagged.csv", sql_url, settings.dedupe.sql_table, ["Id"]
+        )
+        cleanup = latest_result(
+            output,
+            "autoflush",
+            "autoflush_cleanup.csv",
+            sql_url,
+            settings.autoflush.sql_table,
+            ["AccountId", "Field", "PhoneE164"],
+        )
+        for job_name, found in (("dedupe", flagged), ("autoflush", cleanup)):
+            if found is None:
+                log.warning(
+                    "no %s run found in %s or SQL; nothing is excluded by it", job_name, output
+                )
 
-    def job(run, compute) -> None:  # noqa: ANN001
-        with run.stage("listiq") as stage:
-            result = run_listiq(
-                accounts,
-                calls,
-                pd.Index(flagged.rows["Id"]) if flagged else pd.Index([], dtype=str),
-                cleared_keys(cleanup.rows) if cleanup else pd.Index([], dtype=str),
-                reference.area_codes,
-                reference.census_population.set_index("state")["population"],
-                params,
-                compute=compute,
-                persist=compute.persist,
+        def job(run, compute) -> None:  # noqa: ANN001
+            with run.stage("listiq") as stage:
+                result = run_listiq(
+                    accounts,
+                    calls,
+                    pd.Index(flagged.rows["Id"]) if flagged else pd.Index([], dtype=str),
+                    cleared_keys(cleanup.rows) if cleanup else pd.Index([], dtype=str),
+                    reference.area_codes,
+                    reference.census_population.set_index("state")["population"],
+                    params,
+                    compute=compute,
+                    persist=compute.persist,
+                )
+                stage["pool"] = result.counts["pool"]
+                stage["delivered"] = result.counts["delivered"]
+            run.counts.update(result.counts)
+            run.inputs["Account"] = sum(result.counts["accounts_by_status"].values())
+            run.inputs["reference_tables"] = reference.origin
+            run.inputs["previous_runs"] = {
+                name: {"run_id": found.run_id, "from": found.origin, "rows": len(found.rows)}
+                for name, found in (("dedupe", flagged), ("autoflush", cleanup))
+                if found is not None
+            }
+            day = params.call_date.isoformat()
+            _write_result(
+                run,
+                settings,
+                result.call_list,
+                f"call_list_{day}",
+                settings.listiq.sql_table,
+                not no_sql,
             )
-            stage["pool"] = result.counts["pool"]
-            stage["delivered"] = result.counts["delivered"]
-        run.counts.update(result.counts)
-        run.inputs["Account"] = sum(result.counts["accounts_by_status"].values())
-        run.inputs["reference_tables"] = reference.origin
-        run.inputs["previous_runs"] = {
-            name: {"run_id": found.run_id, "from": found.origin, "rows": len(found.rows)}
-            for name, found in (("dedupe", flagged), ("autoflush", cleanup))
-            if found is not None
-        }
-        day = params.call_date.isoformat()
-        _write_result(
-            run,
-            settings,
-            result.call_list,
-            f"call_list_{day}",
-            settings.listiq.sql_table,
-            not no_sql,
-        )
-        target_vs_delivered_html(
-            result.plan, run.folder / "report.html", f"listiq {day}: target vs delivered by state"
-        )
-        run.outputs["report"] = "report.html"
+            target_vs_delivered_html(
+                result.plan,
+                run.folder / "report.html",
+                f"listiq {day}: target vs delivered by state",
+            )
+            run.outputs["report"] = "report.html"
 
-    _execute("listiq", settings, stamp, params, job)
+        email.run = _execute("listiq", settings, stamp, params, job)
 
 
 def _parse_date(value: str | None, option: str):  # noqa: ANN202
@@ -353,7 +369,48 @@ def _sigterm_as_interrupt():  # noqa: ANN202
         signal.signal(signal.SIGTERM, previous)
 
 
-def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job) -> None:  # noqa: ANN001
+class _EmailedRun:
+    run = None  # set by the command once the run folder is in place
+
+
+@contextlib.contextmanager
+def _emailed(job_name: str, settings, no_email: bool):  # noqa: ANN001, ANN202
+    """Email the run's outcome when the command ends: success with its counts and CSV, or
+    failure with the one-line cause. A failed email after a good run fails the command (exit 1)
+    but keeps the run's outputs; a failed email about a failed run is logged beside the cause."""
+    import json
+
+    from .sinks import notify_run
+
+    outcome = _EmailedRun()
+    if no_email or not settings.email.enabled:
+        yield outcome
+        return
+    try:
+        yield outcome
+    except (Exception, KeyboardInterrupt) as exc:
+        cause = str(exc).splitlines()[0] if str(exc) else "interrupted"
+        try:
+            notify_run(settings.email, job_name, "failed", None, None, None, cause=cause)
+        except DialflowError as email_error:
+            log.warning("%s", email_error)
+        raise
+    run = outcome.run
+    summary = json.loads((run.final_folder / "summary.json").read_text(encoding="utf-8"))
+    csv_name = run.outputs.get("csv")
+    sent_to = notify_run(
+        settings.email,
+        job_name,
+        "succeeded",
+        summary,
+        run.final_folder,
+        run.final_folder / csv_name if csv_name else None,
+    )
+    if sent_to:
+        console.print(f"{job_name}: emailed {', '.join(sent_to)}", soft_wrap=True)
+
+
+def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job):  # noqa: ANN001, ANN202
     """Run a job on the cluster inside a run folder, with its performance report and summary."""
     from dataclasses import asdict
 
@@ -381,6 +438,7 @@ def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job) -> None:
                 handler.close()
     console.print(f"{job_name}: done, run folder {run.final_folder}", soft_wrap=True)
     typer.echo(str(run.final_folder))
+    return run
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from dialflow.cli import app
 from dialflow.config import DedupeParams, DedupeSettings
 from dialflow.schema import DEFAULT_PHONE_FIELDS, PANDAS_DTYPES, table_columns
+from tests.smtp_server import serve  # noqa: F401 - a fixture: a real SMTP server on loopback
 
 # A ~ B through the same phone written two ways; B ~ C through name + postal; D alone.
 CHAIN_ACCOUNTS: list[dict] = [

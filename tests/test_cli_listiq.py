@@ -1,0 +1,124 @@
+"""listiq end to end through the CLI after dedupe and autoflush, on demo data, SQL and email."""
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dialflow.jobs.listiq import CALL_LIST_COLUMNS
+from dialflow.phones import normalize_e164
+from tests.conftest import no_run_folder, one_error_line, run_cli, write_config
+
+AS_OF = "2026-11-25T12:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    data = tmp_path_factory.mktemp("demo")
+    made = run_cli(
+        "demo-data", "--accounts", "6000", "--calls", "20000", "--seed", "9",
+        "--as-of", "2026-11-25", "--out", str(data),
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    return data
+
+
+def run_folder(result) -> Path:  # noqa: ANN001
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def email_config(port: int) -> str:
+    return (
+        "email:\n  enabled: true\n  port: %d\n  security: none\n"
+        "  recipients: [ops@example.com]\n  attach_csv: {listiq: true}\n" % port
+    )
+
+
+def test_listiq_after_dedupe_and_autoflush_excludes_their_results(tmp_path, demo, serve):
+    inbox, port = serve()
+    config = str(write_config(tmp_path, demo, extra="listiq:\n  target_total_records: 900\n"))
+    dedupe = run_folder(run_cli("run", "dedupe", "--config", config, "--as-of", AS_OF))
+    autoflush = run_folder(run_cli("run", "autoflush", "--config", config, "--as-of", AS_OF))
+    (tmp_path / "email.yaml").write_text(
+        Path(config).read_text() + email_config(port), encoding="utf-8"
+    )
+    listiq = run_folder(
+        run_cli(
+            "run", "listiq", "--config", str(tmp_path / "email.yaml"), "--as-of", AS_OF,
+            "--call-date", "2026-11-26",
+        )
+    )  # fmt: skip
+
+    listed = pd.read_csv(listiq / "call_list_2026-11-26.csv", dtype=str, keep_default_na=False)
+    assert listed.columns.tolist() == CALL_LIST_COLUMNS
+    assert len(listed) == 900
+    assert listed["AccountId"].is_unique and listed["Phone"].is_unique
+    flagged = pd.read_csv(dedupe / "dedupe_flagged.csv", dtype=str)["Id"]
+    assert len(flagged) > 0 and not listed["AccountId"].isin(flagged).any()
+    cleanup = pd.read_csv(autoflush / "autoflush_cleanup.csv", dtype=str)
+    cleared = set(zip(cleanup["AccountId"], cleanup["Field"], cleanup["PhoneE164"], strict=True))
+    used = zip(listed["AccountId"], listed["PhoneField"], listed["Phone"], strict=True)
+    assert len(cleared) > 0 and not cleared & set(used)
+    assert (listed["Phone"] == normalize_e164(listed["Phone"]).astype(str)).all()
+    assert set(listed["Bucket"]) == {"recent", "historical"}
+    florida = listed[listed["State"] == "FL"].iloc[0]
+    assert florida["WindowStartLocal"].startswith("2026-11-26T08:00:00-0")
+    assert florida["WindowEndLocal"].endswith(("T19:00:00-06:00", "T20:00:00-05:00"))
+
+    summary = json.loads((listiq / "summary.json").read_text())
+    counts = summary["counts"]
+    assert (counts["target"], counts["delivered"]) == (900, 900)
+    assert sum(s["delivered"] for s in counts["states"].values()) == 900
+    assert counts["accounts_by_status"]["dedupe_flagged"] > 0
+    assert summary["inputs"]["previous_runs"]["dedupe"]["run_id"] == dedupe.name
+    assert summary["inputs"]["previous_runs"]["autoflush"]["run_id"] == autoflush.name
+    assert "Bokeh" in (listiq / "report.html").read_text()
+
+    with sqlite3.connect(tmp_path / "out" / "dialflow.sqlite") as db:
+        rows = db.execute("select count(*), min(run_id) from call_list").fetchone()
+        states = db.execute("select count(*) from census_population").fetchone()
+    assert rows == (900, listiq.name) and states == (51,)
+
+    (message,) = [inbox.message()]
+    assert inbox.subject().startswith("[DIAL-Flow] listiq succeeded: 900 rows")
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename() == "call_list_2026-11-26.csv"
+    assert attachment.get_payload(decode=True) == (listiq / "call_list_2026-11-26.csv").read_bytes()
+
+
+def test_same_day_rerun_gives_the_same_list_and_no_sql_works_without_sql(tmp_path, demo):
+    config = str(write_config(tmp_path, demo, extra="listiq:\n  target_total_records: 300\n"))
+    args = ("run", "listiq", "--config", config, "--as-of", AS_OF, "--no-sql", "--no-email")
+    first, second = run_folder(run_cli(*args)), run_folder(run_cli(*args))
+    name = "call_list_2026-11-25.csv"
+    assert (first / name).read_bytes() == (second / name).read_bytes()
+    assert not (tmp_path / "out" / "dialflow.sqlite").exists()
+    seeded = run_folder(run_cli(*args[:-2], "--no-sql"))  # same day, same seed
+    assert (seeded / name).read_bytes() == (first / name).read_bytes()
+
+
+def test_bad_call_date_is_one_line_and_writes_nothing(tmp_path, demo):
+    config = str(write_config(tmp_path, demo))
+    result = run_cli("run", "listiq", "--config", config, "--call-date", "tomorrow")
+    assert result.exit_code == 2
+    assert one_error_line(result.output) == (
+        "Error: --call-date 'tomorrow' is not a date; give YYYY-MM-DD like 2026-11-25"
+    )
+    assert no_run_folder(tmp_path, "listiq")
+
+
+def test_failed_run_is_emailed_with_its_cause(tmp_path, demo, serve):
+    inbox, port = serve()
+    config = write_config(tmp_path, demo, extra=email_config(port))
+    (demo.parent / "broken").mkdir(exist_ok=True)
+    result = run_cli(
+        "run", "listiq", "--config", str(config), "--input", str(demo.parent / "broken")
+    )
+    assert result.exit_code == 2
+    cause = one_error_line(result.output).removeprefix("Error: ")
+    assert inbox.subject().startswith("[DIAL-Flow] listiq FAILED: ")
+    assert cause[:40] in inbox.message().get_body().get_content()
+    assert no_run_folder(tmp_path, "listiq")
