@@ -261,7 +261,8 @@ def run_listiq_command(
 ) -> None:
     """Build today's call list, balanced by state population and record age, with call windows."""
     from .config import listiq_params
-    from .jobs.listiq import account_columns, cleared_keys, run_listiq
+    from .jobs.listiq import account_columns, run_listiq
+    from .jobs.usable_phone import cleared_keys
     from .reports import target_vs_delivered_html
     from .sources.previous import latest_result
     from .sources.reference import load_reference_tables

@@ -274,6 +274,30 @@ class ListiqSettings(_Section):
 
 
 JobName = Literal["dedupe", "autoflush", "infoflow", "listiq"]
+INFOFLOW_SIGNALS = ("address_changed", "reached_before", "numbers_flushed", "new_account")
+
+
+class InfoflowSettings(_Section):
+    research_frequency_days: float = Field(90, ge=0)
+    max_requests: int = Field(500, ge=0)
+    address_change_days: float = Field(180, ge=0)
+    contact_lookback_days: float = Field(365, ge=0)
+    new_account_days: float = Field(365, ge=0)
+    numbers_flushed_cap: int = Field(3, ge=1)
+    weights: dict[Literal[INFOFLOW_SIGNALS], float] = {  # type: ignore[valid-type]
+        "address_changed": 3.0,
+        "reached_before": 2.0,
+        "numbers_flushed": 1.0,
+        "new_account": 1.0,
+    }
+    sql_table: str = "research_requests"
+
+    @field_validator("sql_table")
+    @classmethod
+    def _table_is_identifier(cls, value: str) -> str:
+        return _identifier(value)
+
+
 _EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
 
 
@@ -318,6 +342,7 @@ class Settings(_Section):
     dedupe: DedupeSettings = DedupeSettings()
     autoflush: AutoflushSettings = AutoflushSettings()
     listiq: ListiqSettings = ListiqSettings()
+    infoflow: InfoflowSettings = InfoflowSettings()
     email: EmailSettings = EmailSettings()
 
 
@@ -525,5 +550,40 @@ def listiq_params(
         state_hours={
             state: (hours.start, hours.end) for state, hours in listiq.state_calling_hours.items()
         },
+        as_of=as_of,
+    )
+
+
+@dataclass(frozen=True)
+class InfoflowParams:
+    """What the infoflow job needs, resolved from the settings."""
+
+    phone_fields: tuple[str, ...]
+    region: str
+    categories: dict[str, str]  # as in AutoflushParams: which calls were contacts
+    research_frequency_days: float
+    max_requests: int
+    address_change_days: float
+    contact_lookback_days: float
+    new_account_days: float
+    numbers_flushed_cap: int
+    weights: dict[str, float]
+    as_of: pd.Timestamp
+
+
+def infoflow_params(settings: Settings, as_of: pd.Timestamp) -> InfoflowParams:
+    """Resolve the infoflow parameters; contacts are recognised with autoflush's disposition map."""
+    info = settings.infoflow
+    return InfoflowParams(
+        phone_fields=settings.phones.fields,
+        region=settings.phones.region,
+        categories=autoflush_params(settings, as_of).categories,
+        research_frequency_days=info.research_frequency_days,
+        max_requests=info.max_requests,
+        address_change_days=info.address_change_days,
+        contact_lookback_days=info.contact_lookback_days,
+        new_account_days=info.new_account_days,
+        numbers_flushed_cap=info.numbers_flushed_cap,
+        weights={signal: info.weights.get(signal, 0.0) for signal in INFOFLOW_SIGNALS},
         as_of=as_of,
     )

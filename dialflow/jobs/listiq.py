@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from ..config import ListiqParams
-from ..phones import normalize_e164
 from ..schema import STRING, TIMESTAMP, empty_frame
 from . import Compute, Persist, dask_compute, dask_persist
+from .usable_phone import first_usable_phone
 
 RECENT, HISTORICAL = "recent", "historical"
 
@@ -305,16 +305,6 @@ def account_columns(params: ListiqParams) -> list[str]:
     return ["Id", "Name", "CreatedDate", "Do_Not_Call__c", *params.phone_fields]
 
 
-def cleared_keys(cleanup: pd.DataFrame) -> pd.Index:
-    """Return the (account, field, number) keys an autoflush cleanup clears."""
-    columns = cleanup[["AccountId", "Field", "PhoneE164"]].astype(STRING)
-    return pd.Index(_key(columns["AccountId"], columns["Field"], columns["PhoneE164"]))
-
-
-def _key(account_ids: pd.Series, field: pd.Series | str, e164: pd.Series) -> pd.Series:
-    return account_ids.astype(STRING) + "|" + field + "|" + e164.astype(STRING)
-
-
 def account_status(
     accounts: pd.DataFrame,
     excluded_ids: pd.Index,
@@ -337,15 +327,7 @@ def account_status(
         TimeZone come from its area code; Status says why an account is not `callable`.
     """
     index = accounts.index
-    phone = pd.Series(pd.NA, index=index, dtype=STRING)
-    phone_field = pd.Series(pd.NA, index=index, dtype=STRING)
-    for field in params.phone_fields:  # a handful of fields, each one vectorised
-        e164 = normalize_e164(accounts[field], params.region)
-        usable = e164.notna() & phone.isna()
-        if len(cleared):
-            usable &= ~_key(accounts["Id"], field, e164).isin(cleared).fillna(False)
-        phone = phone.mask(usable, e164)
-        phone_field = phone_field.mask(usable, field)
+    phone, phone_field = first_usable_phone(accounts, params.phone_fields, params.region, cleared)
     area_code = phone.where(phone.str.startswith("+1").fillna(False)).str.slice(2, 5)
     by_code = area_codes.set_index("area_code")
     state = area_code.map(by_code["state"]).astype(STRING)
@@ -381,6 +363,11 @@ def recently_called(calls: pd.DataFrame, params: ListiqParams) -> pd.DataFrame:
     since = params.as_of - pd.Timedelta(days=params.contact_days_threshold)
     called = calls.loc[calls["CreatedDate"] > since, ["AccountId"]]
     return called.dropna().astype({"AccountId": STRING})
+
+
+def not_in(pool: pd.DataFrame, called: pd.DataFrame) -> pd.DataFrame:
+    """Return the pool rows whose account is not among the called ones."""
+    return pool[~pool["AccountId"].isin(called["AccountId"]).to_numpy(dtype=bool)]
 
 
 def one_per_number(pool: pd.DataFrame) -> pd.DataFrame:
@@ -448,9 +435,14 @@ class ListiqResult:
     counts: dict[str, Any]
 
 
-def _status_counts(status: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
-    unmapped = status.loc[status["Status"] == UNMAPPED_AREA_CODE, "Phone"].str.slice(0, 5)
-    return status["Status"].value_counts(), unmapped.value_counts()
+def _status_counts(status):  # noqa: ANN001, ANN202 - a pandas or a Dask frame
+    """Return accounts by status and unmapped numbers by +1 area-code prefix.
+
+    groupby-size, not value_counts: on distributed, a persisted value_counts fails to gather.
+    """
+    unmapped = status[status["Status"] == UNMAPPED_AREA_CODE]
+    unmapped = unmapped.assign(Prefix=unmapped["Phone"].str.slice(0, 5))
+    return status.groupby("Status").size(), unmapped.groupby("Prefix").size()
 
 
 def _available(pool: pd.DataFrame) -> pd.Series:
@@ -523,6 +515,7 @@ def run_listiq(
     twice the target in candidate rows come back to the client.
     """
     import dask
+    import dask.dataframe as dd
 
     status = accounts.map_partitions(
         account_status,
@@ -533,15 +526,21 @@ def run_listiq(
         meta=STATUS_META,
         token="listiq-status",
     )
-    statuses = status["Status"].value_counts()
-    unmapped = status.loc[status["Status"] == UNMAPPED_AREA_CODE, "Phone"].str.slice(0, 5)
-    unmapped = unmapped.value_counts()
+    statuses, unmapped = _status_counts(status)
     callable_ = status[status["Status"] == CALLABLE].drop(columns="Status")
     called = calls.map_partitions(
         recently_called, params, meta=empty_frame({"AccountId": STRING}), token="listiq-called"
-    ).drop_duplicates()
-    joined = callable_.merge(called.assign(Called=True), on="AccountId", how="left")
-    not_called = joined[joined["Called"].isna()].drop(columns="Called")
+    )
+    # An anti-join as one hash shuffle of each side: repeated call rows need no dedupe first.
+    partitions = max(callable_.npartitions, called.npartitions)
+    not_called = dd.map_partitions(
+        not_in,
+        callable_.shuffle(on="AccountId", npartitions=partitions),
+        called.shuffle(on="AccountId", npartitions=partitions),
+        meta=POOL_META,
+        align_dataframes=False,
+        token="listiq-not-called",
+    )
     pool = not_called.shuffle(on="Phone").map_partitions(
         one_per_number, meta=POOL_META, token="listiq-one-per-number"
     )
@@ -551,7 +550,7 @@ def run_listiq(
         unmapped,
         callable_.map_partitions(len).sum(),
         not_called.map_partitions(len).sum(),
-        pool.groupby(["State", "Bucket"]).size(),
+        _available(pool),
         stage="build the pool",
     )
     # All small by construction: counts by status, area code, state and bucket.

@@ -186,7 +186,8 @@ def account(id_: str, created: str = "2025-01-01T00:00:00Z", **fields) -> dict:
 
 
 def test_account_status_first_valid_uncleared_phone_and_every_reason():
-    from dialflow.jobs.listiq import account_status, cleared_keys
+    from dialflow.jobs.listiq import account_status
+    from dialflow.jobs.usable_phone import cleared_keys
     from tests.conftest import accounts_frame
 
     accounts = accounts_frame(
@@ -360,3 +361,16 @@ def test_dask_wiring_equals_the_pandas_reference_on_demo_data(tmp_path):
     assert expected.counts["accounts_by_status"]["dedupe_flagged"] == len(excluded) - (
         accounts["Do_Not_Call__c"].fillna(False).iloc[::50].sum()
     )
+
+
+def test_account_status_on_a_partition_whose_index_repeats():
+    from dialflow.jobs.listiq import account_status
+    from tests.conftest import accounts_frame
+
+    accounts = accounts_frame(
+        [account("D1", Phone="junk", Phone_2__c="212-736-5000"), account("D2", Phone="4158675309")]
+    ).set_axis([0, 0])
+    area_codes, _ = reference()
+    status = account_status(accounts, pd.Index([]), pd.Index([]), area_codes, params())
+    assert status["Phone"].tolist() == ["+12127365000", "+14158675309"]
+    assert status["PhoneField"].tolist() == ["Phone_2__c", "Phone"]

@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
 from dialflow.config import Settings, listiq_params
-from dialflow.jobs.listiq import cleared_keys, listiq_frame, run_listiq
+from dialflow.jobs.listiq import listiq_frame, run_listiq
+from dialflow.jobs.usable_phone import cleared_keys
 from dialflow.phones import reference_e164
 from dialflow.sources.reference import load_reference_tables
 from tests.conftest import accounts_frame, calls_frame
