@@ -336,6 +336,97 @@ def run_listiq_command(
         email.run = _execute("listiq", settings, stamp, params, job)
 
 
+@run_app.command("infoflow")
+@_one_line_errors
+def run_infoflow_command(
+    config: Optional[Path] = CONFIG_OPTION,
+    input_dir: Optional[Path] = INPUT_OPTION,
+    output_dir: Optional[Path] = OUTPUT_OPTION,
+    scheduler: Optional[str] = SCHEDULER_OPTION,
+    as_of: Optional[str] = AS_OF_OPTION,
+    no_sql: bool = typer.Option(
+        False, "--no-sql", help="No SQL at all: results and the request log from folders only."
+    ),
+    no_email: bool = NO_EMAIL_OPTION,
+) -> None:
+    """List the accounts whose numbers need research, highest priority first, and email them."""
+    from .config import infoflow_params
+    from .jobs.infoflow import account_columns, flushed_by_account, run_infoflow
+    from .jobs.usable_phone import cleared_keys
+    from .sources.previous import latest_result, requested_since
+
+    settings = _run_settings(config, input_dir, output_dir, scheduler)
+    with _emailed("infoflow", settings, no_email) as email:
+        stamp = _parse_as_of(as_of)
+        params = infoflow_params(settings, stamp)
+        source = _file_source(settings)
+        accounts = source.read("Account", account_columns(params))
+        calls = source.read("Task", ["AccountId", "CallDisposition", "CreatedDate"])
+        research = source.read("Research_Request__c", ["Account__c", "CreatedDate"])
+        history = source.read("Address_History__c")
+        users = source.read("User")
+        sql_url = settings.sql.url if settings.sql.enabled and not no_sql else None
+        output = settings.run.output_dir
+        cleanup = latest_result(
+            output,
+            "autoflush",
+            "autoflush_cleanup.csv",
+            sql_url,
+            settings.autoflush.sql_table,
+            ["AccountId", "Field", "PhoneE164"],
+        )
+        if cleanup is None:
+            log.warning("no autoflush run found in %s or SQL; no number counts as flushed", output)
+        since = stamp - pd.Timedelta(days=params.research_frequency_days)
+        logged = requested_since(
+            output,
+            "infoflow",
+            "research_requests.csv",
+            sql_url,
+            settings.infoflow.sql_table,
+            since,
+        )
+
+        def job(run, compute) -> None:  # noqa: ANN001
+            with run.stage("infoflow") as stage:
+                result = run_infoflow(
+                    accounts,
+                    calls,
+                    research,
+                    history,
+                    users,
+                    cleared_keys(cleanup.rows) if cleanup else pd.Index([], dtype=str),
+                    flushed_by_account(cleanup.rows) if cleanup else pd.Series(dtype="int64"),
+                    logged,
+                    params,
+                    compute=compute,
+                    persist=compute.persist,
+                )
+                stage["eligible"] = result.counts["eligible"]
+                stage["requested"] = result.counts["requested"]
+            run.counts.update(result.counts)
+            run.counts["logged_requests_in_window"] = len(logged)
+            run.inputs["Account"] = result.counts["accounts"]
+            if cleanup is not None:
+                run.inputs["previous_runs"] = {
+                    "autoflush": {
+                        "run_id": cleanup.run_id,
+                        "from": cleanup.origin,
+                        "rows": len(cleanup.rows),
+                    }
+                }
+            _write_result(
+                run,
+                settings,
+                result.requests,
+                "research_requests",
+                settings.infoflow.sql_table,
+                not no_sql,
+            )
+
+        email.run = _execute("infoflow", settings, stamp, params, job)
+
+
 def _parse_date(value: str | None, option: str):  # noqa: ANN202
     """Return a date from YYYY-MM-DD text, or None."""
     from datetime import date

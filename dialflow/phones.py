@@ -316,6 +316,34 @@ def _as_arrow(values: pd.Series) -> tuple[pa.Array, np.ndarray, dict[int, str]]:
     return pa.array(texts, type=_LARGE_STR), null, unencodable
 
 
+def _surely_invalid_nanp(strings: pa.Array, region: str) -> np.ndarray:
+    """Return values that cannot be valid numbers in a country-code-1 region, without parsing.
+
+    Only values with no plus sign and no letters qualify (vanity numbers and tel: URIs keep
+    theirs), and then: fewer than 10 digits of any script, or exactly 10 ASCII digits led by 1
+    (the national prefix, leaving 9) or by 0 other than the 011 international prefix (no area
+    code starts with 0 or 1). A 7-digit local number, a truncated one, "000-000-0000": these are
+    most of what the fast path leaves over, and all are invalid for phonenumbers too.
+    """
+    if _nanp_rules(region) is None or len(strings) == 0:
+        return np.zeros(len(strings), dtype=bool)
+    marked = pc.fill_null(pc.match_substring_regex(strings, r"[+\x{FF0B}\p{L}]"), True)
+    any_digits = pc.fill_null(pc.count_substring_regex(strings, r"\p{Nd}"), 99)
+    ascii_digits = pc.replace_substring_regex(strings, r"[^0-9]", "")
+    bad_lead = pc.and_(
+        pc.equal(pc.utf8_length(ascii_digits), 10),
+        pc.or_(
+            pc.starts_with(ascii_digits, "1"),
+            pc.and_(
+                pc.starts_with(ascii_digits, "0"), pc.invert(pc.starts_with(ascii_digits, "011"))
+            ),
+        ),
+    )
+    ten_ascii = pc.and_(pc.equal(any_digits, 10), pc.fill_null(bad_lead, False))
+    invalid = pc.and_(pc.invert(marked), pc.or_(pc.less(any_digits, 10), ten_ascii))
+    return pc.fill_null(invalid, False).to_numpy(zero_copy_only=False)
+
+
 def _fast_e164(values: pd.Series, region: str = "US") -> tuple[pd.Series, np.ndarray]:
     """Return the fast path's E.164 result (pd.NA where not handled) and its handled mask."""
     strings, _, _ = _as_arrow(values)
@@ -327,7 +355,7 @@ def normalize_e164(values: pd.Series, region: str = "US") -> pd.Series:
     """Return each value's E.164 form (as reference_e164 gives it), pd.NA where not valid."""
     strings, null, unencodable = _as_arrow(values)
     out, handled = _fast_arrow(strings, region)
-    remaining = ~(null | handled)
+    remaining = ~(null | handled | _surely_invalid_nanp(strings, region))
     for i in unencodable:
         remaining[i] = False
     if remaining.any():

@@ -193,3 +193,13 @@ def test_is_blank_separates_empty_from_invalid() -> None:
 )
 def test_mask_phones(text: str, expected: str) -> None:
     assert mask_phones(text) == expected
+
+
+def test_values_decided_invalid_without_parsing_agree_with_phonenumbers() -> None:
+    values = [
+        "555-9192", "(720) 669-455", "152-069-8778", "(078) 520-4480", "123-456-7890",
+        "011-442-0794", "0113562123", "000-000-0000", "١٢٣-٤٥٦٧", "1-800-FLOWERS", "+1 212 736",
+    ]  # fmt: skip
+    got = normalize_e164(pd.Series(values))
+    assert [None if pd.isna(v) else v for v in got] == [reference_e164(v) for v in values]
+    assert got.isna().sum() == len(values) - 1  # only the vanity number is valid

@@ -116,3 +116,55 @@ def latest_result(
         origin = f"SQL table {table}"
     log.info("%s: using run %s from %s (%d rows)", job, run_id, origin, len(rows))
     return PreviousResult(rows.astype(STRING), run_id, origin)
+
+
+def _run_started(run_id: str) -> pd.Timestamp | None:
+    """Return the UTC start a run id encodes (`2026-11-25T204703Z-e30dc9`), or None."""
+    try:
+        return pd.Timestamp(pd.to_datetime(run_id[:18], format="%Y-%m-%dT%H%M%SZ", utc=True))
+    except ValueError:
+        return None
+
+
+def requested_since(
+    output_dir: Path, job: str, csv_name: str, sql_url: str | None, table: str, since: pd.Timestamp
+) -> pd.Series:
+    """Return the AccountIds of every run of `job` started after `since` (its request log).
+
+    Unlike `latest_result`, every run in the window counts: a request stays a request for the
+    whole window whichever later run asked for something else.
+    """
+    found: list[pd.Series] = []
+    for folder in sorted((output_dir / job).glob("*")):
+        started = _run_started(folder.name)
+        path = folder / csv_name
+        if folder.name.startswith(".") or started is None or started <= since:
+            continue
+        if path.is_file():
+            try:
+                rows = pd.read_csv(path, usecols=["AccountId"], dtype=str, keep_default_na=False)
+            except (OSError, ValueError) as exc:
+                raise InputError(
+                    f"{path}: cannot read the {job} request log ({str(exc).splitlines()[0]}); "
+                    f"it needs the column AccountId; move the run folder away to skip it"
+                ) from None
+            found.append(rows["AccountId"])
+    if sql_url:
+        engine = sql_engine(sql_url)
+        try:
+            with engine.connect() as connection:
+                if sa.inspect(connection).has_table(table):
+                    source = sa.table(
+                        table, sa.column("AccountId"), sa.column("created_at", sa.DateTime(True))
+                    )
+                    query = sa.select(source.c.AccountId).where(
+                        source.c.created_at > since.to_pydatetime()
+                    )
+                    found.append(pd.Series(connection.execute(query).scalars().all(), dtype=str))
+        except SQLAlchemyError as exc:
+            raise _sql_error(table, exc) from None
+        finally:
+            engine.dispose()
+    if not found:
+        return pd.Series([], dtype=STRING)
+    return pd.concat(found).astype(STRING).drop_duplicates().reset_index(drop=True)

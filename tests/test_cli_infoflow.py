@@ -1,0 +1,73 @@
+"""infoflow end to end through the CLI after autoflush, on demo data, with SQL and email."""
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dialflow.jobs.infoflow import REQUESTS_COLUMNS
+from tests.conftest import run_cli, write_config
+
+AS_OF = "2026-11-25T12:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    data = tmp_path_factory.mktemp("demo")
+    made = run_cli(
+        "demo-data", "--accounts", "8000", "--calls", "30000", "--seed", "4",
+        "--as-of", "2026-11-25", "--out", str(data),
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    return data
+
+
+def run_folder(result) -> Path:  # noqa: ANN001
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip().splitlines()[-1])
+
+
+def test_infoflow_after_autoflush_emails_requests_and_never_asks_twice(tmp_path, demo, serve):
+    inbox, port = serve()
+    extra = (
+        "infoflow:\n  max_requests: 40\n"
+        "email:\n  enabled: true\n  port: %d\n  security: none\n"
+        "  job_recipients: {infoflow: [research@example.com]}\n" % port
+    )
+    config = str(write_config(tmp_path, demo, extra=extra))
+    autoflush = run_folder(
+        run_cli("run", "autoflush", "--config", config, "--as-of", AS_OF, "--no-email")
+    )
+    first = run_folder(run_cli("run", "infoflow", "--config", config, "--as-of", AS_OF))
+
+    requests = pd.read_csv(first / "research_requests.csv", dtype=str, keep_default_na=False)
+    assert requests.columns.tolist() == REQUESTS_COLUMNS
+    assert len(requests) == 40 and requests["AccountId"].is_unique
+    priority = requests["Priority"].astype(float)
+    assert priority.is_monotonic_decreasing
+    cleanup = pd.read_csv(autoflush / "autoflush_cleanup.csv", dtype=str)
+    flushed = requests[requests["Signals"].str.contains("numbers_flushed")]
+    assert len(flushed) > 0 and flushed["AccountId"].isin(cleanup["AccountId"]).all()
+    summary = json.loads((first / "summary.json").read_text())
+    assert summary["counts"]["requested"] == 40
+    assert summary["inputs"]["previous_runs"]["autoflush"]["run_id"] == autoflush.name
+
+    (message,) = [inbox.message()]
+    assert message["To"] == "research@example.com"
+    assert inbox.subject().startswith("[DIAL-Flow] infoflow succeeded: 40 rows")
+    (attachment,) = list(message.iter_attachments())
+    assert attachment.get_filename() == "research_requests.csv"
+    assert attachment.get_payload(decode=True) == (first / "research_requests.csv").read_bytes()
+
+    # The same day again: the request log (SQL and folder) keeps every account of the first run out.
+    second = run_folder(
+        run_cli("run", "infoflow", "--config", config, "--as-of", AS_OF, "--no-email")
+    )
+    again = pd.read_csv(second / "research_requests.csv", dtype=str)
+    assert len(again) > 0 and not again["AccountId"].isin(requests["AccountId"]).any()
+    with sqlite3.connect(tmp_path / "out" / "dialflow.sqlite") as db:
+        logged = db.execute("select count(distinct AccountId) from research_requests").fetchone()
+    assert logged == (40 + len(again),)
+    assert len(inbox.envelopes) == 1  # --no-email
