@@ -21,7 +21,6 @@ from collections import Counter
 from dataclasses import asdict
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -38,7 +37,6 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     MethodRuns,
     common_arguments,
     dask_partitions,
-    dialflow_command,
     dialflow_failures,
     ensure_data,
     file_source,
@@ -53,7 +51,7 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     read_demo,
     run_baseline,
     run_baseline_if_asked,
-    run_measured,
+    run_dialflow,
     seed_e164,
     stage_split,
     update_results,
@@ -117,26 +115,6 @@ def size_label(accounts: int, calls: int) -> str:
 # ---------------------------------------------------------------------------------------------
 # dialflow through the CLI
 # ---------------------------------------------------------------------------------------------
-
-
-def run_listiq_cli(data: Path, config: Path, out: Path, timeout: float, tag: str) -> dict[str, Any]:
-    """Run `dialflow run listiq` once as a subprocess; return its timings, memory and summary.
-
-    harness.run_dialflow builds a fixed command with no room for `--call-date`, so this is the
-    same call with that option added.
-    """
-    cmd = [
-        dialflow_command(), "--quiet", "run", "listiq", "--input", str(data), "--output",
-        str(out), "--no-sql", "--as-of", AS_OF, "--call-date", CALL_DATE, "--config", str(config),
-    ]  # fmt: skip
-    measured, stdout = run_measured(cmd, timeout, out.parent / f"{tag}.stderr.txt")
-    result: dict[str, Any] = {"measured": asdict(measured), "ok": False}
-    lines = stdout.strip().splitlines()
-    folder = Path(lines[-1]) if lines else None
-    if measured.returncode == 0 and folder and (folder / "summary.json").exists():
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-        result.update(ok=True, folder=str(folder), summary=summary)
-    return result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -583,7 +561,10 @@ def main() -> None:
     for repeat in range(args.repeat):
         tag = f"run{repeat + 1}"
         print(f"[{tag}] dialflow ...", file=sys.stderr, flush=True)
-        run = run_listiq_cli(data, config, work / "dialflow", args.timeout, f"dialflow-{tag}")
+        run = run_dialflow(
+            "listiq", data, config, work / "dialflow", args.timeout, f"dialflow-{tag}",
+            ("--call-date", CALL_DATE),
+        )  # fmt: skip
         methods["dialflow"].runs.append(run)
         print(f"[{tag}] dialflow {run['measured']['seconds']:.1f}s ok={run['ok']}", file=sys.stderr)
         if run["ok"]:

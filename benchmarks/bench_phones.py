@@ -25,16 +25,52 @@ NAIVE_ROWS = 100_000
 REPEATS = 3
 # Area codes phonenumbers accepts (US, Canada, Caribbean, toll-free) so most rows are valid.
 AREA_CODES = np.array(
-    ["415", "212", "312", "646", "213", "305", "617", "702", "206", "404",
-     "613", "604", "416", "514", "787", "876", "800", "888"]
+    [
+        "415",
+        "212",
+        "312",
+        "646",
+        "213",
+        "305",
+        "617",
+        "702",
+        "206",
+        "404",
+        "613",
+        "604",
+        "416",
+        "514",
+        "787",
+        "876",
+        "800",
+        "888",
+    ]
 )
 FORMATS = [
-    "({a}) {e}-{l}", "{a}-{e}-{l}", "{a}.{e}.{l}", "{a}{e}{l}", "+1 {a} {e} {l}", "+1{a}{e}{l}",
-    "1-{a}-{e}-{l}", "{a} {e} {l}", "({a}){e}-{l}", "{a}-{e}-{l} x{x}", "+1 ({a}) {e}-{l}",
+    "({a}) {e}-{l}",
+    "{a}-{e}-{l}",
+    "{a}.{e}.{l}",
+    "{a}{e}{l}",
+    "+1 {a} {e} {l}",
+    "+1{a}{e}{l}",
+    "1-{a}-{e}-{l}",
+    "{a} {e} {l}",
+    "({a}){e}-{l}",
+    "{a}-{e}-{l} x{x}",
+    "+1 ({a}) {e}-{l}",
 ]
 JUNK = [
-    "n/a", "unknown", "(555) 555-0100", "123-456-7890", "415-555-010", "0000000000",
-    "1-800-FLOWERS", "+44 20 7946 0958", "+33 1 42 68 53 00", "call back", "415 555 0100 / 0101",
+    "n/a",
+    "unknown",
+    "(555) 555-0100",
+    "123-456-7890",
+    "415-555-010",
+    "0000000000",
+    "1-800-FLOWERS",
+    "+44 20 7946 0958",
+    "+33 1 42 68 53 00",
+    "call back",
+    "415 555 0100 / 0101",
     "ext 12",
 ]
 BLANKS = ["", " ", "   ", None]
@@ -92,9 +128,7 @@ def main() -> None:
 
     expected = naive()
     got = normalize_e164(naive_slice)
-    mismatches = sum(
-        (None if pd.isna(g) else g) != e for g, e in zip(got, expected, strict=True)
-    )
+    mismatches = sum((None if pd.isna(g) else g) != e for g, e in zip(got, expected, strict=True))
     if mismatches:
         raise SystemExit(f"normalize_e164 disagrees with reference_e164 on {mismatches} rows")
 
@@ -105,19 +139,29 @@ def main() -> None:
     result = normalize_e164(values)
     distinct = values[~handled & values.notna()].nunique()
 
-    print(f"rows={args.rows:,} seed={args.seed} input dtype={values.dtype} "
-          f"python={sys.version.split()[0]} pandas={pd.__version__}")
-    print(f"fast path handled {handled.mean():.1%} of rows; slow path saw {distinct:,} distinct "
-          f"values; valid {result.notna().mean():.1%}; slice check: 0 mismatches")
+    print(
+        f"rows={args.rows:,} seed={args.seed} input dtype={values.dtype} "
+        f"python={sys.version.split()[0]} pandas={pd.__version__}"
+    )
+    print(
+        f"fast path handled {handled.mean():.1%} of rows; slow path saw {distinct:,} distinct "
+        f"values; valid {result.notna().mean():.1%}; slice check: 0 mismatches"
+    )
     print()
     print("| method | rows | median of 3 (s) | rows/s | speed-up |")
     print("|---|---:|---:|---:|---:|")
-    print(f"| normalize_e164 (vectorised) | {args.rows:,} | {vec_s:.3f} | "
-          f"{args.rows / vec_s:,.0f} | {naive_s / vec_s:.1f}x |")
-    print(f"| reference_e164 per row | {len(naive_slice):,} | {naive_slice_s:.3f} | "
-          f"{len(naive_slice) / naive_slice_s:,.0f} | 1.0x |")
-    print(f"| reference_e164 per row, extrapolated | {args.rows:,} | {naive_s:.3f} | "
-          f"{args.rows / naive_s:,.0f} | 1.0x |")
+    print(
+        f"| normalize_e164 (vectorised) | {args.rows:,} | {vec_s:.3f} | "
+        f"{args.rows / vec_s:,.0f} | {naive_s / vec_s:.1f}x |"
+    )
+    print(
+        f"| reference_e164 per row | {len(naive_slice):,} | {naive_slice_s:.3f} | "
+        f"{len(naive_slice) / naive_slice_s:,.0f} | 1.0x |"
+    )
+    print(
+        f"| reference_e164 per row, extrapolated | {args.rows:,} | {naive_s:.3f} | "
+        f"{args.rows / naive_s:,.0f} | 1.0x |"
+    )
 
 
 if __name__ == "__main__":

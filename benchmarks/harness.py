@@ -222,12 +222,18 @@ def dialflow_command() -> str:
 
 
 def run_dialflow(
-    job: str, data: Path, config: Path, out: Path, timeout: float, tag: str
+    job: str,
+    data: Path,
+    config: Path,
+    out: Path,
+    timeout: float,
+    tag: str,
+    extra_args: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     """Run `dialflow run <job>` once as a subprocess; return its timings, memory and summary."""
     cmd = [
         dialflow_command(), "--quiet", "run", job, "--input", str(data), "--output", str(out),
-        "--no-sql", "--as-of", AS_OF, "--config", str(config),
+        "--no-sql", "--as-of", AS_OF, "--config", str(config), *extra_args,
     ]  # fmt: skip
     measured, stdout = run_measured(cmd, timeout, out.parent / f"{tag}.stderr.txt")
     result: dict[str, Any] = {"measured": asdict(measured), "ok": False}

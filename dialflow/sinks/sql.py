@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import io
+import secrets
+import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -24,24 +29,37 @@ def _column_type(dtype) -> sa.types.TypeEngine:  # noqa: ANN001 - a pandas dtype
     return sa.Unicode(255)
 
 
-def result_table(name: str, frame: pd.DataFrame, metadata: sa.MetaData) -> sa.Table:
-    """Describe a result table: run_id, created_at, then the frame's columns with explicit types."""
+def result_table(
+    name: str,
+    frame: pd.DataFrame,
+    metadata: sa.MetaData,
+    indexed: bool = True,
+    prefixes: tuple[str, ...] = (),
+) -> sa.Table:
+    """Describe a result table: run_id, created_at, then the frame's columns with explicit types
+    (Unicode becomes NVARCHAR on SQL Server); the run_id index serves reads and pruning."""
     return sa.Table(
         name,
         metadata,
-        sa.Column("run_id", sa.Unicode(64), nullable=False, index=True),
+        sa.Column("run_id", sa.Unicode(64), nullable=False, index=indexed),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         *(sa.Column(column, _column_type(frame[column].dtype)) for column in frame.columns),
+        prefixes=list(prefixes),
     )
 
 
-def _python_values(frame: pd.DataFrame) -> list[dict]:
-    """Return rows as plain Python values, with missing values as None, for the driver."""
-    plain = frame.astype(object).where(frame.notna(), None)
-    for column in frame.columns:
-        if isinstance(frame[column].dtype, pd.DatetimeTZDtype):
-            plain[column] = [None if v is None else v.to_pydatetime() for v in plain[column]]
-    return plain.to_dict("records")
+def _python_records(frame: pd.DataFrame) -> list[dict]:
+    """Return rows as dicts of plain Python values, missing values (NA, NaN, NaT) as None."""
+    columns = {}
+    for name in frame.columns:
+        values = frame[name]
+        plain = values.astype(object).to_numpy(copy=True)
+        if isinstance(values.dtype, pd.DatetimeTZDtype):
+            plain = np.array([value.to_pydatetime() for value in plain], dtype=object)
+        plain[values.isna().to_numpy()] = None
+        columns[name] = plain.tolist()
+    names = list(columns)
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns.values(), strict=True)]
 
 
 def ensure_sqlite_folder(url: str) -> None:
@@ -52,13 +70,18 @@ def ensure_sqlite_folder(url: str) -> None:
 
 
 def sql_engine(url: str) -> sa.engine.Engine:
-    """Return an engine for a configured URL; on SQLite, DDL joins the surrounding transaction.
+    """Return an engine for a configured URL, tuned per driver.
 
-    pysqlite commits CREATE TABLE on its own, so a failed run could leave an empty table behind.
-    Taking over BEGIN (SQLAlchemy's documented recipe) makes `engine.begin()` all or nothing.
+    - SQL Server (mssql+pyodbc): `fast_executemany`, pyodbc's array binding (one round trip per
+      batch instead of per row).
+    - SQLite: pysqlite commits CREATE TABLE on its own, so a failed run could leave an empty
+      table behind; taking over BEGIN (SQLAlchemy's documented recipe) makes `engine.begin()`
+      all or nothing.
     """
     ensure_sqlite_folder(url)
-    engine = sa.create_engine(url)
+    parsed = sa.engine.make_url(url)
+    options = {"fast_executemany": True} if parsed.drivername == "mssql+pyodbc" else {}
+    engine = sa.create_engine(parsed, **options)
     if engine.dialect.name == "sqlite":
 
         @sa.event.listens_for(engine, "connect")
@@ -72,25 +95,147 @@ def sql_engine(url: str) -> sa.engine.Engine:
     return engine
 
 
-def write_sql_table(url: str, table: str, frame: pd.DataFrame, run_id: str) -> int:
-    """Append a run's rows to a table in one transaction, tagged with run_id; return the count."""
+def write_sql_table(
+    url: str, table: str, frame: pd.DataFrame, run_id: str, retention_runs: int | None = None
+) -> int:
+    """Append a run's rows to a table, tagged with run_id, all or nothing; return the count.
+
+    On a database server the rows are bulk-loaded into a temporary staging table of the session
+    first (COPY on PostgreSQL, LOAD DATA LOCAL on MariaDB/MySQL, array binding on SQL Server),
+    then one transaction inserts them into the target, prunes runs beyond the newest
+    `retention_runs` and commits: a failure at any point leaves the target as it was, and the
+    target is locked only for the final insert. SQLite (one file, one writer) takes the rows in
+    one transaction directly.
+    """
     engine = sql_engine(url)
-    metadata = sa.MetaData()
-    target = result_table(table, frame, metadata)
-    created_at = datetime.now(timezone.utc)
-    rows = [{"run_id": run_id, "created_at": created_at, **row} for row in _python_values(frame)]
+    target = result_table(table, frame, sa.MetaData())
+    # Session-private and unlogged where the server allows: never seen by other sessions.
+    stage_name = f"{table}_stage_{secrets.token_hex(4)}"
+    on_mssql = engine.dialect.name == "mssql"  # a #name is SQL Server's temporary table
+    staging = result_table(
+        f"#{stage_name}" if on_mssql else stage_name,
+        frame,
+        sa.MetaData(),
+        indexed=False,
+        prefixes=() if on_mssql else ("TEMPORARY",),
+    )
+    tagged = pd.concat(
+        [
+            pd.DataFrame(
+                {"run_id": run_id, "created_at": pd.Timestamp.now(tz="UTC").floor("us")},
+                index=frame.index,
+            ),
+            frame,
+        ],
+        axis=1,
+    )
     try:
         with engine.begin() as connection:
-            metadata.create_all(connection, checkfirst=True)
-            if rows:
-                connection.execute(target.insert(), rows)
+            target.create(connection, checkfirst=True)
+        if engine.dialect.name == "sqlite":
+            # One file, one writer: the transaction alone is all or nothing, no staging needed.
+            with engine.begin() as connection:
+                _insert_rows(connection, target, tagged)
+                if retention_runs is not None:
+                    _prune(connection, target, retention_runs)
+            return len(frame)
+        with engine.connect() as connection:
+            staging.create(connection)
+            connection.commit()
+            try:
+                _bulk_load(connection, staging, tagged)
+                connection.commit()
+                columns = [column.name for column in target.columns]
+                connection.execute(
+                    target.insert().from_select(columns, sa.select(*staging.columns))
+                )
+                if retention_runs is not None:
+                    _prune(connection, target, retention_runs)
+                connection.commit()
+            finally:
+                connection.rollback()
+                staging.drop(connection)
+                connection.commit()
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc  # the driver's own error, when there is one
         raise DialflowError(
-            f"SQL table {table}: writing {len(rows)} rows failed "
+            f"SQL table {table}: writing {len(frame)} rows failed "
             f"({type(cause).__name__}: {str(cause).splitlines()[0]}); "
             f"nothing was written; check sql.url and the database"
         ) from None
     finally:
         engine.dispose()
-    return len(rows)
+    return len(frame)
+
+
+_BATCH_ROWS = 50_000
+
+
+def _bulk_load(connection: sa.engine.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+    """Load a frame into a (staging) table by the fastest plain means of the driver."""
+    if frame.empty:
+        return
+    dialect = connection.dialect
+    quote = dialect.identifier_preparer
+    name = quote.format_table(table)
+    columns = ", ".join(quote.quote(column) for column in frame.columns)
+    if dialect.driver == "psycopg":
+        connection.exec_driver_sql("SET LOCAL TIME ZONE 'UTC'")
+        cursor = connection.connection.driver_connection.cursor()
+        copy_sql = f"COPY {name} ({columns}) FROM STDIN (FORMAT csv, NULL 'NULL')"
+        with cursor.copy(copy_sql) as copy:
+            copy.write(_csv_bytes(frame, mysql=False))
+        return
+    if dialect.name in ("mysql", "mariadb"):
+        # The file is this run's own temporary CSV; no value is ever spliced into the statement.
+        with tempfile.TemporaryDirectory(prefix="dialflow-load-") as folder:
+            path = Path(folder) / "rows.csv"
+            path.write_bytes(_csv_bytes(frame, mysql=True))
+            connection.exec_driver_sql(
+                f"LOAD DATA LOCAL INFILE '{path.as_posix()}' INTO TABLE {name} "
+                "CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' "
+                f"ESCAPED BY '' LINES TERMINATED BY '\\n' ({columns})"
+            )
+        return
+    _insert_rows(connection, table, frame)
+
+
+def _insert_rows(connection: sa.engine.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
+    """Insert in batches through SQLAlchemy (executemany; its types format each value)."""
+    for start in range(0, len(frame), _BATCH_ROWS):
+        connection.execute(table.insert(), _python_records(frame.iloc[start : start + _BATCH_ROWS]))
+
+
+def _csv_bytes(frame: pd.DataFrame, mysql: bool) -> bytes:
+    """Encode rows as CSV that PostgreSQL's COPY and MariaDB's LOAD DATA read back exactly:
+    every value quoted (quotes doubled), NULL as an unquoted NULL, timestamps as naive UTC (the
+    loading session runs in UTC; formatting with a zone is ten times slower in arrow), and for
+    MariaDB/MySQL booleans as 1/0."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fields = []
+    for field in table.schema:
+        if pa.types.is_timestamp(field.type):
+            field = field.with_type(pa.timestamp("us"))
+        elif pa.types.is_boolean(field.type) and mysql:
+            field = field.with_type(pa.int8())
+        fields.append(field)
+    table = table.cast(pa.schema(fields))
+    buffer = io.BytesIO()
+    options = pa_csv.WriteOptions(
+        include_header=False, quoting_style="all_valid", null_string="NULL"
+    )
+    pa_csv.write_csv(table, buffer, options)
+    return buffer.getvalue()
+
+
+def _prune(connection: sa.engine.Connection, table: sa.Table, keep: int) -> None:
+    """Delete every run but the newest `keep` (run ids sort by start time)."""
+    newest = (
+        connection.execute(
+            sa.select(table.c.run_id).distinct().order_by(table.c.run_id.desc()).limit(keep)
+        )
+        .scalars()
+        .all()
+    )
+    if len(newest) == keep:
+        connection.execute(table.delete().where(table.c.run_id < newest[-1]))
