@@ -155,7 +155,9 @@ def _write_result(run, settings, frame: pd.DataFrame, name: str, table: str, sql
         stage["csv_rows"] = write_csv(frame, run.folder / f"{name}.csv")
         run.outputs["csv"] = f"{name}.csv"
         if settings.sql.enabled and sql:
-            stage["sql_rows"] = write_sql_table(settings.sql.url, table, frame, run.run_id)
+            # infoflow's table is its request log: pruning it would undo the 90-day rule.
+            keep = None if run.job == "infoflow" else settings.sql.retention_runs
+            stage["sql_rows"] = write_sql_table(settings.sql.url, table, frame, run.run_id, keep)
             run.outputs["sql_table"] = table
 
 
@@ -177,7 +179,7 @@ def run_dedupe_command(
     with _emailed("dedupe", settings, no_email) as email:
         params = dedupe_params(settings)
         stamp = _parse_as_of(as_of)
-        accounts = _file_source(settings).read("Account", ACCOUNT_COLUMNS + [params.phone_field])
+        accounts = _source(settings).read("Account", ACCOUNT_COLUMNS + [params.phone_field])
 
         def job(run, compute) -> None:  # noqa: ANN001
             with run.stage("dedupe") as stage:
@@ -220,7 +222,7 @@ def run_autoflush_command(
         stamp = _parse_as_of(as_of)
         since_stamp = _parse_as_of(since, "--since") if since is not None else None
         params = autoflush_params(settings, stamp, since_stamp)
-        source = _file_source(settings)
+        source = _source(settings)
         calls = source.read("Task", CALL_COLUMNS)
         accounts = source.read("Account", ["Id", *params.phone_fields])
 
@@ -271,7 +273,7 @@ def run_listiq_command(
     with _emailed("listiq", settings, no_email) as email:
         stamp = _parse_as_of(as_of)
         params = listiq_params(settings, stamp, _parse_date(call_date, "--call-date"))
-        source = _file_source(settings)
+        source = _source(settings)
         accounts = source.read("Account", account_columns(params))
         calls = source.read("Task", ["AccountId", "CreatedDate"])
         sql_url = settings.sql.url if settings.sql.enabled and not no_sql else None
@@ -359,7 +361,7 @@ def run_infoflow_command(
     with _emailed("infoflow", settings, no_email) as email:
         stamp = _parse_as_of(as_of)
         params = infoflow_params(settings, stamp)
-        source = _file_source(settings)
+        source = _source(settings)
         accounts = source.read("Account", account_columns(params))
         calls = source.read("Task", ["AccountId", "CallDisposition", "CreatedDate"])
         research = source.read("Research_Request__c", ["Account__c", "CreatedDate"])
@@ -441,10 +443,12 @@ def _parse_date(value: str | None, option: str):  # noqa: ANN202
         ) from None
 
 
-def _file_source(settings):  # noqa: ANN001, ANN202
-    from .sources import FileSource
+def _source(settings):  # noqa: ANN001, ANN202
+    """Return the configured source of the canonical tables: files or a SQL database."""
+    from .sources import FileSource, SqlSource
 
-    return FileSource.from_settings(settings)
+    kind = SqlSource if settings.source.kind == "sql" else FileSource
+    return kind.from_settings(settings)
 
 
 @contextlib.contextmanager

@@ -38,6 +38,18 @@ def _identifier(value: str) -> str:
     return value
 
 
+def _sqlalchemy_url(value: str) -> str:
+    """Accept a URL SQLAlchemy can parse (the driver is checked when connecting)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(value)
+    except ArgumentError as exc:
+        raise ValueError("must be a SQLAlchemy URL like sqlite:///path.sqlite") from exc
+    return value
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -77,11 +89,18 @@ class ClusterSettings(_Section):
 
 
 class SourceSettings(_Section):
-    kind: Literal["files"] = "files"
+    kind: Literal["files", "sql"] = "files"
     path: Path = Path("data/demo")
     tables: dict[str, Path] = Field(default_factory=dict)
     csv_blocksize: str = "64MiB"
     parquet_blocksize: str = "16MiB"
+    sql_url: str | None = None
+    sql_partitions: int = Field(16, ge=1, le=10_000)
+
+    @field_validator("sql_url")
+    @classmethod
+    def _source_url_parses(cls, value: str | None) -> str | None:
+        return None if value in (None, "") else _sqlalchemy_url(value)
 
     @field_validator("tables")
     @classmethod
@@ -114,18 +133,12 @@ class PhoneSettings(_Section):
 class SqlSettings(_Section):
     enabled: bool = True
     url: str = "sqlite:///output/dialflow.sqlite"
+    retention_runs: int | None = Field(None, ge=1)
 
     @field_validator("url")
     @classmethod
     def _url_parses(cls, value: str) -> str:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            make_url(value)
-        except ArgumentError as exc:
-            raise ValueError("must be a SQLAlchemy URL like sqlite:///path.sqlite") from exc
-        return value
+        return _sqlalchemy_url(value)
 
 
 class DedupeSettings(_Section):

@@ -1,5 +1,6 @@
 """Sources: extraction of the canonical tables into Dask dataframes."""
 
 from .files import FileSource
+from .sql import SqlSource
 
-__all__ = ["FileSource"]
+__all__ = ["FileSource", "SqlSource"]

@@ -1,0 +1,205 @@
+"""Read the canonical tables from a SQL database into Dask dataframes, partitioned by date ranges.
+
+Each partition is one parameterised query over a CreatedDate range, read by a Dask worker
+(`dd.from_map`); tables without CreatedDate (User) are one partition. Before any work the
+table's columns are checked, and the rows of every range are counted: the ranges must add up to
+`COUNT(*)`, and each partition must read back exactly its count, so rows added or removed while
+a job runs stop it instead of silently changing its answer.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import dask.dataframe as dd
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..errors import DialflowError, InputError
+from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns
+from ..sinks.sql import sql_engine
+from .files import _to_canonical
+
+PARTITION_COLUMN = "CreatedDate"
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One range of the partition column: [low, high), the last one closed, or the NULLs."""
+
+    low: pd.Timestamp | None
+    high: pd.Timestamp | None
+    last: bool
+    nulls: bool
+    rows: int
+
+
+def _type_fits(kind: ColumnKind, column_type: sa.types.TypeEngine) -> bool:
+    if kind == "string":
+        return isinstance(column_type, sa.String)
+    if kind == "datetime":
+        return isinstance(column_type, sa.DateTime | sa.Date)
+    if kind == "bool":
+        return isinstance(column_type, sa.Boolean | sa.Integer)  # MySQL/MariaDB BOOL is TINYINT
+    return isinstance(column_type, sa.Integer)
+
+
+@functools.lru_cache(maxsize=8)
+def _engine(url: str) -> sa.engine.Engine:
+    """One engine (and connection pool) per URL per process: workers reuse it across partitions."""
+    return sql_engine(url)
+
+
+@dataclass(frozen=True)
+class SqlSource:
+    """The canonical tables in a SQL database; `tables` maps a canonical name to a table name."""
+
+    url: str
+    tables: dict[str, str]
+    phone_fields: tuple[str, ...]
+    partitions: int = 16
+
+    @classmethod
+    def from_settings(cls, settings) -> SqlSource:  # noqa: ANN001 - dialflow.config.Settings
+        """Return the SQL source that the `source` and `phones` settings describe."""
+        return cls(
+            url=settings.source.sql_url or settings.sql.url,
+            tables={name: str(path) for name, path in settings.source.tables.items()},
+            phone_fields=settings.phones.fields,
+            partitions=settings.source.sql_partitions,
+        )
+
+    def read(self, table: str, columns: list[str] | None = None) -> dd.DataFrame:
+        """Read a table's columns as a Dask dataframe of canonical dtypes, after checking them."""
+        kinds = table_columns(table, self.phone_fields)
+        wanted = {c: kinds[c] for c in (columns or list(kinds))}
+        name = self.tables.get(table, table)
+        origin = f"SQL table {name}"
+        try:
+            with _engine(self.url).connect() as connection:
+                reflected = sa.Table(name, sa.MetaData(), autoload_with=connection)
+                self._check_columns(reflected, wanted, origin)
+                partitions = self._partitions(connection, reflected)
+        except sa.exc.NoSuchTableError:
+            raise InputError(
+                f"{origin}: not found in the source database; create it or map {table} to "
+                f"another table in source.tables"
+            ) from None
+        except SQLAlchemyError as exc:
+            raise _read_error(origin, exc) from None
+        meta = empty_frame({c: PANDAS_DTYPES[k] for c, k in wanted.items()})
+        return dd.from_map(
+            _read_partition,
+            partitions,
+            url=self.url,
+            table=name,
+            kinds=wanted,
+            meta=meta,
+            label=f"read-sql-{table}",
+            enforce_metadata=False,
+        )
+
+    def _check_columns(
+        self, reflected: sa.Table, wanted: dict[str, ColumnKind], origin: str
+    ) -> None:
+        for column, kind in wanted.items():
+            if column not in reflected.c:
+                raise InputError(
+                    f"{origin}: no column {column}; add it or map the table in source.tables"
+                )
+            if not _type_fits(kind, reflected.c[column].type):
+                raise InputError(
+                    f"{origin}: column {column} is {reflected.c[column].type}, expected {kind}; "
+                    f"change the column type or cast it in a view"
+                )
+
+    def _partitions(self, connection: sa.engine.Connection, table: sa.Table) -> list[Partition]:
+        """Split the table into CreatedDate ranges and count each; the counts must add up."""
+        total = connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+        if PARTITION_COLUMN not in table.c:
+            return [Partition(None, None, last=True, nulls=False, rows=total)]
+        created = table.c[PARTITION_COLUMN]
+        low, high = connection.execute(sa.select(sa.func.min(created), sa.func.max(created))).one()
+        partitions = []
+        if low is not None:
+            low, high = _utc(low), _utc(high)
+            edges = pd.date_range(low, high, periods=max(1, self.partitions) + 1)
+            if low == high:
+                edges = pd.DatetimeIndex([low, high])
+            for i, (start, stop) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
+                last = i == len(edges) - 2
+                partitions.append(Partition(start, stop, last=last, nulls=False, rows=0))
+        partitions.append(Partition(None, None, last=False, nulls=True, rows=0))
+        counted = [
+            Partition(
+                p.low,
+                p.high,
+                p.last,
+                p.nulls,
+                connection.execute(
+                    sa.select(sa.func.count()).select_from(table).where(_range(table, p))
+                ).scalar_one(),
+            )
+            for p in partitions
+        ]
+        if sum(p.rows for p in counted) != total:
+            raise InputError(
+                f"SQL table {table.name}: rows changed while it was being split "
+                f"({total} rows in all, {sum(p.rows for p in counted)} in the ranges); "
+                f"run again when the table is not being written"
+            )
+        return [p for p in counted if p.rows]
+
+
+def _utc(value) -> pd.Timestamp:  # noqa: ANN001 - a datetime from the driver
+    stamp = pd.Timestamp(value)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _range(table: sa.Table, partition: Partition) -> sa.ColumnElement[bool]:
+    """Return the WHERE clause of a partition, with bound parameters only."""
+    if partition.low is None and not partition.nulls:
+        return sa.true()  # the whole table: one partition
+    created = table.c[PARTITION_COLUMN]
+    if partition.nulls:
+        return created.is_(None)
+    # Aware UTC for a zoned column (timestamptz), naive UTC for the others (DATETIME).
+    zoned = getattr(created.type, "timezone", False)
+    low, high = (
+        (edge if zoned else edge.tz_localize(None)).to_pydatetime()
+        for edge in (partition.low.tz_convert("UTC"), partition.high.tz_convert("UTC"))
+    )
+    upper = created <= high if partition.last else created < high
+    return sa.and_(created >= low, upper)
+
+
+def _read_partition(
+    partition: Partition, url: str, table: str, kinds: dict[str, ColumnKind]
+) -> pd.DataFrame:
+    """Read one partition with one query; runs on a worker."""
+    origin = f"SQL table {table}"
+    engine = _engine(url)
+    try:
+        with engine.connect() as connection:
+            reflected = sa.Table(table, sa.MetaData(), autoload_with=connection)
+            query = sa.select(*(reflected.c[c] for c in kinds)).where(_range(reflected, partition))
+            rows = connection.execute(query).all()
+    except SQLAlchemyError as exc:
+        raise _read_error(origin, exc) from None
+    if len(rows) != partition.rows:
+        raise InputError(
+            f"{origin}: a partition read {len(rows)} rows where {partition.rows} were counted; "
+            f"the table changed during the run; run again when it is not being written"
+        )
+    frame = pd.DataFrame(rows, columns=list(kinds))
+    return _to_canonical(frame, kinds, origin)
+
+
+def _read_error(origin: str, exc: SQLAlchemyError) -> DialflowError:
+    cause = getattr(exc, "orig", None) or exc
+    return DialflowError(
+        f"{origin}: reading failed ({type(cause).__name__}: {str(cause).splitlines()[0]}); "
+        f"check source.sql_url and the database"
+    )
