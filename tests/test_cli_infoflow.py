@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from dialflow.jobs.infoflow import REQUESTS_COLUMNS
-from tests.conftest import run_cli, write_config
+from tests.conftest import one_error_line, run_cli, write_config
+from tests.smtp_server import free_port
 
 AS_OF = "2026-11-25T12:00:00Z"
 
@@ -71,3 +72,19 @@ def test_infoflow_after_autoflush_emails_requests_and_never_asks_twice(tmp_path,
         logged = db.execute("select count(distinct AccountId) from research_requests").fetchone()
     assert logged == (40 + len(again),)
     assert len(inbox.envelopes) == 1  # --no-email
+
+
+def test_a_failed_email_keeps_the_outputs_and_fails_the_command(tmp_path, demo):
+    port = free_port()  # nothing listens there
+    extra = (
+        "email:\n  enabled: true\n  port: %d\n  security: none\n  timeout_seconds: 5\n"
+        "  recipients: [ops@example.com]\n" % port
+    )
+    config = str(write_config(tmp_path, demo, extra=extra))
+    result = run_cli("run", "infoflow", "--config", config, "--as-of", AS_OF, "--no-sql")
+    assert result.exit_code == 1
+    line = one_error_line(result.output)
+    assert line.startswith(f"Error: email via 127.0.0.1:{port} failed")
+    assert "the run's outputs were kept" in line
+    (run,) = (tmp_path / "out" / "infoflow").iterdir()
+    assert (run / "research_requests.csv").is_file() and (run / "summary.json").is_file()
