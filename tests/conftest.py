@@ -12,6 +12,7 @@ from dialflow.cli import app
 from dialflow.config import DedupeParams, DedupeSettings
 from dialflow.schema import DEFAULT_PHONE_FIELDS, PANDAS_DTYPES, table_columns
 from tests.smtp_server import serve  # noqa: F401 - a fixture: a real SMTP server on loopback
+from tests.sql_servers import sql_url  # noqa: F401 - a fixture: sqlite/postgresql/mariadb
 
 # A ~ B through the same phone written two ways; B ~ C through name + postal; D alone.
 CHAIN_ACCOUNTS: list[dict] = [
@@ -105,6 +106,22 @@ def write_config(tmp_path: Path, data: Path, extra: str = "", cluster_extra: str
 def run_cli(*args: str):
     """Invoke the CLI in-process and return typer's result."""
     return CliRunner().invoke(app, list(args))
+
+
+def make_demo(folder: Path, accounts: int, calls: int, seed: int, as_of: str) -> Path:
+    """Write demo data through the CLI (module fixtures call it once) and return its folder."""
+    made = run_cli(
+        "demo-data", "--accounts", str(accounts), "--calls", str(calls), "--seed", str(seed),
+        "--as-of", as_of, "--out", str(folder),
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    return folder
+
+
+def run_folder(result) -> Path:  # noqa: ANN001 - typer's Result
+    """Return the run folder a successful `dialflow run` printed last."""
+    assert result.exit_code == 0, result.output
+    return Path(result.stdout.strip().splitlines()[-1])
 
 
 def no_run_folder(tmp_path: Path, job: str) -> bool:

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from dialflow.jobs.infoflow import REQUESTS_COLUMNS
-from tests.conftest import one_error_line, run_cli, write_config
+from tests.conftest import make_demo, one_error_line, run_cli, run_folder, write_config
 from tests.smtp_server import free_port
 
 AS_OF = "2026-11-25T12:00:00Z"
@@ -16,18 +16,7 @@ AS_OF = "2026-11-25T12:00:00Z"
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("demo")
-    made = run_cli(
-        "demo-data", "--accounts", "8000", "--calls", "30000", "--seed", "4",
-        "--as-of", "2026-11-25", "--out", str(data),
-    )  # fmt: skip
-    assert made.exit_code == 0, made.output
-    return data
-
-
-def run_folder(result) -> Path:  # noqa: ANN001
-    assert result.exit_code == 0, result.output
-    return Path(result.stdout.strip().splitlines()[-1])
+    return make_demo(tmp_path_factory.mktemp("demo"), 8000, 30000, 4, "2026-11-25")
 
 
 def test_infoflow_after_autoflush_emails_requests_and_never_asks_twice(tmp_path, demo, serve):

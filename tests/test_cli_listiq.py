@@ -9,25 +9,21 @@ import pytest
 
 from dialflow.jobs.listiq import CALL_LIST_COLUMNS
 from dialflow.phones import normalize_e164
-from tests.conftest import no_run_folder, one_error_line, run_cli, write_config
+from tests.conftest import (
+    make_demo,
+    no_run_folder,
+    one_error_line,
+    run_cli,
+    run_folder,
+    write_config,
+)
 
 AS_OF = "2026-11-25T12:00:00Z"
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("demo")
-    made = run_cli(
-        "demo-data", "--accounts", "6000", "--calls", "20000", "--seed", "9",
-        "--as-of", "2026-11-25", "--out", str(data),
-    )  # fmt: skip
-    assert made.exit_code == 0, made.output
-    return data
-
-
-def run_folder(result) -> Path:  # noqa: ANN001
-    assert result.exit_code == 0, result.output
-    return Path(result.stdout.strip().splitlines()[-1])
+    return make_demo(tmp_path_factory.mktemp("demo"), 6000, 20000, 9, "2026-11-25")
 
 
 def email_config(port: int) -> str:

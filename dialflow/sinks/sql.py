@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import secrets
 import tempfile
@@ -12,20 +13,24 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import DialflowError
 
+# MySQL/MariaDB DATETIME keeps whole seconds unless asked for microseconds.
+_TIMESTAMP = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+
 
 def _column_type(dtype) -> sa.types.TypeEngine:  # noqa: ANN001 - a pandas dtype
     if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
-        return sa.DateTime(timezone=True)
+        return _TIMESTAMP
     if pd.api.types.is_bool_dtype(dtype):
         return sa.Boolean()
     if pd.api.types.is_integer_dtype(dtype):
         return sa.BigInteger()
     if pd.api.types.is_float_dtype(dtype):
-        return sa.Float()
+        return sa.Double()  # double precision everywhere (MySQL's FLOAT is 4 bytes)
     return sa.Unicode(255)
 
 
@@ -42,7 +47,7 @@ def result_table(
         name,
         metadata,
         sa.Column("run_id", sa.Unicode(64), nullable=False, index=indexed),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_at", _TIMESTAMP, nullable=False),
         *(sa.Column(column, _column_type(frame[column].dtype)) for column in frame.columns),
         prefixes=list(prefixes),
     )
@@ -74,12 +79,16 @@ def sql_engine(url: str) -> sa.engine.Engine:
 
     - SQL Server (mssql+pyodbc): `fast_executemany`, pyodbc's array binding (one round trip per
       batch instead of per row).
+    - MariaDB/MySQL through pyodbc: the port goes in the driver's own `Port=` attribute.
     - SQLite: pysqlite commits CREATE TABLE on its own, so a failed run could leave an empty
       table behind; taking over BEGIN (SQLAlchemy's documented recipe) makes `engine.begin()`
       all or nothing.
     """
     ensure_sqlite_folder(url)
     parsed = sa.engine.make_url(url)
+    if parsed.drivername == "mysql+pyodbc" and parsed.port is not None:
+        # SQLAlchemy writes "Server=host,port" (SQL Server's form); MariaDB's driver wants Port=.
+        parsed = parsed.set(port=None).update_query_dict({"Port": str(parsed.port)})
     options = {"fast_executemany": True} if parsed.drivername == "mssql+pyodbc" else {}
     engine = sa.create_engine(parsed, **options)
     if engine.dialect.name == "sqlite":
@@ -152,11 +161,17 @@ def write_sql_table(
                 if retention_runs is not None:
                     _prune(connection, target, retention_runs)
                 connection.commit()
-            finally:
-                connection.rollback()
-                staging.drop(connection)
-                connection.commit()
-    except SQLAlchemyError as exc:
+            except BaseException:
+                # The first error is the cause; a dead session takes its temporary table with
+                # it, so cleaning up may fail too, and must not replace the cause.
+                with contextlib.suppress(Exception):
+                    connection.rollback()
+                    staging.drop(connection)
+                    connection.commit()
+                raise
+            staging.drop(connection)
+            connection.commit()
+    except (SQLAlchemyError, _LoadRefused, *_driver_errors(engine)) as exc:
         cause = getattr(exc, "orig", None) or exc  # the driver's own error, when there is one
         raise DialflowError(
             f"SQL table {table}: writing {len(frame)} rows failed "
@@ -169,6 +184,16 @@ def write_sql_table(
 
 
 _BATCH_ROWS = 50_000
+
+
+class _LoadRefused(Exception):
+    """A bulk load that stored a value other than the one given (cut, zeroed)."""
+
+
+def _driver_errors(engine: sa.engine.Engine) -> tuple[type[Exception], ...]:
+    """The DB-API's own error class: COPY runs on the driver's cursor, outside SQLAlchemy."""
+    error = getattr(engine.dialect.loaded_dbapi, "Error", None)
+    return (error,) if isinstance(error, type) else ()
 
 
 def _bulk_load(connection: sa.engine.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
@@ -196,6 +221,11 @@ def _bulk_load(connection: sa.engine.Connection, table: sa.Table, frame: pd.Data
                 "CHARACTER SET utf8mb4 FIELDS TERMINATED BY ',' OPTIONALLY ENCLOSED BY '\"' "
                 f"ESCAPED BY '' LINES TERMINATED BY '\\n' ({columns})"
             )
+            # LOAD DATA LOCAL cannot stop the client's upload, so a bad value (too long, not a
+            # number) only warns and is cut or zeroed: any warning fails the write instead.
+            warning = connection.exec_driver_sql("SHOW WARNINGS LIMIT 1").first()
+            if warning is not None:
+                raise _LoadRefused(f"{warning[1]} {warning[2]}")
         return
     _insert_rows(connection, table, frame)
 

@@ -10,20 +10,14 @@ from pandas.testing import assert_frame_equal
 from dialflow.errors import InputError
 from dialflow.schema import DEFAULT_PHONE_FIELDS
 from dialflow.sources import FileSource, SqlSource
-from tests.conftest import run_cli, write_config
+from tests.conftest import make_demo, run_cli, write_config
 
 TABLES = ["Account", "Task", "Research_Request__c", "Address_History__c", "User"]
 
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
-    data = tmp_path_factory.mktemp("demo")
-    made = run_cli(
-        "demo-data", "--accounts", "2000", "--calls", "6000", "--seed", "3",
-        "--as-of", "2026-11-25", "--out", str(data),
-    )  # fmt: skip
-    assert made.exit_code == 0, made.output
-    return data
+    return make_demo(tmp_path_factory.mktemp("demo"), 2000, 6000, 3, "2026-11-25")
 
 
 def load(url: str, demo: Path, tables: list[str] = TABLES) -> None:
