@@ -8,15 +8,10 @@ table (medians, ratios, peak memory, agreement) replaces this run's part of benc
 from __future__ import annotations
 
 import argparse
-import json
-import re
-import resource
 import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -26,38 +21,42 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (  # noqa: E402 - the harness puts the repo on sys.path first
     AS_OF,
-    DATA_DIR,
     MB,
-    OUT_DIR,
-    POLL_SECONDS,
     MethodRuns,
+    baseline_memory_cell,
     common_arguments,
     dask_partitions,
     describe_difference,
-    dialflow_failures,
-    ensure_data,
+    dialflow_detail,
+    dialflow_memory,
+    dialflow_memory_cell,
     file_source,
     inside_line,
-    log_warnings,
-    machine,
     mb,
     median,
     memory_limit_target,
     method_rows,
+    methods_json,
     prefer_oom_kill,
+    publish,
     read_demo,
+    repeats_text,
+    report_head,
     run_baseline,
     run_baseline_if_asked,
-    run_dialflow,
+    save_results,
     seed_e164,
+    seed_steps_text,
+    size_arguments,
+    sized_work,
+    speed_target,
     sql_approx_e164,
     sql_digits,
-    stage_split,
-    update_results,
-    worker_peaks_line,
+    stopwatch,
+    timed_baseline,
+    timed_dialflow,
     worst_worker,
     write_baseline_report,
-    write_config,
 )
 
 SCRIPT = Path(__file__).resolve()
@@ -78,7 +77,6 @@ SEED_CLAIM_SECONDS = 600.0  # the write-up: AutoFlush IQ, 1M+ call records, < 10
 SEED_SPEEDUP = 20
 SEED_CLAIM_BYTES = 2_000 * MB  # the write-up: < 2GB
 LARGE_TARGET_SECONDS = 600.0
-DEFAULT_MAX_RSS = "16GB"
 METHODS = ("dialflow", "pandas-seed", "duckdb")
 COVERS = {
     "dialflow": "whole job: cluster start, read, normalise, count, shuffle, rules, match, CSV",
@@ -109,11 +107,6 @@ def load_params(config: Path):  # noqa: ANN201 - dialflow.config.AutoflushParams
     from dialflow.config import autoflush_params, load_settings
 
     return autoflush_params(load_settings(config), pd.Timestamp(AS_OF))
-
-
-def size_label(accounts: int, calls: int) -> str:
-    """Return the data folder's name for a size."""
-    return f"accounts-{accounts}-calls-{calls}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,16 +150,7 @@ def pandas_seed(data: Path, config: Path) -> tuple[pd.DataFrame, dict[str, float
     params = load_params(config)
     region = params.region
     steps: dict[str, float] = {}
-    clock = [time.perf_counter()]
-
-    def lap(name: str) -> None:
-        now = time.perf_counter()
-        steps[name] = round(now - clock[0], 3)
-        clock[0] = now
-        # Progress on stderr: if the process is killed, its log says how far it got.
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        print(f"pandas-seed: {name} done in {steps[name]:.1f} s, peak RSS {mb(peak)}",
-              file=sys.stderr, flush=True)  # fmt: skip
+    lap = stopwatch(steps)
 
     calls = optimise_dtypes(pd.read_parquet(data / "Task", columns=CALL_COLUMNS))
     accounts = pd.read_parquet(data / "Account", columns=["Id", *params.phone_fields])
@@ -479,34 +463,6 @@ def compare_cleanup(mine: pd.DataFrame, theirs: pd.DataFrame) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def dialflow_memory(runs: MethodRuns) -> tuple[list[int], list[int], list[int]]:
-    """Return per run: largest worker, client and whole tree, the higher of the two readings."""
-    workers = [
-        max(s, p) for s, p in zip(runs.max_worker_peaks(), runs.polled_worker_peaks(), strict=True)
-    ]
-    clients = [
-        max(r["summary"]["memory"]["client_peak_bytes"], r["measured"]["root_peak_bytes"])
-        for r in runs.ok_runs
-    ]
-    # The tree total by polling; the sum of every process's own peak bounds it from above.
-    trees = [
-        max(
-            r["measured"]["tree_peak_bytes"],
-            sum(r["summary"]["memory"]["workers_peak_bytes"].values())
-            + r["summary"]["memory"]["client_peak_bytes"],
-        )
-        for r in runs.ok_runs
-    ]
-    return workers, clients, trees
-
-
-def baseline_peaks(runs: MethodRuns) -> list[int]:
-    """Return per successful baseline run its peak: own ru_maxrss or the polled tree, higher."""
-    return [
-        max(r["report"]["peak_rss_bytes"], r["measured"]["tree_peak_bytes"]) for r in runs.ok_runs
-    ]
-
-
 def cleanup_total(run: dict[str, Any]) -> int:
     """Return a dialflow run's cleanup rows from its summary."""
     return int(sum(run["summary"]["counts"]["cleanup_by_reason"].values()))
@@ -515,86 +471,8 @@ def cleanup_total(run: dict[str, Any]) -> int:
 def describe_method(name: str, runs: MethodRuns) -> tuple[str, str]:
     """Return a method's peak memory and rows-out cells."""
     if name == "dialflow":
-        workers, clients, trees = dialflow_memory(runs)
-        memory = (
-            f"max worker {mb(median(workers))} / client {mb(median(clients))}; "
-            f"whole tree {mb(median(trees))}"
-        )
-        return memory, f"{cleanup_total(runs.ok_runs[0]):,} cleanup rows"
-    memory = f"process {mb(median(baseline_peaks(runs)))}"
-    return memory, f"{runs.ok_runs[0]['report']['rows']:,} cleanup rows"
-
-
-# A finished rich progress bar: "autoflush: count calls ━━━━ 17/17 tasks 0:00:01".
-PROGRESS = re.compile(
-    r"autoflush: (?P<stage>[a-z][a-z ]*[a-z]) [^\x00-\x7f].*?(?P<done>\d+)/(?P<all>\d+) tasks "
-    r"(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d)"
-)
-
-
-def progress_stages(log_path: Path) -> dict[str, tuple[int, int]]:
-    """Return each compute stage's (tasks, whole seconds) from the CLI's progress bars."""
-    found: dict[str, tuple[int, int]] = {}
-    try:
-        text = log_path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return found
-    for match in PROGRESS.finditer(text):
-        seconds = int(match["h"]) * 3600 + int(match["m"]) * 60 + int(match["s"])
-        found[match["stage"]] = (int(match["all"]), seconds)
-    return found
-
-
-def render_dialflow_detail(args: argparse.Namespace, work: Path, dialflow: MethodRuns) -> list[str]:
-    """Return where dialflow's time and memory went: summary.json, progress bars, logs."""
-    if not dialflow.ok_runs:
-        lines = dialflow_failures(dialflow, args.timeout)
-    else:
-        split = [("autoflush", "read, normalise, count, shuffle, rules, match", 1),
-                 ("write", "", 2)]  # fmt: skip
-        lines = [stage_split(dialflow, split)]
-        bars: dict[str, list[tuple[int, int]]] = {}
-        for i, run in enumerate(dialflow.runs, start=1):
-            if run["ok"]:
-                for stage, seen in progress_stages(work / f"dialflow-run{i}.stderr.txt").items():
-                    bars.setdefault(stage, []).append(seen)
-        if bars:
-            parts = [
-                f"`{stage}` {median(s for _, s in seen):.0f} s ({seen[0][0]:,} tasks)"
-                for stage, seen in bars.items()
-            ]
-            lines.append(
-                "Inside `autoflush`, by the CLI's progress bars (whole seconds, medians): "
-                + "; ".join(parts)
-                + ".  "
-            )
-        workers, clients, trees = dialflow_memory(dialflow)
-        polled = [
-            " + ".join(mb(p) for p in r["measured"]["children_peak_bytes"])
-            for r in dialflow.ok_runs
-        ]
-        lines += [
-            worker_peaks_line(dialflow) + "  ",
-            f"Worker processes by the {POLL_SECONDS} s poll, per run: {'; '.join(polled)}. "
-            f"Client process (summary.json or poll, higher), median {mb(median(clients))}. "
-            f"Whole process tree (client with scheduler, 2 workers; the poll's total or the "
-            f"sum of each process's peak, higher), median {mb(median(trees))}, at most "
-            f"{mb(max(trees))}.",
-        ]
-    warnings: Counter[str] = Counter()
-    for i in range(1, len(dialflow.runs) + 1):
-        for message, count in log_warnings(work / f"dialflow-run{i}.stderr.txt", limit=20):
-            warnings[message] += count
-    if warnings:
-        lines += [
-            "",
-            "Warnings in dialflow's stderr (workers included), all runs, numbers as N:",
-            "",
-        ]
-        lines += [f"- {count} x `{message}`" for message, count in warnings.most_common(8)]
-    else:
-        lines += ["", "No WARNING or ERROR line in dialflow's stderr (workers included)."]
-    return lines + [""]
+        return dialflow_memory_cell(runs), f"{cleanup_total(runs.ok_runs[0]):,} cleanup rows"
+    return baseline_memory_cell(runs), f"{runs.ok_runs[0]['report']['rows']:,} cleanup rows"
 
 
 def render_diagnosis(diagnosis: dict[str, Any] | None) -> list[str]:
@@ -634,25 +512,14 @@ def render_targets(args: argparse.Namespace, methods: dict[str, MethodRuns]) -> 
     size = (args.accounts, args.calls)
     if not dialflow.ok_runs:
         return lines + [memory_limit_target(dialflow, args.memory_limit), ""]
-    secs = median(dialflow.seconds())
     # The tree poll's largest process is at least every worker's polled peak, so this covers both.
     worst, seen = worst_worker(dialflow)
     all_finished = len(dialflow.ok_runs) == len(dialflow.runs)
     if size == SEED_SIZE:
-        target = SEED_CLAIM_SECONDS / SEED_SPEEDUP
         _, _, trees = dialflow_memory(dialflow)
-        pandas = methods["pandas-seed"]
-        measured = (
-            f"; against the pandas-seed measured here: {median(pandas.seconds()) / secs:.1f}x"
-            if pandas.ok_runs
-            else ""
-        )
+        claim = "(the write-up: < 10 minutes for 1M+ calls)"
         lines += [
-            f"- at least {SEED_SPEEDUP}x the seed's speed (the write-up: < 10 minutes for 1M+ "
-            f"calls), i.e. under {target:.0f} s end to end on this 2-core machine, cluster start "
-            f"included: median {secs:.1f} s, every run at most {max(dialflow.seconds()):.1f} s "
-            f"({SEED_CLAIM_SECONDS / secs:.0f}x the claimed 10 minutes{measured}): "
-            f"**{'met' if secs < target and all_finished else 'not met'}**",
+            speed_target(methods, SEED_SPEEDUP, SEED_CLAIM_SECONDS, claim, "10 minutes"),
             f"- within the seed's 2 GB (the write-up: < 2GB for the whole job, one process; "
             f"here the whole process tree: client with scheduler and both workers): median "
             f"{mb(median(trees))}, at most {mb(max(trees))}: "
@@ -689,24 +556,12 @@ def render(
     rows = counts.get("rows", {})
     planted = counts.get("autoflush_rows", {})
     files = {t: len(list((data / t).glob("*.parquet"))) for t in ("Task", "Account")}
-    options = "".join(
-        f" --{flag}" for flag in ("skip-baselines", "no-pandas", "no-duckdb")
-        if getattr(args, flag.replace("-", "_"))
-    )  # fmt: skip
-    lines = [
-        f"### {args.calls:,} calls, {args.accounts:,} accounts, 2 workers x 1 thread x "
-        f"{args.memory_limit}",
-        "",
-        f"Command: `.venv/bin/python benchmarks/bench_autoflush.py --accounts {args.accounts} "
-        f"--calls {args.calls} --repeat {args.repeat} --memory-limit {args.memory_limit}"
-        f"{options} --pandas-timeout {args.pandas_timeout:.0f}"
-        + (
-            f" --baseline-max-rss {args.baseline_max_rss}"
-            if args.baseline_max_rss != DEFAULT_MAX_RSS
-            else ""
-        )
-        + "`  ",
-        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.  ",
+    lines = report_head(
+        args,
+        "bench_autoflush.py",
+        f"{args.calls:,} calls, {args.accounts:,} accounts",
+        f"--accounts {args.accounts} --calls {args.calls}",
+        ("skip-baselines", "no-pandas", "no-duckdb"),
         f"Input: `benchmarks/data/{data.name}/`: Task {rows.get('Task', args.calls):,} rows in "
         f"{files['Task']} Parquet file(s), Account {rows.get('Account', args.accounts):,} rows "
         f"in {files['Account']}; the generator planted series that imply "
@@ -715,27 +570,24 @@ def render(
         f"calls can add more). dialflow reads Task as {partitions['Task'][0] or '?'} Dask "
         f"partition(s) ({partitions['Task'][1] or '?'} after the optimiser fuses the "
         f"column-projected reads) and Account as {partitions['Account'][0] or '?'} "
-        f"({partitions['Account'][1] or '?'}), for 2 workers. Repeats run interleaved "
-        f"(dialflow, pandas, duckdb, then again); every number is the median of {args.repeat} "
-        f"run(s), none dropped"
-        + (" (a single run: no median, noise not averaged)." if args.repeat == 1 else "."),
-        "",
-    ]
+        f"({partitions['Account'][1] or '?'}), for 2 workers. "
+        + repeats_text("dialflow, pandas, duckdb", args.repeat),
+    )
     timeouts = {"dialflow": args.timeout, "pandas-seed": args.pandas_timeout,
                 "duckdb": args.timeout}  # fmt: skip
-    lines += method_rows(methods, COVERS, checks, timeouts, describe_method)
-    lines += inside_line(methods)
+    lines += method_rows(methods, COVERS, checks, timeouts, describe_method) + inside_line(methods)
     if methods["duckdb"].ok_runs:
         sql = median(r["report"]["sql_seconds"] for r in methods["duckdb"].ok_runs)
         lines[-1] += f" DuckDB's SQL alone (the COPY statement, after connecting): {sql:.2f} s."
     if methods["pandas-seed"].ok_runs:
-        seed_runs = methods["pandas-seed"].ok_runs
-        split = "; ".join(
-            f"{step} {median(r['report']['steps'][step] for r in seed_runs):.1f} s"
-            for step in seed_runs[0]["report"]["steps"]
-        )
-        lines[-1] += f" pandas-seed by step (medians): {split}."
-    lines += ["", *render_dialflow_detail(args, work, methods["dialflow"])]
+        lines[-1] += seed_steps_text(methods["pandas-seed"])
+    stages = [("autoflush", "read, normalise, count, shuffle, rules, match", 1), ("write", "", 2)]
+    lines += [
+        "",
+        *dialflow_detail(
+            methods["dialflow"], "autoflush", work, args.timeout, stages, partial_bars=False
+        ),
+    ]
     lines += render_diagnosis(diagnosis)
     lines += render_targets(args, methods)
     return "\n".join(lines).rstrip() + "\n"
@@ -749,14 +601,8 @@ def render(
 def parse_args() -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=SEED_SIZE[0], help="accounts in the data")
-    parser.add_argument("--calls", type=int, default=SEED_SIZE[1], help="calls (Task rows)")
+    size_arguments(parser, SEED_SIZE)
     parser.add_argument("--no-diagnose", action="store_true", help="skip the diagnostic run")
-    parser.add_argument(
-        "--baseline-max-rss",
-        default=DEFAULT_MAX_RSS,
-        help="kill a baseline whose process tree passes this (protects a shared machine)",
-    )
     common_arguments(parser, pandas_timeout=1500, baselines=["pandas", "duckdb", "diagnose"])
     return parser.parse_args()
 
@@ -769,13 +615,7 @@ def main() -> None:
     if run_baseline_if_asked(args, baseline_main):
         return
 
-    data = ensure_data(
-        DATA_DIR / size_label(args.accounts, args.calls), args.accounts, args.calls, args.wait
-    )
-    work = OUT_DIR / f"autoflush-{size_label(args.accounts, args.calls)}-{args.memory_limit}"
-    work.mkdir(parents=True, exist_ok=True)
-    config = work / "config.yaml"
-    write_config(config, args.memory_limit)
+    data, work, config = sized_work("autoflush", args)
     params = load_params(config)
     partitions = {
         "Task": dask_partitions(data, config, "Task", CALL_COLUMNS),
@@ -792,12 +632,9 @@ def main() -> None:
     reference: pd.DataFrame | None = None
     for repeat in range(args.repeat):
         tag = f"run{repeat + 1}"
-        print(f"[{tag}] dialflow ...", file=sys.stderr, flush=True)
-        run = run_dialflow(
-            "autoflush", data, config, work / "dialflow", args.timeout, f"dialflow-{tag}"
+        run = timed_dialflow(
+            methods, tag, "autoflush", data, config, work / "dialflow", args.timeout
         )
-        methods["dialflow"].runs.append(run)
-        print(f"[{tag}] dialflow {run['measured']['seconds']:.1f}s ok={run['ok']}", file=sys.stderr)
         if run["ok"]:
             mine = read_cleanup(Path(run["folder"]) / "autoflush_cleanup.csv")
             if reference is None:
@@ -810,16 +647,11 @@ def main() -> None:
             ("pandas-seed", "pandas", args.pandas_timeout),
             ("duckdb", "duckdb", args.timeout),
         ):
-            earlier = methods[name].runs
-            if not wanted[name] or (earlier and not earlier[-1]["ok"]):
-                continue  # a baseline that failed or timed out once is not tried again
-            print(f"[{tag}] {name} ...", file=sys.stderr, flush=True)
-            out_file = work / f"{kind}-{tag}.csv"
-            result = run_baseline(SCRIPT, kind, data, config, out_file, timeout, max_rss)
-            methods[name].runs.append(result)
-            print(f"[{tag}] {name} {result['measured']['seconds']:.1f}s ok={result['ok']}",
-                  file=sys.stderr)  # fmt: skip
-            if result["ok"] and reference is not None:
+            out_file = timed_baseline(
+                methods, name, kind, tag, wanted[name], SCRIPT, data, config, work, timeout,
+                max_rss,
+            )  # fmt: skip
+            if out_file is not None and reference is not None:
                 said = compare_cleanup(read_cleanup(out_file), reference)
                 if name == "duckdb":
                     said = f"approximate phones, not expected to be identical. {said}"
@@ -830,20 +662,9 @@ def main() -> None:
         out_file = work / "diagnose.csv"
         result = run_baseline(SCRIPT, "diagnose", data, config, out_file, args.timeout)
         diagnosis = result["report"]["diagnosis"] if result["ok"] else None
-    (work / "results.json").write_text(
-        json.dumps(
-            {"methods": {k: asdict(v) for k, v in methods.items()}, "diagnosis": diagnosis},
-            indent=2,
-            default=str,
-        )
-        + "\n",
-        encoding="utf-8",
-    )
+    save_results(work, {"methods": methods_json(methods), "diagnosis": diagnosis})
     subsection = render(args, data, work, methods, checks, partitions, diagnosis)
-    print(subsection)
-    if not args.no_results:
-        update_results(args.results, SECTION, INTRO, subsection)
-        print(f"updated {args.results}", file=sys.stderr)
+    publish(args, subsection, SECTION, INTRO)
 
 
 if __name__ == "__main__":

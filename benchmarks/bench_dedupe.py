@@ -8,12 +8,9 @@ table (medians, ratios, peak memory, agreement) replaces this run's part of benc
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import unicodedata
-from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (  # noqa: E402 - the harness puts the repo on sys.path first
     DATA_DIR,
     MB,
-    OUT_DIR,
     MethodRuns,
     common_arguments,
     dask_partitions,
@@ -32,24 +28,27 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     dialflow_failures,
     ensure_data,
     inside_line,
-    machine,
     mb,
     median,
     memory_limit_target,
     method_rows,
+    methods_json,
+    prepare_work,
+    publish,
     read_demo,
-    run_baseline,
+    repeats_text,
+    report_head,
     run_baseline_if_asked,
-    run_dialflow,
+    save_results,
     seed_e164,
     sql_approx_e164,
     sql_digits,
     stage_split,
-    update_results,
+    timed_baseline,
+    timed_dialflow,
     worker_peaks_line,
     worst_worker,
     write_baseline_report,
-    write_config,
 )
 
 SECTION = "## dedupe"
@@ -277,29 +276,23 @@ def render(
     dialflow = methods["dialflow"]
     planted = demo.get("counts", {}).get("duplicates", {}).get("flagged")
     files = sorted((data / "Account").glob("*.parquet"))
-    lines = [
-        f"### {args.accounts:,} accounts, 2 workers x 1 thread x {args.memory_limit}",
-        "",
-        f"Command: `.venv/bin/python benchmarks/bench_dedupe.py --accounts {args.accounts} "
-        f"--repeat {args.repeat} --memory-limit {args.memory_limit}"
-        + (" --skip-baselines" if args.skip_baselines else "")
-        + f" --pandas-timeout {args.pandas_timeout:.0f}`  ",
-        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.  ",
+    lines = report_head(
+        args,
+        "bench_dedupe.py",
+        f"{args.accounts:,} accounts",
+        f"--accounts {args.accounts}",
+        ("skip-baselines",),
         f"Input: `benchmarks/data/accounts-{args.accounts}/Account/` ({len(files)} Parquet "
         f"file(s), {demo.get('counts', {}).get('rows', {}).get('Account', args.accounts):,} "
         f"rows; the generator planted {planted if planted is not None else '?':,} flagged "
         f"duplicates). dialflow reads it as {partitions[0] or '?'} Dask partition(s), "
         f"{partitions[1] or '?'} after Dask's optimiser fuses the column-projected Parquet "
-        f"reads: that many tasks per stage before the shuffle, for 2 workers. Repeats run "
-        f"interleaved (dialflow, pandas, duckdb, then again); every number is the median of "
-        f"{args.repeat} run(s), none dropped"
-        + (" (a single run: no median, noise not averaged)." if args.repeat == 1 else "."),
-        "",
-    ]
+        f"reads: that many tasks per stage before the shuffle, for 2 workers. "
+        + repeats_text("dialflow, pandas, duckdb", args.repeat),
+    )
     timeouts = {"dialflow": args.timeout, "pandas-seed": args.pandas_timeout,
                 "duckdb-keys": args.timeout}  # fmt: skip
-    lines += method_rows(methods, COVERS, checks, timeouts, describe_method)
-    lines += inside_line(methods)
+    lines += method_rows(methods, COVERS, checks, timeouts, describe_method) + inside_line(methods)
     lines += ["", *render_dialflow_detail(args, dialflow), *render_targets(args, dialflow)]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -362,10 +355,7 @@ def main() -> None:
 
     data = dedupe_data(args.accounts, args.wait)
     demo = read_demo(data)
-    work = OUT_DIR / f"dedupe-{args.accounts}-{args.memory_limit}"
-    work.mkdir(parents=True, exist_ok=True)
-    config = work / "config.yaml"
-    write_config(config, args.memory_limit)
+    work, config = prepare_work("dedupe", str(args.accounts), args.memory_limit)
     params = load_params(config)
     partitions = dask_partitions(data, config, "Account", ACCOUNT_COLUMNS + [params.phone_field])
 
@@ -378,15 +368,9 @@ def main() -> None:
     reference: set[tuple[str, str]] | None = None
     for repeat in range(args.repeat):
         tag = f"run{repeat + 1}"
-        print(f"[{tag}] dialflow ...", file=sys.stderr, flush=True)
-        run = run_dialflow(
-            "dedupe", data, config, work / "dialflow", args.timeout, f"dialflow-{tag}"
-        )
+        run = timed_dialflow(methods, tag, "dedupe", data, config, work / "dialflow", args.timeout)
         if run["ok"]:
             run["flagged_csv"] = str(Path(run["folder"]) / "dedupe_flagged.csv")
-        methods["dialflow"].runs.append(run)
-        print(f"[{tag}] dialflow {run['measured']['seconds']:.1f}s ok={run['ok']}", file=sys.stderr)
-        if run["ok"]:
             pairs = flagged_pairs(Path(run["flagged_csv"]))
             if reference is None:
                 reference = pairs
@@ -402,16 +386,10 @@ def main() -> None:
             ("pandas-seed", "pandas", args.pandas_timeout),
             ("duckdb-keys", "duckdb", args.timeout),
         ):
-            earlier = methods[name].runs
-            if not wanted[name] or (earlier and not earlier[-1]["ok"]):
-                continue  # a baseline that failed or timed out once is not tried again
-            print(f"[{tag}] {name} ...", file=sys.stderr, flush=True)
-            out_file = work / f"{kind}-{tag}.csv"
-            result = run_baseline(SCRIPT, kind, data, config, out_file, timeout)
-            methods[name].runs.append(result)
-            print(f"[{tag}] {name} {result['measured']['seconds']:.1f}s ok={result['ok']}",
-                  file=sys.stderr)  # fmt: skip
-            if not result["ok"] or reference is None:
+            out_file = timed_baseline(
+                methods, name, kind, tag, wanted[name], SCRIPT, data, config, work, timeout
+            )
+            if out_file is None or reference is None:
                 continue
             if name == "pandas-seed":
                 checks.setdefault(name, []).append(
@@ -428,15 +406,8 @@ def main() -> None:
                     f"in both); the SQL phone key also joins junk like 000-000-0000 and "
                     f"misses extensions"
                 )
-    (work / "results.json").write_text(
-        json.dumps({k: asdict(v) for k, v in methods.items()}, indent=2, default=str) + "\n",
-        encoding="utf-8",
-    )
-    subsection = render(args, data, methods, checks, partitions, demo)
-    print(subsection)
-    if not args.no_results:
-        update_results(args.results, SECTION, INTRO, subsection)
-        print(f"updated {args.results}", file=sys.stderr)
+    save_results(work, methods_json(methods))
+    publish(args, render(args, data, methods, checks, partitions, demo), SECTION, INTRO)
 
 
 if __name__ == "__main__":

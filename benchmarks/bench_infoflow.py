@@ -15,64 +15,56 @@ cleanup CSV.
 from __future__ import annotations
 
 import argparse
-import json
-import re
-import resource
 import shutil
 import sys
 import time
-from collections import Counter
-from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-# Not in the harness (yet): the memory readings and list comparison bench_listiq defined.
-from bench_listiq import baseline_peaks, compare_lists, dialflow_memory  # noqa: E402
 from harness import (  # noqa: E402 - the harness puts the repo on sys.path first
     AS_OF,
-    DATA_DIR,
     MB,
-    OUT_DIR,
-    POLL_SECONDS,
     MethodRuns,
+    baseline_memory_cell,
     common_arguments,
+    compare_lists,
     dask_partitions,
-    dialflow_failures,
-    ensure_data,
+    dialflow_detail,
+    dialflow_memory_cell,
     file_source,
     inside_line,
-    log_warnings,
-    machine,
-    mb,
-    median,
     memory_limit_target,
+    memory_targets,
     method_rows,
+    methods_json,
     prefer_oom_kill,
+    publish,
     read_demo,
-    run_baseline,
+    repeats_text,
+    report_head,
     run_baseline_if_asked,
     run_dialflow,
+    save_results,
     seed_e164,
-    stage_split,
-    update_results,
-    worker_peaks_line,
-    worst_worker,
+    seed_steps_text,
+    size_arguments,
+    sized_work,
+    speed_target,
+    stopwatch,
+    timed_baseline,
+    timed_dialflow,
     write_baseline_report,
-    write_config,
 )
 
 SCRIPT = Path(__file__).resolve()
 SECTION = "## infoflow"
 SEED_SIZE = (400_000, 1_000_000)
 SEED_CLAIM_SECONDS = 300.0  # the write-up: InfoFlow IQ, 400K+ accounts, < 5 minutes
-SEED_SPEEDUP = 20
-TARGET_SECONDS_400K = SEED_CLAIM_SECONDS / SEED_SPEEDUP  # 15 s
+SEED_SPEEDUP = 20  # so the target is under 15 s
 TARGET_BYTES_400K = 1000 * MB  # the write-up: < 1GB
-DEFAULT_MAX_RSS = "16GB"
 METHODS = ("dialflow", "pandas-seed", "infoflow_frame")
 BASE = "autoflush-base"  # the work folder's untimed autoflush run, beside config.yaml
 CSV_NAME = "research_requests.csv"
@@ -118,11 +110,6 @@ def load_params(config: Path):  # noqa: ANN201 - dialflow.config.InfoflowParams
     return infoflow_params(load_settings(config), pd.Timestamp(AS_OF))
 
 
-def size_label(accounts: int, calls: int) -> str:
-    """Return the data folder's name for a size (the same folders as bench_listiq)."""
-    return f"accounts-{accounts}-calls-{calls}"
-
-
 def autoflush_run(work: Path) -> Path | None:
     """Return the untimed autoflush run folder of a work folder, or None."""
     runs = sorted(p for p in (work / BASE / "autoflush").glob("*") if not p.name.startswith("."))
@@ -147,15 +134,7 @@ def pandas_seed(data: Path, config: Path) -> tuple[pd.DataFrame, dict[str, float
     params = load_params(config)
     as_of = params.as_of
     steps: dict[str, float] = {}
-    clock = [time.perf_counter()]
-
-    def lap(name: str) -> None:
-        now = time.perf_counter()
-        steps[name] = round(now - clock[0], 3)
-        clock[0] = now
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        print(f"pandas-seed: {name} done in {steps[name]:.1f} s, peak RSS {mb(peak)}",
-              file=sys.stderr, flush=True)  # fmt: skip
+    lap = stopwatch(steps)
 
     fields = list(params.phone_fields)
     accounts = pd.read_parquet(
@@ -358,107 +337,31 @@ def compare_requests(mine: Path, theirs: Path, other: str = "dialflow") -> str:
 def describe_method(name: str, runs: MethodRuns) -> tuple[str, str]:
     """Return a method's peak memory and rows-out cells."""
     if name == "dialflow":
-        workers, clients, trees = dialflow_memory(runs)
-        memory = (
-            f"max worker {mb(median(workers))} / client {mb(median(clients))}; "
-            f"whole tree {mb(median(trees))}"
-        )
         counts = runs.ok_runs[0]["summary"]["counts"]
-        return memory, f"{counts['requested']:,} requested (eligible {counts['eligible']:,})"
-    memory = f"process {mb(median(baseline_peaks(runs)))}"
+        return (
+            dialflow_memory_cell(runs),
+            f"{counts['requested']:,} requested (eligible {counts['eligible']:,})",
+        )
     report = runs.ok_runs[0]["report"]
     # infoflow_frame reports dialflow's counts; pandas-seed its own, among its steps.
     counts = report.get("counts") or {"eligible": report.get("steps", {}).get("count_eligible")}
     eligible = counts.get("eligible")
     extra = f" (eligible {eligible:,})" if eligible is not None else ""
-    return memory, f"{report['rows']:,} requested{extra}"
+    return baseline_memory_cell(runs), f"{report['rows']:,} requested{extra}"
 
 
-# A finished rich progress bar: "infoflow: find accounts ━━━━ 78/78 tasks 0:00:04".
-PROGRESS = re.compile(
-    r"infoflow: (?P<stage>[a-z][a-z ]*[a-z]) [^\x00-\x7f].*?(?P<done>\d+)/(?P<all>\d+) tasks "
-    r"(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d)"
-)
-
-
-def progress_stages(log_path: Path) -> dict[str, tuple[int, int, int]]:
-    """Return each compute stage's (tasks done, tasks, whole seconds) from the progress bars."""
-    found: dict[str, tuple[int, int, int]] = {}
-    try:
-        text = log_path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return found
-    for match in PROGRESS.finditer(text):
-        seconds = int(match["h"]) * 3600 + int(match["m"]) * 60 + int(match["s"])
-        found[match["stage"]] = (int(match["done"]), int(match["all"]), seconds)
-    return found
-
-
-def render_dialflow_detail(args: argparse.Namespace, work: Path, dialflow: MethodRuns) -> list[str]:
-    """Return where dialflow's time and memory went: summary.json, progress bars, logs."""
-    logs = [work / f"dialflow-run{i}.stderr.txt" for i in range(1, len(dialflow.runs) + 1)]
-    if not dialflow.ok_runs:
-        lines = dialflow_failures(dialflow, args.timeout)
-        for i, log in enumerate(logs, start=1):
-            bars = progress_stages(log)
-            if bars:
-                seen = "; ".join(f"`{stage}` {done:,}/{total:,} tasks, {secs} s"
-                                 for stage, (done, total, secs) in bars.items())  # fmt: skip
-                lines.append(f"Run {i}'s progress bars before it stopped: {seen}.  ")
-    else:
-        split = [("infoflow", "read, phones, eligibility, call facts, addresses, priority, top N",
-                  1), ("write", "", 2)]  # fmt: skip
-        lines = [stage_split(dialflow, split)]
-        bars: dict[str, list[tuple[int, int, int]]] = {}
-        for run, log in zip(dialflow.runs, logs, strict=True):
-            if run["ok"]:
-                for stage, seen in progress_stages(log).items():
-                    bars.setdefault(stage, []).append(seen)
-        if bars:
-            parts = [
-                f"`{stage}` {median(s for _, _, s in seen):.0f} s ({seen[0][1]:,} tasks)"
-                for stage, seen in bars.items()
-            ]
-            lines.append(
-                "Inside `infoflow`, by the CLI's progress bars (whole seconds, medians): "
-                + "; ".join(parts)
-                + ".  "
-            )
-        counts = dialflow.ok_runs[0]["summary"]["counts"]
-        lines.append(
-            f"Counts (summary.json): {counts['accounts']:,} accounts, "
-            f"{counts['without_usable_phone']:,} without a usable phone, "
-            f"{counts['owner_inactive_or_unknown']:,} of them with an inactive or unknown owner, "
-            f"{counts['recently_requested']:,} requested in the last 90 days, "
-            f"{counts['eligible']:,} eligible, {counts['requested']:,} requested; signals fired "
-            + ", ".join(f"{k} {v:,}" for k, v in counts["signals_fired"].items())
-            + f"; request log rows in the window {counts.get('logged_requests_in_window', '?')}."
-            "  "
-        )
-        workers, clients, trees = dialflow_memory(dialflow)
-        polled = [
-            " + ".join(mb(p) for p in r["measured"]["children_peak_bytes"])
-            for r in dialflow.ok_runs
-        ]
-        lines += [
-            worker_peaks_line(dialflow) + "  ",
-            f"Worker processes by the {POLL_SECONDS} s poll, per run: {'; '.join(polled)}. "
-            f"Client process (summary.json or poll, higher), median {mb(median(clients))}. "
-            f"Whole process tree (client with scheduler, 2 workers; the poll's total or the "
-            f"sum of each process's peak, higher), median {mb(median(trees))}, at most "
-            f"{mb(max(trees))}.",
-        ]
-    warnings: Counter[str] = Counter()
-    for log in logs:
-        for message, count in log_warnings(log, limit=20):
-            warnings[message] += count
-    if warnings:
-        lines += ["", "Warnings in dialflow's stderr (workers included), all runs, numbers as N:",
-                  ""]  # fmt: skip
-        lines += [f"- {count} x `{message}`" for message, count in warnings.most_common(8)]
-    else:
-        lines += ["", "No WARNING or ERROR line in dialflow's stderr (workers included)."]
-    return lines + [""]
+def counts_line(counts: dict) -> str:
+    """Return dialflow's counts from summary.json: who needs research, who is eligible, why."""
+    return (
+        f"Counts (summary.json): {counts['accounts']:,} accounts, "
+        f"{counts['without_usable_phone']:,} without a usable phone, "
+        f"{counts['owner_inactive_or_unknown']:,} of them with an inactive or unknown owner, "
+        f"{counts['recently_requested']:,} requested in the last 90 days, "
+        f"{counts['eligible']:,} eligible, {counts['requested']:,} requested; signals fired "
+        + ", ".join(f"{k} {v:,}" for k, v in counts["signals_fired"].items())
+        + f"; request log rows in the window {counts.get('logged_requests_in_window', '?')}."
+        "  "
+    )
 
 
 def render_targets(args: argparse.Namespace, methods: dict[str, MethodRuns]) -> list[str]:
@@ -467,36 +370,8 @@ def render_targets(args: argparse.Namespace, methods: dict[str, MethodRuns]) -> 
     lines = ["Targets:", ""]
     if (args.accounts, args.calls) == SEED_SIZE:
         claim = "(the write-up: < 5 minutes for 400K+ accounts)"
-        if not dialflow.ok_runs:
-            lines += [
-                f"- at least {SEED_SPEEDUP}x the seed's speed {claim}, i.e. under "
-                f"{TARGET_SECONDS_400K:.0f} s end to end: **not met** (dialflow failed)",
-                "- under 1 GB (the write-up: < 1GB): **not met** (dialflow failed)",
-            ]
-        else:
-            secs = median(dialflow.seconds())
-            all_finished = len(dialflow.ok_runs) == len(dialflow.runs)
-            workers, _, trees = dialflow_memory(dialflow)
-            pandas = methods["pandas-seed"]
-            measured = (
-                f"; against the pandas-seed measured here: {median(pandas.seconds()) / secs:.1f}x"
-                if pandas.ok_runs
-                else ""
-            )
-            _, seen = worst_worker(dialflow)
-            lines += [
-                f"- at least {SEED_SPEEDUP}x the seed's speed {claim}, i.e. under "
-                f"{TARGET_SECONDS_400K:.0f} s end to end on this 2-core machine, cluster start "
-                f"included: median {secs:.1f} s, every run at most {max(dialflow.seconds()):.1f} "
-                f"s ({SEED_CLAIM_SECONDS / secs:.0f}x the claimed 5 minutes{measured}): "
-                f"**{'met' if secs < TARGET_SECONDS_400K and all_finished else 'not met'}**",
-                f"- under 1 GB, per worker (largest worker's peak, Dask's monitor or the 0.2 s "
-                f"poll, the higher): median {mb(median(workers))}, at most {mb(max(workers))}; "
-                f"{seen}: **{'met' if max(workers) < TARGET_BYTES_400K else 'not met'}**",
-                f"- under 1 GB, whole process tree (client with scheduler and both workers, the "
-                f"seed's one process being the whole job): median {mb(median(trees))}, at most "
-                f"{mb(max(trees))}: **{'met' if max(trees) < TARGET_BYTES_400K else 'not met'}**",
-            ]
+        lines.append(speed_target(methods, SEED_SPEEDUP, SEED_CLAIM_SECONDS, claim, "5 minutes"))
+        lines += memory_targets(dialflow, "1 GB", "1GB", TARGET_BYTES_400K)
     lines.append(memory_limit_target(dialflow, args.memory_limit))
     return lines + [""]
 
@@ -515,10 +390,6 @@ def render(
     counts = demo.get("counts", {})
     rows = counts.get("rows", {})
     files = {t: len(list((data / t).glob("*.parquet"))) for t in ("Task", "Account")}
-    options = "".join(
-        f" --{flag}" for flag in ("skip-baselines", "no-pandas", "no-reference")
-        if getattr(args, flag.replace("-", "_"))
-    )  # fmt: skip
     if base.get("ok"):
         cleanup_rows = base["summary"]["stages"].get("write", {}).get("csv_rows", "?")
         base_text = (
@@ -528,20 +399,12 @@ def render(
         )
     else:
         base_text = "The untimed autoflush run FAILED: every method ran without a cleanup."
-    lines = [
-        f"### {args.accounts:,} accounts, {args.calls:,} calls, 2 workers x 1 thread x "
-        f"{args.memory_limit}",
-        "",
-        f"Command: `.venv/bin/python benchmarks/bench_infoflow.py --accounts {args.accounts} "
-        f"--calls {args.calls} --repeat {args.repeat} --memory-limit {args.memory_limit}"
-        f"{options} --pandas-timeout {args.pandas_timeout:.0f}"
-        + (
-            f" --baseline-max-rss {args.baseline_max_rss}"
-            if args.baseline_max_rss != DEFAULT_MAX_RSS
-            else ""
-        )
-        + "`  ",
-        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.  ",
+    lines = report_head(
+        args,
+        "bench_infoflow.py",
+        f"{args.accounts:,} accounts, {args.calls:,} calls",
+        f"--accounts {args.accounts} --calls {args.calls}",
+        ("skip-baselines", "no-pandas", "no-reference"),
         f"Input: `benchmarks/data/{data.name}/`: Account {rows.get('Account', args.accounts):,} "
         f"rows in {files['Account']} Parquet file(s), Task {rows.get('Task', args.calls):,} rows "
         f"in {files['Task']}, Research_Request__c {rows.get('Research_Request__c', '?'):,}, "
@@ -551,24 +414,18 @@ def render(
         f"phone. dialflow reads Account as {partitions['Account'][0] or '?'} Dask partition(s) "
         f"({partitions['Account'][1] or '?'} after the optimiser) and Task as "
         f"{partitions['Task'][0] or '?'} ({partitions['Task'][1] or '?'}), for 2 workers. "
-        f"{base_text} Repeats run interleaved (dialflow, pandas-seed, infoflow_frame, then "
-        f"again); every number is the median of {args.repeat} run(s), none dropped"
-        + (" (a single run: no median, noise not averaged)." if args.repeat == 1 else "."),
-        "",
-    ]
+        f"{base_text} " + repeats_text("dialflow, pandas-seed, infoflow_frame", args.repeat),
+    )
     timeouts = {"dialflow": args.timeout, "pandas-seed": args.pandas_timeout,
                 "infoflow_frame": args.pandas_timeout}  # fmt: skip
-    lines += method_rows(methods, COVERS, checks, timeouts, describe_method)
-    lines += inside_line(methods)
+    lines += method_rows(methods, COVERS, checks, timeouts, describe_method) + inside_line(methods)
     if methods["pandas-seed"].ok_runs:
-        seed_runs = methods["pandas-seed"].ok_runs
-        split = "; ".join(
-            f"{step} {median(r['report']['steps'][step] for r in seed_runs):.1f} s"
-            for step in seed_runs[0]["report"]["steps"]
-            if not step.startswith("count_")
-        )
-        lines[-1] += f" pandas-seed by step (medians): {split}."
-    lines += ["", *render_dialflow_detail(args, work, methods["dialflow"])]
+        lines[-1] += seed_steps_text(methods["pandas-seed"])
+    stages = [("infoflow", "read, phones, eligibility, call facts, addresses, priority, top N",
+               1), ("write", "", 2)]  # fmt: skip
+    detail = dialflow_detail(methods["dialflow"], "infoflow", work, args.timeout, stages,
+                             counts_line)  # fmt: skip
+    lines += ["", *detail]
     lines += render_targets(args, methods)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -581,14 +438,8 @@ def render(
 def parse_args() -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=SEED_SIZE[0], help="accounts in the data")
-    parser.add_argument("--calls", type=int, default=SEED_SIZE[1], help="calls (Task rows)")
+    size_arguments(parser, SEED_SIZE)
     parser.add_argument("--no-reference", action="store_true", help="skip infoflow_frame")
-    parser.add_argument(
-        "--baseline-max-rss",
-        default=DEFAULT_MAX_RSS,
-        help="kill a baseline whose process tree passes this (protects a shared machine)",
-    )
     common_arguments(parser, pandas_timeout=1200, baselines=["pandas", "reference"])
     return parser.parse_args()
 
@@ -614,13 +465,7 @@ def main() -> None:
     if run_baseline_if_asked(args, baseline_main):
         return
 
-    data = ensure_data(
-        DATA_DIR / size_label(args.accounts, args.calls), args.accounts, args.calls, args.wait
-    )
-    work = OUT_DIR / f"infoflow-{size_label(args.accounts, args.calls)}-{args.memory_limit}"
-    work.mkdir(parents=True, exist_ok=True)
-    config = work / "config.yaml"
-    write_config(config, args.memory_limit)
+    data, work, config = sized_work("infoflow", args)
     params = load_params(config)
     from dialflow.jobs.infoflow import account_columns
 
@@ -649,17 +494,14 @@ def main() -> None:
     first_list: Path | None = None
     for repeat in range(args.repeat):
         tag = f"run{repeat + 1}"
-        print(f"[{tag}] dialflow ...", file=sys.stderr, flush=True)
         if base_run is not None:
             out = fresh_output(work, tag, base_run)
         else:
             out = work / f"dialflow-{tag}"
             shutil.rmtree(out, ignore_errors=True)
-        run = run_dialflow(
-            "infoflow", data, config, out, args.timeout, f"dialflow-{tag}", ("--no-email",)
+        run = timed_dialflow(
+            methods, tag, "infoflow", data, config, out, args.timeout, ("--no-email",)
         )
-        methods["dialflow"].runs.append(run)
-        print(f"[{tag}] dialflow {run['measured']['seconds']:.1f}s ok={run['ok']}", file=sys.stderr)
         if run["ok"]:
             for problem in check_run(run, base_run):
                 checks.setdefault("dialflow", []).append(f"PROBLEM: {problem}")
@@ -671,18 +513,11 @@ def main() -> None:
                 said = compare_requests(mine, first_list)
                 checks.setdefault("dialflow", []).append(f"{said} (between its own runs)")
         for name, kind in (("pandas-seed", "pandas"), ("infoflow_frame", "reference")):
-            earlier = methods[name].runs
-            if not wanted[name] or (earlier and not earlier[-1]["ok"]):
-                continue  # a baseline that failed or timed out once is not tried again
-            print(f"[{tag}] {name} ...", file=sys.stderr, flush=True)
-            out_file = work / f"{kind}-{tag}.csv"
-            result = run_baseline(
-                SCRIPT, kind, data, config, out_file, args.pandas_timeout, max_rss
-            )
-            methods[name].runs.append(result)
-            print(f"[{tag}] {name} {result['measured']['seconds']:.1f}s ok={result['ok']}",
-                  file=sys.stderr)  # fmt: skip
-            if not result["ok"]:
+            out_file = timed_baseline(
+                methods, name, kind, tag, wanted[name], SCRIPT, data, config, work,
+                args.pandas_timeout, max_rss,
+            )  # fmt: skip
+            if out_file is None:
                 continue
             if first_list is not None:
                 checks.setdefault(name, []).append(compare_requests(out_file, first_list))
@@ -693,20 +528,8 @@ def main() -> None:
                     "vs infoflow_frame (dialflow failed): "
                     + compare_requests(seed, out_file, "infoflow_frame")
                 )
-    (work / "results.json").write_text(
-        json.dumps(
-            {"autoflush": base, "methods": {k: asdict(v) for k, v in methods.items()}},
-            indent=2,
-            default=str,
-        )
-        + "\n",
-        encoding="utf-8",
-    )
-    subsection = render(args, data, work, methods, checks, partitions, base)
-    print(subsection)
-    if not args.no_results:
-        update_results(args.results, SECTION, INTRO, subsection)
-        print(f"updated {args.results}", file=sys.stderr)
+    save_results(work, {"autoflush": base, "methods": methods_json(methods)})
+    publish(args, render(args, data, work, methods, checks, partitions, base), SECTION, INTRO)
 
 
 if __name__ == "__main__":

@@ -12,14 +12,9 @@ warning saying so).
 from __future__ import annotations
 
 import argparse
-import json
-import re
-import resource
 import sys
 import time
-from collections import Counter
-from dataclasses import asdict
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -29,36 +24,37 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (  # noqa: E402 - the harness puts the repo on sys.path first
     AS_OF,
-    DATA_DIR,
     MB,
-    OUT_DIR,
-    POLL_SECONDS,
     REPO,
     MethodRuns,
+    baseline_memory_cell,
     common_arguments,
+    compare_lists,
     dask_partitions,
-    dialflow_failures,
-    ensure_data,
+    dialflow_detail,
+    dialflow_memory_cell,
     file_source,
     inside_line,
-    log_warnings,
-    machine,
-    mb,
-    median,
     memory_limit_target,
+    memory_targets,
     method_rows,
+    methods_json,
     prefer_oom_kill,
+    publish,
     read_demo,
-    run_baseline,
+    repeats_text,
+    report_head,
     run_baseline_if_asked,
-    run_dialflow,
+    save_results,
     seed_e164,
-    stage_split,
-    update_results,
-    worker_peaks_line,
-    worst_worker,
+    seed_steps_text,
+    size_arguments,
+    sized_work,
+    speed_target,
+    stopwatch,
+    timed_baseline,
+    timed_dialflow,
     write_baseline_report,
-    write_config,
 )
 
 SCRIPT = Path(__file__).resolve()
@@ -66,10 +62,8 @@ SECTION = "## listiq"
 CALL_DATE = "2026-11-25"  # the demo data's as-of day; also gives the default seed 20261125
 SEED_SIZE = (400_000, 1_000_000)
 SEED_CLAIM_SECONDS = 180.0  # the write-up: List IQ, 400K+ records, < 3 minutes
-SEED_SPEEDUP = 20
-TARGET_SECONDS_400K = SEED_CLAIM_SECONDS / SEED_SPEEDUP  # 9 s
+SEED_SPEEDUP = 20  # so the target is under 9 s
 TARGET_BYTES_400K = 800 * MB  # the write-up: < 800MB
-DEFAULT_MAX_RSS = "16GB"
 METHODS = ("dialflow", "pandas-seed", "listiq_frame")
 # What the lists are compared on, in list order: who is called, on which number, and why there.
 # AccountName is carried along from the Id; the windows are dialflow's addition (the seed had none).
@@ -107,16 +101,6 @@ def load_params(config: Path):  # noqa: ANN201 - dialflow.config.ListiqParams
     return listiq_params(load_settings(config), pd.Timestamp(AS_OF), date.fromisoformat(CALL_DATE))
 
 
-def size_label(accounts: int, calls: int) -> str:
-    """Return the data folder's name for a size (the same folders as bench_autoflush)."""
-    return f"accounts-{accounts}-calls-{calls}"
-
-
-# ---------------------------------------------------------------------------------------------
-# dialflow through the CLI
-# ---------------------------------------------------------------------------------------------
-
-
 # ---------------------------------------------------------------------------------------------
 # Baseline 1: pandas-seed, the way the original write-up's List IQ would be written
 # ---------------------------------------------------------------------------------------------
@@ -131,15 +115,7 @@ def pandas_seed(data: Path, config: Path) -> tuple[pd.DataFrame, dict[str, float
 
     params = load_params(config)
     steps: dict[str, float] = {}
-    clock = [time.perf_counter()]
-
-    def lap(name: str) -> None:
-        now = time.perf_counter()
-        steps[name] = round(now - clock[0], 3)
-        clock[0] = now
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-        print(f"pandas-seed: {name} done in {steps[name]:.1f} s, peak RSS {mb(peak)}",
-              file=sys.stderr, flush=True)  # fmt: skip
+    lap = stopwatch(steps)
 
     fields = list(params.phone_fields)
     accounts = pd.read_parquet(
@@ -261,185 +237,33 @@ def read_list(path: Path) -> pd.DataFrame:
     return pd.read_csv(path, usecols=COMPARED, dtype=str, keep_default_na=False)[COMPARED]
 
 
-def compare_lists(mine: pd.DataFrame, theirs: pd.DataFrame) -> str:
-    """Say whether two call lists are the same rows in the same order, or how they differ."""
-    size = f"{len(mine):,} vs {len(theirs):,} rows"
-    if len(mine) == len(theirs) and mine.reset_index(drop=True).equals(
-        theirs.reset_index(drop=True)
-    ):
-        return f"yes, identical ({len(mine):,} rows, same order)"
-    mine_rows = set(mine.itertuples(index=False, name=None))
-    their_rows = set(theirs.itertuples(index=False, name=None))
-    if mine_rows == their_rows:
-        return f"same rows, other order ({size})"
-    ids = set(mine["AccountId"]) & set(theirs["AccountId"])
-    return (
-        f"NO ({size}, {'same' if len(mine) == len(theirs) else 'different'} size): "
-        f"{len(mine_rows - their_rows):,} rows only here, {len(their_rows - mine_rows):,} only "
-        f"in dialflow; {len(ids):,} AccountIds in both"
-    )
-
-
 # ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
 
 
-def dialflow_memory(runs: MethodRuns) -> tuple[list[int], list[int], list[int]]:
-    """Return per run: largest worker, client and whole tree, the higher of the two readings."""
-    workers = [
-        max(s, p) for s, p in zip(runs.max_worker_peaks(), runs.polled_worker_peaks(), strict=True)
-    ]
-    clients = [
-        max(r["summary"]["memory"]["client_peak_bytes"], r["measured"]["root_peak_bytes"])
-        for r in runs.ok_runs
-    ]
-    trees = [
-        max(
-            r["measured"]["tree_peak_bytes"],
-            sum(r["summary"]["memory"]["workers_peak_bytes"].values())
-            + r["summary"]["memory"]["client_peak_bytes"],
-        )
-        for r in runs.ok_runs
-    ]
-    return workers, clients, trees
-
-
-def baseline_peaks(runs: MethodRuns) -> list[int]:
-    """Return per successful baseline run its peak: own ru_maxrss or the polled tree, higher."""
-    return [
-        max(r["report"]["peak_rss_bytes"], r["measured"]["tree_peak_bytes"]) for r in runs.ok_runs
-    ]
-
-
 def describe_method(name: str, runs: MethodRuns) -> tuple[str, str]:
     """Return a method's peak memory and rows-out cells."""
     if name == "dialflow":
-        workers, clients, trees = dialflow_memory(runs)
-        memory = (
-            f"max worker {mb(median(workers))} / client {mb(median(clients))}; "
-            f"whole tree {mb(median(trees))}"
-        )
         counts = runs.ok_runs[0]["summary"]["counts"]
-        return memory, f"{counts['delivered']:,} listed (pool {counts['pool']:,})"
-    memory = f"process {mb(median(baseline_peaks(runs)))}"
-    return memory, f"{runs.ok_runs[0]['report']['rows']:,} listed"
-
-
-# A finished rich progress bar: "listiq: build the pool ━━━━ 143/143 tasks 0:00:09".
-PROGRESS = re.compile(
-    r"listiq: (?P<stage>[a-z][a-z ]*[a-z]) [^\x00-\x7f].*?(?P<done>\d+)/(?P<all>\d+) tasks "
-    r"(?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d)"
-)
-
-
-def progress_stages(log_path: Path) -> dict[str, tuple[int, int, int]]:
-    """Return each compute stage's (tasks done, tasks, whole seconds) from the progress bars."""
-    found: dict[str, tuple[int, int, int]] = {}
-    try:
-        text = log_path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return found
-    for match in PROGRESS.finditer(text):
-        seconds = int(match["h"]) * 3600 + int(match["m"]) * 60 + int(match["s"])
-        found[match["stage"]] = (int(match["done"]), int(match["all"]), seconds)
-    return found
-
-
-def render_dialflow_detail(args: argparse.Namespace, work: Path, dialflow: MethodRuns) -> list[str]:
-    """Return where dialflow's time and memory went: summary.json, progress bars, logs."""
-    if not dialflow.ok_runs:
-        lines = dialflow_failures(dialflow, args.timeout)
-        for i in range(1, len(dialflow.runs) + 1):
-            bars = progress_stages(work / f"dialflow-run{i}.stderr.txt")
-            if bars:
-                seen = "; ".join(f"`{stage}` {done:,}/{total:,} tasks, {secs} s"
-                                 for stage, (done, total, secs) in bars.items())  # fmt: skip
-                lines.append(f"Run {i}'s progress bars before it stopped: {seen}.  ")
-    else:
-        split = [("listiq", "read, phones, pool, shuffle, plan, pick, windows", 1),
-                 ("write", "", 2)]  # fmt: skip
-        lines = [stage_split(dialflow, split)]
-        bars: dict[str, list[tuple[int, int, int]]] = {}
-        for i, run in enumerate(dialflow.runs, start=1):
-            if run["ok"]:
-                for stage, seen in progress_stages(work / f"dialflow-run{i}.stderr.txt").items():
-                    bars.setdefault(stage, []).append(seen)
-        if bars:
-            parts = [
-                f"`{stage}` {median(s for _, _, s in seen):.0f} s ({seen[0][1]:,} tasks)"
-                for stage, seen in bars.items()
-            ]
-            lines.append(
-                "Inside `listiq`, by the CLI's progress bars (whole seconds, medians): "
-                + "; ".join(parts)
-                + ".  "
-            )
-        workers, clients, trees = dialflow_memory(dialflow)
-        polled = [
-            " + ".join(mb(p) for p in r["measured"]["children_peak_bytes"])
-            for r in dialflow.ok_runs
-        ]
-        lines += [
-            worker_peaks_line(dialflow) + "  ",
-            f"Worker processes by the {POLL_SECONDS} s poll, per run: {'; '.join(polled)}. "
-            f"Client process (summary.json or poll, higher), median {mb(median(clients))}. "
-            f"Whole process tree (client with scheduler, 2 workers; the poll's total or the "
-            f"sum of each process's peak, higher), median {mb(median(trees))}, at most "
-            f"{mb(max(trees))}.",
-        ]
-    warnings: Counter[str] = Counter()
-    for i in range(1, len(dialflow.runs) + 1):
-        for message, count in log_warnings(work / f"dialflow-run{i}.stderr.txt", limit=20):
-            warnings[message] += count
-    if warnings:
-        lines += ["", "Warnings in dialflow's stderr (workers included), all runs, numbers as N:",
-                  ""]  # fmt: skip
-        lines += [f"- {count} x `{message}`" for message, count in warnings.most_common(8)]
-    else:
-        lines += ["", "No WARNING or ERROR line in dialflow's stderr (workers included)."]
-    return lines + [""]
+        return (
+            dialflow_memory_cell(runs),
+            f"{counts['delivered']:,} listed (pool {counts['pool']:,})",
+        )
+    return baseline_memory_cell(runs), f"{runs.ok_runs[0]['report']['rows']:,} listed"
 
 
 def render_targets(args: argparse.Namespace, methods: dict[str, MethodRuns]) -> list[str]:
     """Return the issue's targets for this size and whether this run meets them."""
     dialflow = methods["dialflow"]
     lines = ["Targets:", ""]
-    size = (args.accounts, args.calls)
-    if size == SEED_SIZE:
-        if not dialflow.ok_runs:
-            lines += [
-                f"- at least {SEED_SPEEDUP}x the seed's speed (the write-up: < 3 minutes for "
-                f"400K+ records), i.e. under {TARGET_SECONDS_400K:.0f} s end to end: **not met** "
-                "(dialflow failed, see above)",
-                "- under 800 MB (the write-up: < 800MB): **not met** (dialflow failed)",
-            ]
-        else:
-            secs = median(dialflow.seconds())
-            all_finished = len(dialflow.ok_runs) == len(dialflow.runs)
-            workers, _, trees = dialflow_memory(dialflow)
-            pandas = methods["pandas-seed"]
-            measured = (
-                f"; against the pandas-seed measured here: {median(pandas.seconds()) / secs:.1f}x"
-                if pandas.ok_runs
-                else ""
-            )
-            _, seen = worst_worker(dialflow)
-            lines += [
-                f"- at least {SEED_SPEEDUP}x the seed's speed (the write-up: < 3 minutes for "
-                f"400K+ records), i.e. under {TARGET_SECONDS_400K:.0f} s end to end on this "
-                f"2-core machine, cluster start included: median {secs:.1f} s, every run at most "
-                f"{max(dialflow.seconds()):.1f} s ({SEED_CLAIM_SECONDS / secs:.0f}x the claimed 3 "
-                f"minutes{measured}): "
-                f"**{'met' if secs < TARGET_SECONDS_400K and all_finished else 'not met'}**",
-                f"- under 800 MB, per worker (largest worker's peak, Dask's monitor or the 0.2 s "
-                f"poll, the higher): median {mb(median(workers))}, at most {mb(max(workers))}; "
-                f"{seen}: **{'met' if max(workers) < TARGET_BYTES_400K else 'not met'}**",
-                f"- under 800 MB, whole process tree (client with scheduler and both workers, "
-                f"the seed's one process being the whole job): median {mb(median(trees))}, at "
-                f"most {mb(max(trees))}: "
-                f"**{'met' if max(trees) < TARGET_BYTES_400K else 'not met'}**",
-            ]
+    if (args.accounts, args.calls) == SEED_SIZE:
+        claim = "(the write-up: < 3 minutes for 400K+ records)"
+        failed = "dialflow failed, see above"
+        lines.append(
+            speed_target(methods, SEED_SPEEDUP, SEED_CLAIM_SECONDS, claim, "3 minutes", failed)
+        )
+        lines += memory_targets(dialflow, "800 MB", "800MB", TARGET_BYTES_400K)
     lines.append(memory_limit_target(dialflow, args.memory_limit))
     return lines + [""]
 
@@ -457,24 +281,12 @@ def render(
     counts = demo.get("counts", {})
     rows = counts.get("rows", {})
     files = {t: len(list((data / t).glob("*.parquet"))) for t in ("Task", "Account")}
-    options = "".join(
-        f" --{flag}" for flag in ("skip-baselines", "no-pandas", "no-reference")
-        if getattr(args, flag.replace("-", "_"))
-    )  # fmt: skip
-    lines = [
-        f"### {args.accounts:,} accounts, {args.calls:,} calls, 2 workers x 1 thread x "
-        f"{args.memory_limit}",
-        "",
-        f"Command: `.venv/bin/python benchmarks/bench_listiq.py --accounts {args.accounts} "
-        f"--calls {args.calls} --repeat {args.repeat} --memory-limit {args.memory_limit}"
-        f"{options} --pandas-timeout {args.pandas_timeout:.0f}"
-        + (
-            f" --baseline-max-rss {args.baseline_max_rss}"
-            if args.baseline_max_rss != DEFAULT_MAX_RSS
-            else ""
-        )
-        + "`  ",
-        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.  ",
+    lines = report_head(
+        args,
+        "bench_listiq.py",
+        f"{args.accounts:,} accounts, {args.calls:,} calls",
+        f"--accounts {args.accounts} --calls {args.calls}",
+        ("skip-baselines", "no-pandas", "no-reference"),
         f"Input: `benchmarks/data/{data.name}/`: Account {rows.get('Account', args.accounts):,} "
         f"rows in {files['Account']} Parquet file(s), Task {rows.get('Task', args.calls):,} rows "
         f"in {files['Task']}; the generator made "
@@ -485,24 +297,16 @@ def render(
         f"({partitions['Account'][1] or '?'} after the optimiser fuses the column-projected "
         f"reads) and Task as {partitions['Task'][0] or '?'} ({partitions['Task'][1] or '?'}), "
         f"for 2 workers. Target 10,000 records (the default), `--call-date {CALL_DATE}` (seed "
-        f"{CALL_DATE.replace('-', '')}). Repeats run interleaved (dialflow, pandas-seed, "
-        f"listiq_frame, then again); every number is the median of {args.repeat} run(s), none "
-        f"dropped"
-        + (" (a single run: no median, noise not averaged)." if args.repeat == 1 else "."),
-        "",
-    ]
+        f"{CALL_DATE.replace('-', '')}). "
+        + repeats_text("dialflow, pandas-seed, listiq_frame", args.repeat),
+    )
     timeouts = {"dialflow": args.timeout, "pandas-seed": args.pandas_timeout,
                 "listiq_frame": args.pandas_timeout}  # fmt: skip
-    lines += method_rows(methods, COVERS, checks, timeouts, describe_method)
-    lines += inside_line(methods)
+    lines += method_rows(methods, COVERS, checks, timeouts, describe_method) + inside_line(methods)
     if methods["pandas-seed"].ok_runs:
-        seed_runs = methods["pandas-seed"].ok_runs
-        split = "; ".join(
-            f"{step} {median(r['report']['steps'][step] for r in seed_runs):.1f} s"
-            for step in seed_runs[0]["report"]["steps"]
-        )
-        lines[-1] += f" pandas-seed by step (medians): {split}."
-    lines += ["", *render_dialflow_detail(args, work, methods["dialflow"])]
+        lines[-1] += seed_steps_text(methods["pandas-seed"])
+    stages = [("listiq", "read, phones, pool, shuffle, plan, pick, windows", 1), ("write", "", 2)]
+    lines += ["", *dialflow_detail(methods["dialflow"], "listiq", work, args.timeout, stages)]
     lines += render_targets(args, methods)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -515,14 +319,8 @@ def render(
 def parse_args() -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--accounts", type=int, default=SEED_SIZE[0], help="accounts in the data")
-    parser.add_argument("--calls", type=int, default=SEED_SIZE[1], help="calls (Task rows)")
+    size_arguments(parser, SEED_SIZE)
     parser.add_argument("--no-reference", action="store_true", help="skip listiq_frame")
-    parser.add_argument(
-        "--baseline-max-rss",
-        default=DEFAULT_MAX_RSS,
-        help="kill a baseline whose process tree passes this (protects a shared machine)",
-    )
     common_arguments(parser, pandas_timeout=1200, baselines=["pandas", "reference"])
     return parser.parse_args()
 
@@ -535,13 +333,7 @@ def main() -> None:
     if run_baseline_if_asked(args, baseline_main):
         return
 
-    data = ensure_data(
-        DATA_DIR / size_label(args.accounts, args.calls), args.accounts, args.calls, args.wait
-    )
-    work = OUT_DIR / f"listiq-{size_label(args.accounts, args.calls)}-{args.memory_limit}"
-    work.mkdir(parents=True, exist_ok=True)
-    config = work / "config.yaml"
-    write_config(config, args.memory_limit)
+    data, work, config = sized_work("listiq", args)
     params = load_params(config)
     from dialflow.jobs.listiq import account_columns
 
@@ -560,13 +352,10 @@ def main() -> None:
     reference_list: pd.DataFrame | None = None
     for repeat in range(args.repeat):
         tag = f"run{repeat + 1}"
-        print(f"[{tag}] dialflow ...", file=sys.stderr, flush=True)
-        run = run_dialflow(
-            "listiq", data, config, work / "dialflow", args.timeout, f"dialflow-{tag}",
+        run = timed_dialflow(
+            methods, tag, "listiq", data, config, work / "dialflow", args.timeout,
             ("--call-date", CALL_DATE),
         )  # fmt: skip
-        methods["dialflow"].runs.append(run)
-        print(f"[{tag}] dialflow {run['measured']['seconds']:.1f}s ok={run['ok']}", file=sys.stderr)
         if run["ok"]:
             mine = read_list(Path(run["folder"]) / f"call_list_{CALL_DATE}.csv")
             if reference_list is None:
@@ -576,18 +365,11 @@ def main() -> None:
                 said = compare_lists(mine, reference_list)
                 checks.setdefault("dialflow", []).append(f"{said} (between its own runs)")
         for name, kind in (("pandas-seed", "pandas"), ("listiq_frame", "reference")):
-            earlier = methods[name].runs
-            if not wanted[name] or (earlier and not earlier[-1]["ok"]):
-                continue  # a baseline that failed or timed out once is not tried again
-            print(f"[{tag}] {name} ...", file=sys.stderr, flush=True)
-            out_file = work / f"{kind}-{tag}.csv"
-            result = run_baseline(
-                SCRIPT, kind, data, config, out_file, args.pandas_timeout, max_rss
-            )
-            methods[name].runs.append(result)
-            print(f"[{tag}] {name} {result['measured']['seconds']:.1f}s ok={result['ok']}",
-                  file=sys.stderr)  # fmt: skip
-            if not result["ok"]:
+            out_file = timed_baseline(
+                methods, name, kind, tag, wanted[name], SCRIPT, data, config, work,
+                args.pandas_timeout, max_rss,
+            )  # fmt: skip
+            if out_file is None:
                 continue
             if reference_list is not None:
                 checks.setdefault(name, []).append(
@@ -612,16 +394,8 @@ def main() -> None:
             checks.setdefault("pandas-seed", []).append(
                 f"vs listiq_frame (dialflow failed): {said}"
             )
-    (work / "results.json").write_text(
-        json.dumps({"methods": {k: asdict(v) for k, v in methods.items()}}, indent=2, default=str)
-        + "\n",
-        encoding="utf-8",
-    )
-    subsection = render(args, data, work, methods, checks, partitions)
-    print(subsection)
-    if not args.no_results:
-        update_results(args.results, SECTION, INTRO, subsection)
-        print(f"updated {args.results}", file=sys.stderr)
+    save_results(work, {"methods": methods_json(methods)})
+    publish(args, render(args, data, work, methods, checks, partitions), SECTION, INTRO)
 
 
 if __name__ == "__main__":

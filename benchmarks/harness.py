@@ -21,6 +21,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -648,3 +649,396 @@ def run_baseline_if_asked(args: argparse.Namespace, baseline_main: Callable[...,
         raise SystemExit("--baseline needs --input, --out and --config")
     baseline_main(args.baseline, args.input, args.out, args.config)
     return True
+
+
+def dialflow_memory(runs: MethodRuns) -> tuple[list[int], list[int], list[int]]:
+    """Return per run: largest worker, client and whole tree, the higher of the two readings."""
+    workers = [
+        max(s, p) for s, p in zip(runs.max_worker_peaks(), runs.polled_worker_peaks(), strict=True)
+    ]
+    clients = [
+        max(r["summary"]["memory"]["client_peak_bytes"], r["measured"]["root_peak_bytes"])
+        for r in runs.ok_runs
+    ]
+    # The tree total by polling; the sum of every process's own peak bounds it from above.
+    trees = [
+        max(
+            r["measured"]["tree_peak_bytes"],
+            sum(r["summary"]["memory"]["workers_peak_bytes"].values())
+            + r["summary"]["memory"]["client_peak_bytes"],
+        )
+        for r in runs.ok_runs
+    ]
+    return workers, clients, trees
+
+
+def baseline_peaks(runs: MethodRuns) -> list[int]:
+    """Return per successful baseline run its peak: own ru_maxrss or the polled tree, higher."""
+    return [
+        max(r["report"]["peak_rss_bytes"], r["measured"]["tree_peak_bytes"]) for r in runs.ok_runs
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# What every benchmark script's main() and report share
+# ---------------------------------------------------------------------------------------------
+
+DEFAULT_MAX_RSS = "16GB"  # the baselines' memory guard unless --baseline-max-rss says otherwise
+
+
+def size_label(accounts: int, calls: int) -> str:
+    """Return the data folder's name for a size (one folder per size, shared by the scripts)."""
+    return f"accounts-{accounts}-calls-{calls}"
+
+
+def size_arguments(parser: argparse.ArgumentParser, seed_size: tuple[int, int]) -> None:
+    """Add --accounts and --calls (defaults: the seed's size) and the baselines' memory guard."""
+    parser.add_argument("--accounts", type=int, default=seed_size[0], help="accounts in the data")
+    parser.add_argument("--calls", type=int, default=seed_size[1], help="calls (Task rows)")
+    parser.add_argument(
+        "--baseline-max-rss",
+        default=DEFAULT_MAX_RSS,
+        help="kill a baseline whose process tree passes this (protects a shared machine)",
+    )
+
+
+def prepare_work(job: str, label: str, memory_limit: str) -> tuple[Path, Path]:
+    """Return a run's work folder `OUT_DIR/<job>-<label>-<memory_limit>` and its config."""
+    work = OUT_DIR / f"{job}-{label}-{memory_limit}"
+    work.mkdir(parents=True, exist_ok=True)
+    config = work / "config.yaml"
+    write_config(config, memory_limit)
+    return work, config
+
+
+def sized_work(job: str, args: argparse.Namespace) -> tuple[Path, Path, Path]:
+    """Return the data folder for --accounts and --calls (generated if absent), and the job's
+    work folder and config (see prepare_work)."""
+    data = ensure_data(
+        DATA_DIR / size_label(args.accounts, args.calls), args.accounts, args.calls, args.wait
+    )
+    return data, *prepare_work(job, size_label(args.accounts, args.calls), args.memory_limit)
+
+
+def timed_dialflow(
+    methods: dict[str, MethodRuns],
+    tag: str,
+    job: str,
+    data: Path,
+    config: Path,
+    out: Path,
+    timeout: float,
+    extra_args: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Run dialflow once for repeat `tag`, add the run to methods["dialflow"], say so on stderr."""
+    print(f"[{tag}] dialflow ...", file=sys.stderr, flush=True)
+    run = run_dialflow(job, data, config, out, timeout, f"dialflow-{tag}", extra_args)
+    methods["dialflow"].runs.append(run)
+    print(f"[{tag}] dialflow {run['measured']['seconds']:.1f}s ok={run['ok']}", file=sys.stderr)
+    return run
+
+
+def timed_baseline(
+    methods: dict[str, MethodRuns],
+    name: str,
+    kind: str,
+    tag: str,
+    wanted: bool,
+    script: Path,
+    data: Path,
+    config: Path,
+    work: Path,
+    timeout: float,
+    max_tree_bytes: int | None = None,
+) -> Path | None:
+    """Run baseline `name` once for repeat `tag` unless unwanted or already failed.
+
+    Returns its output file when the run finished and wrote it, else None (skipped or failed).
+    """
+    earlier = methods[name].runs
+    if not wanted or (earlier and not earlier[-1]["ok"]):
+        return None  # a baseline that failed or timed out once is not tried again
+    print(f"[{tag}] {name} ...", file=sys.stderr, flush=True)
+    out_file = work / f"{kind}-{tag}.csv"
+    result = run_baseline(script, kind, data, config, out_file, timeout, max_tree_bytes)
+    methods[name].runs.append(result)
+    print(f"[{tag}] {name} {result['measured']['seconds']:.1f}s ok={result['ok']}",
+          file=sys.stderr)  # fmt: skip
+    return out_file if result["ok"] else None
+
+
+def methods_json(methods: dict[str, MethodRuns]) -> dict[str, Any]:
+    """Return every method's runs as plain data for results.json."""
+    return {name: asdict(runs) for name, runs in methods.items()}
+
+
+def save_results(work: Path, results: dict[str, Any]) -> None:
+    """Write a run's raw results (every method's runs and more) to the work folder."""
+    (work / "results.json").write_text(
+        json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8"
+    )
+
+
+def publish(args: argparse.Namespace, subsection: str, section: str, intro: str) -> None:
+    """Print the subsection and put it in --results (unless --no-results)."""
+    print(subsection)
+    if not args.no_results:
+        update_results(args.results, section, intro, subsection)
+        print(f"updated {args.results}", file=sys.stderr)
+
+
+def stopwatch(steps: dict[str, float], who: str = "pandas-seed") -> Callable[[str], None]:
+    """Return lap(name): record the seconds since the last lap in steps, say so on stderr."""
+    import resource
+
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        steps[name] = round(now - clock[0], 3)
+        clock[0] = now
+        # Progress on stderr: if the process is killed, its log says how far it got.
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        print(f"{who}: {name} done in {steps[name]:.1f} s, peak RSS {mb(peak)}",
+              file=sys.stderr, flush=True)  # fmt: skip
+
+    return lap
+
+
+def compare_lists(mine: pd.DataFrame, theirs: pd.DataFrame) -> str:
+    """Say whether two lists are the same rows in the same order, or how they differ."""
+    size = f"{len(mine):,} vs {len(theirs):,} rows"
+    if len(mine) == len(theirs) and mine.reset_index(drop=True).equals(
+        theirs.reset_index(drop=True)
+    ):
+        return f"yes, identical ({len(mine):,} rows, same order)"
+    mine_rows = set(mine.itertuples(index=False, name=None))
+    their_rows = set(theirs.itertuples(index=False, name=None))
+    if mine_rows == their_rows:
+        return f"same rows, other order ({size})"
+    ids = set(mine["AccountId"]) & set(theirs["AccountId"])
+    return (
+        f"NO ({size}, {'same' if len(mine) == len(theirs) else 'different'} size): "
+        f"{len(mine_rows - their_rows):,} rows only here, {len(their_rows - mine_rows):,} only "
+        f"in dialflow; {len(ids):,} AccountIds in both"
+    )
+
+
+def report_head(
+    args: argparse.Namespace,
+    script: str,
+    sizes: str,
+    command_sizes: str,
+    flags: Sequence[str],
+    input_text: str,
+) -> list[str]:
+    """Return a subsection's heading, command, date and machine, and input paragraph.
+
+    Args:
+        args: the benchmark's command line.
+        script: the script's file name, e.g. "bench_listiq.py".
+        sizes: the heading's size, e.g. "400,000 accounts, 1,000,000 calls".
+        command_sizes: the command's size options, e.g. "--accounts 400000 --calls 1000000".
+        flags: the switches (without "--") to repeat in the command when given.
+        input_text: the paragraph on the input, ending with repeats_text's sentence.
+    """
+    options = "".join(f" --{flag}" for flag in flags if getattr(args, flag.replace("-", "_")))
+    max_rss = getattr(args, "baseline_max_rss", DEFAULT_MAX_RSS)
+    guard = f" --baseline-max-rss {max_rss}" if max_rss != DEFAULT_MAX_RSS else ""
+    return [
+        f"### {sizes}, 2 workers x 1 thread x {args.memory_limit}",
+        "",
+        f"Command: `.venv/bin/python benchmarks/{script} {command_sizes} --repeat {args.repeat} "
+        f"--memory-limit {args.memory_limit}{options} --pandas-timeout {args.pandas_timeout:.0f}"
+        f"{guard}`  ",
+        f"Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.  ",
+        input_text,
+        "",
+    ]
+
+
+def repeats_text(order: str, repeat: int) -> str:
+    """Return the sentence on how the repeats ran: `order` is the methods as they interleave."""
+    return (
+        f"Repeats run interleaved ({order}, then again); every number is the median of {repeat} "
+        "run(s), none dropped"
+        + (" (a single run: no median, noise not averaged)." if repeat == 1 else ".")
+    )
+
+
+def seed_steps_text(seed: MethodRuns) -> str:
+    """Return the pandas-seed's median seconds per step (its `count_*` entries left out)."""
+    runs = seed.ok_runs
+    split = "; ".join(
+        f"{step} {median(r['report']['steps'][step] for r in runs):.1f} s"
+        for step in runs[0]["report"]["steps"]
+        if not step.startswith("count_")
+    )
+    return f" pandas-seed by step (medians): {split}."
+
+
+def dialflow_memory_cell(runs: MethodRuns) -> str:
+    """Return dialflow's peak memory cell: largest worker, client and whole tree (medians)."""
+    workers, clients, trees = dialflow_memory(runs)
+    return (
+        f"max worker {mb(median(workers))} / client {mb(median(clients))}; "
+        f"whole tree {mb(median(trees))}"
+    )
+
+
+def baseline_memory_cell(runs: MethodRuns) -> str:
+    """Return a baseline's peak memory cell: its process (tree), median."""
+    return f"process {mb(median(baseline_peaks(runs)))}"
+
+
+def progress_stages(log_path: Path, job: str) -> dict[str, tuple[int, int, int]]:
+    """Return each compute stage's (tasks done, tasks, whole seconds) from the progress bars."""
+    # A finished rich progress bar: "listiq: build the pool ━━━━ 143/143 tasks 0:00:09".
+    pattern = re.compile(
+        rf"{re.escape(job)}: (?P<stage>[a-z][a-z ]*[a-z]) [^\x00-\x7f].*?(?P<done>\d+)/"
+        r"(?P<all>\d+) tasks (?P<h>\d+):(?P<m>\d\d):(?P<s>\d\d)"
+    )
+    found: dict[str, tuple[int, int, int]] = {}
+    try:
+        text = log_path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return found
+    for match in pattern.finditer(text):
+        seconds = int(match["h"]) * 3600 + int(match["m"]) * 60 + int(match["s"])
+        found[match["stage"]] = (int(match["done"]), int(match["all"]), seconds)
+    return found
+
+
+def dialflow_detail(
+    dialflow: MethodRuns,
+    job: str,
+    work: Path,
+    timeout: float,
+    stages: Sequence[tuple[str, str, int]],
+    counts_line: Callable[[dict[str, Any]], str] | None = None,
+    partial_bars: bool = True,
+) -> list[str]:
+    """Return where dialflow's time and memory went: summary.json, progress bars, logs.
+
+    Args:
+        dialflow: the runs; each one's stderr is `work/dialflow-run<i>.stderr.txt`.
+        job: the job's name, as its progress bars start.
+        work: the work folder.
+        timeout: dialflow's time limit (for the failure text).
+        stages: summary.json's stages for stage_split.
+        counts_line: given the first run's summary counts, a line to add after the progress bars.
+        partial_bars: when every run failed, also say how far each run's progress bars got.
+    """
+    logs = [work / f"dialflow-run{i}.stderr.txt" for i in range(1, len(dialflow.runs) + 1)]
+    if not dialflow.ok_runs:
+        lines = dialflow_failures(dialflow, timeout)
+        for i, log in enumerate(logs if partial_bars else [], start=1):
+            bars = progress_stages(log, job)
+            if bars:
+                seen = "; ".join(f"`{stage}` {done:,}/{total:,} tasks, {secs} s"
+                                 for stage, (done, total, secs) in bars.items())  # fmt: skip
+                lines.append(f"Run {i}'s progress bars before it stopped: {seen}.  ")
+    else:
+        lines = [stage_split(dialflow, stages)]
+        by_stage: dict[str, list[tuple[int, int, int]]] = {}
+        for run, log in zip(dialflow.runs, logs, strict=True):
+            if run["ok"]:
+                for stage, seen in progress_stages(log, job).items():
+                    by_stage.setdefault(stage, []).append(seen)
+        if by_stage:
+            parts = [
+                f"`{stage}` {median(s for _, _, s in seen):.0f} s ({seen[0][1]:,} tasks)"
+                for stage, seen in by_stage.items()
+            ]
+            lines.append(
+                f"Inside `{job}`, by the CLI's progress bars (whole seconds, medians): "
+                + "; ".join(parts)
+                + ".  "
+            )
+        if counts_line is not None:
+            lines.append(counts_line(dialflow.ok_runs[0]["summary"]["counts"]))
+        _, clients, trees = dialflow_memory(dialflow)
+        polled = [
+            " + ".join(mb(p) for p in r["measured"]["children_peak_bytes"])
+            for r in dialflow.ok_runs
+        ]
+        lines += [
+            worker_peaks_line(dialflow) + "  ",
+            f"Worker processes by the {POLL_SECONDS} s poll, per run: {'; '.join(polled)}. "
+            f"Client process (summary.json or poll, higher), median {mb(median(clients))}. "
+            f"Whole process tree (client with scheduler, 2 workers; the poll's total or the "
+            f"sum of each process's peak, higher), median {mb(median(trees))}, at most "
+            f"{mb(max(trees))}.",
+        ]
+    warnings: Counter[str] = Counter()
+    for log in logs:
+        for message, count in log_warnings(log, limit=20):
+            warnings[message] += count
+    if warnings:
+        lines += ["", "Warnings in dialflow's stderr (workers included), all runs, numbers as N:",
+                  ""]  # fmt: skip
+        lines += [f"- {count} x `{message}`" for message, count in warnings.most_common(8)]
+    else:
+        lines += ["", "No WARNING or ERROR line in dialflow's stderr (workers included)."]
+    return lines + [""]
+
+
+def speed_target(
+    methods: dict[str, MethodRuns],
+    speedup: int,
+    claim_seconds: float,
+    claim: str,
+    claimed: str,
+    failed: str = "dialflow failed",
+) -> str:
+    """Return the target line: at least `speedup` x the seed's claimed time, end to end.
+
+    Args:
+        methods: every method's runs ("dialflow" and, when it ran, "pandas-seed").
+        speedup: how many times faster than the seed's claim.
+        claim_seconds: the seed's claimed time.
+        claim: the claim as the write-up puts it, e.g. "(the write-up: < 3 minutes for ...)".
+        claimed: the claimed time in words, e.g. "3 minutes".
+        failed: why the target is not met when dialflow never finished.
+    """
+    dialflow = methods["dialflow"]
+    target = claim_seconds / speedup
+    head = f"- at least {speedup}x the seed's speed {claim}, i.e. under {target:.0f} s end to end"
+    if not dialflow.ok_runs:
+        return f"{head}: **not met** ({failed})"
+    secs = median(dialflow.seconds())
+    all_finished = len(dialflow.ok_runs) == len(dialflow.runs)
+    pandas = methods["pandas-seed"]
+    measured = (
+        f"; against the pandas-seed measured here: {median(pandas.seconds()) / secs:.1f}x"
+        if pandas.ok_runs
+        else ""
+    )
+    return (
+        f"{head} on this 2-core machine, cluster start included: median {secs:.1f} s, every run "
+        f"at most {max(dialflow.seconds()):.1f} s ({claim_seconds / secs:.0f}x the claimed "
+        f"{claimed}{measured}): **{'met' if secs < target and all_finished else 'not met'}**"
+    )
+
+
+def memory_targets(dialflow: MethodRuns, size: str, claim: str, target_bytes: int) -> list[str]:
+    """Return the target lines: under the seed's claimed memory, per worker and whole tree.
+
+    Args:
+        dialflow: the runs.
+        size: the target in words, e.g. "800 MB".
+        claim: the write-up's words, e.g. "800MB".
+        target_bytes: the target in bytes.
+    """
+    if not dialflow.ok_runs:
+        return [f"- under {size} (the write-up: < {claim}): **not met** (dialflow failed)"]
+    workers, _, trees = dialflow_memory(dialflow)
+    _, seen = worst_worker(dialflow)
+    return [
+        f"- under {size}, per worker (largest worker's peak, Dask's monitor or the 0.2 s poll, "
+        f"the higher): median {mb(median(workers))}, at most {mb(max(workers))}; {seen}: "
+        f"**{'met' if max(workers) < target_bytes else 'not met'}**",
+        f"- under {size}, whole process tree (client with scheduler and both workers, the "
+        f"seed's one process being the whole job): median {mb(median(trees))}, at most "
+        f"{mb(max(trees))}: **{'met' if max(trees) < target_bytes else 'not met'}**",
+    ]
