@@ -360,12 +360,14 @@ def run_infoflow(
         align_dataframes=False,
         token="infoflow-eligible",
     )
-    # Few accounts by construction (no usable phone): one partition, joined to every Task one.
-    eligible = eligible.repartition(npartitions=1)
     counts = [frame.map_partitions(len).sum() for frame in (needs, owned, eligible)]
     eligible, n_needs, n_owned, n_eligible, n_accounts = persist(
         eligible, *counts, accounts.map_partitions(len).sum(), stage="find accounts"
     )
+    # Few accounts by construction (no usable phone): one partition, joined to every Task one.
+    # Repartitioned once persisted: on the lazy expression, working out the divisions means
+    # optimising the whole graph, which can take minutes.
+    eligible = eligible.repartition(npartitions=1)
     ids = eligible[["AccountId"]]
     facts = (
         calls.merge(ids, on="AccountId", how="inner", broadcast=True)
@@ -378,15 +380,14 @@ def run_infoflow(
         .shuffle(on="Account__c")
         .map_partitions(newest_addresses, meta=ADDRESS_META, token="infoflow-addresses")
     )
-    scored = dd.map_partitions(
+    # Facts and addresses of the eligible accounts only: each joined into one piece on a worker.
+    scored = eligible.map_partitions(
         prioritise,
-        eligible,
-        facts.repartition(npartitions=1),
-        addresses.repartition(npartitions=1),
+        dask.delayed(pd.concat)(facts.to_delayed()),
+        dask.delayed(pd.concat)(addresses.to_delayed()),
         dask.delayed(flushed, pure=True),
         params,
         meta=REQUESTS_META,
-        align_dataframes=False,
         token="infoflow-priority",
     )
     top = scored.reduction(
