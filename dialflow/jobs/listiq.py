@@ -1,9 +1,10 @@
-"""listiq (in progress, issue 4): today's call list, balanced by state population and record age.
+"""listiq: today's call list, balanced by state population and record age, callable now.
 
-This module holds the pure pieces that are done: apportioning the day's target to states,
-splitting a state's quota between recent and older records, the seeded order records are drawn
-in, picking each state's records from candidates, and the legal calling window of a number's
-time zones. The pool, the Dask wiring, outputs and CLI command are not built yet.
+The pool (`account_status`, `recently_called`, `one_per_number`), the apportionment of the day's
+target to states (`apportion`), each state's pick (`split_buckets`, `pick_state_lists`, in the
+order `seeded_order` draws), the calling windows (`calling_windows`) and the finished list are
+pure functions on pandas frames; `listiq_frame` runs them all in pandas (the reference) and
+`run_listiq` wires them on Dask.
 
 Calling windows (decision): the window is the interval that is inside the local calling hours
 of every time zone of the number's area code, computed for the call date with each zone's own
