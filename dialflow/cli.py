@@ -444,11 +444,11 @@ def _parse_date(value: str | None, option: str):  # noqa: ANN202
 
 
 def _source(settings):  # noqa: ANN001, ANN202
-    """Return the configured source of the canonical tables: files or a SQL database."""
-    from .sources import FileSource, SqlSource
+    """Return the configured source of the canonical tables: files, SQL or Salesforce."""
+    from .sources import FileSource, SalesforceSource, SqlSource
 
-    kind = SqlSource if settings.source.kind == "sql" else FileSource
-    return kind.from_settings(settings)
+    kinds = {"files": FileSource, "sql": SqlSource, "salesforce": SalesforceSource}
+    return kinds[settings.source.kind].from_settings(settings)
 
 
 @contextlib.contextmanager

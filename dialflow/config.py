@@ -88,8 +88,44 @@ class ClusterSettings(_Section):
         return value
 
 
+class SalesforceSettings(_Section):
+    username: str | None = None
+    password: str | None = None
+    security_token: str | None = None
+    domain: str = "login"
+    api_version: str = Field("59.0", pattern=r"^\d+\.\d$")
+    objects: dict[str, str] = Field(default_factory=dict)
+    fields: dict[str, dict[str, str]] = Field(default_factory=dict)
+    partitions: int = Field(8, ge=1, le=1000)
+    ca_bundle: Path | None = None
+
+    @field_validator("username", "password", "security_token")
+    @classmethod
+    def _empty_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @field_validator("objects")
+    @classmethod
+    def _objects_are_names(cls, value: dict[str, str]) -> dict[str, str]:
+        from .schema import TABLES
+
+        for table, name in value.items():
+            if table not in TABLES:
+                raise ValueError(f"unknown table {table!r}; known tables: {', '.join(TABLES)}")
+            _identifier(name)
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _fields_are_names(cls, value: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        for columns in value.values():
+            for name in columns.values():
+                _identifier(name)
+        return value
+
+
 class SourceSettings(_Section):
-    kind: Literal["files", "sql"] = "files"
+    kind: Literal["files", "sql", "salesforce"] = "files"
     path: Path = Path("data/demo")
     tables: dict[str, Path] = Field(default_factory=dict)
     csv_blocksize: str = "64MiB"
@@ -350,6 +386,7 @@ class Settings(_Section):
     run: RunSettings = RunSettings()
     cluster: ClusterSettings = ClusterSettings()
     source: SourceSettings = SourceSettings()
+    salesforce: SalesforceSettings = SalesforceSettings()
     phones: PhoneSettings = PhoneSettings()
     sql: SqlSettings = SqlSettings()
     dedupe: DedupeSettings = DedupeSettings()
@@ -477,6 +514,13 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
     data["sql"]["url"] = make_url(settings.sql.url).render_as_string(hide_password=True)
     if settings.email.password is not None:
         data["email"]["password"] = "***"
+    for secret in ("password", "security_token"):
+        if getattr(settings.salesforce, secret) is not None:
+            data["salesforce"][secret] = "***"
+    if settings.source.sql_url:
+        data["source"]["sql_url"] = make_url(settings.source.sql_url).render_as_string(
+            hide_password=True
+        )
     return data
 
 

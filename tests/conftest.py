@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from dialflow.cli import app
 from dialflow.config import DedupeParams, DedupeSettings
 from dialflow.schema import DEFAULT_PHONE_FIELDS, PANDAS_DTYPES, table_columns
+from tests.salesforce_server import salesforce_server  # noqa: F401 - a Salesforce-like server
 from tests.smtp_server import serve  # noqa: F401 - a fixture: a real SMTP server on loopback
 from tests.sql_servers import sql_url  # noqa: F401 - a fixture: sqlite/postgresql/mariadb
 

@@ -19,6 +19,8 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_shipped_config_equals_the_built_in_defaults(monkeypatch):
     monkeypatch.delenv("DIALFLOW_SQL_URL", raising=False)
     monkeypatch.delenv("DIALFLOW_SMTP_PASSWORD", raising=False)
+    for name in ("DIALFLOW_SF_USERNAME", "DIALFLOW_SF_PASSWORD", "DIALFLOW_SF_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
     shipped = load_settings(REPO_CONFIG)
     assert shipped.sql.url == "sqlite:///output/dialflow.sqlite"
     assert shipped.model_dump() == type(shipped)().model_dump()

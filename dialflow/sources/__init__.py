@@ -1,6 +1,7 @@
 """Sources: extraction of the canonical tables into Dask dataframes."""
 
 from .files import FileSource
+from .salesforce import SalesforceSource
 from .sql import SqlSource
 
-__all__ = ["FileSource", "SqlSource"]
+__all__ = ["FileSource", "SalesforceSource", "SqlSource"]

@@ -1,0 +1,199 @@
+"""Read the canonical tables from Salesforce into Dask dataframes, partitioned by CreatedDate.
+
+The client logs in once (simple-salesforce, username + password + security token) and finds each
+object's first and last CreatedDate; each partition is one SOQL query over a CreatedDate range,
+built with `format_soql` (never spliced values), read by a Dask worker through the REST query
+endpoint with its `nextRecordsUrl` paging. Only the mapped fields are selected. The org's object
+and field API names come from `salesforce.objects` / `salesforce.fields`; canonical names are the
+default.
+
+Not yet here (issue 7): OAuth/JWT login, Bulk API 2.0 for large objects, Parquet snapshots and
+`--from-snapshot`, limit floors and retries, `dialflow salesforce check`, write-back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import dask.dataframe as dd
+import pandas as pd
+
+from ..errors import DialflowError, InputError
+from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns
+from .files import _to_canonical
+
+PARTITION_FIELD = "CreatedDate"
+
+
+def _session(ca_bundle: str | None):  # noqa: ANN202 - requests.Session
+    """Return an HTTP session that trusts `ca_bundle` when given (requests would otherwise let
+    REQUESTS_CA_BUNDLE from the environment override it)."""
+    import requests
+
+    session = requests.Session()
+    if ca_bundle:
+        session.verify = ca_bundle
+        session.trust_env = False
+    return session
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What a worker needs to query: the instance and session of the client's login."""
+
+    instance_url: str
+    session_id: str
+    version: str
+    ca_bundle: str | None
+
+    def client(self):  # noqa: ANN201 - simple_salesforce.Salesforce
+        from simple_salesforce import Salesforce
+
+        return Salesforce(
+            instance_url=self.instance_url,
+            session_id=self.session_id,
+            version=self.version,
+            session=_session(self.ca_bundle),
+        )
+
+    def __repr__(self) -> str:  # the session id is a credential: never in logs or task reprs
+        return f"Connection({self.instance_url}, version={self.version})"
+
+
+@dataclass(frozen=True)
+class SalesforceSource:
+    """The canonical tables in a Salesforce org."""
+
+    settings: object  # dialflow.config.SalesforceSettings
+    phone_fields: tuple[str, ...]
+
+    @classmethod
+    def from_settings(cls, settings) -> SalesforceSource:  # noqa: ANN001 - config.Settings
+        """Return the Salesforce source that the `salesforce` and `phones` settings describe."""
+        return cls(settings.salesforce, settings.phones.fields)
+
+    def login(self) -> Connection:
+        """Log in with username, password and security token; stop with Salesforce's reason."""
+        import requests
+        from simple_salesforce import Salesforce
+        from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+
+        config = self.settings
+        missing = [
+            f"salesforce.{name}"
+            for name in ("username", "password", "security_token")
+            if not getattr(config, name)
+        ]
+        if missing:
+            raise InputError(
+                f"source.kind salesforce needs {', '.join(missing)}; set them in the environment "
+                f"(DIALFLOW_SF_USERNAME, DIALFLOW_SF_PASSWORD, DIALFLOW_SF_TOKEN)"
+            )
+        session = _session(str(config.ca_bundle) if config.ca_bundle else None)
+        try:
+            client = Salesforce(
+                username=config.username,
+                password=config.password,
+                security_token=config.security_token,
+                domain=config.domain,
+                version=config.api_version,
+                session=session,
+            )
+        except SalesforceAuthenticationFailed as exc:
+            raise DialflowError(
+                f"Salesforce login as {config.username} at {config.domain} failed "
+                f"({exc.code}: {exc.message}); check the credentials and salesforce.domain"
+            ) from None
+        except requests.RequestException as exc:
+            raise DialflowError(
+                f"Salesforce login at {config.domain} failed ({type(exc).__name__}); "
+                f"check salesforce.domain and the network"
+            ) from None
+        return Connection(
+            f"https://{client.sf_instance}",
+            client.session_id,
+            config.api_version,
+            str(config.ca_bundle) if config.ca_bundle else None,
+        )
+
+    def read(self, table: str, columns: list[str] | None = None) -> dd.DataFrame:
+        """Read a table's columns as a Dask dataframe of canonical dtypes."""
+        kinds = table_columns(table, self.phone_fields)
+        wanted = {c: kinds[c] for c in (columns or list(kinds))}
+        obj = self.settings.objects.get(table, table)
+        names = {c: self.settings.fields.get(table, {}).get(c, c) for c in wanted}
+        connection = self.login()
+        ranges = self._ranges(connection, obj, names)
+        meta = empty_frame({c: PANDAS_DTYPES[k] for c, k in wanted.items()})
+        return dd.from_map(
+            _read_range,
+            ranges,
+            connection=connection,
+            obj=obj,
+            names=names,
+            kinds=wanted,
+            meta=meta,
+            label=f"read-salesforce-{table}",
+            enforce_metadata=False,
+        )
+
+    def _ranges(
+        self, connection: Connection, obj: str, names: dict[str, str]
+    ) -> list[tuple[datetime | None, datetime | None, bool]]:
+        """Return (low, high, last) CreatedDate ranges, plus (None, None, False) for no date."""
+        from simple_salesforce import format_soql
+
+        created = names.get(PARTITION_FIELD, PARTITION_FIELD)
+        client = connection.client()
+        ends = []
+        for order in ("ASC", "DESC"):
+            soql = format_soql(
+                "SELECT {:literal} FROM {:literal} WHERE {:literal} != null "
+                "ORDER BY {:literal} " + order + " LIMIT 1",
+                created,
+                obj,
+                created,
+                created,
+            )
+            records = client.query(soql)["records"]
+            ends.append(pd.Timestamp(records[0][created]).tz_convert("UTC") if records else None)
+        low, high = ends
+        if low is None:
+            return [(None, None, False)]
+        edges = pd.date_range(low, high, periods=self.settings.partitions + 1)
+        if low == high:
+            edges = pd.DatetimeIndex([low, high])
+        ranges = [
+            (start.to_pydatetime(), stop.to_pydatetime(), i == len(edges) - 2)
+            for i, (start, stop) in enumerate(zip(edges[:-1], edges[1:], strict=True))
+        ]
+        return [*ranges, (None, None, False)]
+
+
+def _read_range(
+    bounds: tuple[datetime | None, datetime | None, bool],
+    connection: Connection,
+    obj: str,
+    names: dict[str, str],
+    kinds: dict[str, ColumnKind],
+) -> pd.DataFrame:
+    """Read one CreatedDate range (or the records without one) with REST query paging."""
+    from simple_salesforce import format_soql
+
+    low, high, last = bounds
+    created = names.get(PARTITION_FIELD, PARTITION_FIELD)
+    select = format_soql("SELECT {:literal} FROM {:literal}", ", ".join(names.values()), obj)
+    if low is None:
+        soql = select + format_soql(" WHERE {:literal} = null", created)
+    else:
+        upper = "<=" if last else "<"
+        soql = select + format_soql(
+            " WHERE {:literal} >= {} AND {:literal} " + upper + " {}", created, low, created, high
+        )
+    records = connection.client().query_all(soql)["records"]
+    frame = pd.DataFrame(
+        [[record.get(name) for name in names.values()] for record in records],
+        columns=list(names),
+    )
+    return _to_canonical(frame, kinds, f"Salesforce {obj}")
