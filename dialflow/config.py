@@ -97,6 +97,9 @@ class SalesforceSettings(_Section):
     objects: dict[str, str] = Field(default_factory=dict)
     fields: dict[str, dict[str, str]] = Field(default_factory=dict)
     partitions: int = Field(8, ge=1, le=1000)
+    retries: int = Field(3, ge=0, le=20)
+    retry_base_seconds: float = Field(1.0, ge=0)
+    min_remaining_api_calls: int = Field(1000, ge=0)
     ca_bundle: Path | None = None
 
     @field_validator("username", "password", "security_token")

@@ -7,13 +7,18 @@ endpoint with its `nextRecordsUrl` paging. Only the mapped fields are selected. 
 and field API names come from `salesforce.objects` / `salesforce.fields`; canonical names are the
 default.
 
+5xx answers, REQUEST_LIMIT_EXCEEDED and timeouts are retried with backoff and jitter; the run
+stops before any work when the org's daily API calls left fall below a floor.
+
 Not yet here (issue 7): OAuth/JWT login, Bulk API 2.0 for large objects, Parquet snapshots and
-`--from-snapshot`, limit floors and retries, `dialflow salesforce check`, write-back.
+`--from-snapshot`, re-login on an expired session, `dialflow salesforce check`, write-back.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import random
+import time
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import dask.dataframe as dd
@@ -38,6 +43,46 @@ def _session(ca_bundle: str | None):  # noqa: ANN202 - requests.Session
     return session
 
 
+def with_retries(call, retries: int, base_seconds: float, what: str):  # noqa: ANN001, ANN201
+    """Run a Salesforce call; retry 5xx, REQUEST_LIMIT_EXCEEDED and timeouts with exponential
+    backoff and full jitter, and turn any other error into one line with Salesforce's code."""
+    import requests
+    from simple_salesforce.exceptions import (
+        SalesforceError,
+        SalesforceGeneralError,
+        SalesforceRefusedRequest,
+    )
+
+    for attempt in range(retries + 1):
+        try:
+            return call()
+        except (SalesforceGeneralError, SalesforceRefusedRequest, requests.Timeout,
+                requests.ConnectionError) as exc:  # fmt: skip
+            code, message = _code_and_message(exc)
+            transient = not isinstance(exc, SalesforceRefusedRequest) or (
+                code == "REQUEST_LIMIT_EXCEEDED"
+            )
+            if not transient or attempt == retries:
+                raise DialflowError(
+                    f"Salesforce {what} failed after {attempt + 1} attempt(s) "
+                    f"({code}: {message}); see salesforce.retries"
+                ) from None
+            time.sleep(random.uniform(0, base_seconds * 2**attempt))
+        except SalesforceError as exc:
+            code, message = _code_and_message(exc)
+            raise DialflowError(f"Salesforce {what} failed ({code}: {message})") from None
+    raise AssertionError("unreachable")
+
+
+def _code_and_message(exc: Exception) -> tuple[str, str]:
+    """Return Salesforce's errorCode and message from an error response, or the error's type."""
+    content = getattr(exc, "content", None)
+    if isinstance(content, list) and content and isinstance(content[0], dict):
+        first = content[0]
+        return str(first.get("errorCode", type(exc).__name__)), str(first.get("message", ""))
+    return type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""
+
+
 @dataclass(frozen=True)
 class Connection:
     """What a worker needs to query: the instance and session of the client's login."""
@@ -46,6 +91,8 @@ class Connection:
     session_id: str
     version: str
     ca_bundle: str | None
+    retries: int = 3
+    retry_base_seconds: float = 1.0
 
     def client(self):  # noqa: ANN201 - simple_salesforce.Salesforce
         from simple_salesforce import Salesforce
@@ -67,6 +114,8 @@ class SalesforceSource:
 
     settings: object  # dialflow.config.SalesforceSettings
     phone_fields: tuple[str, ...]
+    # The org's API usage from the last Sforce-Limit-Info header the client saw (summary.json).
+    api_usage: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def from_settings(cls, settings) -> SalesforceSource:  # noqa: ANN001 - config.Settings
@@ -115,6 +164,8 @@ class SalesforceSource:
             client.session_id,
             config.api_version,
             str(config.ca_bundle) if config.ca_bundle else None,
+            config.retries,
+            config.retry_base_seconds,
         )
 
     def read(self, table: str, columns: list[str] | None = None) -> dd.DataFrame:
@@ -138,6 +189,20 @@ class SalesforceSource:
             enforce_metadata=False,
         )
 
+    def _check_api_floor(self, client) -> None:  # noqa: ANN001 - simple_salesforce.Salesforce
+        """Stop before any work when the org has fewer daily API calls left than the floor."""
+        usage = client.api_usage.get("api-usage")
+        if usage is None:
+            return
+        self.api_usage.update(used=usage.used, limit=usage.total)
+        left = usage.total - usage.used
+        if left < self.settings.min_remaining_api_calls:
+            raise DialflowError(
+                f"Salesforce: {left} daily API calls left ({usage.used} of {usage.total} used), "
+                f"fewer than salesforce.min_remaining_api_calls "
+                f"({self.settings.min_remaining_api_calls}); run later or lower the floor"
+            )
+
     def _ranges(
         self, connection: Connection, obj: str, names: dict[str, str]
     ) -> list[tuple[datetime | None, datetime | None, bool]]:
@@ -156,8 +221,15 @@ class SalesforceSource:
                 created,
                 created,
             )
-            records = client.query(soql)["records"]
+            result = with_retries(
+                lambda soql=soql: client.query(soql),
+                connection.retries,
+                connection.retry_base_seconds,
+                f"query of {obj}",
+            )
+            records = result["records"]
             ends.append(pd.Timestamp(records[0][created]).tz_convert("UTC") if records else None)
+        self._check_api_floor(client)
         low, high = ends
         if low is None:
             return [(None, None, False)]
@@ -191,7 +263,13 @@ def _read_range(
         soql = select + format_soql(
             " WHERE {:literal} >= {} AND {:literal} " + upper + " {}", created, low, created, high
         )
-    records = connection.client().query_all(soql)["records"]
+    client = connection.client()
+    records = with_retries(
+        lambda: client.query_all(soql),
+        connection.retries,
+        connection.retry_base_seconds,
+        f"query of {obj}",
+    )["records"]
     frame = pd.DataFrame(
         [[record.get(name) for name in names.values()] for record in records],
         columns=list(names),

@@ -87,3 +87,25 @@ def test_autoflush_gives_the_same_cleanup_from_salesforce_as_from_files(
         outputs.append((folder / "autoflush_cleanup.csv").read_bytes())
         assert org.password not in (folder / "run.log").read_text()
     assert outputs[0] == outputs[1] and outputs[0].count(b"\n") > 1
+
+
+def test_transient_faults_are_retried_and_persistent_ones_fail_with_the_code(org):
+    source = SalesforceSource.from_settings(settings_for(org, retry_base_seconds=0.01))
+    org.faults.extend(["500", "REQUEST_LIMIT_EXCEEDED"])
+    assert len(source.read("Account").compute()) == 1500  # both retried
+    org.faults.extend(["500"] * 4)
+    with pytest.raises(DialflowError) as caught:
+        source.read("Account")
+    assert str(caught.value).startswith(
+        "Salesforce query of Account failed after 4 attempt(s) ("
+    ) and str(caught.value).endswith("); see salesforce.retries")
+
+
+def test_a_run_stops_before_work_when_the_api_floor_is_reached(org):
+    org.api_limit = org.requests + 50
+    source = SalesforceSource.from_settings(settings_for(org, min_remaining_api_calls=100))
+    before = len(org.queries)
+    with pytest.raises(DialflowError, match=r"daily API calls left .* fewer than salesforce\."):
+        source.read("Task")
+    assert len(org.queries) - before == 2  # only the two range-finding queries
+    assert source.api_usage["limit"] == org.api_limit
