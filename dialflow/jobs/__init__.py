@@ -29,3 +29,46 @@ def dask_persist(*collections: Any, stage: str) -> tuple[Any, ...]:
     import dask
 
     return dask.persist(*collections)
+
+
+def not_in(frame: Any, excluded: Any) -> Any:
+    """Return the rows of a pandas frame whose AccountId is not among the excluded frame's."""
+    return frame[~frame["AccountId"].isin(excluded["AccountId"]).to_numpy(dtype=bool)]
+
+
+def without_accounts(frame: Any, excluded: Any, token: str) -> Any:
+    """Drop the rows of a Dask frame whose AccountId the other Dask frame holds (any number of
+    times): one hash shuffle of each side on AccountId, then `not_in` partition by partition."""
+    import dask.dataframe as dd
+
+    partitions = max(frame.npartitions, excluded.npartitions)
+    return dd.map_partitions(
+        not_in,
+        frame.shuffle(on="AccountId", npartitions=partitions),
+        excluded.shuffle(on="AccountId", npartitions=partitions),
+        meta=frame._meta,
+        align_dataframes=False,
+        token=token,
+    )
+
+
+def keep_best(frame: Any, best: Any, meta: Any, **kwargs: Any) -> Any:
+    """Tree-reduce a Dask frame with `best(pandas_frame, **kwargs)`, a function that keeps some
+    rows and gives the same answer on its own output concatenated: per partition, then on
+    concatenations of eight results, up to one frame."""
+    return frame.reduction(
+        chunk=best,
+        combine=_best_of_concat,
+        aggregate=_best_of_concat,
+        chunk_kwargs=kwargs,
+        combine_kwargs={"best": best, **kwargs},
+        aggregate_kwargs={"best": best, **kwargs},
+        split_every=8,
+        meta=meta,
+    )
+
+
+def _best_of_concat(parts: Any, best: Any, **kwargs: Any) -> Any:
+    import pandas as pd
+
+    return best(pd.concat(parts) if isinstance(parts, list) else parts, **kwargs)

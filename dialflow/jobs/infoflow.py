@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..config import INFOFLOW_SIGNALS, InfoflowParams
 from ..schema import STRING, TIMESTAMP, empty_frame
-from . import Compute, Persist, dask_compute, dask_persist
+from . import Compute, Persist, dask_compute, dask_persist, keep_best, not_in, without_accounts
 from .autoflush import categorise
 from .usable_phone import first_usable_phone
 
@@ -114,11 +114,6 @@ def recent_requests(requests: pd.DataFrame, params: InfoflowParams) -> pd.DataFr
     since = params.as_of - pd.Timedelta(days=params.research_frequency_days)
     recent = requests.loc[requests["CreatedDate"] > since, ["Account__c"]]
     return recent.rename(columns={"Account__c": "AccountId"}).dropna().astype(STRING)
-
-
-def not_in(frame: pd.DataFrame, blocked: pd.DataFrame) -> pd.DataFrame:
-    """Return the rows whose AccountId is not among the blocked ones."""
-    return frame[~frame["AccountId"].isin(blocked["AccountId"]).to_numpy(dtype=bool)]
 
 
 def call_facts(calls: pd.DataFrame, params: InfoflowParams) -> pd.DataFrame:
@@ -247,11 +242,6 @@ def top_requests(requests: pd.DataFrame, limit: int) -> pd.DataFrame:
     return ordered.head(limit)
 
 
-def _top_of_concat(parts: pd.DataFrame | list[pd.DataFrame], limit: int) -> pd.DataFrame:
-    frame = pd.concat(parts) if isinstance(parts, list) else parts
-    return top_requests(frame, limit)
-
-
 def flushed_by_account(cleanup: pd.DataFrame) -> pd.Series:
     """Return how many fields the latest autoflush run cleared, by AccountId."""
     return cleanup.groupby("AccountId").size() if len(cleanup) else pd.Series(dtype="int64")
@@ -351,15 +341,7 @@ def run_infoflow(
         # sort=False: unknown divisions like the other side (known ones hang repartition later).
         logged_frame = dd.from_pandas(_as_frame(logged), npartitions=1, sort=False)
         blocked = dd.concat([blocked, logged_frame])
-    partitions = max(owned.npartitions, blocked.npartitions)
-    eligible = dd.map_partitions(
-        not_in,
-        owned.shuffle(on="AccountId", npartitions=partitions),
-        blocked.shuffle(on="AccountId", npartitions=partitions),
-        meta=owned._meta,
-        align_dataframes=False,
-        token="infoflow-eligible",
-    )
+    eligible = without_accounts(owned, blocked, token="infoflow-eligible")
     counts = [frame.map_partitions(len).sum() for frame in (needs, owned, eligible)]
     eligible, n_needs, n_owned, n_eligible, n_accounts = persist(
         eligible, *counts, accounts.map_partitions(len).sum(), stage="find accounts"
@@ -390,15 +372,7 @@ def run_infoflow(
         meta=REQUESTS_META,
         token="infoflow-priority",
     )
-    top = scored.reduction(
-        chunk=top_requests,
-        combine=_top_of_concat,
-        aggregate=_top_of_concat,
-        chunk_kwargs={"limit": params.max_requests},
-        combine_kwargs={"limit": params.max_requests},
-        aggregate_kwargs={"limit": params.max_requests},
-        meta=REQUESTS_META,
-    )
+    top = keep_best(scored, top_requests, REQUESTS_META, limit=params.max_requests)
     # At most max_requests rows and four numbers.
     requests, *sizes = compute(top, n_accounts, n_needs, n_owned, n_eligible, stage="prioritise")
     requests = requests.reset_index(drop=True)

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ..config import ListiqParams
 from ..schema import STRING, TIMESTAMP, empty_frame
-from . import Compute, Persist, dask_compute, dask_persist
+from . import Compute, Persist, dask_compute, dask_persist, keep_best, without_accounts
 from .usable_phone import first_usable_phone
 
 RECENT, HISTORICAL = "recent", "historical"
@@ -366,11 +366,6 @@ def recently_called(calls: pd.DataFrame, params: ListiqParams) -> pd.DataFrame:
     return called.dropna().astype({"AccountId": STRING})
 
 
-def not_in(pool: pd.DataFrame, called: pd.DataFrame) -> pd.DataFrame:
-    """Return the pool rows whose account is not among the called ones."""
-    return pool[~pool["AccountId"].isin(called["AccountId"]).to_numpy(dtype=bool)]
-
-
 def one_per_number(pool: pd.DataFrame) -> pd.DataFrame:
     """Keep one account per phone number: the newest record (CreatedDate, then greatest Id).
 
@@ -516,7 +511,6 @@ def run_listiq(
     twice the target in candidate rows come back to the client.
     """
     import dask
-    import dask.dataframe as dd
 
     status = accounts.map_partitions(
         account_status,
@@ -532,16 +526,8 @@ def run_listiq(
     called = calls.map_partitions(
         recently_called, params, meta=empty_frame({"AccountId": STRING}), token="listiq-called"
     )
-    # An anti-join as one hash shuffle of each side: repeated call rows need no dedupe first.
-    partitions = max(callable_.npartitions, called.npartitions)
-    not_called = dd.map_partitions(
-        not_in,
-        callable_.shuffle(on="AccountId", npartitions=partitions),
-        called.shuffle(on="AccountId", npartitions=partitions),
-        meta=POOL_META,
-        align_dataframes=False,
-        token="listiq-not-called",
-    )
+    # Repeated call rows need no dedupe first: the anti-join takes them as they are.
+    not_called = without_accounts(callable_, called, token="listiq-not-called")
     pool = not_called.shuffle(on="Phone").map_partitions(
         one_per_number, meta=POOL_META, token="listiq-one-per-number"
     )
@@ -565,17 +551,7 @@ def run_listiq(
     statuses[SHARED_NUMBER] = int(n_not_called) - n_pool
 
     def candidates(granted: pd.Series) -> pd.DataFrame:
-        kwargs = {"granted": granted, "seed": params.seed}
-        reduced = pool.reduction(
-            chunk=state_candidates,
-            combine=_state_candidates_of_concat,
-            aggregate=_state_candidates_of_concat,
-            chunk_kwargs=kwargs,
-            combine_kwargs=kwargs,
-            aggregate_kwargs=kwargs,
-            split_every=8,
-            meta=POOL_META,
-        )
+        reduced = keep_best(pool, state_candidates, POOL_META, granted=granted, seed=params.seed)
         # At most twice the target in rows: each state's first `granted` per bucket.
         (frame,) = compute(reduced, stage="pick records")
         return frame
@@ -584,10 +560,3 @@ def run_listiq(
     return ListiqResult(
         call_list, plan, summarise(statuses, unmapped, plan, by_bucket, call_list, params)
     )
-
-
-def _state_candidates_of_concat(
-    parts: pd.DataFrame | list[pd.DataFrame], granted: pd.Series, seed: int
-) -> pd.DataFrame:
-    frame = pd.concat(parts) if isinstance(parts, list) else parts
-    return state_candidates(frame, granted, seed)
