@@ -276,20 +276,13 @@ def run_listiq_command(
         source = _source(settings)
         accounts = source.read("Account", account_columns(params))
         calls = source.read("Task", ["AccountId", "CreatedDate"])
-        sql_url = settings.sql.url if settings.sql.enabled and not no_sql else None
+        sql_url = _sql_url(settings, no_sql)
         reference = load_reference_tables(sql_url)
         output = settings.run.output_dir
         flagged = latest_result(
             output, "dedupe", "dedupe_flagged.csv", sql_url, settings.dedupe.sql_table, ["Id"]
         )
-        cleanup = latest_result(
-            output,
-            "autoflush",
-            "autoflush_cleanup.csv",
-            sql_url,
-            settings.autoflush.sql_table,
-            ["AccountId", "Field", "PhoneE164"],
-        )
+        cleanup = _latest_cleanup(settings, sql_url)
         for job_name, found in (("dedupe", flagged), ("autoflush", cleanup)):
             if found is None:
                 log.warning(
@@ -314,11 +307,7 @@ def run_listiq_command(
             run.counts.update(result.counts)
             run.inputs["Account"] = sum(result.counts["accounts_by_status"].values())
             run.inputs["reference_tables"] = reference.origin
-            run.inputs["previous_runs"] = {
-                name: {"run_id": found.run_id, "from": found.origin, "rows": len(found.rows)}
-                for name, found in (("dedupe", flagged), ("autoflush", cleanup))
-                if found is not None
-            }
+            run.inputs["previous_runs"] = _previous_runs(dedupe=flagged, autoflush=cleanup)
             day = params.call_date.isoformat()
             _write_result(
                 run,
@@ -355,7 +344,7 @@ def run_infoflow_command(
     from .config import infoflow_params
     from .jobs.infoflow import account_columns, flushed_by_account, run_infoflow
     from .jobs.usable_phone import cleared_keys
-    from .sources.previous import latest_result, requested_since
+    from .sources.previous import requested_since
 
     settings = _run_settings(config, input_dir, output_dir, scheduler)
     with _emailed("infoflow", settings, no_email) as email:
@@ -367,16 +356,9 @@ def run_infoflow_command(
         research = source.read("Research_Request__c", ["Account__c", "CreatedDate"])
         history = source.read("Address_History__c")
         users = source.read("User")
-        sql_url = settings.sql.url if settings.sql.enabled and not no_sql else None
+        sql_url = _sql_url(settings, no_sql)
         output = settings.run.output_dir
-        cleanup = latest_result(
-            output,
-            "autoflush",
-            "autoflush_cleanup.csv",
-            sql_url,
-            settings.autoflush.sql_table,
-            ["AccountId", "Field", "PhoneE164"],
-        )
+        cleanup = _latest_cleanup(settings, sql_url)
         if cleanup is None:
             log.warning("no autoflush run found in %s or SQL; no number counts as flushed", output)
         since = stamp - pd.Timedelta(days=params.research_frequency_days)
@@ -409,14 +391,7 @@ def run_infoflow_command(
             run.counts.update(result.counts)
             run.counts["logged_requests_in_window"] = len(logged)
             run.inputs["Account"] = result.counts["accounts"]
-            if cleanup is not None:
-                run.inputs["previous_runs"] = {
-                    "autoflush": {
-                        "run_id": cleanup.run_id,
-                        "from": cleanup.origin,
-                        "rows": len(cleanup.rows),
-                    }
-                }
+            run.inputs["previous_runs"] = _previous_runs(autoflush=cleanup)
             _write_result(
                 run,
                 settings,
@@ -427,6 +402,34 @@ def run_infoflow_command(
             )
 
         email.run = _execute("infoflow", settings, stamp, params, job)
+
+
+def _sql_url(settings, no_sql: bool) -> str | None:  # noqa: ANN001
+    """Return the SQL database a run reads from and writes to, or None with SQL off."""
+    return settings.sql.url if settings.sql.enabled and not no_sql else None
+
+
+def _latest_cleanup(settings, sql_url: str | None):  # noqa: ANN001, ANN202
+    """Return the latest autoflush cleanup keys (output folder or SQL), or None."""
+    from .sources.previous import latest_result
+
+    return latest_result(
+        settings.run.output_dir,
+        "autoflush",
+        "autoflush_cleanup.csv",
+        sql_url,
+        settings.autoflush.sql_table,
+        ["AccountId", "Field", "PhoneE164"],
+    )
+
+
+def _previous_runs(**found) -> dict[str, dict]:  # noqa: ANN003 - PreviousResult or None by job
+    """Return summary.json's record of which earlier runs a job used."""
+    return {
+        job: {"run_id": result.run_id, "from": result.origin, "rows": len(result.rows)}
+        for job, result in found.items()
+        if result is not None
+    }
 
 
 def _parse_date(value: str | None, option: str):  # noqa: ANN202
