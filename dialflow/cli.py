@@ -455,17 +455,23 @@ def _source(settings):  # noqa: ANN001, ANN202
 
 
 @contextlib.contextmanager
-def _sigterm_as_interrupt():  # noqa: ANN202
-    """Treat SIGTERM (a scheduler stopping the job) like Ctrl-C, so the run folder is cleaned up."""
+def _stop_on_signals():  # noqa: ANN202
+    """Treat SIGTERM (a scheduler stopping the job) like Ctrl-C, so the run folder is cleaned up.
+
+    The flag makes the stop stick even when Python swallows the raised KeyboardInterrupt."""
+    from .run import stop_requested
 
     def interrupt(signum, frame):  # noqa: ANN001, ARG001
+        stop_requested.set()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    stop_requested.clear()
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class _EmailedRun:
@@ -520,7 +526,7 @@ def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job):  # noqa
     from .progress import ProgressCompute
     from .run import open_run, worker_peak_memory
 
-    with _sigterm_as_interrupt(), open_client(settings.cluster) as client:
+    with _stop_on_signals(), open_client(settings.cluster) as client:
         console.print(f"{job_name}: Dask dashboard at {dashboard_link(client)}", soft_wrap=True)
         parameters = {**asdict(params), "as_of": as_of}
         with open_run(settings.run.output_dir, job_name, as_of, parameters) as run:

@@ -9,6 +9,7 @@ import resource
 import secrets
 import shutil
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -106,6 +107,11 @@ def _json_value(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
+# Set by the CLI's SIGINT/SIGTERM handler. Python may swallow the KeyboardInterrupt the handler
+# raises (when it lands inside a gc or weakref callback), so the commit below checks this too.
+stop_requested = threading.Event()
+
+
 @contextmanager
 def open_run(
     output_dir: Path, job: str, as_of: pd.Timestamp, parameters: dict[str, Any]
@@ -123,6 +129,8 @@ def open_run(
     run = Run(job, run_id, as_of, temporary, final, parameters)
     try:
         yield run
+        if stop_requested.is_set():
+            raise KeyboardInterrupt
         (temporary / "summary.json").write_text(
             json.dumps(run.summary(), indent=2, default=_json_value) + "\n", encoding="utf-8"
         )

@@ -34,3 +34,23 @@ def test_sigterm_mid_run_exits_130_and_leaves_no_run_folder(tmp_path):
     assert process.returncode == 130, stderr
     assert "Error: interrupted; no run folder was kept" in stderr
     assert list(job_dir.iterdir()) == []
+
+
+def test_a_stop_requested_during_the_run_keeps_no_run_folder_even_if_the_interrupt_was_lost(
+    tmp_path,
+):
+    """Python drops a signal handler's exception raised inside a gc callback; the flag still
+    stops the commit."""
+    import pandas as pd
+    import pytest
+
+    from dialflow.run import open_run, stop_requested
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with open_run(tmp_path, "autoflush", pd.Timestamp("2026-11-25", tz="UTC"), {}) as run:
+                (run.folder / "cleanup.csv").write_text("AccountId\n", encoding="utf-8")
+                stop_requested.set()
+    finally:
+        stop_requested.clear()
+    assert list((tmp_path / "autoflush").iterdir()) == []
