@@ -22,7 +22,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 config_app = typer.Typer(no_args_is_help=True, help="Check the configuration.")
 run_app = typer.Typer(no_args_is_help=True, help="Run a job.")
 app.add_typer(config_app, name="config")
+salesforce_app = typer.Typer(no_args_is_help=True, help="Check the org mapping; undo write-back.")
 app.add_typer(run_app, name="run")
+app.add_typer(salesforce_app, name="salesforce")
 
 console = Console(stderr=True)
 log = logging.getLogger("dialflow")
@@ -105,6 +107,68 @@ def config_check(config: Optional[Path] = CONFIG_OPTION) -> None:
     console.print(f"config OK ({origin})")
 
 
+@salesforce_app.command("check")
+@_one_line_errors
+def salesforce_check(config: Optional[Path] = CONFIG_OPTION) -> None:
+    """Log in, describe every mapped object and report missing fields or type mismatches."""
+    from rich.table import Table
+
+    from .salesforce import mapping_problems
+    from .schema import TABLES, table_columns
+    from .sources import SalesforceSource
+
+    settings = load_settings(config)
+    source = SalesforceSource.from_settings(settings)
+    kinds = {table: table_columns(table, settings.phones.fields) for table in TABLES}
+    mapping = {table: source.object_and_fields(table, list(kinds[table])) for table in TABLES}
+    problems = mapping_problems(source.connection(), mapping, kinds)
+    fields = sum(len(names) for _, names in mapping.values())
+    if not problems:
+        console.print(f"salesforce mapping OK: {len(mapping)} objects, {fields} fields")
+        return
+    table = Table("table", "column", "object", "field", "problem", title="Salesforce mapping")
+    for problem in problems:
+        table.add_row(*problem.values())
+    console.print(table)
+    raise DialflowError(
+        f"salesforce mapping: {len(problems)} problem(s), first: {problems[0]['problem']}"
+    )
+
+
+@salesforce_app.command("restore")
+@_one_line_errors
+def salesforce_restore(
+    run_folder: Path = typer.Argument(..., help="An autoflush run folder made with --apply."),
+    config: Optional[Path] = CONFIG_OPTION,
+) -> None:
+    """Write back every value an autoflush --apply cleared (undo.csv), where still empty."""
+    from .sinks import write_csv
+    from .sinks.salesforce import UNDO_COLUMNS, require_rows, restore_cleared
+
+    settings = load_settings(config)
+    undo_path = run_folder / "undo.csv"
+    if not undo_path.is_file():
+        raise InputError(
+            f"{undo_path}: not found; give the folder of an autoflush run made with --apply"
+        )
+    undo = pd.read_csv(undo_path, dtype=str, keep_default_na=False)
+    require_rows(undo, UNDO_COLUMNS, str(undo_path))
+    results = restore_cleared(
+        _salesforce_connection(settings),
+        undo,
+        _account_fields(settings),
+        settings.salesforce.apply_batch_records,
+        settings.salesforce.bulk_poll_seconds,
+    )
+    stamp = pd.Timestamp.now(tz="UTC").strftime("%Y%m%dT%H%M%SZ")
+    out = run_folder / f"restore_results-{stamp}.csv"
+    write_csv(results, out)
+    counts = results["Status"].value_counts().to_dict()
+    console.print(f"restore: {counts or 'nothing to restore'}; per field in {out}")
+    if counts.get("failed"):
+        raise DialflowError(f"restore: {counts['failed']} field(s) failed; see {out}")
+
+
 @app.command("demo-data")
 @_one_line_errors
 def demo_data(
@@ -131,6 +195,11 @@ SCHEDULER_OPTION = typer.Option(None, "--scheduler", help="tcp://HOST:PORT of a 
 AS_OF_OPTION = typer.Option(None, "--as-of", help="The run's reference time (UTC).")
 NO_SQL_OPTION = typer.Option(False, "--no-sql", help="Skip the SQL table.")
 NO_EMAIL_OPTION = typer.Option(False, "--no-email", help="Send no email for this run.")
+SNAPSHOT_OPTION = typer.Option(
+    None,
+    "--from-snapshot",
+    help="Read the tables from an earlier run folder's Salesforce snapshot instead of the source.",
+)
 
 
 def _run_settings(
@@ -171,6 +240,7 @@ def run_dedupe_command(
     as_of: Optional[str] = AS_OF_OPTION,
     no_sql: bool = NO_SQL_OPTION,
     no_email: bool = NO_EMAIL_OPTION,
+    from_snapshot: Optional[Path] = SNAPSHOT_OPTION,
 ) -> None:
     """Flag duplicate accounts; the newest record of each cluster survives."""
     from .jobs.dedupe import ACCOUNT_COLUMNS, run_dedupe
@@ -179,11 +249,11 @@ def run_dedupe_command(
     with _emailed("dedupe", settings, no_email) as email:
         params = dedupe_params(settings)
         stamp = _parse_as_of(as_of)
-        accounts = _source(settings).read("Account", ACCOUNT_COLUMNS + [params.phone_field])
+        reads = {"Account": ACCOUNT_COLUMNS + [params.phone_field]}
 
-        def job(run, compute) -> None:  # noqa: ANN001
+        def job(run, compute, tables) -> None:  # noqa: ANN001
             with run.stage("dedupe") as stage:
-                result = run_dedupe(accounts, params, compute=compute)
+                result = run_dedupe(tables["Account"], params, compute=compute)
                 stage["flagged"] = len(result.flagged)
             run.counts.update(result.counts)
             run.inputs["Account"] = sum(result.counts["keys"][params.match_keys[0]].values())
@@ -196,7 +266,8 @@ def run_dedupe_command(
                 not no_sql,
             )
 
-        email.run = _execute("dedupe", settings, stamp, params, job)
+        source = _source(settings, from_snapshot)
+        email.run = _execute("dedupe", settings, stamp, params, job, source, reads)
 
 
 @run_app.command("autoflush")
@@ -212,6 +283,10 @@ def run_autoflush_command(
     ),
     no_sql: bool = NO_SQL_OPTION,
     no_email: bool = NO_EMAIL_OPTION,
+    from_snapshot: Optional[Path] = SNAPSHOT_OPTION,
+    apply: bool = typer.Option(
+        False, "--apply", help="Clear the flagged fields in Salesforce (Bulk API 2.0)."
+    ),
 ) -> None:
     """Find phone numbers that call outcomes show are bad; write one row per field to clear."""
     from .config import autoflush_params
@@ -222,13 +297,12 @@ def run_autoflush_command(
         stamp = _parse_as_of(as_of)
         since_stamp = _parse_as_of(since, "--since") if since is not None else None
         params = autoflush_params(settings, stamp, since_stamp)
-        source = _source(settings)
-        calls = source.read("Task", CALL_COLUMNS)
-        accounts = source.read("Account", ["Id", *params.phone_fields])
+        source = _source(settings, from_snapshot)
+        reads = {"Task": CALL_COLUMNS, "Account": ["Id", *params.phone_fields]}
 
-        def job(run, compute) -> None:  # noqa: ANN001
+        def job(run, compute, tables) -> None:  # noqa: ANN001
             with run.stage("autoflush") as stage:
-                result = run_autoflush(calls, accounts, params, compute=compute)
+                result = run_autoflush(tables["Task"], tables["Account"], params, compute=compute)
                 stage["bad_numbers"] = len(result.verdicts)
                 stage["cleanup_rows"] = len(result.cleanup)
             run.counts.update(result.counts)
@@ -241,8 +315,10 @@ def run_autoflush_command(
                 settings.autoflush.sql_table,
                 not no_sql,
             )
+            if apply:
+                _apply_cleanup(run, settings, result.cleanup)
 
-        email.run = _execute("autoflush", settings, stamp, params, job)
+        email.run = _execute("autoflush", settings, stamp, params, job, source, reads)
 
 
 @run_app.command("listiq")
@@ -260,6 +336,7 @@ def run_listiq_command(
         False, "--no-sql", help="No SQL at all: shipped reference tables, results from folders."
     ),
     no_email: bool = NO_EMAIL_OPTION,
+    from_snapshot: Optional[Path] = SNAPSHOT_OPTION,
 ) -> None:
     """Build today's call list, balanced by state population and record age, with call windows."""
     from .config import listiq_params
@@ -273,9 +350,8 @@ def run_listiq_command(
     with _emailed("listiq", settings, no_email) as email:
         stamp = _parse_as_of(as_of)
         params = listiq_params(settings, stamp, _parse_date(call_date, "--call-date"))
-        source = _source(settings)
-        accounts = source.read("Account", account_columns(params))
-        calls = source.read("Task", ["AccountId", "CreatedDate"])
+        source = _source(settings, from_snapshot)
+        reads = {"Account": account_columns(params), "Task": ["AccountId", "CreatedDate"]}
         sql_url = _sql_url(settings, no_sql)
         reference = load_reference_tables(sql_url)
         output = settings.run.output_dir
@@ -289,11 +365,11 @@ def run_listiq_command(
                     "no %s run found in %s or SQL; nothing is excluded by it", job_name, output
                 )
 
-        def job(run, compute) -> None:  # noqa: ANN001
+        def job(run, compute, tables) -> None:  # noqa: ANN001
             with run.stage("listiq") as stage:
                 result = run_listiq(
-                    accounts,
-                    calls,
+                    tables["Account"],
+                    tables["Task"],
                     pd.Index(flagged.rows["Id"]) if flagged else pd.Index([], dtype=str),
                     cleared_keys(cleanup.rows) if cleanup else pd.Index([], dtype=str),
                     reference.area_codes,
@@ -324,7 +400,7 @@ def run_listiq_command(
             )
             run.outputs["report"] = "report.html"
 
-        email.run = _execute("listiq", settings, stamp, params, job)
+        email.run = _execute("listiq", settings, stamp, params, job, source, reads)
 
 
 @run_app.command("infoflow")
@@ -339,6 +415,10 @@ def run_infoflow_command(
         False, "--no-sql", help="No SQL at all: results and the request log from folders only."
     ),
     no_email: bool = NO_EMAIL_OPTION,
+    from_snapshot: Optional[Path] = SNAPSHOT_OPTION,
+    apply: bool = typer.Option(
+        False, "--apply", help="Insert the requests into Salesforce as Research_Request__c."
+    ),
 ) -> None:
     """List the accounts whose numbers need research, highest priority first, and email them."""
     from .config import infoflow_params
@@ -350,12 +430,14 @@ def run_infoflow_command(
     with _emailed("infoflow", settings, no_email) as email:
         stamp = _parse_as_of(as_of)
         params = infoflow_params(settings, stamp)
-        source = _source(settings)
-        accounts = source.read("Account", account_columns(params))
-        calls = source.read("Task", ["AccountId", "CallDisposition", "CreatedDate"])
-        research = source.read("Research_Request__c", ["Account__c", "CreatedDate"])
-        history = source.read("Address_History__c")
-        users = source.read("User")
+        source = _source(settings, from_snapshot)
+        reads = {
+            "Account": account_columns(params),
+            "Task": ["AccountId", "CallDisposition", "CreatedDate"],
+            "Research_Request__c": ["Account__c", "CreatedDate"],
+            "Address_History__c": None,
+            "User": None,
+        }
         sql_url = _sql_url(settings, no_sql)
         output = settings.run.output_dir
         cleanup = _latest_cleanup(settings, sql_url)
@@ -371,14 +453,14 @@ def run_infoflow_command(
             since,
         )
 
-        def job(run, compute) -> None:  # noqa: ANN001
+        def job(run, compute, tables) -> None:  # noqa: ANN001
             with run.stage("infoflow") as stage:
                 result = run_infoflow(
-                    accounts,
-                    calls,
-                    research,
-                    history,
-                    users,
+                    tables["Account"],
+                    tables["Task"],
+                    tables["Research_Request__c"],
+                    tables["Address_History__c"],
+                    tables["User"],
                     cleared_keys(cleanup.rows) if cleanup else pd.Index([], dtype=str),
                     flushed_by_account(cleanup.rows) if cleanup else pd.Series(dtype="int64"),
                     logged,
@@ -400,8 +482,10 @@ def run_infoflow_command(
                 settings.infoflow.sql_table,
                 not no_sql,
             )
+            if apply:
+                _apply_research_requests(run, settings, result.requests)
 
-        email.run = _execute("infoflow", settings, stamp, params, job)
+        email.run = _execute("infoflow", settings, stamp, params, job, source, reads)
 
 
 def _sql_url(settings, no_sql: bool) -> str | None:  # noqa: ANN001
@@ -446,12 +530,112 @@ def _parse_date(value: str | None, option: str):  # noqa: ANN202
         ) from None
 
 
-def _source(settings):  # noqa: ANN001, ANN202
-    """Return the configured source of the canonical tables: files, SQL or Salesforce."""
-    from .sources import FileSource, SalesforceSource, SqlSource
+def _source(settings, from_snapshot: Path | None = None):  # noqa: ANN001, ANN202
+    """Return the source of the canonical tables: files, SQL, Salesforce, or the Parquet snapshot
+    an earlier Salesforce run saved (so a rerun spends no API calls)."""
+    from .sources import FileSource, SalesforceSource, SnapshotSource, SqlSource
 
+    if from_snapshot is not None:
+        folder = from_snapshot / "snapshot"
+        if not folder.is_dir():
+            raise InputError(
+                f"--from-snapshot {from_snapshot}: no snapshot folder there; give the run folder "
+                f"of a run with source.kind salesforce and salesforce.snapshot true"
+            )
+        return SnapshotSource(folder, {}, settings.phones.fields)
     kinds = {"files": FileSource, "sql": SqlSource, "salesforce": SalesforceSource}
     return kinds[settings.source.kind].from_settings(settings)
+
+
+Reads = dict[str, Optional[list[str]]]  # canonical table -> the columns a job reads (None: all)
+
+
+def _extract(run, compute, source, reads: Reads, settings):  # noqa: ANN001, ANN202
+    """Return the job's tables as Dask dataframes. From Salesforce, the extraction is first saved
+    as a Parquet snapshot in the run folder and the job reads that, so the API is read once."""
+    import pyarrow.dataset as pads
+
+    from .sources import SalesforceSource, SnapshotSource
+
+    tables = {table: source.read(table, columns) for table, columns in reads.items()}
+    if isinstance(source, SnapshotSource):
+        run.inputs["snapshot_of"] = str(source.root.parent)
+    if not (isinstance(source, SalesforceSource) and settings.salesforce.snapshot):
+        return tables
+    folder = run.folder / "snapshot"
+    with run.stage("extract") as stage:
+        writes = [
+            frame.to_parquet(folder / table, write_index=False, compute=False)
+            for table, frame in tables.items()
+        ]
+        compute(*writes, stage="extract from Salesforce")
+        for table in tables:
+            stage[table] = run.inputs[table] = pads.dataset(folder / table).count_rows()
+    run.outputs["snapshot"] = "snapshot/"
+    snapshot = SnapshotSource(folder, {}, settings.phones.fields)
+    return {table: snapshot.read(table, columns) for table, columns in reads.items()}
+
+
+def _salesforce_connection(settings):  # noqa: ANN001, ANN202
+    from .salesforce import Connection
+
+    return Connection.from_settings(settings.salesforce)
+
+
+def _account_fields(settings):  # noqa: ANN001, ANN202
+    """Return where the Account phone fields live in the org."""
+    from .sinks.salesforce import AccountFields
+
+    mapped = settings.salesforce.fields.get("Account", {})
+    return AccountFields(
+        settings.salesforce.objects.get("Account", "Account"),
+        {field: mapped.get(field, field) for field in settings.phones.fields},
+    )
+
+
+def _apply_cleanup(run, settings, cleanup: pd.DataFrame) -> None:  # noqa: ANN001
+    """Clear the flagged fields in Salesforce; write apply_results.csv and undo.csv."""
+    from .sinks import write_csv
+    from .sinks.salesforce import apply_cleanup
+
+    with run.stage("apply") as stage:
+        config = settings.salesforce
+        applied = apply_cleanup(
+            _salesforce_connection(settings),
+            cleanup,
+            _account_fields(settings),
+            config.apply_batch_records,
+            config.bulk_poll_seconds,
+        )
+        write_csv(applied.results, run.folder / "apply_results.csv")
+        write_csv(applied.undo, run.folder / "undo.csv")
+        run.outputs.update(apply_results="apply_results.csv", undo="undo.csv")
+        run.counts["apply"] = applied.counts
+        stage.update(applied.counts)
+    log.info("applied to Salesforce: %s", applied.counts)
+
+
+def _apply_research_requests(run, settings, requests: pd.DataFrame) -> None:  # noqa: ANN001
+    """Insert the requests as Research_Request__c records; write apply_results.csv."""
+    from .sinks import write_csv
+    from .sinks.salesforce import insert_research_requests
+
+    with run.stage("apply") as stage:
+        config = settings.salesforce
+        applied = insert_research_requests(
+            _salesforce_connection(settings),
+            requests,
+            config.objects.get("Research_Request__c", "Research_Request__c"),
+            config.fields.get("Research_Request__c", {}),
+            settings.infoflow.request_status,
+            config.apply_batch_records,
+            config.bulk_poll_seconds,
+        )
+        write_csv(applied.results, run.folder / "apply_results.csv")
+        run.outputs["apply_results"] = "apply_results.csv"
+        run.counts["apply"] = applied.counts
+        stage.update(applied.counts)
+    log.info("applied to Salesforce: %s", applied.counts)
 
 
 @contextlib.contextmanager
@@ -515,8 +699,9 @@ def _emailed(job_name: str, settings, no_email: bool):  # noqa: ANN001, ANN202
         console.print(f"{job_name}: emailed {', '.join(sent_to)}", soft_wrap=True)
 
 
-def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job):  # noqa: ANN001, ANN202
-    """Run a job on the cluster inside a run folder, with its performance report and summary."""
+def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job, source, reads: Reads):  # noqa: ANN001, ANN202
+    """Run a job on the cluster inside a run folder, with its performance report and summary:
+    extract the tables it reads from the source, then run it on them."""
     from dataclasses import asdict
 
     from distributed import performance_report
@@ -525,6 +710,7 @@ def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job):  # noqa
     from .logs import log_to_file
     from .progress import ProgressCompute
     from .run import open_run, worker_peak_memory
+    from .sources import SalesforceSource
 
     with _stop_on_signals(), open_client(settings.cluster) as client:
         console.print(f"{job_name}: Dask dashboard at {dashboard_link(client)}", soft_wrap=True)
@@ -535,7 +721,10 @@ def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job):  # noqa
                 started = time.time()
                 log.info("%s run %s started; folder %s", job_name, run.run_id, run.final_folder)
                 with performance_report(filename=str(run.folder / "dask-report.html")):
-                    job(run, ProgressCompute(client, job_name, console))
+                    compute = ProgressCompute(client, job_name, console)
+                    job(run, compute, _extract(run, compute, source, reads, settings))
+                if isinstance(source, SalesforceSource):
+                    run.inputs["salesforce_api_usage"] = source.record_usage_at_end()
                 run.memory["workers_peak_bytes"] = worker_peak_memory(client, since=started)
                 run.outputs["performance_report"] = "dask-report.html"
             finally:

@@ -89,9 +89,13 @@ class ClusterSettings(_Section):
 
 
 class SalesforceSettings(_Section):
+    auth: Literal["password", "client_credentials", "jwt"] = "password"
     username: str | None = None
-    password: str | None = None
-    security_token: str | None = None
+    password: str | None = Field(None, repr=False)
+    security_token: str | None = Field(None, repr=False)
+    consumer_key: str | None = None
+    consumer_secret: str | None = Field(None, repr=False)
+    private_key_path: Path | None = None
     domain: str = "login"
     api_version: str = Field("59.0", pattern=r"^\d+\.\d$")
     objects: dict[str, str] = Field(default_factory=dict)
@@ -100,11 +104,19 @@ class SalesforceSettings(_Section):
     retries: int = Field(3, ge=0, le=20)
     retry_base_seconds: float = Field(1.0, ge=0)
     min_remaining_api_calls: int = Field(1000, ge=0)
+    bulk_min_records: int = Field(100_000, ge=0)
+    bulk_page_records: int = Field(100_000, ge=1, le=1_000_000)
+    bulk_poll_seconds: float = Field(1.0, gt=0)
+    snapshot: bool = True
+    apply_batch_records: int = Field(10_000, ge=1, le=150_000_000)
     ca_bundle: Path | None = None
 
-    @field_validator("username", "password", "security_token")
+    @field_validator(
+        "username", "password", "security_token", "consumer_key", "consumer_secret",
+        "private_key_path", mode="before",
+    )  # fmt: skip
     @classmethod
-    def _empty_is_none(cls, value: str | None) -> str | None:
+    def _empty_is_none(cls, value: Any) -> Any:
         return value or None
 
     @field_validator("objects")
@@ -343,6 +355,7 @@ class InfoflowSettings(_Section):
         "new_account": 1.0,
     }
     sql_table: str = "research_requests"
+    request_status: str = "New"
 
     @field_validator("sql_table")
     @classmethod
@@ -517,7 +530,7 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
     data["sql"]["url"] = make_url(settings.sql.url).render_as_string(hide_password=True)
     if settings.email.password is not None:
         data["email"]["password"] = "***"
-    for secret in ("password", "security_token"):
+    for secret in ("password", "security_token", "consumer_secret"):
         if getattr(settings.salesforce, secret) is not None:
             data["salesforce"][secret] = "***"
     if settings.source.sql_url:

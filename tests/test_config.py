@@ -6,6 +6,7 @@ from typer.testing import CliRunner
 from dialflow.cli import app
 from dialflow.config import dedupe_params, load_settings, masked_settings
 from dialflow.errors import ConfigError
+from dialflow.salesforce import SECRET_VARIABLES
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
 
@@ -19,7 +20,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_shipped_config_equals_the_built_in_defaults(monkeypatch):
     monkeypatch.delenv("DIALFLOW_SQL_URL", raising=False)
     monkeypatch.delenv("DIALFLOW_SMTP_PASSWORD", raising=False)
-    for name in ("DIALFLOW_SF_USERNAME", "DIALFLOW_SF_PASSWORD", "DIALFLOW_SF_TOKEN"):
+    for name in SECRET_VARIABLES.values():
         monkeypatch.delenv(name, raising=False)
     shipped = load_settings(REPO_CONFIG)
     assert shipped.sql.url == "sqlite:///output/dialflow.sqlite"

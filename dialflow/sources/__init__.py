@@ -1,7 +1,7 @@
 """Sources: extraction of the canonical tables into Dask dataframes."""
 
-from .files import FileSource
+from .files import FileSource, SnapshotSource
 from .salesforce import SalesforceSource
 from .sql import SqlSource
 
-__all__ = ["FileSource", "SalesforceSource", "SqlSource"]
+__all__ = ["FileSource", "SalesforceSource", "SnapshotSource", "SqlSource"]

@@ -182,3 +182,7 @@ class FileSource:
             keep_default_na=False,
             na_values=[""],
         )
+
+
+class SnapshotSource(FileSource):
+    """The Parquet snapshot a Salesforce run saved in `<run folder>/snapshot/`, read like files."""

@@ -1,277 +1,216 @@
 """Read the canonical tables from Salesforce into Dask dataframes, partitioned by CreatedDate.
 
-The client logs in once (simple-salesforce, username + password + security token) and finds each
-object's first and last CreatedDate; each partition is one SOQL query over a CreatedDate range,
-built with `format_soql` (never spliced values), read by a Dask worker through the REST query
-endpoint with its `nextRecordsUrl` paging. Only the mapped fields are selected. The org's object
-and field API names come from `salesforce.objects` / `salesforce.fields`; canonical names are the
-default.
+The client logs in once (`dialflow.salesforce`), counts each object's records and finds its first
+and last CreatedDate; each partition is one SOQL query over a CreatedDate range, built with
+`format_soql` (never spliced values) and read by a Dask worker. Objects with at least
+`salesforce.bulk_min_records` records are read with Bulk API 2.0 query jobs (CSV pages of
+`bulk_page_records` following Sforce-Locator); smaller ones with the REST query endpoint and its
+`nextRecordsUrl` paging. Only the mapped fields are selected; the org's object and field API
+names come from `salesforce.objects` / `salesforce.fields` (canonical names are the default).
 
-5xx answers, REQUEST_LIMIT_EXCEEDED and timeouts are retried with backoff and jitter; the run
-stops before any work when the org's daily API calls left fall below a floor.
-
-Not yet here (issue 7): OAuth/JWT login, Bulk API 2.0 for large objects, Parquet snapshots and
-`--from-snapshot`, re-login on an expired session, `dialflow salesforce check`, write-back.
+The run stops before any work when the org's daily API calls left fall below a floor; the calls
+used are read from Sforce-Limit-Info at the start and at the end of the run (summary.json).
 """
 
 from __future__ import annotations
 
-import random
-import time
+import io
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import dask.dataframe as dd
 import pandas as pd
 
-from ..errors import DialflowError, InputError
+from ..errors import DialflowError
+from ..salesforce import Connection, api_usage
 from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns
 from .files import _to_canonical
 
 PARTITION_FIELD = "CreatedDate"
 
 
-def _session(ca_bundle: str | None):  # noqa: ANN202 - requests.Session
-    """Return an HTTP session that trusts `ca_bundle` when given (requests would otherwise let
-    REQUESTS_CA_BUNDLE from the environment override it)."""
-    import requests
-
-    session = requests.Session()
-    if ca_bundle:
-        session.verify = ca_bundle
-        session.trust_env = False
-    return session
-
-
-def with_retries(call, retries: int, base_seconds: float, what: str):  # noqa: ANN001, ANN201
-    """Run a Salesforce call; retry 5xx, REQUEST_LIMIT_EXCEEDED and timeouts with exponential
-    backoff and full jitter, and turn any other error into one line with Salesforce's code."""
-    import requests
-    from simple_salesforce.exceptions import (
-        SalesforceError,
-        SalesforceGeneralError,
-        SalesforceRefusedRequest,
-    )
-
-    for attempt in range(retries + 1):
-        try:
-            return call()
-        except (SalesforceGeneralError, SalesforceRefusedRequest, requests.Timeout,
-                requests.ConnectionError) as exc:  # fmt: skip
-            code, message = _code_and_message(exc)
-            transient = not isinstance(exc, SalesforceRefusedRequest) or (
-                code == "REQUEST_LIMIT_EXCEEDED"
-            )
-            if not transient or attempt == retries:
-                raise DialflowError(
-                    f"Salesforce {what} failed after {attempt + 1} attempt(s) "
-                    f"({code}: {message}); see salesforce.retries"
-                ) from None
-            time.sleep(random.uniform(0, base_seconds * 2**attempt))
-        except SalesforceError as exc:
-            code, message = _code_and_message(exc)
-            raise DialflowError(f"Salesforce {what} failed ({code}: {message})") from None
-    raise AssertionError("unreachable")
-
-
-def _code_and_message(exc: Exception) -> tuple[str, str]:
-    """Return Salesforce's errorCode and message from an error response, or the error's type."""
-    content = getattr(exc, "content", None)
-    if isinstance(content, list) and content and isinstance(content[0], dict):
-        first = content[0]
-        return str(first.get("errorCode", type(exc).__name__)), str(first.get("message", ""))
-    return type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""
-
-
-@dataclass(frozen=True)
-class Connection:
-    """What a worker needs to query: the instance and session of the client's login."""
-
-    instance_url: str
-    session_id: str
-    version: str
-    ca_bundle: str | None
-    retries: int = 3
-    retry_base_seconds: float = 1.0
-
-    def client(self):  # noqa: ANN201 - simple_salesforce.Salesforce
-        from simple_salesforce import Salesforce
-
-        return Salesforce(
-            instance_url=self.instance_url,
-            session_id=self.session_id,
-            version=self.version,
-            session=_session(self.ca_bundle),
-        )
-
-    def __repr__(self) -> str:  # the session id is a credential: never in logs or task reprs
-        return f"Connection({self.instance_url}, version={self.version})"
+Range = tuple[datetime | None, datetime | None, bool]  # (low, high, last); None: no CreatedDate
 
 
 @dataclass(frozen=True)
 class SalesforceSource:
     """The canonical tables in a Salesforce org."""
 
-    settings: object  # dialflow.config.SalesforceSettings
+    settings: Any  # dialflow.config.SalesforceSettings
     phone_fields: tuple[str, ...]
-    # The org's API usage from the last Sforce-Limit-Info header the client saw (summary.json).
+    # The org's daily API calls {"limit", "used_at_start", "used_at_end"} for summary.json.
     api_usage: dict[str, int] = field(default_factory=dict)
+    _connection: list[Connection] = field(default_factory=list, repr=False)
 
     @classmethod
     def from_settings(cls, settings) -> SalesforceSource:  # noqa: ANN001 - config.Settings
         """Return the Salesforce source that the `salesforce` and `phones` settings describe."""
         return cls(settings.salesforce, settings.phones.fields)
 
-    def login(self) -> Connection:
-        """Log in with username, password and security token; stop with Salesforce's reason."""
-        import requests
-        from simple_salesforce import Salesforce
-        from simple_salesforce.exceptions import SalesforceAuthenticationFailed
+    def connection(self) -> Connection:
+        """Log in on first use; later reads share the session."""
+        if not self._connection:
+            self._connection.append(Connection.from_settings(self.settings))
+        return self._connection[0]
 
-        config = self.settings
-        missing = [
-            f"salesforce.{name}"
-            for name in ("username", "password", "security_token")
-            if not getattr(config, name)
-        ]
-        if missing:
-            raise InputError(
-                f"source.kind salesforce needs {', '.join(missing)}; set them in the environment "
-                f"(DIALFLOW_SF_USERNAME, DIALFLOW_SF_PASSWORD, DIALFLOW_SF_TOKEN)"
-            )
-        session = _session(str(config.ca_bundle) if config.ca_bundle else None)
-        try:
-            client = Salesforce(
-                username=config.username,
-                password=config.password,
-                security_token=config.security_token,
-                domain=config.domain,
-                version=config.api_version,
-                session=session,
-            )
-        except SalesforceAuthenticationFailed as exc:
-            raise DialflowError(
-                f"Salesforce login as {config.username} at {config.domain} failed "
-                f"({exc.code}: {exc.message}); check the credentials and salesforce.domain"
-            ) from None
-        except requests.RequestException as exc:
-            raise DialflowError(
-                f"Salesforce login at {config.domain} failed ({type(exc).__name__}); "
-                f"check salesforce.domain and the network"
-            ) from None
-        return Connection(
-            f"https://{client.sf_instance}",
-            client.session_id,
-            config.api_version,
-            str(config.ca_bundle) if config.ca_bundle else None,
-            config.retries,
-            config.retry_base_seconds,
-        )
+    def object_and_fields(self, table: str, columns: list[str]) -> tuple[str, dict[str, str]]:
+        """Return the org's object name and {canonical column: field name} for a table."""
+        obj = self.settings.objects.get(table, table)
+        mapped = self.settings.fields.get(table, {})
+        return obj, {column: mapped.get(column, column) for column in columns}
 
     def read(self, table: str, columns: list[str] | None = None) -> dd.DataFrame:
         """Read a table's columns as a Dask dataframe of canonical dtypes."""
         kinds = table_columns(table, self.phone_fields)
         wanted = {c: kinds[c] for c in (columns or list(kinds))}
-        obj = self.settings.objects.get(table, table)
-        names = {c: self.settings.fields.get(table, {}).get(c, c) for c in wanted}
-        connection = self.login()
-        ranges = self._ranges(connection, obj, names)
+        obj, names = self.object_and_fields(table, list(wanted))
+        connection = self.connection()
+        records, ranges = self._plan(connection, obj, names)
+        bulk = records >= self.settings.bulk_min_records
         meta = empty_frame({c: PANDAS_DTYPES[k] for c, k in wanted.items()})
         return dd.from_map(
-            _read_range,
+            _read_bulk_range if bulk else _read_rest_range,
             ranges,
             connection=connection,
             obj=obj,
             names=names,
             kinds=wanted,
+            **(
+                {
+                    "page_records": self.settings.bulk_page_records,
+                    "poll_seconds": self.settings.bulk_poll_seconds,
+                }
+                if bulk
+                else {}
+            ),
             meta=meta,
-            label=f"read-salesforce-{table}",
+            label=f"read-salesforce-{'bulk' if bulk else 'rest'}-{table}",
             enforce_metadata=False,
         )
 
-    def _check_api_floor(self, client) -> None:  # noqa: ANN001 - simple_salesforce.Salesforce
+    def record_usage_at_end(self) -> dict[str, int]:
+        """Read the API calls used once more (one cheap call) and return the run's usage."""
+        if self._connection:
+            usage = self._connection[0].call(
+                lambda client: (client.describe(), api_usage(client))[1], "describe"
+            )
+            if usage:
+                self.api_usage.update(used_at_end=usage["used"], limit=usage["limit"])
+        return self.api_usage
+
+    def _check_api_floor(self, usage: dict[str, int]) -> None:
         """Stop before any work when the org has fewer daily API calls left than the floor."""
-        usage = client.api_usage.get("api-usage")
-        if usage is None:
+        if not usage:
             return
-        self.api_usage.update(used=usage.used, limit=usage.total)
-        left = usage.total - usage.used
+        self.api_usage.setdefault("used_at_start", usage["used"])
+        self.api_usage["limit"] = usage["limit"]
+        left = usage["limit"] - usage["used"]
         if left < self.settings.min_remaining_api_calls:
             raise DialflowError(
-                f"Salesforce: {left} daily API calls left ({usage.used} of {usage.total} used), "
-                f"fewer than salesforce.min_remaining_api_calls "
+                f"Salesforce: {left} daily API calls left ({usage['used']} of {usage['limit']} "
+                f"used), fewer than salesforce.min_remaining_api_calls "
                 f"({self.settings.min_remaining_api_calls}); run later or lower the floor"
             )
 
-    def _ranges(
+    def _plan(
         self, connection: Connection, obj: str, names: dict[str, str]
-    ) -> list[tuple[datetime | None, datetime | None, bool]]:
-        """Return (low, high, last) CreatedDate ranges, plus (None, None, False) for no date."""
+    ) -> tuple[int, list[Range]]:
+        """Return the object's record count and its CreatedDate ranges, plus the range of
+        records without a CreatedDate."""
         from simple_salesforce import format_soql
 
         created = names.get(PARTITION_FIELD, PARTITION_FIELD)
-        client = connection.client()
-        ends = []
-        for order in ("ASC", "DESC"):
-            soql = format_soql(
-                "SELECT {:literal} FROM {:literal} WHERE {:literal} != null "
-                "ORDER BY {:literal} " + order + " LIMIT 1",
-                created,
-                obj,
-                created,
-                created,
-            )
-            result = with_retries(
-                lambda soql=soql: client.query(soql),
-                connection.retries,
-                connection.retry_base_seconds,
-                f"query of {obj}",
-            )
-            records = result["records"]
-            ends.append(pd.Timestamp(records[0][created]).tz_convert("UTC") if records else None)
-        self._check_api_floor(client)
-        low, high = ends
+
+        def plan(client) -> tuple[int, list[pd.Timestamp | None], dict[str, int]]:  # noqa: ANN001
+            count = client.query(format_soql("SELECT COUNT() FROM {:literal}", obj))
+            ends = []
+            for order in ("ASC", "DESC"):
+                soql = format_soql(
+                    "SELECT {:literal} FROM {:literal} WHERE {:literal} != null "
+                    "ORDER BY {:literal} " + order + " LIMIT 1",
+                    created,
+                    obj,
+                    created,
+                    created,
+                )
+                rows = client.query(soql)["records"]
+                ends.append(pd.Timestamp(rows[0][created]).tz_convert("UTC") if rows else None)
+            return int(count["totalSize"]), ends, api_usage(client)
+
+        records, (low, high), usage = connection.call(plan, f"query of {obj}")
+        self._check_api_floor(usage)
         if low is None:
-            return [(None, None, False)]
+            return records, [(None, None, False)]
         edges = pd.date_range(low, high, periods=self.settings.partitions + 1)
         if low == high:
             edges = pd.DatetimeIndex([low, high])
-        ranges = [
+        ranges: list[Range] = [
             (start.to_pydatetime(), stop.to_pydatetime(), i == len(edges) - 2)
             for i, (start, stop) in enumerate(zip(edges[:-1], edges[1:], strict=True))
         ]
-        return [*ranges, (None, None, False)]
+        return records, [*ranges, (None, None, False)]
 
 
-def _read_range(
-    bounds: tuple[datetime | None, datetime | None, bool],
-    connection: Connection,
-    obj: str,
-    names: dict[str, str],
-    kinds: dict[str, ColumnKind],
-) -> pd.DataFrame:
-    """Read one CreatedDate range (or the records without one) with REST query paging."""
+def range_soql(bounds: Range, obj: str, names: dict[str, str]) -> str:
+    """Return the SOQL of one CreatedDate range (or of the records without a CreatedDate)."""
     from simple_salesforce import format_soql
 
     low, high, last = bounds
     created = names.get(PARTITION_FIELD, PARTITION_FIELD)
     select = format_soql("SELECT {:literal} FROM {:literal}", ", ".join(names.values()), obj)
     if low is None:
-        soql = select + format_soql(" WHERE {:literal} = null", created)
-    else:
-        upper = "<=" if last else "<"
-        soql = select + format_soql(
-            " WHERE {:literal} >= {} AND {:literal} " + upper + " {}", created, low, created, high
-        )
-    client = connection.client()
-    records = with_retries(
-        lambda: client.query_all(soql),
-        connection.retries,
-        connection.retry_base_seconds,
-        f"query of {obj}",
-    )["records"]
+        return select + format_soql(" WHERE {:literal} = null", created)
+    upper = "<=" if last else "<"
+    return select + format_soql(
+        " WHERE {:literal} >= {} AND {:literal} " + upper + " {}", created, low, created, high
+    )
+
+
+def _read_rest_range(
+    bounds: Range,
+    connection: Connection,
+    obj: str,
+    names: dict[str, str],
+    kinds: dict[str, ColumnKind],
+) -> pd.DataFrame:
+    """Read one range with the REST query endpoint, following nextRecordsUrl."""
+    soql = range_soql(bounds, obj, names)
+    records = connection.call(lambda client: client.query_all(soql), f"query of {obj}")["records"]
     frame = pd.DataFrame(
         [[record.get(name) for name in names.values()] for record in records],
         columns=list(names),
     )
     return _to_canonical(frame, kinds, f"Salesforce {obj}")
+
+
+def _read_bulk_range(
+    bounds: Range,
+    connection: Connection,
+    obj: str,
+    names: dict[str, str],
+    kinds: dict[str, ColumnKind],
+    page_records: int,
+    poll_seconds: float,
+) -> pd.DataFrame:
+    """Read one range with a Bulk API 2.0 query job, page by page of CSV (Sforce-Locator).
+
+    A fault retries the whole job: a query job's pages cannot be re-read after a new login."""
+    soql = range_soql(bounds, obj, names)
+
+    def extract(client) -> list[pd.DataFrame]:  # noqa: ANN001
+        pages = getattr(client.bulk2, obj).query(soql, max_records=page_records, wait=poll_seconds)
+        return [_csv_page(page, list(names)) for page in pages]
+
+    frames = connection.call(extract, f"Bulk API 2.0 query of {obj}")
+    frame = pd.concat(frames, ignore_index=True) if frames else _csv_page("", list(names))
+    return _to_canonical(frame, kinds, f"Salesforce {obj}")
+
+
+def _csv_page(page: str, columns: list[str]) -> pd.DataFrame:
+    """Parse one Bulk API 2.0 CSV page; Salesforce writes null as an empty field."""
+    if not page.strip():
+        return pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
+    frame = pd.read_csv(io.StringIO(page), dtype=str, keep_default_na=False, na_values=[""])
+    frame.columns = columns  # the header holds the org's field names, in SELECT order
+    return frame

@@ -59,7 +59,9 @@ def test_a_wrong_password_is_one_clear_error(org):
     with pytest.raises(DialflowError) as caught:
         source.read("Account")
     message = str(caught.value)
-    assert message.startswith(f"Salesforce login as {org.username} at {org.domain} failed (")
+    assert message.startswith(
+        f"Salesforce login (password) as {org.username} at {org.domain} failed (INVALID_LOGIN"
+    )
     assert "wrong" not in message and org.token not in message
 
 
@@ -107,5 +109,5 @@ def test_a_run_stops_before_work_when_the_api_floor_is_reached(org):
     before = len(org.queries)
     with pytest.raises(DialflowError, match=r"daily API calls left .* fewer than salesforce\."):
         source.read("Task")
-    assert len(org.queries) - before == 2  # only the two range-finding queries
+    assert len(org.queries) - before == 3  # only the count and the two range-finding queries
     assert source.api_usage["limit"] == org.api_limit
