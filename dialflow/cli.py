@@ -111,8 +111,6 @@ def config_check(config: Optional[Path] = CONFIG_OPTION) -> None:
 @_one_line_errors
 def salesforce_check(config: Optional[Path] = CONFIG_OPTION) -> None:
     """Log in, describe every mapped object and report missing fields or type mismatches."""
-    from rich.table import Table
-
     from .salesforce import mapping_problems
     from .schema import TABLES, table_columns
     from .sources import SalesforceSource
@@ -126,10 +124,11 @@ def salesforce_check(config: Optional[Path] = CONFIG_OPTION) -> None:
     if not problems:
         console.print(f"salesforce mapping OK: {len(mapping)} objects, {fields} fields")
         return
-    table = Table("table", "column", "object", "field", "problem", title="Salesforce mapping")
     for problem in problems:
-        table.add_row(*problem.values())
-    console.print(table)
+        column = (
+            f"{problem['table']}.{problem['column']}" if problem["column"] else problem["table"]
+        )
+        console.print(f"  {column}: {problem['problem']}", soft_wrap=True, highlight=False)
     raise DialflowError(
         f"salesforce mapping: {len(problems)} problem(s), first: {problems[0]['problem']}"
     )

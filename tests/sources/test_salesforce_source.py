@@ -8,6 +8,7 @@ from pandas.testing import assert_frame_equal
 
 from dialflow.config import Settings
 from dialflow.errors import DialflowError
+from dialflow.salesforce import Connection
 from dialflow.schema import DEFAULT_PHONE_FIELDS
 from dialflow.sources import FileSource, SalesforceSource
 from tests.conftest import make_demo, run_cli, run_folder, write_config
@@ -111,3 +112,26 @@ def test_a_run_stops_before_work_when_the_api_floor_is_reached(org):
         source.read("Task")
     assert len(org.queries) - before == 3  # only the count and the two range-finding queries
     assert source.api_usage["limit"] == org.api_limit
+
+
+def test_an_expired_session_is_logged_in_again_by_each_reader(org):
+    source = SalesforceSource.from_settings(settings_for(org))
+    frame = source.read("Account")  # planned with the first session
+    org.expire_sessions()
+    logins = org.logins
+    assert len(frame.compute()) == 1500
+    assert org.logins - logins == frame.npartitions  # one new login per partition's reader
+
+
+def test_a_session_that_expires_again_right_after_a_new_login_fails_clearly(org):
+    connection = Connection.from_settings(settings_for(org).salesforce)
+    logins = org.logins
+    org.faults.extend(["INVALID_SESSION_ID", "INVALID_SESSION_ID"])
+    with pytest.raises(DialflowError) as caught:
+        connection.call(lambda client: client.query("SELECT Id FROM Account"), "query of Account")
+    assert str(caught.value).startswith(
+        "Salesforce query of Account failed: the session expired again right after a new login "
+        "(INVALID_SESSION_ID: "
+    )
+    assert org.logins == logins + 1
+    assert org.token not in repr(connection) and connection.session_id not in repr(connection)

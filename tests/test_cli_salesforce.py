@@ -1,0 +1,146 @@
+"""Every job end to end through the CLI with `source.kind: salesforce` against the project's own
+Salesforce-compatible server: the same bytes as from the files, a Parquet snapshot a rerun reads
+without API calls, API usage in summary.json, `salesforce check`, and write-back with undo."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dialflow.schema import DEFAULT_PHONE_FIELDS, TABLES
+from dialflow.sources import FileSource
+from tests.conftest import make_demo, one_error_line, run_cli, run_folder, write_config
+
+AS_OF = "2026-11-25T00:00:00Z"
+JOBS = {
+    "dedupe": "dedupe_flagged.csv",
+    "autoflush": "autoflush_cleanup.csv",
+    "listiq": "call_list_2026-11-25.csv",
+    "infoflow": "research_requests.csv",
+}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    return make_demo(tmp_path_factory.mktemp("demo"), 1200, 6000, 11, "2026-11-25")
+
+
+@pytest.fixture
+def org(salesforce_server, demo):
+    files = FileSource(demo, {}, DEFAULT_PHONE_FIELDS)
+    tables = {name: files.read(name).compute() for name in TABLES}
+    return salesforce_server(tables, page_size=700)
+
+
+def salesforce_config(tmp_path: Path, demo: Path, org, monkeypatch, kind: str = "salesforce",
+                      salesforce: str = "") -> Path:  # fmt: skip
+    """A config reading `kind`, with the org's secrets in the environment only."""
+    monkeypatch.setenv("DIALFLOW_SF_PASSWORD", org.password)
+    monkeypatch.setenv("DIALFLOW_SF_TOKEN", org.token)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    extra = (
+        f"salesforce:\n  username: {org.username}\n  password: ${{DIALFLOW_SF_PASSWORD}}\n"
+        f"  security_token: ${{DIALFLOW_SF_TOKEN}}\n  domain: {org.domain}\n"
+        f"  ca_bundle: {org.ca_path}\n  partitions: 3\n  retry_base_seconds: 0.01\n"
+        f"  bulk_poll_seconds: 0.02\n" + salesforce
+    )
+    config = write_config(tmp_path, demo, extra=extra)
+    config.write_text(config.read_text().replace("source:\n", f"source:\n  kind: {kind}\n"))
+    return config
+
+
+def run_job(config: Path, job: str, *extra: str) -> Path:
+    return run_folder(
+        run_cli(
+            "run", job, "--config", str(config), "--as-of", AS_OF, "--no-sql", "--no-email", *extra
+        )  # fmt: skip
+    )
+
+
+def test_every_job_gives_the_same_bytes_from_salesforce_as_from_the_files(
+    tmp_path, demo, org, monkeypatch
+):
+    # Accounts through Bulk API 2.0 (pages of 500 records), the smaller objects through REST.
+    bulk = "  bulk_min_records: 1000\n  bulk_page_records: 500\n"
+    configs = {
+        kind: salesforce_config(tmp_path / kind, demo, org, monkeypatch, kind, bulk)
+        for kind in ("files", "salesforce")
+    }
+    for job, csv_name in JOBS.items():  # in this order: later jobs read earlier runs' results
+        outputs = {kind: run_job(config, job) for kind, config in configs.items()}
+        files, salesforce = (outputs[k] / csv_name for k in ("files", "salesforce"))
+        assert files.read_bytes() == salesforce.read_bytes(), job
+        assert files.read_bytes().count(b"\n") > 1, job  # the comparison is not of empty files
+        assert org.password not in (outputs["salesforce"] / "run.log").read_text()
+    assert any(" FROM Account" in job["query"] for job in org.bulk_jobs)
+    assert not any(" FROM User" in job["query"] for job in org.bulk_jobs)
+
+
+def test_a_run_saves_a_snapshot_and_a_rerun_from_it_spends_no_api_calls(
+    tmp_path, demo, org, monkeypatch
+):
+    config = salesforce_config(tmp_path, demo, org, monkeypatch)
+    first = run_job(config, "autoflush")
+    summary = json.loads((first / "summary.json").read_text())
+    usage = summary["inputs"]["salesforce_api_usage"]
+    assert usage["limit"] == org.api_limit and usage["used_at_end"] == org.requests
+    assert usage["used_at_start"] < usage["used_at_end"]
+    assert summary["inputs"]["Task"] == len(org.tables["Task"].frame)
+    assert sorted(p.name for p in (first / "snapshot").iterdir()) == ["Account", "Task"]
+    assert summary["outputs"]["snapshot"] == "snapshot/"
+
+    requests, logins = org.requests, org.logins
+    again = run_job(config, "autoflush", "--from-snapshot", str(first))
+    assert (org.requests, org.logins) == (requests, logins)
+    assert (again / "autoflush_cleanup.csv").read_bytes() == (
+        first / "autoflush_cleanup.csv"
+    ).read_bytes()
+    assert json.loads((again / "summary.json").read_text())["inputs"]["snapshot_of"] == str(first)
+
+
+def test_from_snapshot_of_a_folder_without_one_is_one_clear_error(tmp_path, demo, org,
+                                                                   monkeypatch):  # fmt: skip
+    config = salesforce_config(tmp_path, demo, org, monkeypatch)
+    result = run_cli("run", "dedupe", "--config", str(config), "--from-snapshot", str(tmp_path))
+    assert result.exit_code == 2
+    assert one_error_line(result.output) == (
+        f"Error: --from-snapshot {tmp_path}: no snapshot folder there; give the run folder of a "
+        f"run with source.kind salesforce and salesforce.snapshot true"
+    )
+
+
+def test_salesforce_check_passes_on_the_default_mapping(tmp_path, demo, org, monkeypatch):
+    config = salesforce_config(tmp_path, demo, org, monkeypatch)
+    result = run_cli("salesforce", "check", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    fields = sum(len(columns) for columns in TABLES.values())
+    assert f"salesforce mapping OK: 5 objects, {fields} fields" in result.output
+
+
+def test_salesforce_check_names_missing_objects_fields_and_type_mismatches(
+    tmp_path, demo, org, monkeypatch
+):
+    org.tables.pop("Address_History__c")
+    frame = org.tables["Account"].frame
+    org.set_table("Account", frame.assign(Do_Not_Call__c=frame["Do_Not_Call__c"].astype(str)))
+    mapping = "  fields:\n    Task:\n      CallDisposition: Call_Result__c\n"
+    config = salesforce_config(tmp_path, demo, org, monkeypatch, salesforce=mapping)
+    result = run_cli("salesforce", "check", "--config", str(config))
+    assert result.exit_code == 1
+    assert one_error_line(result.output) == (
+        "Error: salesforce mapping: 3 problem(s), first: field Account.Do_Not_Call__c is "
+        "string, the column needs bool (boolean)"
+    )
+    lines = result.output.splitlines()
+    assert (
+        "  Account.Do_Not_Call__c: field Account.Do_Not_Call__c is string, the column needs bool "
+        "(boolean)" in lines
+    )
+    assert (
+        "  Task.CallDisposition: field Task.Call_Result__c not found; "
+        "set salesforce.fields.Task.CallDisposition"
+    ) in lines
+    assert (
+        "  Address_History__c: object Address_History__c not found; "
+        "set salesforce.objects.Address_History__c"
+    ) in lines
