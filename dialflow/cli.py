@@ -315,9 +315,11 @@ def run_autoflush_command(
                 not no_sql,
             )
             if apply:
-                _apply_cleanup(run, settings, result.cleanup)
+                apply_failure.append(_apply_cleanup(run, settings, result.cleanup))
 
+        apply_failure: list[str | None] = []
         email.run = _execute("autoflush", settings, stamp, params, job, source, reads)
+        _fail_if_apply_failed(apply_failure)
 
 
 @run_app.command("listiq")
@@ -482,9 +484,11 @@ def run_infoflow_command(
                 not no_sql,
             )
             if apply:
-                _apply_research_requests(run, settings, result.requests)
+                apply_failure.append(_apply_research_requests(run, settings, result.requests))
 
+        apply_failure: list[str | None] = []
         email.run = _execute("infoflow", settings, stamp, params, job, source, reads)
+        _fail_if_apply_failed(apply_failure)
 
 
 def _sql_url(settings, no_sql: bool) -> str | None:  # noqa: ANN001
@@ -592,49 +596,70 @@ def _account_fields(settings):  # noqa: ANN001, ANN202
     )
 
 
-def _apply_cleanup(run, settings, cleanup: pd.DataFrame) -> None:  # noqa: ANN001
-    """Clear the flagged fields in Salesforce; write apply_results.csv and undo.csv."""
+def _apply_cleanup(run, settings, cleanup: pd.DataFrame) -> str | None:  # noqa: ANN001
+    """Clear the flagged fields in Salesforce; write undo.csv before the first change and
+    apply_results.csv after. Returns the cause when the write-back failed, so the run folder,
+    and with it undo.csv, is kept and the command still fails."""
     from .sinks import write_csv
-    from .sinks.salesforce import apply_cleanup
+    from .sinks.salesforce import clear_fields, plan_clear, undo_rows
 
+    config, where = settings.salesforce, _account_fields(settings)
     with run.stage("apply") as stage:
-        config = settings.salesforce
-        applied = apply_cleanup(
-            _salesforce_connection(settings),
-            cleanup,
-            _account_fields(settings),
-            config.apply_batch_records,
-            config.bulk_poll_seconds,
-        )
+        connection = _salesforce_connection(settings)
+        to_clear, changed = plan_clear(connection, cleanup, where)
+        write_csv(undo_rows(to_clear, where), run.folder / "undo.csv")
+        run.outputs["undo"] = "undo.csv"
+        try:
+            applied = clear_fields(
+                connection, to_clear, changed, where, config.apply_batch_records,
+                config.bulk_poll_seconds,
+            )  # fmt: skip
+        except DialflowError as exc:
+            run.counts["apply"] = {"error": str(exc)}
+            return f"{exc}; undo.csv in the run folder lists every field it may have cleared"
         write_csv(applied.results, run.folder / "apply_results.csv")
-        write_csv(applied.undo, run.folder / "undo.csv")
-        run.outputs.update(apply_results="apply_results.csv", undo="undo.csv")
+        run.outputs["apply_results"] = "apply_results.csv"
         run.counts["apply"] = applied.counts
         stage.update(applied.counts)
     log.info("applied to Salesforce: %s", applied.counts)
+    failed = applied.counts.get("failed", 0)
+    return f"Salesforce refused {failed} field update(s); see apply_results.csv" if failed else None
 
 
-def _apply_research_requests(run, settings, requests: pd.DataFrame) -> None:  # noqa: ANN001
+def _fail_if_apply_failed(failures: list[str | None]) -> None:
+    """After the run folder is in place: fail the command when the write-back did not all land."""
+    causes = [cause for cause in failures if cause]
+    if causes:
+        raise DialflowError(causes[0])
+
+
+def _apply_research_requests(run, settings, requests: pd.DataFrame) -> str | None:  # noqa: ANN001
     """Insert the requests as Research_Request__c records; write apply_results.csv."""
     from .sinks import write_csv
     from .sinks.salesforce import insert_research_requests
 
     with run.stage("apply") as stage:
         config = settings.salesforce
-        applied = insert_research_requests(
-            _salesforce_connection(settings),
-            requests,
-            config.objects.get("Research_Request__c", "Research_Request__c"),
-            config.fields.get("Research_Request__c", {}),
-            settings.infoflow.request_status,
-            config.apply_batch_records,
-            config.bulk_poll_seconds,
-        )
+        try:
+            applied = insert_research_requests(
+                _salesforce_connection(settings),
+                requests,
+                config.objects.get("Research_Request__c", "Research_Request__c"),
+                config.fields.get("Research_Request__c", {}),
+                settings.infoflow.request_status,
+                config.apply_batch_records,
+                config.bulk_poll_seconds,
+            )
+        except DialflowError as exc:
+            run.counts["apply"] = {"error": str(exc)}
+            return str(exc)
         write_csv(applied.results, run.folder / "apply_results.csv")
         run.outputs["apply_results"] = "apply_results.csv"
         run.counts["apply"] = applied.counts
         stage.update(applied.counts)
     log.info("applied to Salesforce: %s", applied.counts)
+    failed = applied.counts.get("failed", 0)
+    return f"Salesforce refused {failed} insert(s); see apply_results.csv" if failed else None
 
 
 @contextlib.contextmanager

@@ -143,47 +143,55 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ApplyResult:
-    results: pd.DataFrame  # one row per (account, field): Status cleared|failed|skipped_changed
-    undo: pd.DataFrame  # every value actually cleared
+    results: pd.DataFrame  # one row per field or request, with its Status and Error
     counts: dict[str, int]
 
 
-def apply_cleanup(
+def plan_clear(
+    connection: Connection, cleanup: pd.DataFrame, where: AccountFields
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Read the flagged fields again; return (to clear, changed since the run read them)."""
+    wanted = cleanup[["AccountId", "Field", "Phone"]].astype(object).reset_index(drop=True)
+    if wanted.empty:
+        return wanted, wanted
+    current = current_values(
+        connection, where, sorted(wanted["AccountId"].unique()), sorted(wanted["Field"].unique())
+    )
+    return compare_with_current(wanted, current, "Phone")
+
+
+def undo_rows(to_clear: pd.DataFrame, where: AccountFields) -> pd.DataFrame:
+    """Return undo.csv: the value of every field about to be cleared."""
+    return pd.DataFrame(
+        {
+            "AccountId": to_clear["AccountId"],
+            "Field": to_clear["Field"],
+            "SalesforceField": to_clear["Field"].map(where.fields),
+            "Value": to_clear["Phone"],
+        },
+        columns=UNDO_COLUMNS,
+    ).reset_index(drop=True)
+
+
+def clear_fields(
     connection: Connection,
-    cleanup: pd.DataFrame,
+    to_clear: pd.DataFrame,
+    changed: pd.DataFrame,
     where: AccountFields,
     batch_records: int,
     poll_seconds: float,
 ) -> ApplyResult:
-    """Clear autoflush's flagged fields in Salesforce where they still hold the flagged value."""
-    wanted = cleanup[["AccountId", "Field", "Phone"]].astype(object).reset_index(drop=True)
-    if wanted.empty:
-        return ApplyResult(
-            pd.DataFrame(columns=APPLY_COLUMNS), pd.DataFrame(columns=UNDO_COLUMNS), _counts([])
-        )
-    current = current_values(
-        connection, where, sorted(wanted["AccountId"].unique()), sorted(wanted["Field"].unique())
-    )
-    unchanged, changed = compare_with_current(wanted, current, "Phone")
+    """Set the fields to null with Bulk API 2.0 update jobs; report every field."""
     outcomes = [changed.assign(Status="skipped_changed", Error="")]
-    if len(unchanged):
-        records = update_records(unchanged.assign(Clear=BULK_NULL), "Clear", where.fields)
+    if len(to_clear):
+        records = update_records(to_clear.assign(Clear=BULK_NULL), "Clear", where.fields)
         _, failed = bulk_ingest(
             connection, where.obj, "update", records, batch_records, poll_seconds
         )
-        outcomes.append(field_outcomes(unchanged, failed, "cleared"))
-    results = pd.concat(outcomes, ignore_index=True)[APPLY_COLUMNS]
+        outcomes.append(field_outcomes(to_clear, failed, "cleared"))
+    results = pd.concat(outcomes, ignore_index=True).reindex(columns=APPLY_COLUMNS)
     results = results.sort_values(["AccountId", "Field"], ignore_index=True)
-    cleared = results[results["Status"] == "cleared"]
-    undo = pd.DataFrame(
-        {
-            "AccountId": cleared["AccountId"],
-            "Field": cleared["Field"],
-            "SalesforceField": cleared["Field"].map(where.fields),
-            "Value": cleared["Phone"],
-        }
-    )[UNDO_COLUMNS]
-    return ApplyResult(results, undo.reset_index(drop=True), _counts(results["Status"]))
+    return ApplyResult(results, _counts(results["Status"]))
 
 
 def restore_cleared(
@@ -231,7 +239,7 @@ def insert_research_requests(
 ) -> ApplyResult:
     """Insert one Research_Request__c per requested account; report each insert."""
     if requests.empty:
-        return ApplyResult(pd.DataFrame(columns=REQUEST_APPLY_COLUMNS), pd.DataFrame(), _counts([]))
+        return ApplyResult(pd.DataFrame(columns=REQUEST_APPLY_COLUMNS), _counts([]))
     account_field = fields.get("Account__c", "Account__c")
     status_field = fields.get("Status__c", "Status__c")
     records = [{account_field: account, status_field: status} for account in requests["AccountId"]]
@@ -249,7 +257,7 @@ def insert_research_requests(
         ],
         ignore_index=True,
     ).sort_values("AccountId", ignore_index=True)
-    return ApplyResult(results, pd.DataFrame(), _counts(results["Status"]))
+    return ApplyResult(results, _counts(results["Status"]))
 
 
 def _counts(statuses) -> dict[str, int]:  # noqa: ANN001 - a Series or an empty list
