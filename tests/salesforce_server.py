@@ -24,6 +24,12 @@ datetimes (`2026-01-01T00:00:00+00:00`, also `...Z`). Anything else is a 400 MAL
 
 from __future__ import annotations
 
+import base64
+import csv
+import functools
+import hashlib
+import hmac
+import io
 import itertools
 import json
 import math
@@ -40,7 +46,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
@@ -123,6 +129,7 @@ class Query:
     where: Any = None  # nested tuples: ("and"|"or", a, b) | ("not", a) | ("cmp", f, op, lits)
     order: list[tuple[str, bool, bool | None]] = field(default_factory=list)  # name, asc, nulls1st
     limit: int | None = None
+    count: bool = False  # SELECT COUNT(): only totalSize is answered
 
 
 def tokenize(soql: str) -> list[Token]:
@@ -195,11 +202,19 @@ class _Parser:
 
     def query(self) -> Query:
         self.expect("select")
-        fields = [self.name()]
-        while self.punct(","):
+        count, fields = False, []
+        ahead = self.tokens[self.at + 1] if self.at + 1 < len(self.tokens) else None
+        if self.peek() is not None and self.peek().is_word("count") and ahead and ahead.text == "(":
+            self.at += 2
+            if not self.punct(")"):
+                raise SoqlError("only COUNT() is supported")
+            count = True
+        else:
             fields.append(self.name())
+            while self.punct(","):
+                fields.append(self.name())
         self.expect("from")
-        query = Query(obj=self.name(), fields=fields)
+        query = Query(obj=self.name(), fields=fields, count=count)
         if self.keyword("where"):
             query.where = self.disjunction()
         if self.keyword("order"):
@@ -338,7 +353,11 @@ def _compare(series: pd.Series, kind: str, op: str, values: list[Any]) -> np.nda
 
 
 class Table:
-    """One object: a frame plus describe() types, with case-insensitive field lookup."""
+    """One object: a frame plus describe() types, with case-insensitive field lookup.
+
+    Writes (Bulk ingest) swap in a new frame rather than mutate the old one, so a reader that
+    took `table.frame` once sees one consistent snapshot (pandas copy-on-write keeps it cheap).
+    """
 
     def __init__(self, name: str, frame: pd.DataFrame, types: dict[str, str] | None) -> None:
         self.name = name
@@ -346,6 +365,7 @@ class Table:
         self.types = {column: field_type(column, frame[column]) for column in frame.columns}
         self.types.update(types or {})
         self.by_lower = {column.lower(): column for column in frame.columns}
+        self._ids: tuple[pd.Index, np.ndarray] | None = None
 
     def column(self, name: str) -> str:
         try:
@@ -355,35 +375,61 @@ class Table:
                 f"No such column '{name}' on entity '{self.name}'.", "INVALID_FIELD"
             ) from None
 
-    def mask(self, node: Any) -> np.ndarray:
+    def replace(self, frame: pd.DataFrame) -> None:
+        """Publish a written frame (same columns); row labels stay positions."""
+        self.frame = frame.reset_index(drop=True)
+        self._ids = None
+
+    def positions_of(self, ids: np.ndarray) -> np.ndarray:
+        """Row positions of these Ids, -1 where absent; the Id index is kept until a write."""
+        if "Id" not in self.frame.columns:
+            return np.full(len(ids), -1, dtype=np.int64)
+        if self._ids is None:
+            keys = pd.Index(self.frame["Id"].astype(object))
+            first = ~keys.duplicated()
+            self._ids = (keys[first], np.flatnonzero(first))
+        keys, rows = self._ids
+        found = keys.get_indexer(pd.Index(ids, dtype=object))
+        return np.where(found >= 0, rows[found], -1)
+
+    def mask(self, node: Any, frame: pd.DataFrame | None = None) -> np.ndarray:
+        frame = self.frame if frame is None else frame
         if node is None:
-            return np.ones(len(self.frame), dtype=bool)
+            return np.ones(len(frame), dtype=bool)
         if node[0] == "and":
-            return self.mask(node[1]) & self.mask(node[2])
+            return self.mask(node[1], frame) & self.mask(node[2], frame)
         if node[0] == "or":
-            return self.mask(node[1]) | self.mask(node[2])
+            return self.mask(node[1], frame) | self.mask(node[2], frame)
         if node[0] == "not":
-            return ~self.mask(node[1])
+            return ~self.mask(node[1], frame)
         _, name, op, literals = node
         column = self.column(name)
         kind = self.types[column]
         values = [_coerce(literal, kind, column) for literal in literals]
-        return _compare(self.frame[column], kind, op, values)
+        return _compare(frame[column], kind, op, values)
 
-    def select(self, query: Query) -> pd.DataFrame:
-        columns = [self.column(name) for name in query.fields]
-        rows = self.frame[self.mask(query.where)]
+    def select_positions(self, query: Query, frame: pd.DataFrame) -> np.ndarray:
+        """The matching rows' positions in `frame`, ordered and limited; only key columns move."""
+        positions = np.flatnonzero(self.mask(query.where, frame))
         for name, ascending, nulls_first in reversed(query.order):  # stable: last key first
             first = ascending if nulls_first is None else nulls_first
-            rows = rows.sort_values(
-                self.column(name),
-                ascending=ascending,
-                kind="stable",
-                na_position="first" if first else "last",
-            )
+            key = frame[self.column(name)].take(positions).reset_index(drop=True)
+            order = key.sort_values(
+                ascending=ascending, kind="stable", na_position="first" if first else "last"
+            ).index.to_numpy()
+            positions = positions[order]
         if query.limit is not None:
-            rows = rows.head(query.limit)
-        return rows[list(dict.fromkeys(columns))]
+            positions = positions[: query.limit]
+        return positions
+
+    def selected_columns(self, query: Query) -> list[str]:
+        return list(dict.fromkeys(self.column(name) for name in query.fields))
+
+    def select(self, query: Query, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+        """The selected rows and columns; the index holds the rows' positions in `frame`."""
+        frame = self.frame if frame is None else frame
+        columns = self.selected_columns(query)
+        return frame[columns].take(self.select_positions(query, frame))
 
 
 def json_value(value: Any) -> Any:
@@ -401,7 +447,366 @@ def json_value(value: Any) -> Any:
     return value
 
 
+# --------------------------------------------------------------------------- Bulk API 2.0 CSV
+
+DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^"}
+DELIMITERS["BACKQUOTE"] = "`"
+LINE_ENDINGS = {"LF": "\n", "CRLF": "\r\n"}
+BULK_NULL = "#N/A"  # an ingest value that sets the field to null ("" leaves it unchanged)
+_NULL_MARK = "\ue000null\ue000"  # na_rep while writing, then unquoted to an empty field
+KEY_PREFIXES = {
+    "Account": "001",
+    "Contact": "003",
+    "User": "005",
+    "Opportunity": "006",
+    "Lead": "00Q",
+    "Task": "00T",
+    "Event": "00U",
+    "Case": "500",
+    "Campaign": "701",
+}
+
+
+def _utc(series: pd.Series) -> pd.Series:
+    if isinstance(series.dtype, pd.DatetimeTZDtype):
+        return series.dt.tz_convert("UTC")
+    if pd.api.types.is_datetime64_dtype(series):
+        return series.dt.tz_localize("UTC")
+    return pd.to_datetime(series, utc=True, format="ISO8601", errors="coerce")
+
+
+def _csv_cells(series: pd.Series, kind: str) -> np.ndarray:
+    """One column's cells as Bulk API 2.0 writes them (object array, None for null).
+
+    Datetimes 2024-01-02T03:04:05.000Z, dates 2024-01-02, booleans true/false, numbers plain.
+    """
+    present = series.notna().to_numpy(dtype=bool)
+    cells = np.full(len(series), None, dtype=object)
+    if not present.any():
+        return cells
+    values = series[present]
+    if kind in ("datetime", "date"):
+        naive = _utc(values).dt.tz_localize(None).to_numpy(dtype="datetime64[ms]")
+        text = np.datetime_as_string(naive, unit="ms" if kind == "datetime" else "D")
+        text = np.char.add(text, "Z") if kind == "datetime" else text
+        cells[present] = np.where(np.isnat(naive), None, text.astype(object))
+    elif kind == "boolean":
+        flags = values.astype(bool).to_numpy(dtype=bool)
+        cells[present] = np.where(flags, "true", "false").astype(object)
+    elif kind in ("int", "double"):
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64")
+        whole = kind == "int" and bool(np.all(np.mod(numbers[~np.isnan(numbers)], 1) == 0))
+        if whole:
+            text = np.where(np.isnan(numbers), 0, numbers).astype(np.int64).astype(str)
+        else:
+            text = numbers.astype(str)
+        cells[present] = np.where(np.isnan(numbers), None, text.astype(object))
+    else:
+        cells[present] = values.to_numpy(dtype=object)
+    return cells
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def bulk_csv(
+    frame: pd.DataFrame, kinds: list[str], delimiter: str = ",", line_ending: str = "\n"
+) -> bytes:
+    """A CSV like Salesforce's Bulk API 2.0: a header row, every value double-quoted, null as an
+    empty unquoted field. Built column-wise with pandas: pages hold tens of thousands of rows."""
+    header = delimiter.join(_quote(str(name)) for name in frame.columns) + line_ending
+    if frame.empty:
+        return header.encode()
+    cells = pd.DataFrame({i: _csv_cells(frame.iloc[:, i], kind) for i, kind in enumerate(kinds)})
+    body = cells.to_csv(
+        index=False,
+        header=False,
+        sep=delimiter,
+        lineterminator=line_ending,
+        quoting=csv.QUOTE_ALL,
+        na_rep=_NULL_MARK,
+    )
+    return (header + body.replace(_quote(_NULL_MARK), "")).encode()
+
+
+def _text_csv(frame: pd.DataFrame, delimiter: str, line_ending: str) -> bytes:
+    """Ingest results: every cell is text as uploaded (or sf__ values), all quoted."""
+    return bulk_csv(frame, ["string"] * len(frame.columns), delimiter, line_ending)
+
+
+def _parse_values(raw: np.ndarray, kind: str, dtype: Any) -> tuple[pd.Series, np.ndarray]:
+    """Uploaded text to a column's type: (values in `dtype` where possible, unparseable mask).
+    Both "" and #N/A read as null here; the caller decides what "" means."""
+    null = (raw == "") | (raw == BULK_NULL)
+    text = pd.Series(np.where(null, None, raw), dtype=object)
+    if kind in ("datetime", "date"):
+        parsed: pd.Series = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
+    elif kind == "boolean":
+        truth = {"true": True, "1": True, "false": False, "0": False}
+        parsed = text.str.lower().map(truth).astype("boolean")
+    elif kind in ("int", "double"):
+        parsed = pd.to_numeric(text, errors="coerce")
+    else:
+        parsed = text
+    bad = ~null & parsed.isna().to_numpy(dtype=bool)
+    for target in (dtype, _nullable(dtype)):
+        try:
+            return parsed.astype(target), bad
+        except (TypeError, ValueError):
+            continue
+    return parsed, bad
+
+
+def _nullable(dtype: Any) -> Any:
+    """A dtype that can hold null for this numpy one (bool -> boolean, int -> Int64)."""
+    if pd.api.types.is_bool_dtype(dtype) and not isinstance(dtype, pd.BooleanDtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(dtype) and not isinstance(
+        dtype, pd.api.extensions.ExtensionDtype
+    ):
+        return "Int64"
+    return dtype
+
+
+def _assign(series: pd.Series, positions: np.ndarray, values: pd.Series) -> pd.Series:
+    """series with the values written at these positions, keeping its dtype when it can."""
+    series = series.copy()
+    try:
+        series.iloc[positions] = values.array
+        return series
+    except (TypeError, ValueError):
+        pass
+    widened = series.astype(_nullable(series.dtype))
+    try:
+        widened.iloc[positions] = values.array
+        return widened
+    except (TypeError, ValueError):
+        loose = series.astype(object)
+        loose.iloc[positions] = values.to_numpy(dtype=object)
+        return loose
+
+
+def salesforce_id(prefix: str, number: int) -> str:
+    """An 18-character Id: prefix + 12 digits + the case-safety suffix Salesforce computes."""
+    base = f"{prefix}{number:012d}"[:15]
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+    suffix = ""
+    for chunk in range(3):
+        bits = sum(
+            1 << i for i, char in enumerate(base[chunk * 5 : chunk * 5 + 5]) if char.isupper()
+        )
+        suffix += alphabet[bits]
+    return base + suffix
+
+
+def _stamp(when: pd.Timestamp | None = None) -> str:
+    when = pd.Timestamp.now(tz="UTC") if when is None else when
+    return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}+0000"
+
+
+# --------------------------------------------------------------------------- Bulk API 2.0 jobs
+
+
+@dataclass
+class BulkJob:
+    """What query and ingest jobs share; `info()` is the job info JSON Salesforce answers."""
+
+    id: str
+    operation: str
+    object: str
+    version: str
+    column_delimiter: str = "COMMA"
+    line_ending: str = "LF"
+    state: str = "UploadComplete"
+    final_state: str = "JobComplete"  # shown once `polls_left` InProgress GETs are answered
+    polls_left: int = 0
+    created: str = field(default_factory=_stamp)
+    processed: int = 0
+    error_message: str = ""
+
+    @property
+    def delimiter(self) -> str:
+        return DELIMITERS[self.column_delimiter]
+
+    @property
+    def newline(self) -> str:
+        return LINE_ENDINGS[self.line_ending]
+
+    def poll(self) -> None:
+        """One GET of the job: InProgress for `polls_left` GETs once uploaded, then final."""
+        if self.state in ("UploadComplete", "InProgress"):
+            if self.polls_left > 0:
+                self.polls_left -= 1
+                self.state = "InProgress"
+            else:
+                self.state = self.final_state
+
+    def info(self, detail: bool = True) -> dict[str, Any]:
+        info = {
+            "id": self.id,
+            "operation": self.operation,
+            "object": self.object,
+            "createdById": USER_ID,
+            "createdDate": self.created,
+            "systemModstamp": _stamp(),
+            "state": self.state,
+            "concurrencyMode": "Parallel",
+            "contentType": "CSV",
+            "apiVersion": float(self.version[1:]),
+            "lineEnding": self.line_ending,
+            "columnDelimiter": self.column_delimiter,
+        }
+        return info
+
+
+@dataclass
+class QueryJob(BulkJob):
+    """A Bulk API 2.0 query job: its SOQL, the table snapshot and the selected rows' positions,
+    computed once at creation; result pages are cut from them on demand."""
+
+    soql: str = ""
+    frame: pd.DataFrame | None = None
+    rows: np.ndarray | None = None
+    columns: list[str] = field(default_factory=list)
+    kinds: list[str] = field(default_factory=list)
+
+    def info(self, detail: bool = True) -> dict[str, Any]:
+        info = super().info(detail)
+        if detail:
+            done = self.state == "JobComplete"
+            info.update(
+                jobType="V2Query",
+                numberRecordsProcessed=len(self.rows) if done and self.rows is not None else 0,
+                retries=0,
+                totalProcessingTime=0,
+            )
+            if self.error_message:
+                info["errorMessage"] = self.error_message
+        return info
+
+    def page(self, start: int, size: int) -> pd.DataFrame:
+        assert self.frame is not None and self.rows is not None
+        return self.frame[self.columns].take(self.rows[start : start + size])
+
+
+@dataclass
+class IngestJob(BulkJob):
+    """A Bulk API 2.0 ingest job: the uploaded CSV and, once processed, its result rows."""
+
+    state: str = "Open"
+    upload: bytes | None = None
+    failed_count: int = 0
+    successful: pd.DataFrame | None = None  # sf__Id, sf__Created, uploaded columns (text)
+    failed: pd.DataFrame | None = None  # sf__Id, sf__Error, uploaded columns (text)
+    unprocessed: pd.DataFrame | None = None  # uploaded columns (text)
+
+    def info(self, detail: bool = True) -> dict[str, Any]:
+        info = super().info(detail)
+        info["contentUrl"] = f"services/data/{self.version}/jobs/ingest/{self.id}/batches"
+        if detail:
+            shown = self.state in ("JobComplete", "Failed", "Aborted")
+            info.update(
+                jobType="V2Ingest",
+                numberRecordsProcessed=self.processed if shown else 0,
+                numberRecordsFailed=self.failed_count if shown else 0,
+                retries=0,
+                totalProcessingTime=0,
+                apiActiveProcessingTime=0,
+                apexProcessingTime=0,
+            )
+            if self.state == "Failed" and self.error_message:
+                info["errorMessage"] = self.error_message
+        return info
+
+
+def _read_upload(body: bytes, delimiter: str) -> pd.DataFrame:
+    """The uploaded CSV, every cell as the exact text sent (no NA guessing: #N/A stays)."""
+    if not body.strip():
+        return pd.DataFrame()
+    frame = pd.read_csv(
+        io.BytesIO(body), sep=delimiter, dtype=str, keep_default_na=False, na_filter=False
+    )
+    return frame.astype(object)
+
+
 # --------------------------------------------------------------------------- the server
+
+
+class Reply(NamedTuple):
+    """One HTTP answer from a route."""
+
+    status: int
+    body: bytes
+    content_type: str = "application/json;charset=UTF-8"
+    headers: dict[str, str] = {}
+
+
+def _json(status: int, payload: Any) -> Reply:
+    return Reply(status, json.dumps(payload).encode())
+
+
+def _error(status: int, code: str, message: str) -> Reply:
+    return _json(status, [{"message": message, "errorCode": code}])
+
+
+def _not_found() -> Reply:
+    return _error(404, "NOT_FOUND", "The requested resource does not exist")
+
+
+def _oauth_error(error: str, description: str) -> Reply:
+    return _json(400, {"error": error, "error_description": description})
+
+
+@dataclass
+class Request:
+    """What a route sees of a REST call."""
+
+    method: str
+    version: str
+    params: dict[str, list[str]]
+    body: bytes
+    content_type: str
+
+    def json(self) -> dict[str, Any]:
+        try:
+            payload = json.loads(self.body or b"{}")
+        except ValueError as error:
+            raise _Refused(_error(400, "JSON_PARSER_ERROR", str(error))) from None
+        if not isinstance(payload, dict):
+            raise _Refused(_error(400, "JSON_PARSER_ERROR", "expected a JSON object"))
+        return payload
+
+
+class _Refused(Exception):
+    """Raised inside a route to answer this reply instead."""
+
+    def __init__(self, reply: Reply) -> None:
+        super().__init__(reply.status)
+        self.reply = reply
+
+
+@functools.cache
+def _jwt_key_pair() -> tuple[bytes, bytes]:
+    """One RSA key pair per process (private PEM, public PEM): generating one takes a while and
+    tests start many servers."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public
+
+
+JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+Route = Callable[..., Reply]
 
 
 class SalesforceServer:
@@ -411,16 +816,24 @@ class SalesforceServer:
     url         "https://127.0.0.1:PORT";  instance: "127.0.0.1:PORT"
     ca_path     PEM of the CA that signed the server's certificate (REQUESTS_CA_BUNDLE / verify)
     username, password, token   the only credentials the SOAP login accepts
+    consumer_key, consumer_secret   the connected app's, for the OAuth 2.0 token endpoint
+    private_key_path    PEM of the private key whose public half verifies JWT bearer assertions
     tables      {object name: Table}; set_table() replaces one
-    requests    REST API calls answered so far (the `used` of Sforce-Limit-Info)
-    logins      SOAP logins answered (good or bad); not counted in `requests`
+    requests    REST/Bulk API calls answered so far (the `used` of Sforce-Limit-Info)
+    logins      SOAP logins and OAuth token requests answered (good or bad); not in `requests`
     api_limit   the `limit` of Sforce-Limit-Info; past it every call is REQUEST_LIMIT_EXCEEDED
-    page_size   records per query page (default 2000)
+    page_size   records per REST query page (default 2000)
+    bulk_page_size  records per Bulk API 2.0 result page when maxRecords is not given (50,000)
+    bulk_polls_in_progress  job-info GETs answered "InProgress" before a job shows its end
     latency     seconds slept before answering each request
-    faults      answered instead of the next REST calls, first first: "500",
-                "REQUEST_LIMIT_EXCEEDED" or "INVALID_SESSION_ID" (logins never take a fault)
-    queries     every SOQL string received, in order
-    sessions    the valid session ids; expire_sessions() empties it
+    faults      answered instead of the next REST/Bulk calls, first first: "500",
+                "REQUEST_LIMIT_EXCEEDED" or "INVALID_SESSION_ID"; None lets one call through
+                (logins never take a fault)
+    record_errors   {Id: "CODE:message:--"}: an ingest row for that Id fails with this error
+    queries     every SOQL string received (REST and Bulk), in order
+    bulk_jobs   every Bulk API 2.0 query job created (QueryJob), in order
+    ingest_jobs every Bulk API 2.0 ingest job created (IngestJob), in order
+    sessions    the valid session ids and OAuth access tokens; expire_sessions() empties it
     """
 
     def __init__(
@@ -430,33 +843,49 @@ class SalesforceServer:
         *,
         field_types: dict[str, dict[str, str]] | None = None,
         page_size: int = 2000,
+        bulk_page_size: int = 50_000,
+        bulk_polls_in_progress: int = 0,
         latency: float = 0.0,
         api_limit: int = 100_000,
         username: str = "dialer@example.com",
         password: str = "pw-Sales-f0rce",
         token: str = "TOKEN123abc",
+        consumer_key: str = "3MVG9fake.Consumer.Key",
+        consumer_secret: str = "C0nsumer-Secret-42",
     ) -> None:
         field_types = field_types or {}
         self.tables = {
             name: Table(name, frame, field_types.get(name)) for name, frame in tables.items()
         }
         self.page_size = page_size
+        self.bulk_page_size = bulk_page_size
+        self.bulk_polls_in_progress = bulk_polls_in_progress
         self.latency = latency
         self.api_limit = api_limit
         self.username, self.password, self.token = username, password, token
-        self.faults: list[str] = []
+        self.consumer_key, self.consumer_secret = consumer_key, consumer_secret
+        self.faults: list[str | None] = []
+        self.record_errors: dict[str, str] = {}
         self.queries: list[str] = []
+        self.bulk_jobs: list[QueryJob] = []
+        self.ingest_jobs: list[IngestJob] = []
         self.sessions: set[str] = set()
         self.requests = 0
         self.logins = 0
         self._cursors: dict[str, list[dict]] = {}
+        self._jobs: dict[str, BulkJob] = {}
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()  # one ingest job writes the tables at a time
         self._locators = itertools.count(1)
+        self._ids = itertools.count(1)
 
         ca = trustme.CA()
         ca_dir.mkdir(parents=True, exist_ok=True)
         self.ca_path = str(ca_dir / "salesforce-ca.pem")
         ca.cert_pem.write_to_path(self.ca_path)
+        private_pem, self._public_pem = _jwt_key_pair()
+        self.private_key_path = str(ca_dir / "salesforce-jwt-key.pem")
+        Path(self.private_key_path).write_bytes(private_pem)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ca.issue_cert(HOST).configure_cert(context)
 
@@ -476,6 +905,31 @@ class SalesforceServer:
             name="salesforce-server",
             daemon=True,
         )
+        self._routes: list[tuple[re.Pattern[str], dict[str, Route]]] = [
+            (re.compile(pattern, re.IGNORECASE), methods)
+            for pattern, methods in [
+                (r"query|queryAll", {"GET": self._rest_query}),
+                (r"(?:query|queryAll)/(01g\w+)-(\d+)", {"GET": self._rest_query_more}),
+                (r"sobjects", {"GET": self._sobjects}),
+                (r"sobjects/(\w+)/describe", {"GET": self._describe}),
+                (r"jobs/query", {"POST": self._create_query_job, "GET": self._list_jobs}),
+                (
+                    r"jobs/query/(750\w+)",
+                    {"GET": self._job_info, "PATCH": self._patch_job, "DELETE": self._delete_job},
+                ),
+                (r"jobs/query/(750\w+)/results", {"GET": self._query_results}),
+                (r"jobs/ingest", {"POST": self._create_ingest_job, "GET": self._list_jobs}),
+                (
+                    r"jobs/ingest/(750\w+)",
+                    {"GET": self._job_info, "PATCH": self._patch_job, "DELETE": self._delete_job},
+                ),
+                (r"jobs/ingest/(750\w+)/batches", {"PUT": self._upload}),
+                (
+                    r"jobs/ingest/(750\w+)/(successfulResults|failedResults|unprocessedRecords)",
+                    {"GET": self._ingest_results},
+                ),
+            ]
+        ]
 
     def start(self) -> SalesforceServer:
         self._thread.start()
@@ -520,10 +974,16 @@ class SalesforceServer:
             **options,
         )
 
-    # ----- request handling (called from handler threads)
+    # ----- logins (called from handler threads)
 
     def limit_info(self) -> str:
         return f"api-usage={self.requests}/{self.api_limit}"
+
+    def _new_session(self) -> str:
+        session_id = f"{ORG_ID}!{secrets.token_urlsafe(24)}"
+        with self._lock:
+            self.sessions.add(session_id)
+        return session_id
 
     def login(self, body: bytes, version: str) -> tuple[int, str]:
         with self._lock:
@@ -536,64 +996,159 @@ class SalesforceServer:
             username = password = None
         if username != self.username or password != self.password + self.token:
             return 500, _login_fault()
-        session_id = f"{ORG_ID}!{secrets.token_urlsafe(24)}"
-        with self._lock:
-            self.sessions.add(session_id)
-        return 200, _login_response(self.url, version, session_id)
+        return 200, _login_response(self.url, version, self._new_session())
 
-    def api(self, method: str, target: str, authorization: str) -> tuple[int, Any]:
+    def oauth_token(self, body: bytes, authorization: str) -> Reply:
+        """POST /services/oauth2/token: client_credentials, password or JWT bearer grants."""
+        import jwt
+
+        with self._lock:
+            self.logins += 1
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        scheme, _, credentials = authorization.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                decoded = base64.b64decode(credentials).decode()
+            except ValueError:
+                decoded = ""
+            client_id, _, client_secret = decoded.partition(":")
+        grant = form.get("grant_type", "")
+        if grant in ("client_credentials", "password"):
+            if client_id != self.consumer_key or client_secret != self.consumer_secret:
+                return _oauth_error("invalid_client", "invalid client credentials")
+            if grant == "password" and (
+                form.get("username") != self.username
+                or form.get("password") not in (self.password, self.password + self.token)
+            ):
+                return _oauth_error("invalid_grant", "authentication failure")
+        elif grant == JWT_GRANT:
+            try:
+                claims = jwt.decode(
+                    form.get("assertion", ""),
+                    self._public_pem,
+                    algorithms=["RS256"],
+                    options={"verify_aud": False, "require": ["iss", "sub", "aud", "exp"]},
+                )
+            except jwt.PyJWTError:
+                return _oauth_error("invalid_grant", "invalid assertion")
+            if claims["iss"] != self.consumer_key:
+                return _oauth_error("invalid_client", "client identifier invalid")
+            audiences = {
+                f"https://{self.domain}.salesforce.com",
+                "https://login.salesforce.com",
+                "https://test.salesforce.com",
+                self.url,
+            }
+            if claims["aud"] not in audiences:
+                return _oauth_error("invalid_grant", "audience is invalid")
+            if claims["sub"] != self.username:
+                return _oauth_error("invalid_grant", "invalid assertion")
+        else:
+            return _oauth_error("unsupported_grant_type", "grant type not supported")
+        issued = str(int(time.time() * 1000))
+        identity = f"{self.url}/id/{ORG_ID}/{USER_ID}"
+        digest = hmac.new(
+            self.consumer_secret.encode(), (identity + issued).encode(), hashlib.sha256
+        ).digest()
+        return _json(
+            200,
+            {
+                "access_token": self._new_session(),
+                "instance_url": self.url,
+                "id": identity,
+                "token_type": "Bearer",
+                "issued_at": issued,
+                "signature": base64.b64encode(digest).decode(),
+            },
+        )
+
+    # ----- REST and Bulk API 2.0 (called from handler threads)
+
+    def api(
+        self,
+        method: str,
+        target: str,
+        authorization: str,
+        body: bytes = b"",
+        content_type: str = "",
+    ) -> Reply:
+        """Answer one call under /services/data: faults and the limit first, then the session,
+        then the route (404 unknown, 405 a method the route does not take)."""
         with self._lock:
             self.requests += 1
             fault = self.faults.pop(0) if self.faults else None
             over_limit = self.requests > self.api_limit
         if fault is not None:
             status, code, message = FAULTS[str(fault)]
-            return status, [{"message": message, "errorCode": code}]
+            return _error(status, code, message)
         if over_limit:
-            status, code, message = FAULTS["REQUEST_LIMIT_EXCEEDED"]
-            return status, [{"message": message, "errorCode": code}]
+            return _error(*FAULTS["REQUEST_LIMIT_EXCEEDED"])
         scheme, _, session_id = authorization.partition(" ")
         if scheme not in ("Bearer", "OAuth") or session_id not in self.sessions:
-            status, code, message = FAULTS["INVALID_SESSION_ID"]
-            return status, [{"message": message, "errorCode": code}]
-        if method != "GET":
-            return 405, [
-                {
-                    "message": f"HTTP Method '{method}' not allowed",
-                    "errorCode": "METHOD_NOT_ALLOWED",
-                }
-            ]
+            return _error(*FAULTS["INVALID_SESSION_ID"])
         parts = urlsplit(target)
         route = re.fullmatch(r"/services/data/(v\d+\.\d)/(.*?)/?", parts.path)
         if route is None:
             return _not_found()
         version, rest = route.groups()
-        try:
-            if rest in ("query", "queryAll"):
-                (soql,) = parse_qs(parts.query).get("q", [""])
-                return 200, self.query(version, soql)
-            more = re.fullmatch(r"(?:query|queryAll)/(01g\w+)-(\d+)", rest)
-            if more:
-                return self.query_more(version, more.group(1), int(more.group(2)))
-            if rest == "sobjects":
-                return 200, {"sobjects": [{"name": name} for name in self.tables]}
-            describe = re.fullmatch(r"sobjects/(\w+)/describe", rest)
-            if describe:
-                return self.describe(describe.group(1))
-        except SoqlError as error:
-            return 400, [{"message": str(error), "errorCode": error.code}]
+        for pattern, methods in self._routes:
+            match = pattern.fullmatch(rest)
+            if match is None:
+                continue
+            handler = methods.get(method)
+            if handler is None:
+                return _error(
+                    405,
+                    "METHOD_NOT_ALLOWED",
+                    f"HTTP Method '{method}' not allowed. Allowed are " + ",".join(methods),
+                )
+            request = Request(method, version, parse_qs(parts.query), body, content_type)
+            try:
+                return handler(request, *match.groups())
+            except SoqlError as error:
+                return _error(400, error.code, str(error))
+            except _Refused as refused:
+                return refused.reply
         return _not_found()
+
+    def _rest_query(self, request: Request) -> Reply:
+        (soql,) = request.params.get("q", [""])
+        return _json(200, self.query(request.version, soql))
+
+    def _rest_query_more(self, request: Request, locator: str, offset: str) -> Reply:
+        status, payload = self.query_more(request.version, locator, int(offset))
+        return _json(status, payload)
+
+    def _sobjects(self, request: Request) -> Reply:
+        return _json(
+            200,
+            {
+                "sobjects": [
+                    {"name": name, "keyPrefix": self._key_prefix(table)}
+                    for name, table in self.tables.items()
+                ]
+            },
+        )
+
+    def _describe(self, request: Request, name: str) -> Reply:
+        return _json(*self.describe(name))
 
     def query(self, version: str, soql: str) -> dict:
         self.queries.append(soql)
         query = parse_soql(soql)
         table = self._table(query.obj)
-        rows = table.select(query)
+        frame = table.frame
+        if query.count:
+            total = int(table.mask(query.where, frame).sum())
+            total = total if query.limit is None else min(total, query.limit)
+            return {"totalSize": total, "done": True, "records": []}
+        rows = table.select(query, frame)
         records = []
         for index, *values in rows.itertuples(index=True, name=None):
             record: dict[str, Any] = {"attributes": {"type": table.name}}
-            if "Id" in table.frame.columns:
-                row_id = json_value(table.frame.at[index, "Id"])
+            if "Id" in frame.columns:
+                row_id = json_value(frame.at[index, "Id"])
                 record["attributes"]["url"] = (
                     f"/services/data/{version}/sobjects/{table.name}/{row_id}"
                 )
@@ -622,12 +1177,19 @@ class SalesforceServer:
         try:
             table = self._table(name)
         except SoqlError:
-            return _not_found()
+            return 404, [
+                {"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}
+            ]
         fields = [
             {"name": column, "label": column, "type": kind, "nillable": kind != "id"}
             for column, kind in table.types.items()
         ]
-        return 200, {"name": table.name, "label": table.name, "fields": fields}
+        return 200, {
+            "name": table.name,
+            "label": table.name,
+            "keyPrefix": self._key_prefix(table),
+            "fields": fields,
+        }
 
     def _table(self, name: str) -> Table:
         for table_name, table in self.tables.items():
@@ -635,9 +1197,327 @@ class SalesforceServer:
                 return table
         raise SoqlError(f"sObject type '{name}' is not supported.", "INVALID_TYPE")
 
+    def _key_prefix(self, table: Table) -> str:
+        """The object's 3-character Id prefix: its rows', else the standard one, else a0 + the
+        name's first letter (Research_Request__c -> a0R)."""
+        if "Id" in table.frame.columns and len(table.frame):
+            first = table.frame["Id"].iloc[0]
+            if isinstance(first, str) and len(first) >= 3:
+                return first[:3]
+        return KEY_PREFIXES.get(table.name, "a0" + table.name[:1].upper())
 
-def _not_found() -> tuple[int, Any]:
-    return 404, [{"message": "The requested resource does not exist", "errorCode": "NOT_FOUND"}]
+    # ----- Bulk API 2.0 jobs
+
+    def _new_job_id(self) -> str:
+        return salesforce_id("750", next(self._ids))
+
+    def _job(self, job_id: str, kind: type[BulkJob]) -> BulkJob:
+        job = self._jobs.get(job_id)
+        if not isinstance(job, kind):
+            raise _Refused(_not_found())
+        return job
+
+    def _job_options(self, payload: dict[str, Any]) -> dict[str, str]:
+        options = {
+            "column_delimiter": payload.get("columnDelimiter") or "COMMA",
+            "line_ending": payload.get("lineEnding") or "LF",
+        }
+        if options["column_delimiter"] not in DELIMITERS:
+            raise _Refused(_error(400, "INVALIDJOB", "Invalid column delimiter"))
+        if options["line_ending"] not in LINE_ENDINGS:
+            raise _Refused(_error(400, "INVALIDJOB", "Invalid line ending"))
+        return options
+
+    def _create_query_job(self, request: Request) -> Reply:
+        payload = request.json()
+        operation, soql = payload.get("operation"), payload.get("query")
+        if operation not in ("query", "queryAll"):
+            return _error(400, "INVALIDJOB", f"Invalid operation: {operation}")
+        if not isinstance(soql, str) or not soql.strip():
+            return _error(400, "INVALIDJOB", "A query is required")
+        options = self._job_options(payload)
+        self.queries.append(soql)
+        query = parse_soql(soql)
+        if query.count:
+            return _error(400, "INVALIDJOB", "Aggregate queries are not supported")
+        table = self._table(query.obj)
+        frame = table.frame
+        columns = table.selected_columns(query)
+        job = QueryJob(
+            id=self._new_job_id(),
+            operation=operation,
+            object=table.name,
+            version=request.version,
+            polls_left=self.bulk_polls_in_progress,
+            soql=soql,
+            frame=frame,
+            rows=table.select_positions(query, frame),
+            columns=columns,
+            kinds=[table.types[column] for column in columns],
+            **options,
+        )
+        with self._lock:
+            self._jobs[job.id] = job
+            self.bulk_jobs.append(job)
+        return _json(200, job.info(detail=False))
+
+    def _list_jobs(self, request: Request) -> Reply:
+        with self._lock:
+            jobs = [job.info(detail=False) for job in self._jobs.values()]
+        return _json(200, {"done": True, "records": jobs, "nextRecordsUrl": None})
+
+    def _job_info(self, request: Request, job_id: str) -> Reply:
+        job = self._job(job_id, BulkJob)
+        with self._lock:
+            job.poll()
+            return _json(200, job.info())
+
+    def _delete_job(self, request: Request, job_id: str) -> Reply:
+        job = self._job(job_id, BulkJob)
+        with self._lock:
+            self._jobs.pop(job.id, None)
+        return Reply(204, b"", "text/plain")
+
+    def _patch_job(self, request: Request, job_id: str) -> Reply:
+        job = self._job(job_id, BulkJob)
+        state = request.json().get("state")
+        if state == "Aborted":
+            with self._lock:
+                if job.state in ("JobComplete", "Failed", "Aborted"):
+                    return _error(409, "INVALIDJOBSTATE", f"Job is already {job.state}")
+                job.state = job.final_state = "Aborted"
+                return _json(200, job.info(detail=False))
+        if state == "UploadComplete" and isinstance(job, IngestJob):
+            with self._lock:
+                if job.state != "Open":
+                    return _error(409, "INVALIDJOBSTATE", f"Job is {job.state}, not Open")
+                job.state = "UploadComplete"
+                job.final_state = "InProgress"  # until processed, even for a concurrent GET
+                job.polls_left = self.bulk_polls_in_progress
+            try:
+                self._run_ingest(job)
+            except Exception as error:  # noqa: BLE001 - a job fails, the server stays up
+                self._fail_job(job, pd.DataFrame(), f"InvalidBatch : {error}")
+            return _json(200, job.info(detail=False))
+        return _error(400, "INVALIDJOBSTATE", f"Cannot change the job's state to {state}")
+
+    def _query_results(self, request: Request, job_id: str) -> Reply:
+        job = self._job(job_id, QueryJob)
+        assert isinstance(job, QueryJob)
+        if job.final_state != "JobComplete" or job.polls_left > 0:
+            return _error(409, "INVALIDJOBSTATE", f"Job is {job.state}, not JobComplete")
+        (locator,) = request.params.get("locator", [""])
+        (max_records,) = request.params.get("maxRecords", [str(self.bulk_page_size)])
+        try:
+            start = int(base64.b64decode(locator + "=" * (-len(locator) % 4))) if locator else 0
+            size = int(max_records)
+        except ValueError:
+            return _error(400, "INVALID_QUERY_LOCATOR", "Invalid locator or maxRecords")
+        total = len(job.rows) if job.rows is not None else 0
+        if start < 0 or start > total or size < 1:
+            return _error(400, "INVALID_QUERY_LOCATOR", "Invalid locator or maxRecords")
+        page = job.page(start, size)
+        end = start + len(page)
+        next_locator = base64.b64encode(str(end).encode()).decode().rstrip("=")
+        return Reply(
+            200,
+            bulk_csv(page, job.kinds, job.delimiter, job.newline),
+            "text/csv",
+            {
+                "Sforce-Locator": next_locator if end < total else "null",
+                "Sforce-NumberOfRecords": str(len(page)),
+            },
+        )
+
+    def _create_ingest_job(self, request: Request) -> Reply:
+        payload = request.json()
+        operation = payload.get("operation")
+        if operation not in ("insert", "update", "delete"):
+            return _error(400, "INVALIDJOB", f"Unsupported operation: {operation}")
+        if payload.get("contentType", "CSV") != "CSV":
+            return _error(400, "INVALIDJOB", "Only CSV content is supported")
+        try:
+            table = self._table(str(payload.get("object")))
+        except SoqlError:
+            return _error(400, "INVALIDJOB", f"Unable to find object: {payload.get('object')}")
+        job = IngestJob(
+            id=self._new_job_id(),
+            operation=operation,
+            object=table.name,
+            version=request.version,
+            **self._job_options(payload),
+        )
+        with self._lock:
+            self._jobs[job.id] = job
+            self.ingest_jobs.append(job)
+        return _json(200, job.info(detail=False))
+
+    def _upload(self, request: Request, job_id: str) -> Reply:
+        job = self._job(job_id, IngestJob)
+        assert isinstance(job, IngestJob)
+        with self._lock:
+            if job.state != "Open":
+                return _error(409, "INVALIDJOBSTATE", f"Job is {job.state}, not Open")
+            if job.upload is not None:
+                return _error(
+                    400,
+                    "BULK_API_ERROR",
+                    f"Found multiple contents for job: <{job.id}>, please 'Close' / 'Abort' / "
+                    "'Delete' the current Job then create a new Job and make sure you only do "
+                    "'PUT' once on a given Job.",
+                )
+            job.upload = request.body
+        return Reply(201, b"", "text/plain")
+
+    def _ingest_results(self, request: Request, job_id: str, which: str) -> Reply:
+        job = self._job(job_id, IngestJob)
+        assert isinstance(job, IngestJob)
+        frames = {
+            "successfulresults": job.successful,
+            "failedresults": job.failed,
+            "unprocessedrecords": job.unprocessed,
+        }
+        default = {
+            "successfulresults": ["sf__Id", "sf__Created"],
+            "failedresults": ["sf__Id", "sf__Error"],
+            "unprocessedrecords": [],
+        }
+        frame = frames[which.lower()]
+        if frame is None:
+            frame = pd.DataFrame(columns=default[which.lower()])
+        return Reply(200, _text_csv(frame, job.delimiter, job.newline), "text/csv")
+
+    def _run_ingest(self, job: IngestJob) -> None:
+        """Apply an uploaded CSV to its table as Salesforce would, row by row in effect but
+        column-wise in pandas; the job ends JobComplete (some rows may fail) or Failed."""
+        table = self._table(job.object)
+        try:
+            upload = _read_upload(job.upload or b"", job.delimiter)
+        except (ValueError, pd.errors.ParserError) as error:
+            self._fail_job(job, pd.DataFrame(), f"InvalidBatch : Failed to parse CSV : {error}")
+            return
+        unknown = [name for name in upload.columns if str(name).lower() not in table.by_lower]
+        if unknown:
+            self._fail_job(job, upload, f"InvalidBatch : Field name not found : {unknown[0]}")
+            return
+        fields = {name: table.column(str(name)) for name in upload.columns}
+        count = len(upload)
+        errors = np.full(count, None, dtype=object)
+        ok = np.ones(count, dtype=bool)
+
+        def fail(rows: np.ndarray, message: Any) -> None:
+            rows = rows & ok
+            errors[rows] = message[rows] if isinstance(message, np.ndarray) else message
+            ok[rows] = False
+
+        raw = {fields[name]: upload[name].to_numpy(dtype=object) for name in upload.columns}
+        empty = np.full(count, "", dtype=object)
+        with self._write_lock:
+            frame = table.frame
+            ids = raw.get("Id", empty)
+            if job.operation == "insert":
+                fail(
+                    ids != "",
+                    "INVALID_FIELD_FOR_INSERT_UPDATE:cannot specify Id in an insert call:[Id]",
+                )
+                positions = np.full(count, -1, dtype=np.int64)
+            else:
+                positions = table.positions_of(ids)
+                fail(ids == "", f"MISSING_ARGUMENT:Id not specified in an {job.operation} call:--")
+                fail(positions < 0, "INVALID_CROSS_REFERENCE_KEY:invalid cross reference id:--")
+            if self.record_errors:
+                injected = pd.Series(ids).map(self.record_errors).to_numpy(dtype=object)
+                fail(pd.notna(injected), injected)
+            parsed: dict[str, tuple[pd.Series, np.ndarray]] = {}
+            if job.operation != "delete":
+                for column, values in raw.items():
+                    if column == "Id":
+                        continue
+                    kind = table.types.get(column, "string")
+                    parsed[column] = _parse_values(values, kind, frame[column].dtype)
+                    bad = parsed[column][1]
+                    if bad.any():
+                        messages = np.array(
+                            [
+                                f"INVALID_TYPE_ON_FIELD_IN_RECORD:{column}: value not of "
+                                f"required type: {value}:[{column}]"
+                                for value in values
+                            ],
+                            dtype=object,
+                        )
+                        fail(bad, messages)
+            new_ids = ids.copy()
+            if job.operation == "update":
+                changed = {}
+                for column, (values, _) in parsed.items():
+                    write = ok & (raw[column] != "")
+                    if write.any():
+                        changed[column] = _assign(frame[column], positions[write], values[write])
+                if changed:
+                    table.replace(frame.assign(**changed))
+            elif job.operation == "delete":
+                table.replace(frame.drop(index=frame.index[positions[ok]]))
+            else:
+                new_ids = self._insert(table, frame, parsed, ok, empty)
+        successful = upload[ok].copy()
+        successful.insert(0, "sf__Created", "true" if job.operation == "insert" else "false")
+        successful.insert(0, "sf__Id", new_ids[ok])
+        failed = upload[~ok].copy()
+        failed.insert(0, "sf__Error", errors[~ok])
+        failed.insert(0, "sf__Id", ids[~ok] if job.operation != "insert" else "")
+        with self._lock:
+            job.successful, job.failed = successful, failed
+            job.unprocessed = upload.iloc[:0]
+            job.processed, job.failed_count = count, int((~ok).sum())
+            job.final_state = "Aborted" if job.state == "Aborted" else "JobComplete"
+
+    def _insert(
+        self,
+        table: Table,
+        frame: pd.DataFrame,
+        parsed: dict[str, tuple[pd.Series, np.ndarray]],
+        ok: np.ndarray,
+        empty: np.ndarray,
+    ) -> np.ndarray:
+        """Append the good rows with new Ids; unsent columns are null, CreatedDate (and
+        LastModifiedDate) now unless sent. Returns every row's new Id ("" for failed rows)."""
+        prefix = self._key_prefix(table)
+        existing = set(frame["Id"].dropna()) if "Id" in frame.columns else set()
+        new_ids = empty.copy()
+        for row in np.flatnonzero(ok):
+            new_id = salesforce_id(prefix, next(self._ids))
+            while new_id in existing:
+                new_id = salesforce_id(prefix, next(self._ids))
+            new_ids[row] = new_id
+        added = int(ok.sum())
+        now = pd.Timestamp.now(tz="UTC").floor("ms")
+        columns: dict[str, Any] = {}
+        for column in frame.columns:
+            dtype = frame[column].dtype
+            if column in parsed:
+                values = parsed[column][0][ok].reset_index(drop=True)
+            elif column == "Id":
+                values = pd.Series(new_ids[ok], dtype=object)
+            else:
+                values = pd.Series([None] * added, dtype=object)
+            if column in ("CreatedDate", "LastModifiedDate") and table.types[column] == "datetime":
+                values = pd.Series(values, dtype=object).where(pd.notna(values), now)
+            for target in (dtype, _nullable(dtype), object):
+                try:
+                    columns[column] = pd.Series(values, dtype=object).astype(target)
+                    break
+                except (TypeError, ValueError):
+                    continue
+        if added:
+            table.replace(pd.concat([frame, pd.DataFrame(columns)], ignore_index=True))
+        return new_ids
+
+    def _fail_job(self, job: IngestJob, upload: pd.DataFrame, message: str) -> None:
+        with self._lock:
+            job.final_state = "Failed"
+            job.error_message = message
+            job.unprocessed = upload
+            job.processed = job.failed_count = 0
 
 
 def _login_response(url: str, version: str, session_id: str) -> str:
@@ -680,13 +1560,15 @@ def _handler_for(server: SalesforceServer) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base signature
             pass
 
-        def _answer(self, status: int, body: bytes, content_type: str) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
+        def _answer(self, reply: Reply) -> None:
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Content-Length", str(len(reply.body)))
             self.send_header("Sforce-Limit-Info", server.limit_info())
+            for name, value in reply.headers.items():
+                self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(reply.body)
 
         def _body(self) -> bytes:
             length = int(self.headers.get("Content-Length") or 0)
@@ -696,19 +1578,27 @@ def _handler_for(server: SalesforceServer) -> type[BaseHTTPRequestHandler]:
             body = self._body()
             if server.latency:
                 time.sleep(server.latency)
-            login = re.fullmatch(r".*/services/Soap/u/(\d+\.\d)/?", urlsplit(self.path).path)
+            path = urlsplit(self.path).path
+            login = re.fullmatch(r".*/services/Soap/u/(\d+\.\d)/?", path)
             if method == "POST" and login:
                 status, xml = server.login(body, login.group(1))
-                self._answer(status, xml.encode(), "text/xml; charset=utf-8")
+                self._answer(Reply(status, xml.encode(), "text/xml; charset=utf-8"))
                 return
-            status, payload = server.api(method, self.path, self.headers.get("Authorization", ""))
-            self._answer(status, json.dumps(payload).encode(), "application/json;charset=UTF-8")
+            authorization = self.headers.get("Authorization", "")
+            if method == "POST" and re.fullmatch(r".*/services/oauth2/token/?", path):
+                self._answer(server.oauth_token(body, authorization))
+                return
+            content_type = self.headers.get("Content-Type", "")
+            self._answer(server.api(method, self.path, authorization, body, content_type))
 
         def do_GET(self) -> None:  # noqa: N802 - http.server's name
             self._handle("GET")
 
         def do_POST(self) -> None:  # noqa: N802
             self._handle("POST")
+
+        def do_PUT(self) -> None:  # noqa: N802
+            self._handle("PUT")
 
         def do_PATCH(self) -> None:  # noqa: N802
             self._handle("PATCH")
@@ -735,8 +1625,9 @@ def running_salesforce_server(
 def salesforce_server(tmp_path_factory: pytest.TempPathFactory):
     """Start fake Salesforce orgs: salesforce_server(tables, **options) -> SalesforceServer.
 
-    options: field_types={obj: {field: type}}, page_size, latency, api_limit, username,
-    password, token. Every server started is stopped at teardown.
+    options: field_types={obj: {field: type}}, page_size, bulk_page_size,
+    bulk_polls_in_progress, latency, api_limit, username, password, token, consumer_key,
+    consumer_secret. Every server started is stopped at teardown.
     """
     servers: list[SalesforceServer] = []
 
@@ -748,3 +1639,69 @@ def salesforce_server(tmp_path_factory: pytest.TempPathFactory):
     yield start
     for server in servers:
         server.stop()
+
+
+# --------------------------------------------------------------------------- own process
+
+
+def load_tables(folder: Path) -> dict[str, pd.DataFrame]:
+    """Every `*.parquet` file or folder of parquet parts in `folder`, named by its stem."""
+    tables = {}
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith((".", "_")):
+            continue
+        if path.suffix == ".parquet" or (path.is_dir() and any(path.rglob("*.parquet"))):
+            tables[path.stem] = pd.read_parquet(path)
+    return tables
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve a folder of parquet tables until killed (for benchmarks); print how to connect as
+    one JSON line on stdout."""
+    import argparse
+    import signal
+    import tempfile
+
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.salesforce_server", description=main.__doc__
+    )
+    parser.add_argument("--data", type=Path, required=True, help="folder of *.parquet tables")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per request")
+    parser.add_argument("--page-size", type=int, default=2000, help="REST query page")
+    parser.add_argument("--bulk-page-size", type=int, default=50_000, help="Bulk result page")
+    parser.add_argument("--bulk-polls", type=int, default=0, help="InProgress job GETs")
+    parser.add_argument("--api-limit", type=int, default=100_000)
+    parser.add_argument("--ca-dir", type=Path, default=None, help="where the CA PEM goes")
+    args = parser.parse_args(argv)
+    ca_dir = args.ca_dir or Path(tempfile.mkdtemp(prefix="salesforce-server-"))
+    server = SalesforceServer(
+        load_tables(args.data),
+        ca_dir,
+        latency=args.latency,
+        page_size=args.page_size,
+        bulk_page_size=args.bulk_page_size,
+        bulk_polls_in_progress=args.bulk_polls,
+        api_limit=args.api_limit,
+    ).start()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    connection = {
+        "url": server.url,
+        "domain": server.domain,
+        "ca_path": server.ca_path,
+        "username": server.username,
+        "password": server.password,
+        "token": server.token,
+        "consumer_key": server.consumer_key,
+        "consumer_secret": server.consumer_secret,
+        "private_key_path": server.private_key_path,
+    }
+    print(json.dumps(connection), flush=True)
+    while not stop.wait(0.5):
+        pass
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -72,8 +72,8 @@ def test_every_job_gives_the_same_bytes_from_salesforce_as_from_the_files(
         assert files.read_bytes() == salesforce.read_bytes(), job
         assert files.read_bytes().count(b"\n") > 1, job  # the comparison is not of empty files
         assert org.password not in (outputs["salesforce"] / "run.log").read_text()
-    assert any(" FROM Account" in job["query"] for job in org.bulk_jobs)
-    assert not any(" FROM User" in job["query"] for job in org.bulk_jobs)
+    assert any(job.object == "Account" for job in org.bulk_jobs)
+    assert not any(job.object == "User" for job in org.bulk_jobs)
 
 
 def test_a_run_saves_a_snapshot_and_a_rerun_from_it_spends_no_api_calls(

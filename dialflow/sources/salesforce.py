@@ -30,7 +30,9 @@ from .files import _to_canonical
 PARTITION_FIELD = "CreatedDate"
 
 
-Range = tuple[datetime | None, datetime | None, bool]  # (low, high, last); None: no CreatedDate
+# (low, high, last): one CreatedDate range; (None, None, False): the records without one.
+Range = tuple[datetime | None, datetime | None, bool]
+WHOLE_OBJECT: Range = (None, None, True)  # objects whose table has no CreatedDate (User): small
 
 
 @dataclass(frozen=True)
@@ -65,8 +67,15 @@ class SalesforceSource:
         kinds = table_columns(table, self.phone_fields)
         wanted = {c: kinds[c] for c in (columns or list(kinds))}
         obj, names = self.object_and_fields(table, list(wanted))
+        # Every Salesforce object has CreatedDate, but the test org's User does not; the
+        # canonical User table is small, so it is read whole.
+        created = (
+            self.object_and_fields(table, [PARTITION_FIELD])[1][PARTITION_FIELD]
+            if PARTITION_FIELD in kinds
+            else None
+        )
         connection = self.connection()
-        records, ranges = self._plan(connection, obj, names)
+        records, ranges = self._plan(connection, obj, created)
         bulk = records >= self.settings.bulk_min_records
         meta = empty_frame({c: PANDAS_DTYPES[k] for c, k in wanted.items()})
         return dd.from_map(
@@ -75,6 +84,7 @@ class SalesforceSource:
             connection=connection,
             obj=obj,
             names=names,
+            created=created,
             kinds=wanted,
             **(
                 {
@@ -114,18 +124,16 @@ class SalesforceSource:
             )
 
     def _plan(
-        self, connection: Connection, obj: str, names: dict[str, str]
+        self, connection: Connection, obj: str, created: str | None
     ) -> tuple[int, list[Range]]:
         """Return the object's record count and its CreatedDate ranges, plus the range of
-        records without a CreatedDate."""
+        records without a CreatedDate (or the whole object when it is not partitioned)."""
         from simple_salesforce import format_soql
-
-        created = names.get(PARTITION_FIELD, PARTITION_FIELD)
 
         def plan(client) -> tuple[int, list[pd.Timestamp | None], dict[str, int]]:  # noqa: ANN001
             count = client.query(format_soql("SELECT COUNT() FROM {:literal}", obj))
             ends = []
-            for order in ("ASC", "DESC"):
+            for order in ("ASC", "DESC") if created else ():
                 soql = format_soql(
                     "SELECT {:literal} FROM {:literal} WHERE {:literal} != null "
                     "ORDER BY {:literal} " + order + " LIMIT 1",
@@ -138,8 +146,11 @@ class SalesforceSource:
                 ends.append(pd.Timestamp(rows[0][created]).tz_convert("UTC") if rows else None)
             return int(count["totalSize"]), ends, api_usage(client)
 
-        records, (low, high), usage = connection.call(plan, f"query of {obj}")
+        records, ends, usage = connection.call(plan, f"query of {obj}")
         self._check_api_floor(usage)
+        if not created:
+            return records, [WHOLE_OBJECT]
+        low, high = ends
         if low is None:
             return records, [(None, None, False)]
         edges = pd.date_range(low, high, periods=self.settings.partitions + 1)
@@ -152,13 +163,14 @@ class SalesforceSource:
         return records, [*ranges, (None, None, False)]
 
 
-def range_soql(bounds: Range, obj: str, names: dict[str, str]) -> str:
+def range_soql(bounds: Range, obj: str, names: dict[str, str], created: str | None) -> str:
     """Return the SOQL of one CreatedDate range (or of the records without a CreatedDate)."""
     from simple_salesforce import format_soql
 
     low, high, last = bounds
-    created = names.get(PARTITION_FIELD, PARTITION_FIELD)
     select = format_soql("SELECT {:literal} FROM {:literal}", ", ".join(names.values()), obj)
+    if bounds == WHOLE_OBJECT:
+        return select
     if low is None:
         return select + format_soql(" WHERE {:literal} = null", created)
     upper = "<=" if last else "<"
@@ -172,10 +184,11 @@ def _read_rest_range(
     connection: Connection,
     obj: str,
     names: dict[str, str],
+    created: str | None,
     kinds: dict[str, ColumnKind],
 ) -> pd.DataFrame:
     """Read one range with the REST query endpoint, following nextRecordsUrl."""
-    soql = range_soql(bounds, obj, names)
+    soql = range_soql(bounds, obj, names, created)
     records = connection.call(lambda client: client.query_all(soql), f"query of {obj}")["records"]
     frame = pd.DataFrame(
         [[record.get(name) for name in names.values()] for record in records],
@@ -189,6 +202,7 @@ def _read_bulk_range(
     connection: Connection,
     obj: str,
     names: dict[str, str],
+    created: str | None,
     kinds: dict[str, ColumnKind],
     page_records: int,
     poll_seconds: float,
@@ -196,7 +210,7 @@ def _read_bulk_range(
     """Read one range with a Bulk API 2.0 query job, page by page of CSV (Sforce-Locator).
 
     A fault retries the whole job: a query job's pages cannot be re-read after a new login."""
-    soql = range_soql(bounds, obj, names)
+    soql = range_soql(bounds, obj, names, created)
 
     def extract(client) -> list[pd.DataFrame]:  # noqa: ANN001
         pages = getattr(client.bulk2, obj).query(soql, max_records=page_records, wait=poll_seconds)
