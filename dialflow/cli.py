@@ -607,7 +607,8 @@ def _apply_cleanup(run, settings, cleanup: pd.DataFrame) -> str | None:  # noqa:
     with run.stage("apply") as stage:
         connection = _salesforce_connection(settings)
         to_clear, changed = plan_clear(connection, cleanup, where)
-        write_csv(undo_rows(to_clear, where), run.folder / "undo.csv")
+        # Verbatim, not spreadsheet-safe: restore writes these values back as they were.
+        write_csv(undo_rows(to_clear, where), run.folder / "undo.csv", neutralise=False)
         run.outputs["undo"] = "undo.csv"
         try:
             applied = clear_fields(

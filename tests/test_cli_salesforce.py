@@ -5,7 +5,9 @@ without API calls, API usage in summary.json, `salesforce check`, and write-back
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
+from pandas.testing import assert_frame_equal
 
 from dialflow.schema import DEFAULT_PHONE_FIELDS, TABLES
 from dialflow.sources import FileSource
@@ -144,3 +146,99 @@ def test_salesforce_check_names_missing_objects_fields_and_type_mismatches(
         "  Address_History__c: object Address_History__c not found; "
         "set salesforce.objects.Address_History__c"
     ) in lines
+
+
+def plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame as Python objects with None for every kind of null, sorted by Id."""
+    frame = frame.sort_values("Id").reset_index(drop=True).astype(object)
+    return frame.where(frame.notna(), None)
+
+
+def test_autoflush_apply_clears_exactly_the_flagged_fields_and_restore_brings_them_back(
+    tmp_path, demo, org, monkeypatch
+):
+    config = salesforce_config(tmp_path, demo, org, monkeypatch)
+    first = run_job(config, "autoflush")
+    cleanup = pd.read_csv(first / "autoflush_cleanup.csv", dtype=str, keep_default_na=False)
+    assert len(cleanup) >= 4
+    accounts = org.tables["Account"]
+    before = plain(accounts.frame)
+
+    # Between the run and --apply: someone types a new number into one flagged field, and
+    # Salesforce will refuse every update of another account (a locked row).
+    changed = cleanup.iloc[0]
+    locked = next(a for a in cleanup["AccountId"] if a != changed["AccountId"])
+    edited = accounts.frame.copy()
+    edited.loc[edited["Id"] == changed["AccountId"], changed["Field"]] = "(212) 555-0188"
+    accounts.replace(edited)
+    org.record_errors[locked] = "UNABLE_TO_LOCK_ROW:unable to obtain exclusive access:--"
+
+    result = run_cli(
+        "run", "autoflush", "--config", str(config), "--as-of", AS_OF, "--no-sql", "--no-email",
+        "--from-snapshot", str(first), "--apply",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert one_error_line(result.output) == (
+        f"Error: Salesforce refused {int((cleanup['AccountId'] == locked).sum())} field "
+        f"update(s); see apply_results.csv"
+    )
+    folder = Path(result.stdout.strip().splitlines()[-1])  # kept, with its undo.csv
+    applied = pd.read_csv(folder / "apply_results.csv", dtype=str, keep_default_na=False)
+    status = {(r.AccountId, r.Field): r.Status for r in applied.itertuples()}
+    want = {
+        (r.AccountId, r.Field): "skipped_changed"
+        if (r.AccountId, r.Field) == (changed["AccountId"], changed["Field"])
+        else "failed"
+        if r.AccountId == locked
+        else "cleared"
+        for r in cleanup.itertuples()
+    }
+    assert status == want
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["counts"]["apply"] == {
+        s: list(want.values()).count(s) for s in ("cleared", "failed", "skipped_changed")
+    }
+
+    # Exactly the cleared fields are now null; every other value is as it was (or as edited).
+    expected = plain(edited)
+    for (account, field), outcome in want.items():
+        if outcome == "cleared":
+            expected.loc[expected["Id"] == account, field] = None
+    assert_frame_equal(plain(accounts.frame), expected)
+
+    org.record_errors.clear()
+    restored = run_cli("salesforce", "restore", str(folder), "--config", str(config))
+    assert restored.exit_code == 0, restored.output
+    assert_frame_equal(plain(accounts.frame), plain(edited))  # every cleared value is back
+    assert not plain(accounts.frame).equals(before)  # and the typed-in number was kept
+    (results,) = folder.glob("restore_results-*.csv")
+    outcomes = pd.read_csv(results, dtype=str, keep_default_na=False)["Status"].value_counts()
+    assert outcomes.to_dict() == {
+        "restored": list(want.values()).count("cleared"),
+        "skipped_not_empty": list(want.values()).count("failed"),
+    }
+
+
+def test_without_apply_nothing_in_salesforce_changes(tmp_path, demo, org, monkeypatch):
+    config = salesforce_config(tmp_path, demo, org, monkeypatch)
+    before = plain(org.tables["Account"].frame)
+    folder = run_job(config, "autoflush")
+    assert org.ingest_jobs == [] and plain(org.tables["Account"].frame).equals(before)
+    assert not (folder / "apply_results.csv").exists()
+
+
+def test_infoflow_apply_inserts_one_research_request_per_requested_account(
+    tmp_path, demo, org, monkeypatch
+):
+    config = salesforce_config(tmp_path, demo, org, monkeypatch)
+    existing = len(org.tables["Research_Request__c"].frame)
+    folder = run_job(config, "infoflow", "--apply")
+    requested = pd.read_csv(folder / "research_requests.csv", dtype=str)["AccountId"]
+    applied = pd.read_csv(folder / "apply_results.csv", dtype=str, keep_default_na=False)
+    assert sorted(applied["AccountId"]) == sorted(requested) and len(requested) > 0
+    assert set(applied["Status"]) == {"inserted"}
+    table = org.tables["Research_Request__c"].frame
+    new = table[table["Id"].isin(applied["RequestId"])]
+    assert len(table) == existing + len(requested)
+    assert sorted(new["Account__c"]) == sorted(requested)
+    assert set(new["Status__c"]) == {"New"}

@@ -21,7 +21,7 @@ def neutralise_formulas(values: pd.Series) -> pd.Series:
     return text.mask(risky, "'" + text)
 
 
-def to_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
+def to_csv_frame(frame: pd.DataFrame, neutralise: bool = True) -> pd.DataFrame:
     """Return the frame as it is written: dates as ISO-8601 UTC text, text cells neutralised."""
     out = {}
     for column in frame.columns:
@@ -30,14 +30,16 @@ def to_csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
             out[column] = values.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
         elif pd.api.types.is_datetime64_dtype(values.dtype):
             out[column] = values.dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-        elif pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
+        elif neutralise and (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
             out[column] = neutralise_formulas(values)
         else:
             out[column] = values
     return pd.DataFrame(out, index=frame.index)
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> int:
-    """Write a (small, already gathered) frame as a dialer-ready CSV; return the rows written."""
-    to_csv_frame(frame).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
+def write_csv(frame: pd.DataFrame, path: Path, neutralise: bool = True) -> int:
+    """Write a (small, already gathered) frame as a dialer-ready CSV; return the rows written.
+
+    `neutralise=False` keeps text verbatim, for files a program reads back (undo.csv)."""
+    to_csv_frame(frame, neutralise).to_csv(path, index=False, encoding="utf-8", lineterminator="\n")
     return len(frame)

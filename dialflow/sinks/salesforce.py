@@ -210,7 +210,7 @@ def restore_cleared(
         connection, where, sorted(wanted["AccountId"].unique()), sorted(wanted["Field"].unique())
     )
     still_empty, changed = _still_empty(wanted, current)
-    outcomes = [changed.assign(Status="skipped_changed", Error="")]
+    outcomes = [changed.assign(Status="skipped_not_empty", Error="")]
     if len(still_empty):
         records = update_records(still_empty, "Value", where.fields)
         _, failed = bulk_ingest(
