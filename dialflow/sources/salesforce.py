@@ -222,9 +222,21 @@ def _read_bulk_range(
 
 
 def _csv_page(page: str, columns: list[str]) -> pd.DataFrame:
-    """Parse one Bulk API 2.0 CSV page; Salesforce writes null as an empty field."""
+    """Parse one Bulk API 2.0 CSV page as text columns: an unquoted empty field is null, a
+    quoted one ("") an empty string, as Salesforce writes them."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
     if not page.strip():
         return pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
-    frame = pd.read_csv(io.StringIO(page), dtype=str, keep_default_na=False, na_values=[""])
-    frame.columns = columns  # the header holds the org's field names, in SELECT order
-    return frame
+    table = pacsv.read_csv(
+        io.BytesIO(page.encode("utf-8")),
+        # The header holds the org's field names in SELECT order: use the canonical ones.
+        read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(columns, pa.string()),
+            strings_can_be_null=True,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow")}.get)

@@ -135,3 +135,90 @@ def test_a_session_that_expires_again_right_after_a_new_login_fails_clearly(org)
     )
     assert org.logins == logins + 1
     assert org.token not in repr(connection) and connection.session_id not in repr(connection)
+
+
+def files_table(demo, table: str):  # noqa: ANN001, ANN201
+    frame = FileSource(demo, {}, DEFAULT_PHONE_FIELDS).read(table).compute()
+    return frame.sort_values("Id").reset_index(drop=True)
+
+
+@pytest.mark.parametrize("mode", ["rest", "bulk"])
+@pytest.mark.parametrize("page", [6, 7, 8])
+def test_paging_boundaries_lose_and_repeat_nothing(salesforce_server, demo, mode, page):
+    """Seven records read in one range with pages of one fewer, exactly as many and one more."""
+    seven = files_table(demo, "Account").head(7)
+    org = salesforce_server({"Account": seven}, page_size=page, bulk_page_size=page)
+    extra = {"bulk_min_records": 0, "bulk_page_records": page} if mode == "bulk" else {}
+    source = SalesforceSource.from_settings(
+        settings_for(org, partitions=1, bulk_poll_seconds=0.01, **extra)
+    )
+    got = source.read("Account").compute().sort_values("Id").reset_index(drop=True)
+    assert_frame_equal(got, seven.reset_index(drop=True))
+    assert bool(org.bulk_jobs) == (mode == "bulk")
+
+
+def test_bulk_reads_survive_transient_faults(org, demo):
+    source = SalesforceSource.from_settings(
+        settings_for(
+            org, bulk_min_records=0, bulk_page_records=400, bulk_poll_seconds=0.01,
+            retry_base_seconds=0.01,
+        )
+    )  # fmt: skip
+    frame = source.read("Task")
+    org.faults.extend([None, "500", None, None, "REQUEST_LIMIT_EXCEEDED"])
+    got = frame.compute(scheduler="sync").sort_values("Id").reset_index(drop=True)
+    assert_frame_equal(got, files_table(demo, "Task"))
+    assert org.faults == []
+
+
+@pytest.mark.parametrize("flow", ["client_credentials", "jwt"])
+def test_oauth_logins_read_the_same_rows(org, demo, flow):
+    credentials = {
+        "client_credentials": {"consumer_secret": org.consumer_secret},
+        "jwt": {"username": org.username, "private_key_path": org.private_key_path},
+    }[flow]
+    settings = Settings.model_validate(
+        {
+            "salesforce": {
+                "auth": flow,
+                "consumer_key": org.consumer_key,
+                "domain": org.domain,
+                "ca_bundle": org.ca_path,
+                **credentials,
+            }
+        }
+    )
+    got = SalesforceSource.from_settings(settings).read("Account").compute()
+    assert_frame_equal(got.sort_values("Id").reset_index(drop=True), files_table(demo, "Account"))
+
+
+def test_a_wrong_consumer_secret_is_one_clear_error_without_the_secret(org):
+    settings = Settings.model_validate(
+        {
+            "salesforce": {
+                "auth": "client_credentials",
+                "consumer_key": org.consumer_key,
+                "consumer_secret": "not-the-secret",
+                "domain": org.domain,
+                "ca_bundle": org.ca_path,
+            }
+        }
+    )
+    with pytest.raises(DialflowError) as caught:
+        Connection.from_settings(settings.salesforce)
+    message = str(caught.value)
+    assert message.startswith(
+        f"Salesforce login (client_credentials) as consumer key …{org.consumer_key[-4:]} at "
+        f"{org.domain} failed ("
+    )
+    assert "not-the-secret" not in message and org.consumer_key not in message
+
+
+def test_missing_oauth_settings_name_the_environment_variables():
+    settings = Settings.model_validate({"salesforce": {"auth": "jwt", "username": "u@x.org"}})
+    with pytest.raises(DialflowError) as caught:
+        Connection.from_settings(settings.salesforce)
+    assert str(caught.value) == (
+        "salesforce.auth jwt needs salesforce.consumer_key, salesforce.private_key_path; set "
+        "DIALFLOW_SF_CONSUMER_KEY, DIALFLOW_SF_PRIVATE_KEY in the environment"
+    )
