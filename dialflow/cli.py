@@ -34,6 +34,7 @@ CONFIG_OPTION = typer.Option(None, "--config", "-c", help="Config file (default 
 
 class _State:
     debug = False
+    overrides: dict[str, Any] = {}  # config overrides of the job file `dialflow submit` runs
 
 
 @app.callback()
@@ -74,6 +75,8 @@ def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             _print_error("interrupted; no run folder was kept")
             raise typer.Exit(130) from None
+        except typer.Exit:  # a command's own exit code, its message already printed
+            raise
         except Exception as exc:  # the last line of defence: still one line unless --debug
             if _State.debug:
                 raise
@@ -201,11 +204,37 @@ SNAPSHOT_OPTION = typer.Option(
 )
 
 
+@app.command("submit")
+@_one_line_errors
+def submit(
+    job_file: Path = typer.Argument(
+        ..., help="A scheduled job's YAML file, e.g. jobs/autoflush.yaml."
+    ),
+    scheduler: Optional[str] = SCHEDULER_OPTION,
+) -> None:
+    """Run a scheduled job described by a job file (for cron, systemd timers, orchestrators)."""
+    from .submit import config_overrides, load_job_file, run_arguments
+
+    spec = load_job_file(job_file)
+    arguments = run_arguments(spec, job_file, scheduler)
+    log.info("submit %s: dialflow %s", job_file, " ".join(arguments))
+    _State.overrides = config_overrides(spec)
+    try:
+        # The run's command prints its own error line and returns its exit code.
+        code = typer.main.get_command(app).main(
+            args=arguments, prog_name="dialflow", standalone_mode=False
+        )
+    finally:
+        _State.overrides = {}
+    if code:
+        raise typer.Exit(code)
+
+
 def _run_settings(
     config: Path | None, input_dir: Path | None, output_dir: Path | None, scheduler: str | None
 ):  # noqa: ANN202
     """Load the settings with the run options that override them."""
-    overrides: dict[str, Any] = {}
+    overrides: dict[str, Any] = dict(_State.overrides)
     if input_dir is not None:
         overrides["source.path"] = str(input_dir)
     if output_dir is not None:
@@ -732,18 +761,21 @@ def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job, source, 
     from distributed import performance_report
 
     from .cluster import dashboard_link, open_client
+    from .lock import job_lock
     from .logs import log_to_file
     from .progress import ProgressCompute
-    from .run import open_run, worker_peak_memory
+    from .run import WorkerUsage, open_run, worker_peak_memory
     from .sources import SalesforceSource
 
-    with _stop_on_signals(), open_client(settings.cluster) as client:
+    output = settings.run.output_dir
+    with _stop_on_signals(), job_lock(output, job_name), open_client(settings.cluster) as client:
         console.print(f"{job_name}: Dask dashboard at {dashboard_link(client)}", soft_wrap=True)
         parameters = {**asdict(params), "as_of": as_of}
         with open_run(settings.run.output_dir, job_name, as_of, parameters) as run:
             handler = log_to_file(run.folder / "run.log")
             try:
                 started = time.time()
+                usage = WorkerUsage.start(client)
                 log.info("%s run %s started; folder %s", job_name, run.run_id, run.final_folder)
                 with performance_report(filename=str(run.folder / "dask-report.html")):
                     compute = ProgressCompute(client, job_name, console)
@@ -751,6 +783,7 @@ def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job, source, 
                 if isinstance(source, SalesforceSource):
                     run.inputs["salesforce_api_usage"] = source.record_usage_at_end()
                 run.memory["workers_peak_bytes"] = worker_peak_memory(client, since=started)
+                run.cpu["workers"] = usage.finish(client)
                 run.outputs["performance_report"] = "dask-report.html"
             finally:
                 logging.getLogger("dialflow").removeHandler(handler)

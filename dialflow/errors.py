@@ -23,3 +23,9 @@ class InputError(DialflowError):
 
 class DialflowWarning(UserWarning):
     """A warning raised by DIAL-Flow itself (turned into an error in the tests)."""
+
+
+class BusyError(DialflowError):
+    """The same job is already running on the same output folder (exit code 3: try later)."""
+
+    exit_code = 3
