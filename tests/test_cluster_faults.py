@@ -1,0 +1,131 @@
+"""Faults on a real cluster: a worker killed mid-run, an unreachable scheduler, a worker that runs
+out of memory on a partition; and every job on a multi-process cluster equal to a LocalCluster."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dask
+import dask.dataframe as dd
+import pandas as pd
+import pytest
+
+from dialflow.cluster import open_client
+from dialflow.config import ClusterSettings
+from dialflow.errors import DialflowError
+from dialflow.progress import ProgressCompute
+from tests.conftest import make_demo, one_error_line, run_cli, run_folder, write_config
+from tests.real_cluster import running_cluster
+
+DIALFLOW = str(Path(sys.executable).parent / "dialflow")
+AS_OF = "2026-11-25T00:00:00Z"
+JOBS = {
+    "dedupe": "dedupe_flagged.csv",
+    "autoflush": "autoflush_cleanup.csv",
+    "listiq": "call_list_2026-11-25.csv",
+    "infoflow": "research_requests.csv",
+}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    return make_demo(tmp_path_factory.mktemp("demo"), 30_000, 600_000, 9, "2026-11-25")
+
+
+def config_in(folder: Path, demo: Path, **options: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    return write_config(folder, demo, **options)
+
+
+def run_args(job: str, config: Path, *extra: str) -> list[str]:
+    return ["run", job, "--config", str(config), "--as-of", AS_OF, "--no-sql", "--no-email",
+            *extra]  # fmt: skip
+
+
+def test_every_job_on_a_multi_process_cluster_equals_the_local_cluster(tmp_path, demo):
+    local = config_in(tmp_path / "local", demo)
+    remote = config_in(tmp_path / "remote", demo)
+    with running_cluster(tmp_path / "cluster", workers=2) as cluster:
+        for job, csv_name in JOBS.items():  # in order: later jobs read earlier results
+            here = run_folder(run_cli(*run_args(job, local)))
+            there = run_folder(run_cli(*run_args(job, remote, "--scheduler", cluster.address)))
+            assert (here / csv_name).read_bytes() == (there / csv_name).read_bytes(), job
+            assert (here / csv_name).read_bytes().count(b"\n") > 1, job
+
+
+def test_a_worker_killed_mid_run_changes_nothing_in_the_output(tmp_path, demo):
+    from distributed import Client
+
+    clean = run_folder(run_cli(*run_args("autoflush", config_in(tmp_path / "clean", demo))))
+    config = config_in(tmp_path / "faulty", demo)
+    with running_cluster(tmp_path / "cluster", workers=2) as cluster:
+        victim = cluster.workers[0]
+        process = subprocess.Popen(
+            [DIALFLOW, *run_args("autoflush", config, "--scheduler", cluster.address)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        with Client(cluster.address) as watcher:
+            address = next(
+                a for a, w in watcher.scheduler_info()["workers"].items() if w["name"] == "worker-0"
+            )
+            deadline = time.monotonic() + 120
+            busy: list = []
+            while not busy:  # kill it while it runs the job's tasks, not before or after
+                assert process.poll() is None, process.communicate()
+                assert time.monotonic() < deadline, "the job never reached the worker"
+                busy = [k for k in watcher.processing().get(address, ()) if "autoflush" in str(k)]
+                time.sleep(0.02)
+            cluster.kill_worker(0)
+        stdout, stderr = process.communicate(timeout=300)
+    assert victim.returncode == -9
+    assert process.returncode == 0, stderr
+    faulty = Path(stdout.strip().splitlines()[-1])
+    name = "autoflush_cleanup.csv"
+    assert (faulty / name).read_bytes() == (clean / name).read_bytes()
+
+
+def test_an_unreachable_scheduler_fails_in_seconds_naming_it(tmp_path, demo):
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    config = write_config(tmp_path, demo, cluster_extra="  connect_timeout_seconds: 2\n")
+    started = time.monotonic()
+    result = run_cli(*run_args("dedupe", config, "--scheduler", address))
+    assert time.monotonic() - started < 15
+    assert result.exit_code == 1
+    assert one_error_line(result.output).startswith(
+        f"Error: cannot reach the Dask scheduler at {address} ("
+    )
+    assert not (tmp_path / "out" / "dedupe").exists() or not any(
+        (tmp_path / "out" / "dedupe").iterdir()
+    )
+
+
+def _hog_memory(partition: int) -> pd.DataFrame:
+    """Take far more memory than the worker may use, so that its nanny kills it."""
+    hog = bytearray(1_200 * 2**20)
+    for offset in range(0, len(hog), 4096):  # touch every page so it is really resident
+        hog[offset] = 1
+    time.sleep(30)
+    return pd.DataFrame({"partition": [partition]})
+
+
+def test_a_worker_out_of_memory_is_reported_with_the_partition_and_the_fix():
+    settings = ClusterSettings(n_workers=2, memory_limit="600MiB", dashboard_address=":0")
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        with open_client(settings) as client:
+            frame = dd.from_map(
+                _hog_memory, [0], label="autoflush-classify",
+                meta=pd.DataFrame({"partition": pd.Series(dtype="int64")}),
+            )  # fmt: skip
+            with pytest.raises(DialflowError) as caught:
+                ProgressCompute(client, "autoflush")(frame, stage="classify")
+    assert str(caught.value) == (
+        "Dask workers died 2 times running autoflush-classify (partition 0), most likely out of "
+        "memory (a worker limit of 600.00 MiB); raise cluster.memory_limit or split the input "
+        "into more, smaller partitions (source.parquet_blocksize, salesforce.partitions)"
+    )
