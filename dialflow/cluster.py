@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -10,20 +11,82 @@ from .config import ClusterSettings
 from .errors import DialflowError
 
 
+def security(settings: ClusterSettings, local: bool = False) -> "Security | None":  # noqa: F821
+    """Build the Dask Security of the configured TLS files, or None without them.
+
+    The client presents the one certificate; a LocalCluster (`local`) also gives it to its
+    scheduler and workers, since they too must present one signed by the CA.
+    """
+    from distributed import Security
+
+    if not settings.tls:
+        return None
+    ca, cert, key = (
+        str(settings.tls_ca_file), str(settings.tls_cert_file), str(settings.tls_key_file)
+    )  # fmt: skip
+    roles = ("client", "scheduler", "worker") if local else ("client",)
+    files = {}
+    for role in roles:
+        files[f"tls_{role}_cert"] = cert
+        files[f"tls_{role}_key"] = key
+    return Security(tls_ca_file=ca, require_encryption=True, **files)
+
+
+def _connect_failure(address: str, exc: BaseException) -> str:
+    """Say in one line why the scheduler could not be reached, with the fix for each cause."""
+    chain: list[BaseException] = []
+    cause: BaseException | None = exc
+    while cause is not None and len(chain) < 10:
+        chain.append(cause)
+        cause = cause.__cause__ or cause.__context__
+    verify = next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None)
+    if verify is not None:
+        reason = verify.verify_message or verify.reason or str(verify)
+        return (
+            f"cannot reach the Dask scheduler at {address} (TLS: the scheduler's certificate "
+            f"failed verification against cluster.tls_ca_file: {reason}); give the CA that "
+            f"signed the cluster's certificates"
+        )
+    tls_error = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
+    if address.startswith("tls://") and tls_error is not None:
+        return (
+            f"cannot reach the Dask scheduler at {address} (TLS: the scheduler ended the "
+            f"handshake, {type(tls_error).__name__}: {tls_error}); check that "
+            f"cluster.tls_cert_file is signed by the CA the cluster trusts and matches "
+            f"cluster.tls_key_file"
+        )
+    return (
+        f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc}); "
+        f"check that it runs (a scheduler started with TLS needs its tls:// address and the "
+        f"cluster.tls_* files), or drop --scheduler to use a local cluster"
+    )
+
+
 @contextmanager
 def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iterator["Client"]:  # noqa: F821
-    """Yield a connected client; `scheduler` (from --scheduler) wins over `cluster.scheduler`."""
+    """Yield a connected client; `scheduler` (from --scheduler) wins over `cluster.scheduler`.
+
+    With the cluster.tls_* files set, a remote scheduler must be tls:// (config validation
+    makes sure) and a LocalCluster runs on tls:// too.
+    """
     from distributed import Client, LocalCluster
 
     address = scheduler or settings.scheduler
     if address:
-        try:
-            client = Client(address, timeout=f"{settings.connect_timeout_seconds}s")
-        except (OSError, TimeoutError) as exc:
+        if address.startswith("tls://") and not settings.tls:
+            # `scheduler` bypassed config validation: Dask would fail with a TypeError.
             raise DialflowError(
-                f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc}); "
-                f"check that it runs, or drop --scheduler to use a local cluster"
-            ) from None
+                f"the scheduler {address} needs cluster.tls_ca_file, cluster.tls_cert_file and "
+                f"cluster.tls_key_file; set them in the config"
+            )
+        try:
+            client = Client(
+                address,
+                security=security(settings),
+                timeout=f"{settings.connect_timeout_seconds}s",
+            )
+        except (OSError, TimeoutError) as exc:
+            raise DialflowError(_connect_failure(address, exc)) from None
         try:
             yield client
         finally:
@@ -34,15 +97,17 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
     # and end, and a size estimate it could not make for the performance report's task stream.
     for noisy in ("distributed.shuffle._scheduler_plugin", "distributed.sizeof"):
         logging.getLogger(noisy).setLevel(logging.ERROR)
+    tls = security(settings, local=True)
     cluster = LocalCluster(
         n_workers=settings.n_workers,
         threads_per_worker=settings.threads_per_worker,
         memory_limit=settings.memory_limit,
         dashboard_address=settings.dashboard_address,
         processes=True,
+        **({"protocol": "tls://", "security": tls} if tls is not None else {}),
     )
     try:
-        with Client(cluster) as client:
+        with Client(cluster, security=tls) as client:
             yield client
     finally:
         cluster.close()

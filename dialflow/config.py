@@ -65,6 +65,58 @@ class ClusterSettings(_Section):
     memory_limit: str = "4GiB"
     dashboard_address: str = ":8787"
     connect_timeout_seconds: float = Field(10.0, gt=0)
+    tls_ca_file: Path | None = None
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+
+    @field_validator("tls_ca_file", "tls_cert_file", "tls_key_file", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        """`${DIALFLOW_TLS_KEY:-}` gives "" when the variable is unset: that means none."""
+        return value or None
+
+    @field_validator("tls_ca_file", "tls_cert_file", "tls_key_file")
+    @classmethod
+    def _tls_file_exists(cls, value: Path | None) -> Path | None:
+        """Check now: at connect time ssl says "No such file" without naming which one."""
+        if value is not None and not value.is_file():
+            raise ValueError(
+                "no such file; give the path of a PEM file (relative to the working directory)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _tls_files_match_the_scheduler(self) -> ClusterSettings:
+        """All three TLS files or none; a tls:// scheduler needs them, any other address refuses
+        them (rather than silently connecting without the encryption the config asks for)."""
+        names = ("tls_ca_file", "tls_cert_file", "tls_key_file")
+        missing = [name for name in names if getattr(self, name) is None]
+        if 0 < len(missing) < len(names):
+            verb = "is" if len(missing) == 1 else "are"
+            raise ValueError(
+                f"tls_ca_file, tls_cert_file and tls_key_file go together, but "
+                f"{' and '.join(missing)} {verb} not set; set all three (PEM files of the "
+                f"cluster's CA, this client's certificate and its key) or none"
+            )
+        tls = not missing
+        if self.scheduler and self.scheduler.startswith("tls://") and not tls:
+            raise ValueError(
+                f"scheduler {self.scheduler} needs tls_ca_file, tls_cert_file and tls_key_file "
+                f"(PEM files of the cluster's CA, this client's certificate and its key); "
+                f"set them under cluster:"
+            )
+        if self.scheduler and not self.scheduler.startswith("tls://") and tls:
+            raise ValueError(
+                f"scheduler {self.scheduler} does not use TLS, but tls_ca_file, tls_cert_file "
+                f"and tls_key_file are set; give the scheduler's tls:// address, or set the "
+                f"three to null for an unencrypted cluster"
+            )
+        return self
+
+    @property
+    def tls(self) -> bool:
+        """True when the TLS files are set: the client, and a LocalCluster, use tls://."""
+        return self.tls_ca_file is not None
 
     @field_validator("scheduler")
     @classmethod
@@ -475,6 +527,10 @@ def _describe_validation_error(where: str, exc: ValidationError) -> str:
         )
     given = error.get("input")
     message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "value_error" and isinstance(given, dict):
+        # A check across a section's settings: its message names them; the whole section
+        # repeated as "= {...}" would only hide it.
+        return f"{where}: {path}: {message}"
     return f"{where}: {path} = {given!r} is not allowed: {message}"
 
 

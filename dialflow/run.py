@@ -51,6 +51,42 @@ def worker_peak_memory(client, since: float) -> dict[str, int]:  # noqa: ANN001
     return client.run(_worker_peak_memory, since=since)
 
 
+def _worker_cpu_seconds() -> float:
+    """Return this worker process's CPU seconds so far (user + system), as psutil reads them."""
+    import psutil
+
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
+
+
+@dataclass
+class WorkerUsage:
+    """Each worker's CPU reading at the start of a run: the process totals also count what ran
+    before the run (startup, earlier runs on a shared cluster), so the run's share is a difference.
+    """
+
+    started_wall: float
+    cpu_at_start: dict[str, float]
+
+    @classmethod
+    def start(cls, client) -> WorkerUsage:  # noqa: ANN001 - distributed.Client
+        """Take the start readings, on every worker through `client.run`."""
+        return cls(time.time(), client.run(_worker_cpu_seconds))
+
+    def finish(self, client) -> dict[str, dict[str, float]]:  # noqa: ANN001
+        """Return each worker's CPU seconds used since the start and its share of the wall time
+        (1.0 = one core busy throughout), keyed by worker address.
+
+        A worker that joined during the run counts from zero: its process is younger than the run.
+        """
+        wall = max(time.time() - self.started_wall, 1e-9)
+        usage: dict[str, dict[str, float]] = {}
+        for address, total in client.run(_worker_cpu_seconds).items():
+            used = max(total - self.cpu_at_start.get(address, 0.0), 0.0)
+            usage[address] = {"cpu_seconds": round(used, 3), "cpu_share": round(used / wall, 3)}
+        return usage
+
+
 @dataclass
 class Run:
     """One run of one job: where it writes and what it records for summary.json."""
@@ -67,6 +103,7 @@ class Run:
     counts: dict[str, Any] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     memory: dict[str, Any] = field(default_factory=dict)
+    cpu: dict[str, Any] = field(default_factory=dict)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[dict[str, Any]]:
@@ -99,6 +136,7 @@ class Run:
             "counts": self.counts,
             "outputs": self.outputs,
             "memory": {**self.memory, "client_peak_bytes": client_peak_rss_bytes()},
+            "cpu": self.cpu,
         }
 
 

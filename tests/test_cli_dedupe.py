@@ -50,6 +50,18 @@ def test_dedupe_end_to_end_on_a_local_cluster(tmp_path):
     workers = summary["memory"]["workers_peak_bytes"]
     assert len(workers) == 2 and all(v > 10_000_000 for v in workers.values())
     assert summary["memory"]["client_peak_bytes"] > 10_000_000
+    # Per-worker CPU, keyed like the memory peaks: exactly these two numbers per worker.
+    assert set(summary["cpu"]) == {"workers"}
+    cpu = summary["cpu"]["workers"]
+    assert set(cpu) == set(workers)
+    for usage in cpu.values():
+        assert set(usage) == {"cpu_seconds", "cpu_share"}
+        assert all(isinstance(v, float) and v >= 0 for v in usage.values())
+    assert sum(usage["cpu_seconds"] for usage in cpu.values()) > 0
+    # The share divides by the job's wall time, which is within the run's.
+    assert all(
+        u["cpu_share"] >= u["cpu_seconds"] / summary["seconds"] - 0.002 for u in cpu.values()
+    )
     assert summary["parameters"]["match_keys"] == ["phone", "name_postal"]
 
     with sqlite3.connect(tmp_path / "out" / "dialflow.sqlite") as db:

@@ -30,7 +30,13 @@ JOBS = {
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
-    return make_demo(tmp_path_factory.mktemp("demo"), 30_000, 600_000, 9, "2026-11-25")
+    """Big enough that autoflush runs for seconds, so a worker can be killed mid-run."""
+    return make_demo(tmp_path_factory.mktemp("demo"), 20_000, 300_000, 9, "2026-11-25")
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    return make_demo(tmp_path_factory.mktemp("small"), 3_000, 30_000, 9, "2026-11-25")
 
 
 def config_in(folder: Path, demo: Path, **options: str) -> Path:
@@ -43,9 +49,9 @@ def run_args(job: str, config: Path, *extra: str) -> list[str]:
             *extra]  # fmt: skip
 
 
-def test_every_job_on_a_multi_process_cluster_equals_the_local_cluster(tmp_path, demo):
-    local = config_in(tmp_path / "local", demo)
-    remote = config_in(tmp_path / "remote", demo)
+def test_every_job_on_a_multi_process_cluster_equals_the_local_cluster(tmp_path, small):
+    local = config_in(tmp_path / "local", small)
+    remote = config_in(tmp_path / "remote", small)
     with running_cluster(tmp_path / "cluster", workers=2) as cluster:
         for job, csv_name in JOBS.items():  # in order: later jobs read earlier results
             here = run_folder(run_cli(*run_args(job, local)))
@@ -85,14 +91,14 @@ def test_a_worker_killed_mid_run_changes_nothing_in_the_output(tmp_path, demo):
     assert (faulty / name).read_bytes() == (clean / name).read_bytes()
 
 
-def test_an_unreachable_scheduler_fails_in_seconds_naming_it(tmp_path, demo):
+def test_an_unreachable_scheduler_fails_in_seconds_naming_it(tmp_path, small):
     import socket
 
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
-    config = write_config(tmp_path, demo, cluster_extra="  connect_timeout_seconds: 2\n")
+    config = write_config(tmp_path, small, cluster_extra="  connect_timeout_seconds: 2\n")
     started = time.monotonic()
     result = run_cli(*run_args("dedupe", config, "--scheduler", address))
     assert time.monotonic() - started < 15
