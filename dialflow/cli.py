@@ -193,7 +193,9 @@ def demo_data(
 
 INPUT_OPTION = typer.Option(None, "--input", help="Overrides source.path.")
 OUTPUT_OPTION = typer.Option(None, "--output", help="Overrides run.output_dir.")
-SCHEDULER_OPTION = typer.Option(None, "--scheduler", help="tcp://HOST:PORT of a cluster.")
+SCHEDULER_OPTION = typer.Option(
+    None, "--scheduler", help="tcp://HOST:PORT or tls://HOST:PORT of a cluster's scheduler."
+)
 AS_OF_OPTION = typer.Option(None, "--as-of", help="The run's reference time (UTC).")
 NO_SQL_OPTION = typer.Option(False, "--no-sql", help="Skip the SQL table.")
 NO_EMAIL_OPTION = typer.Option(False, "--no-email", help="Send no email for this run.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,11 +35,18 @@ def security(settings: ClusterSettings, local: bool = False) -> "Security | None
 
 def _connect_failure(address: str, exc: BaseException) -> str:
     """Say in one line why the scheduler could not be reached, with the fix for each cause."""
+    # The ssl error hides behind Dask's and tornado's wrappers: follow causes, contexts and
+    # tornado's `real_error` to find it.
     chain: list[BaseException] = []
-    cause: BaseException | None = exc
-    while cause is not None and len(chain) < 10:
+    pending: list[BaseException] = [exc]
+    while pending and len(chain) < 20:
+        cause = pending.pop(0)
+        if cause in chain:
+            continue
         chain.append(cause)
-        cause = cause.__cause__ or cause.__context__
+        for nxt in (cause.__cause__, cause.__context__, getattr(cause, "real_error", None)):
+            if isinstance(nxt, BaseException):
+                pending.append(nxt)
     verify = next((e for e in chain if isinstance(e, ssl.SSLCertVerificationError)), None)
     if verify is not None:
         reason = verify.verify_message or verify.reason or str(verify)
@@ -48,17 +56,23 @@ def _connect_failure(address: str, exc: BaseException) -> str:
             f"signed the cluster's certificates"
         )
     tls_error = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
-    if address.startswith("tls://") and tls_error is not None:
+    # Dask re-raises some ssl errors as text only ("...: SSLError: [SSL: ...] ... unknown ca").
+    in_text = re.search(r"\bSSL\w*Error: .*", str(exc))
+    if address.startswith("tls://") and (tls_error is not None or in_text):
+        detail = f"{type(tls_error).__name__}: {tls_error}" if tls_error else in_text.group(0)
         return (
             f"cannot reach the Dask scheduler at {address} (TLS: the scheduler ended the "
-            f"handshake, {type(tls_error).__name__}: {tls_error}); check that "
-            f"cluster.tls_cert_file is signed by the CA the cluster trusts and matches "
-            f"cluster.tls_key_file"
+            f"handshake, {detail}); check that cluster.tls_cert_file is signed by the CA the "
+            f"cluster trusts and matches cluster.tls_key_file"
         )
+    tls_hint = (
+        ""
+        if address.startswith("tls://")
+        else " (a scheduler started with TLS needs its tls:// address and the cluster.tls_* files)"
+    )
     return (
         f"cannot reach the Dask scheduler at {address} ({type(exc).__name__}: {exc}); "
-        f"check that it runs (a scheduler started with TLS needs its tls:// address and the "
-        f"cluster.tls_* files), or drop --scheduler to use a local cluster"
+        f"check that it runs{tls_hint}, or drop --scheduler to use a local cluster"
     )
 
 
