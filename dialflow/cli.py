@@ -649,13 +649,20 @@ def _apply_cleanup(run, settings, cleanup: pd.DataFrame) -> str | None:  # noqa:
         except DialflowError as exc:
             run.counts["apply"] = {"error": str(exc)}
             return f"{exc}; undo.csv in the run folder lists every field it may have cleared"
-        write_csv(applied.results, run.folder / "apply_results.csv")
-        run.outputs["apply_results"] = "apply_results.csv"
-        run.counts["apply"] = applied.counts
-        stage.update(applied.counts)
+        return _applied(run, stage, applied, "field update(s)")
+
+
+def _applied(run, stage: dict, applied, what: str) -> str | None:  # noqa: ANN001
+    """Record a write-back's per-record results; return the cause when Salesforce refused any."""
+    from .sinks import write_csv
+
+    write_csv(applied.results, run.folder / "apply_results.csv")
+    run.outputs["apply_results"] = "apply_results.csv"
+    run.counts["apply"] = applied.counts
+    stage.update(applied.counts)
     log.info("applied to Salesforce: %s", applied.counts)
     failed = applied.counts.get("failed", 0)
-    return f"Salesforce refused {failed} field update(s); see apply_results.csv" if failed else None
+    return f"Salesforce refused {failed} {what}; see apply_results.csv" if failed else None
 
 
 def _fail_if_apply_failed(failures: list[str | None]) -> None:
@@ -667,7 +674,6 @@ def _fail_if_apply_failed(failures: list[str | None]) -> None:
 
 def _apply_research_requests(run, settings, requests: pd.DataFrame) -> str | None:  # noqa: ANN001
     """Insert the requests as Research_Request__c records; write apply_results.csv."""
-    from .sinks import write_csv
     from .sinks.salesforce import insert_research_requests
 
     with run.stage("apply") as stage:
@@ -685,13 +691,7 @@ def _apply_research_requests(run, settings, requests: pd.DataFrame) -> str | Non
         except DialflowError as exc:
             run.counts["apply"] = {"error": str(exc)}
             return str(exc)
-        write_csv(applied.results, run.folder / "apply_results.csv")
-        run.outputs["apply_results"] = "apply_results.csv"
-        run.counts["apply"] = applied.counts
-        stage.update(applied.counts)
-    log.info("applied to Salesforce: %s", applied.counts)
-    failed = applied.counts.get("failed", 0)
-    return f"Salesforce refused {failed} insert(s); see apply_results.csv" if failed else None
+        return _applied(run, stage, applied, "insert(s)")
 
 
 @contextlib.contextmanager

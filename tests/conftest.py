@@ -15,6 +15,14 @@ from tests.salesforce_server import salesforce_server  # noqa: F401 - a Salesfor
 from tests.smtp_server import serve  # noqa: F401 - a fixture: a real SMTP server on loopback
 from tests.sql_servers import sql_url  # noqa: F401 - a fixture: sqlite/postgresql/mariadb
 
+# Each job and the CSV it writes on the demo data's day, in the order later jobs need them.
+JOB_OUTPUTS = {
+    "dedupe": "dedupe_flagged.csv",
+    "autoflush": "autoflush_cleanup.csv",
+    "listiq": "call_list_2026-11-25.csv",
+    "infoflow": "research_requests.csv",
+}
+
 # A ~ B through the same phone written two ways; B ~ C through name + postal; D alone.
 CHAIN_ACCOUNTS: list[dict] = [
     dict(

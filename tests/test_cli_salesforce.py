@@ -11,15 +11,9 @@ from pandas.testing import assert_frame_equal
 
 from dialflow.schema import DEFAULT_PHONE_FIELDS, TABLES
 from dialflow.sources import FileSource
-from tests.conftest import make_demo, one_error_line, run_cli, run_folder, write_config
+from tests.conftest import JOB_OUTPUTS, make_demo, one_error_line, run_cli, run_folder, write_config
 
 AS_OF = "2026-11-25T00:00:00Z"
-JOBS = {
-    "dedupe": "dedupe_flagged.csv",
-    "autoflush": "autoflush_cleanup.csv",
-    "listiq": "call_list_2026-11-25.csv",
-    "infoflow": "research_requests.csv",
-}
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +62,8 @@ def test_every_job_gives_the_same_bytes_from_salesforce_as_from_the_files(
         kind: salesforce_config(tmp_path / kind, demo, org, monkeypatch, kind, bulk)
         for kind in ("files", "salesforce")
     }
-    for job, csv_name in JOBS.items():  # in this order: later jobs read earlier runs' results
+    # In this order: later jobs read earlier runs' results.
+    for job, csv_name in JOB_OUTPUTS.items():
         outputs = {kind: run_job(config, job) for kind, config in configs.items()}
         files, salesforce = (outputs[k] / csv_name for k in ("files", "salesforce"))
         assert files.read_bytes() == salesforce.read_bytes(), job

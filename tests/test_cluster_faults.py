@@ -15,17 +15,11 @@ from dialflow.cluster import open_client
 from dialflow.config import ClusterSettings
 from dialflow.errors import DialflowError
 from dialflow.progress import ProgressCompute
-from tests.conftest import make_demo, one_error_line, run_cli, run_folder, write_config
+from tests.conftest import JOB_OUTPUTS, make_demo, one_error_line, run_cli, run_folder, write_config
 from tests.real_cluster import running_cluster
 
 DIALFLOW = str(Path(sys.executable).parent / "dialflow")
 AS_OF = "2026-11-25T00:00:00Z"
-JOBS = {
-    "dedupe": "dedupe_flagged.csv",
-    "autoflush": "autoflush_cleanup.csv",
-    "listiq": "call_list_2026-11-25.csv",
-    "infoflow": "research_requests.csv",
-}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +47,7 @@ def test_every_job_on_a_multi_process_cluster_equals_the_local_cluster(tmp_path,
     local = config_in(tmp_path / "local", small)
     remote = config_in(tmp_path / "remote", small)
     with running_cluster(tmp_path / "cluster", workers=2) as cluster:
-        for job, csv_name in JOBS.items():  # in order: later jobs read earlier results
+        for job, csv_name in JOB_OUTPUTS.items():  # in order: later jobs read earlier results
             here = run_folder(run_cli(*run_args(job, local)))
             there = run_folder(run_cli(*run_args(job, remote, "--scheduler", cluster.address)))
             assert (here / csv_name).read_bytes() == (there / csv_name).read_bytes(), job

@@ -71,7 +71,7 @@ def field_outcomes(changes: pd.DataFrame, failed: pd.DataFrame, ok_status: str) 
 
     Bulk API 2.0 reports per record (account); every field of a failed account failed with it."""
     errors = failed.set_index("sf__Id")["sf__Error"] if len(failed) else pd.Series(dtype=object)
-    error = changes["AccountId"].map(errors)
+    error = changes["AccountId"].map(errors).astype(object)
     return changes.assign(
         Status=error.isna().map({True: ok_status, False: "failed"}),
         Error=error.fillna(""),
