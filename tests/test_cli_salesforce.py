@@ -45,6 +45,12 @@ def salesforce_config(tmp_path: Path, demo: Path, org, monkeypatch, kind: str = 
     return config
 
 
+def plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame as Python objects with None for every kind of null, sorted by Id."""
+    frame = frame.sort_values("Id").reset_index(drop=True).astype(object)
+    return frame.where(frame.notna(), None)
+
+
 def run_job(config: Path, job: str, *extra: str) -> Path:
     return run_folder(
         run_cli(
@@ -77,7 +83,11 @@ def test_a_run_saves_a_snapshot_and_a_rerun_from_it_spends_no_api_calls(
     tmp_path, demo, org, monkeypatch
 ):
     config = salesforce_config(tmp_path, demo, org, monkeypatch)
+    before = plain(org.tables["Account"].frame)
     first = run_job(config, "autoflush")
+    # Without --apply nothing in Salesforce changes.
+    assert org.ingest_jobs == [] and plain(org.tables["Account"].frame).equals(before)
+    assert not (first / "apply_results.csv").exists()
     summary = json.loads((first / "summary.json").read_text())
     usage = summary["inputs"]["salesforce_api_usage"]
     assert usage["limit"] == org.api_limit and usage["used_at_end"] == org.requests
@@ -143,12 +153,6 @@ def test_salesforce_check_names_missing_objects_fields_and_type_mismatches(
     ) in lines
 
 
-def plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """A frame as Python objects with None for every kind of null, sorted by Id."""
-    frame = frame.sort_values("Id").reset_index(drop=True).astype(object)
-    return frame.where(frame.notna(), None)
-
-
 def test_autoflush_apply_clears_exactly_the_flagged_fields_and_restore_brings_them_back(
     tmp_path, demo, org, monkeypatch
 ):
@@ -212,14 +216,6 @@ def test_autoflush_apply_clears_exactly_the_flagged_fields_and_restore_brings_th
         "restored": list(want.values()).count("cleared"),
         "skipped_not_empty": list(want.values()).count("failed"),
     }
-
-
-def test_without_apply_nothing_in_salesforce_changes(tmp_path, demo, org, monkeypatch):
-    config = salesforce_config(tmp_path, demo, org, monkeypatch)
-    before = plain(org.tables["Account"].frame)
-    folder = run_job(config, "autoflush")
-    assert org.ingest_jobs == [] and plain(org.tables["Account"].frame).equals(before)
-    assert not (folder / "apply_results.csv").exists()
 
 
 def test_infoflow_apply_inserts_one_research_request_per_requested_account(

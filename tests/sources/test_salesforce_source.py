@@ -1,5 +1,6 @@
 """The Salesforce source: simple-salesforce against the project's own test server, partitioned
-by CreatedDate, equal to the file source; a job gives the same output from either."""
+by CreatedDate, REST or Bulk API 2.0, equal to the file source; logins, paging and faults.
+(Every job's output from Salesforce equals the files': tests/test_cli_salesforce.py.)"""
 
 from pathlib import Path
 
@@ -11,7 +12,7 @@ from dialflow.errors import DialflowError
 from dialflow.salesforce import Connection
 from dialflow.schema import DEFAULT_PHONE_FIELDS
 from dialflow.sources import FileSource, SalesforceSource
-from tests.conftest import make_demo, run_cli, run_folder, write_config
+from tests.conftest import make_demo
 
 
 @pytest.fixture(scope="module")
@@ -64,32 +65,6 @@ def test_a_wrong_password_is_one_clear_error(org):
         f"Salesforce login (password) as {org.username} at {org.domain} failed (INVALID_LOGIN"
     )
     assert "wrong" not in message and org.token not in message
-
-
-def test_autoflush_gives_the_same_cleanup_from_salesforce_as_from_files(
-    tmp_path, demo, org, monkeypatch
-):
-    monkeypatch.setenv("DIALFLOW_SF_PASSWORD", org.password)
-    monkeypatch.setenv("DIALFLOW_SF_TOKEN", org.token)
-    outputs = []
-    for kind in ("files", "salesforce"):
-        (tmp_path / kind).mkdir()
-        extra = (
-            f"salesforce:\n  username: {org.username}\n  password: ${{DIALFLOW_SF_PASSWORD}}\n"
-            f"  security_token: ${{DIALFLOW_SF_TOKEN}}\n  domain: {org.domain}\n"
-            f"  ca_bundle: {org.ca_path}\n"
-        )
-        config = write_config(tmp_path / kind, demo, extra=extra)
-        config.write_text(config.read_text().replace("source:\n", f"source:\n  kind: {kind}\n"))
-        folder = run_folder(
-            run_cli(
-                "run", "autoflush", "--config", str(config), "--as-of", "2026-11-25T00:00:00Z",
-                "--no-sql", "--no-email",
-            )
-        )  # fmt: skip
-        outputs.append((folder / "autoflush_cleanup.csv").read_bytes())
-        assert org.password not in (folder / "run.log").read_text()
-    assert outputs[0] == outputs[1] and outputs[0].count(b"\n") > 1
 
 
 def test_transient_faults_are_retried_and_persistent_ones_fail_with_the_code(org):
