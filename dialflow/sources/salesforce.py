@@ -67,8 +67,8 @@ class SalesforceSource:
         kinds = table_columns(table, self.phone_fields)
         wanted = {c: kinds[c] for c in (columns or list(kinds))}
         obj, names = self.object_and_fields(table, list(wanted))
-        # Every Salesforce object has CreatedDate, but the test org's User does not; the
-        # canonical User table is small, so it is read whole.
+        # A canonical table without CreatedDate (User) is small: it is read whole, so an org
+        # object needs no CreatedDate mapping for it.
         created = (
             self.object_and_fields(table, [PARTITION_FIELD])[1][PARTITION_FIELD]
             if PARTITION_FIELD in kinds
