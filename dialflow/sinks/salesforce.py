@@ -154,10 +154,14 @@ def plan_clear(
     wanted = cleanup[["AccountId", "Field", "Phone"]].astype(object).reset_index(drop=True)
     if wanted.empty:
         return wanted, wanted
-    current = current_values(
+    return compare_with_current(wanted, _current_of(connection, where, wanted), "Phone")
+
+
+def _current_of(connection: Connection, where: AccountFields, wanted: pd.DataFrame) -> pd.DataFrame:
+    """Read, now, the fields named by `wanted`'s (AccountId, Field) rows."""
+    return current_values(
         connection, where, sorted(wanted["AccountId"].unique()), sorted(wanted["Field"].unique())
     )
-    return compare_with_current(wanted, current, "Phone")
 
 
 def undo_rows(to_clear: pd.DataFrame, where: AccountFields) -> pd.DataFrame:
@@ -182,16 +186,36 @@ def clear_fields(
     poll_seconds: float,
 ) -> ApplyResult:
     """Set the fields to null with Bulk API 2.0 update jobs; report every field."""
-    outcomes = [changed.assign(Status="skipped_changed", Error="")]
-    if len(to_clear):
-        records = update_records(to_clear.assign(Clear=BULK_NULL), "Clear", where.fields)
+    results = _update_fields(
+        connection, where, to_clear.assign(Clear=BULK_NULL), "Clear", "cleared",
+        changed, "skipped_changed", APPLY_COLUMNS, batch_records, poll_seconds,
+    )  # fmt: skip
+    return ApplyResult(results, _counts(results["Status"]))
+
+
+def _update_fields(
+    connection: Connection,
+    where: AccountFields,
+    changes: pd.DataFrame,
+    value_column: str,
+    ok_status: str,
+    skipped: pd.DataFrame,
+    skipped_status: str,
+    columns: list[str],
+    batch_records: int,
+    poll_seconds: float,
+) -> pd.DataFrame:
+    """Write `changes[value_column]` into the accounts' fields; return one row per field of
+    `changes` (ok_status, or failed with Salesforce's error) and of `skipped`, sorted."""
+    outcomes = [skipped.assign(Status=skipped_status, Error="")]
+    if len(changes):
+        records = update_records(changes, value_column, where.fields)
         _, failed = bulk_ingest(
             connection, where.obj, "update", records, batch_records, poll_seconds
         )
-        outcomes.append(field_outcomes(to_clear, failed, "cleared"))
-    results = pd.concat(outcomes, ignore_index=True).reindex(columns=APPLY_COLUMNS)
-    results = results.sort_values(["AccountId", "Field"], ignore_index=True)
-    return ApplyResult(results, _counts(results["Status"]))
+        outcomes.append(field_outcomes(changes, failed, ok_status))
+    results = pd.concat(outcomes, ignore_index=True).reindex(columns=columns)
+    return results.sort_values(["AccountId", "Field"], ignore_index=True)
 
 
 def restore_cleared(
@@ -206,19 +230,11 @@ def restore_cleared(
     wanted = undo[["AccountId", "Field", "Value"]].astype(object).reset_index(drop=True)
     if wanted.empty:
         return pd.DataFrame(columns=RESTORE_COLUMNS)
-    current = current_values(
-        connection, where, sorted(wanted["AccountId"].unique()), sorted(wanted["Field"].unique())
-    )
-    still_empty, changed = _still_empty(wanted, current)
-    outcomes = [changed.assign(Status="skipped_not_empty", Error="")]
-    if len(still_empty):
-        records = update_records(still_empty, "Value", where.fields)
-        _, failed = bulk_ingest(
-            connection, where.obj, "update", records, batch_records, poll_seconds
-        )
-        outcomes.append(field_outcomes(still_empty, failed, "restored"))
-    results = pd.concat(outcomes, ignore_index=True)[RESTORE_COLUMNS]
-    return results.sort_values(["AccountId", "Field"], ignore_index=True)
+    still_empty, changed = _still_empty(wanted, _current_of(connection, where, wanted))
+    return _update_fields(
+        connection, where, still_empty, "Value", "restored", changed,
+        "skipped_not_empty", RESTORE_COLUMNS, batch_records, poll_seconds,
+    )  # fmt: skip
 
 
 def _still_empty(wanted: pd.DataFrame, current: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
