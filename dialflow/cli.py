@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import signal
 import time
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -16,7 +15,7 @@ import yaml
 from rich.console import Console
 
 from .config import dedupe_params, load_settings, masked_settings
-from .errors import DialflowError, InputError
+from .errors import DialflowError, InputError, StoppedAfterCommit
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 config_app = typer.Typer(no_args_is_help=True, help="Check the configuration.")
@@ -247,8 +246,10 @@ def _run_settings(
 
 
 def _write_result(run, settings, frame: pd.DataFrame, name: str, table: str, sql: bool) -> None:  # noqa: ANN001
-    """Write a job's result as `<name>.csv` in the run folder and, if enabled, to a SQL table."""
-    from .sinks import write_csv, write_sql_table
+    """Write a job's result as `<name>.csv` in the run folder and, if enabled, commit it to a SQL
+    table with the run (the rows are written at the run's commit, with its folder)."""
+    from .run import SqlResult
+    from .sinks import write_csv
 
     with run.stage("write") as stage:
         stage["csv_rows"] = write_csv(frame, run.folder / f"{name}.csv")
@@ -256,7 +257,8 @@ def _write_result(run, settings, frame: pd.DataFrame, name: str, table: str, sql
         if settings.sql.enabled and sql:
             # infoflow's table is its request log: pruning it would undo the 90-day rule.
             keep = None if run.job == "infoflow" else settings.sql.retention_runs
-            stage["sql_rows"] = write_sql_table(settings.sql.url, table, frame, run.run_id, keep)
+            run.sql_results.append(SqlResult(settings.sql.url, table, frame, keep))
+            stage["sql_rows"] = len(frame)
             run.outputs["sql_table"] = table
 
 
@@ -297,7 +299,7 @@ def run_dedupe_command(
             )
 
         source = _source(settings, from_snapshot)
-        email.run = _execute("dedupe", settings, stamp, params, job, source, reads)
+        email.run = _execute("dedupe", settings, stamp, params, job, source, reads, no_sql)
 
 
 @run_app.command("autoflush")
@@ -345,12 +347,12 @@ def run_autoflush_command(
                 settings.autoflush.sql_table,
                 not no_sql,
             )
-            if apply:
-                apply_failure.append(_apply_cleanup(run, settings, result.cleanup))
+            return result.cleanup
 
-        apply_failure: list[str | None] = []
-        email.run = _execute("autoflush", settings, stamp, params, job, source, reads)
-        _fail_if_apply_failed(apply_failure)
+        write_back = _apply_cleanup if apply else None
+        email.run = _execute(
+            "autoflush", settings, stamp, params, job, source, reads, no_sql, write_back
+        )
 
 
 @run_app.command("listiq")
@@ -432,7 +434,7 @@ def run_listiq_command(
             )
             run.outputs["report"] = "report.html"
 
-        email.run = _execute("listiq", settings, stamp, params, job, source, reads)
+        email.run = _execute("listiq", settings, stamp, params, job, source, reads, no_sql)
 
 
 @run_app.command("infoflow")
@@ -514,12 +516,12 @@ def run_infoflow_command(
                 settings.infoflow.sql_table,
                 not no_sql,
             )
-            if apply:
-                apply_failure.append(_apply_research_requests(run, settings, result.requests))
+            return result.requests
 
-        apply_failure: list[str | None] = []
-        email.run = _execute("infoflow", settings, stamp, params, job, source, reads)
-        _fail_if_apply_failed(apply_failure)
+        write_back = _apply_research_requests if apply else None
+        email.run = _execute(
+            "infoflow", settings, stamp, params, job, source, reads, no_sql, write_back
+        )
 
 
 def _sql_url(settings, no_sql: bool) -> str | None:  # noqa: ANN001
@@ -584,14 +586,19 @@ def _source(settings, from_snapshot: Path | None = None):  # noqa: ANN001, ANN20
 Reads = dict[str, Optional[list[str]]]  # canonical table -> the columns a job reads (None: all)
 
 
-def _extract(run, compute, source, reads: Reads, settings):  # noqa: ANN001, ANN202
-    """Return the job's tables as Dask dataframes. From Salesforce, the extraction is first saved
-    as a Parquet snapshot in the run folder and the job reads that, so the API is read once."""
+def _read_tables(source, reads: Reads) -> dict:  # noqa: ANN001
+    """Return the job's tables as lazy Dask dataframes. Reading checks every table's presence,
+    columns and types, so a bad input stops the run before a cluster starts."""
+    return {table: source.read(table, columns) for table, columns in reads.items()}
+
+
+def _snapshot(run, compute, source, tables: dict, reads: Reads, settings):  # noqa: ANN001, ANN202
+    """From Salesforce, save the extraction as a Parquet snapshot in the run folder and return
+    the tables read from it, so the API is read once; from any other source, the tables."""
     import pyarrow.dataset as pads
 
     from .sources import SalesforceSource, SnapshotSource
 
-    tables = {table: source.read(table, columns) for table, columns in reads.items()}
     if isinstance(source, SnapshotSource):
         run.inputs["snapshot_of"] = str(source.root.parent)
     if not (isinstance(source, SalesforceSource) and settings.salesforce.snapshot):
@@ -665,13 +672,6 @@ def _applied(run, stage: dict, applied, what: str) -> str | None:  # noqa: ANN00
     return f"Salesforce refused {failed} {what}; see apply_results.csv" if failed else None
 
 
-def _fail_if_apply_failed(failures: list[str | None]) -> None:
-    """After the run folder is in place: fail the command when the write-back did not all land."""
-    causes = [cause for cause in failures if cause]
-    if causes:
-        raise DialflowError(causes[0])
-
-
 def _apply_research_requests(run, settings, requests: pd.DataFrame) -> str | None:  # noqa: ANN001
     """Insert the requests as Research_Request__c records; write apply_results.csv."""
     from .sinks.salesforce import insert_research_requests
@@ -692,26 +692,6 @@ def _apply_research_requests(run, settings, requests: pd.DataFrame) -> str | Non
             run.counts["apply"] = {"error": str(exc)}
             return str(exc)
         return _applied(run, stage, applied, "insert(s)")
-
-
-@contextlib.contextmanager
-def _stop_on_signals():  # noqa: ANN202
-    """Treat SIGTERM (a scheduler stopping the job) like Ctrl-C, so the run folder is cleaned up.
-
-    The flag makes the stop stick even when Python swallows the raised KeyboardInterrupt."""
-    from .run import stop_requested
-
-    def interrupt(signum, frame):  # noqa: ANN001, ARG001
-        stop_requested.set()
-        raise KeyboardInterrupt
-
-    stop_requested.clear()
-    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 class _EmailedRun:
@@ -755,9 +735,20 @@ def _emailed(job_name: str, settings, no_email: bool):  # noqa: ANN001, ANN202
         console.print(f"{job_name}: emailed {', '.join(sent_to)}", soft_wrap=True)
 
 
-def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job, source, reads: Reads):  # noqa: ANN001, ANN202
+def _execute(
+    job_name: str,
+    settings,  # noqa: ANN001
+    as_of: pd.Timestamp,
+    params,  # noqa: ANN001
+    job,  # noqa: ANN001
+    source,  # noqa: ANN001
+    reads: Reads,
+    no_sql: bool,
+    write_back=None,  # noqa: ANN001 - (run, settings, result) -> failure cause or None
+):  # noqa: ANN202
     """Run a job on the cluster inside a run folder, with its performance report and summary:
-    extract the tables it reads from the source, then run it on them."""
+    read the tables it needs from the source, run it on them, commit the run (folder and SQL
+    together), then write back to Salesforce when asked."""
     from dataclasses import asdict
 
     from distributed import performance_report
@@ -766,32 +757,59 @@ def _execute(job_name: str, settings, as_of: pd.Timestamp, params, job, source, 
     from .lock import job_lock
     from .logs import log_to_file
     from .progress import ProgressCompute
-    from .run import WorkerUsage, open_run, worker_peak_memory
+    from .run import (
+        WorkerUsage,
+        file_mode,
+        open_run,
+        recover_unfinished_runs,
+        stop_on_signals,
+        stop_requested,
+        worker_peak_memory,
+        write_summary,
+    )
     from .sources import SalesforceSource
 
     output = settings.run.output_dir
-    with _stop_on_signals(), job_lock(output, job_name), open_client(settings.cluster) as client:
-        console.print(f"{job_name}: Dask dashboard at {dashboard_link(client)}", soft_wrap=True)
-        parameters = {**asdict(params), "as_of": as_of}
-        with open_run(settings.run.output_dir, job_name, as_of, parameters) as run:
-            handler = log_to_file(run.folder / "run.log")
-            try:
-                started = time.time()
-                usage = WorkerUsage.start(client)
-                log.info("%s run %s started; folder %s", job_name, run.run_id, run.final_folder)
-                with performance_report(filename=str(run.folder / "dask-report.html")):
-                    compute = ProgressCompute(client, job_name, console)
-                    job(run, compute, _extract(run, compute, source, reads, settings))
-                if isinstance(source, SalesforceSource):
-                    run.inputs["salesforce_api_usage"] = source.record_usage_at_end()
-                run.memory["workers_peak_bytes"] = worker_peak_memory(client, since=started)
-                run.cpu["workers"] = usage.finish(client)
-                run.outputs["performance_report"] = "dask-report.html"
-            finally:
-                logging.getLogger("dialflow").removeHandler(handler)
-                handler.close()
+    with stop_on_signals(), file_mode(int(settings.run.umask, 8)), job_lock(output, job_name):
+        recover_unfinished_runs(output, job_name, _sql_url(settings, no_sql))
+        tables = _read_tables(source, reads)
+        with open_client(settings.cluster) as client:
+            console.print(f"{job_name}: Dask dashboard at {dashboard_link(client)}", soft_wrap=True)
+            parameters = {**asdict(params), "as_of": as_of}
+            with open_run(output, job_name, as_of, parameters) as run:
+                handler = log_to_file(run.folder / "run.log")
+                try:
+                    started = time.time()
+                    usage = WorkerUsage.start(client)
+                    log.info("%s run %s started; folder %s", job_name, run.run_id, run.final_folder)
+                    with performance_report(filename=str(run.folder / "dask-report.html")):
+                        compute = ProgressCompute(client, job_name, console)
+                        tables = _snapshot(run, compute, source, tables, reads, settings)
+                        result = job(run, compute, tables)
+                    if isinstance(source, SalesforceSource):
+                        run.inputs["salesforce_api_usage"] = source.record_usage_at_end()
+                    run.memory["workers_peak_bytes"] = worker_peak_memory(client, since=started)
+                    run.cpu["workers"] = usage.finish(client)
+                    run.outputs["performance_report"] = "dask-report.html"
+                finally:
+                    logging.getLogger("dialflow").removeHandler(handler)
+                    handler.close()
+        try:
+            if stop_requested.is_set():
+                raise KeyboardInterrupt
+            failure = write_back(run, settings, result) if write_back else None
+        except KeyboardInterrupt:
+            raise StoppedAfterCommit(
+                f"interrupted after run {run.run_id} committed; its run folder {run.folder} is "
+                f"complete" + ("; the Salesforce write-back may be partial" if write_back else "")
+            ) from None
+        finally:
+            if write_back:
+                write_summary(run)  # with the write-back's counts
     console.print(f"{job_name}: done, run folder {run.final_folder}", soft_wrap=True)
     typer.echo(str(run.final_folder))
+    if failure:  # after the run folder is in place, which keeps undo.csv
+        raise DialflowError(failure)
     return run
 
 

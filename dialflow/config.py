@@ -56,6 +56,17 @@ class _Section(BaseModel):
 
 class RunSettings(_Section):
     output_dir: Path = Path("output")
+    # Octal text, quoted in YAML: "027" (folders 0750, files 0640), "077" owner only, "022" all.
+    umask: str = "027"
+
+    @field_validator("umask", mode="before")
+    @classmethod
+    def _umask_is_octal_text(cls, value: Any) -> str:
+        if not isinstance(value, str) or not re.fullmatch(r"0?[0-7]{3}", value.strip()):
+            raise ValueError(
+                'give three octal digits in quotes, e.g. "027" (folders 0750, files 0640)'
+            )
+        return value.strip()
 
 
 class ClusterSettings(_Section):

@@ -29,3 +29,9 @@ class BusyError(DialflowError):
     """The same job is already running on the same output folder (exit code 3: try later)."""
 
     exit_code = 3
+
+
+class StoppedAfterCommit(DialflowError):
+    """Ctrl-C or SIGTERM came after the run committed: its folder is complete (exit code 130)."""
+
+    exit_code = 130

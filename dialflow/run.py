@@ -1,17 +1,36 @@
-"""The run model: run_id, a temporary run folder renamed at the end, timings and summary.json."""
+"""The run model: run_id, a temporary run folder, timings, summary.json, and the commit that
+makes a run's results visible in its folder and in SQL together, or in neither.
+
+The commit, in order (`open_run`):
+
+1. Every file of the run is written in its hidden folder `<output>/<job>/.<run_id>.tmp/`,
+   summary.json last. Any failure or stop up to here: the folder is removed, SQL never touched.
+2. SQL: the run's rows and its registry row (`dialflow_runs`) go in one transaction; just before
+   COMMIT a stop request (Ctrl-C, SIGTERM) still rolls everything back. The COMMIT is the commit
+   point of the run.
+3. From the COMMIT on, stop requests wait: the folder is renamed to `<run_id>/`. If the rename
+   fails, the SQL rows are removed again (a second transaction) and the run fails.
+4. Only then runs beyond `sql.retention_runs` are pruned (a failure there is a warning).
+
+A process killed between 2 and 3 (kill -9, power loss) leaves a committed run whose folder is
+still hidden: the next run of the same job renames it into place (`recover_unfinished_runs`);
+a hidden folder of a run that never committed is removed then.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
 import resource
 import secrets
 import shutil
+import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -20,7 +39,11 @@ from typing import Any
 
 import pandas as pd
 
+from .errors import DialflowError
+
 log = logging.getLogger(__name__)
+
+_RUN_ID = re.compile(r"\d{4}-\d{2}-\d{2}T\d{6}Z-[0-9a-f]{6}")
 
 
 def new_run_id(now: datetime) -> str:
@@ -29,6 +52,11 @@ def new_run_id(now: datetime) -> str:
     The date keeps its dashes so that log masking (which hides 7+ digit runs) leaves it readable.
     """
     return f"{now.strftime('%Y-%m-%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+
+
+def is_run_id(name: str) -> bool:
+    """Return True when a folder name is a run id (so `backup-of-<run_id>` is not a run)."""
+    return _RUN_ID.fullmatch(name) is not None
 
 
 def client_peak_rss_bytes() -> int:
@@ -87,6 +115,16 @@ class WorkerUsage:
         return usage
 
 
+@dataclass(frozen=True)
+class SqlResult:
+    """A result table the run commits: its rows are written only at the run's commit."""
+
+    url: str
+    table: str
+    frame: pd.DataFrame
+    retention_runs: int | None
+
+
 @dataclass
 class Run:
     """One run of one job: where it writes and what it records for summary.json."""
@@ -104,6 +142,7 @@ class Run:
     outputs: dict[str, Any] = field(default_factory=dict)
     memory: dict[str, Any] = field(default_factory=dict)
     cpu: dict[str, Any] = field(default_factory=dict)
+    sql_results: list[SqlResult] = field(default_factory=list)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[dict[str, Any]]:
@@ -145,18 +184,128 @@ def _json_value(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
-# Set by the CLI's SIGINT/SIGTERM handler. Python may swallow the KeyboardInterrupt the handler
-# raises (when it lands inside a gc or weakref callback), so the commit below checks this too.
+def write_summary(run: Run) -> None:
+    """Write (or rewrite, after a write-back) summary.json, replacing it in one step."""
+    partial = run.folder / ".summary.json.partial"
+    partial.write_text(
+        json.dumps(run.summary(), indent=2, default=_json_value) + "\n", encoding="utf-8"
+    )
+    os.replace(partial, run.folder / "summary.json")
+
+
+# Set by the SIGINT/SIGTERM handler. Python may swallow the KeyboardInterrupt the handler
+# raises (when it lands inside a gc or weakref callback), so the commit checks this too.
 stop_requested = threading.Event()
+# Set from a run's SQL COMMIT until its folder is in place: a stop then waits for the rename.
+_finishing = threading.Event()
+
+
+def _request_stop(signum: int, frame: Any) -> None:  # noqa: ARG001 - a signal handler
+    stop_requested.set()
+    if not _finishing.is_set():
+        raise KeyboardInterrupt
+
+
+@contextmanager
+def file_mode(umask: int) -> Iterator[None]:
+    """Create the run's folders and files (and, on a LocalCluster started inside, the workers'
+    files) under `umask`: 0o027 gives 0750 folders and 0640 files, readable by the group only,
+    since they hold names and phone numbers."""
+    previous = os.umask(umask)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[None]:
+    """Treat SIGTERM (a scheduler stopping the job) like Ctrl-C for the `with` block: the run's
+    temporary folder is removed, unless the run has already committed (then it completes)."""
+    stop_requested.clear()
+    previous = {sig: signal.signal(sig, _request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class UnfinishedCommit(DialflowError):
+    """A run committed to SQL whose folder could not be moved into place nor its rows removed:
+    its hidden folder is kept for `recover_unfinished_runs`."""
+
+
+def commit_step(name: str) -> None:
+    """A named step of the commit; does nothing. Tests replace it to inject a fault (an
+    exception, a signal, a killed SQL session, a killed process) at exactly that step."""
+
+
+def _stop_unless_requested() -> None:
+    if stop_requested.is_set():
+        raise KeyboardInterrupt
+
+
+def _commit(run: Run, temporary: Path, final: Path) -> None:
+    """Steps 2-4 of the module docstring: SQL, then the rename, then pruning."""
+    from .sinks.sql import forget_run, prune_runs, write_sql_table
+
+    # Results whose COMMIT was attempted: the undo below removes them (a no-op when the
+    # COMMIT did not happen), since a failed COMMIT may still have landed on the server.
+    attempted: list[SqlResult] = []
+
+    def last_chance(result: SqlResult) -> None:
+        commit_step("before-sql-commit")
+        _stop_unless_requested()
+        _finishing.set()  # from here a stop waits until the folder is in place
+        attempted.append(result)
+
+    try:
+        for result in run.sql_results:
+            write_sql_table(
+                result.url, result.table, result.frame, run.run_id, lambda r=result: last_chance(r)
+            )
+        commit_step("after-sql-commit")
+        os.replace(temporary, final)
+    except BaseException as exc:
+        if attempted and not _forget(attempted, run.run_id, forget_run):
+            # The rows may stay committed; the hidden folder is kept for the next run.
+            raise UnfinishedCommit(
+                f"run {run.run_id}: moving its folder into place failed "
+                f"({type(exc).__name__}: {exc}) after its SQL commit, and removing its SQL rows "
+                f"again failed too; the next {run.job} run on {final.parent.parent} completes "
+                f"or removes it"
+            ) from None
+        raise
+    finally:
+        _finishing.clear()
+    run.folder = final
+    commit_step("after-rename")
+    for result in attempted:
+        if result.retention_runs is not None:
+            try:
+                prune_runs(result.url, result.table, result.retention_runs)
+            except DialflowError as exc:
+                log.warning("%s", exc)
+
+
+def _forget(results: list[SqlResult], run_id: str, forget_run: Callable[..., None]) -> bool:
+    """Remove a run's SQL results again; return False when that failed (logged)."""
+    for result in results:
+        try:
+            forget_run(result.url, result.table, run_id)
+        except DialflowError as exc:
+            log.error("%s", exc)
+            return False
+    return True
 
 
 @contextmanager
 def open_run(
     output_dir: Path, job: str, as_of: pd.Timestamp, parameters: dict[str, Any]
 ) -> Iterator[Run]:
-    """Yield a Run writing into a hidden temporary folder, renamed into place only on success.
-
-    A failure removes the temporary folder, so no partial run folder is ever left behind.
+    """Yield a Run writing into a hidden temporary folder; commit it when the block ends
+    (module docstring). A failure before the commit point leaves no run folder and no SQL rows.
     """
     now = datetime.now(timezone.utc)
     run_id = new_run_id(now)
@@ -167,13 +316,58 @@ def open_run(
     run = Run(job, run_id, as_of, temporary, final, parameters)
     try:
         yield run
-        if stop_requested.is_set():
-            raise KeyboardInterrupt
-        (temporary / "summary.json").write_text(
-            json.dumps(run.summary(), indent=2, default=_json_value) + "\n", encoding="utf-8"
-        )
-        os.replace(temporary, final)
-        run.folder = final
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
+        _stop_unless_requested()
+        write_summary(run)
+        commit_step("files-written")
+        _commit(run, temporary, final)
+    except BaseException as exc:
+        if run.folder == temporary and not isinstance(exc, UnfinishedCommit):
+            shutil.rmtree(temporary, ignore_errors=True)
         raise
+
+
+def recover_unfinished_runs(output_dir: Path, job: str, sql_url: str | None) -> None:
+    """Complete or remove the hidden folders that killed runs of `job` left (call it holding
+    the job's lock, so none of them belongs to a live run).
+
+    A run whose SQL rows were committed is renamed into place: its results are already visible
+    in SQL. Any other hidden run folder is removed. Without SQL, a hidden folder whose run
+    wrote SQL cannot be judged and is left alone (with a warning).
+    """
+    from .sinks.sql import registered_runs
+
+    job_dir = Path(output_dir) / job
+    hidden = [
+        folder
+        for folder in (job_dir.iterdir() if job_dir.is_dir() else [])
+        if folder.name.startswith(".") and folder.name.endswith(".tmp")
+        and is_run_id(folder.name[1:-4])
+    ]  # fmt: skip
+    if not hidden:
+        return
+    committed: set[str] = set()
+    for folder in hidden:
+        run_id = folder.name[1:-4]
+        tables = _sql_tables_of(folder)
+        if tables and sql_url is None:
+            log.warning("%s: left by a killed run that wrote SQL; with SQL off it stays", folder)
+            continue
+        for table in tables:
+            committed |= registered_runs(sql_url, table)
+        if run_id in committed:
+            os.replace(folder, job_dir / run_id)
+            log.warning("run %s was committed to SQL but killed before its folder was moved "
+                        "into place; moved now", run_id)  # fmt: skip
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+            log.info("removed %s, left by a run that did not finish", folder)
+
+
+def _sql_tables_of(folder: Path) -> list[str]:
+    """Return the SQL tables a (hidden) run folder's summary.json says the run commits."""
+    try:
+        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []  # summary.json is written before the commit: without it, nothing committed
+    table = summary.get("outputs", {}).get("sql_table")
+    return [table] if isinstance(table, str) else []

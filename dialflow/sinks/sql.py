@@ -1,4 +1,10 @@
-"""Result tables through SQLAlchemy Core: created on first use, one transaction per run."""
+"""Result tables through SQLAlchemy Core: created on first use, one transaction per run.
+
+A run's rows and its row in the registry `dialflow_runs` are committed in one transaction, so
+rows without a registry entry (a run that died before its COMMIT cannot leave any; rows written
+by an older release or another tool can exist) are never taken for a run's result: readers ask
+the registry which runs exist (`committed_run_ids`).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import contextlib
 import io
 import secrets
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +58,33 @@ def result_table(
         *(sa.Column(column, _column_type(frame[column].dtype)) for column in frame.columns),
         prefixes=list(prefixes),
     )
+
+
+RUNS_TABLE = "dialflow_runs"
+# Text columns hold at most this many characters on every backend (SQLite would take more,
+# servers refuse or cut it): checked before writing so that the error names column and row.
+TEXT_LENGTH = 255
+
+
+def runs_table(metadata: sa.MetaData) -> sa.Table:
+    """Describe the registry of committed runs: one row per (run, result table)."""
+    return sa.Table(
+        RUNS_TABLE,
+        metadata,
+        sa.Column("run_id", sa.Unicode(64), nullable=False),
+        sa.Column("result_table", sa.Unicode(128), nullable=False),
+        sa.Column("row_count", sa.BigInteger(), nullable=False),
+        sa.Column("committed_at", _TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("run_id", "result_table"),
+    )
+
+
+def committed_run_ids(connection: sa.Connection, table: str) -> sa.Select | None:
+    """Return a SELECT of the run ids committed into `table`, or None before the first run."""
+    if not sa.inspect(connection).has_table(RUNS_TABLE):
+        return None
+    runs = runs_table(sa.MetaData())
+    return sa.select(runs.c.run_id).where(runs.c.result_table == table)
 
 
 def _python_records(frame: pd.DataFrame) -> list[dict]:
@@ -105,19 +139,27 @@ def sql_engine(url: str) -> sa.engine.Engine:
 
 
 def write_sql_table(
-    url: str, table: str, frame: pd.DataFrame, run_id: str, retention_runs: int | None = None
+    url: str,
+    table: str,
+    frame: pd.DataFrame,
+    run_id: str,
+    before_commit: Callable[[], None] | None = None,
 ) -> int:
-    """Append a run's rows to a table, tagged with run_id, all or nothing; return the count.
+    """Append a run's rows to a table, tagged with run_id, and register the run in
+    `dialflow_runs`, all in one transaction; return the row count.
 
     On a database server the rows are bulk-loaded into a temporary staging table of the session
     first (COPY on PostgreSQL, LOAD DATA LOCAL on MariaDB/MySQL, array binding on SQL Server),
-    then one transaction inserts them into the target, prunes runs beyond the newest
-    `retention_runs` and commits: a failure at any point leaves the target as it was, and the
-    target is locked only for the final insert. SQLite (one file, one writer) takes the rows in
-    one transaction directly.
+    then one transaction inserts them into the target and the registry and commits: a failure
+    at any point leaves both as they were, and the target is locked only for the final insert.
+    SQLite (one file, one writer) takes the rows in one transaction directly. `before_commit`
+    runs inside that transaction just before COMMIT; whatever it raises rolls everything back
+    (the run's last chance to stop). Runs beyond a retention are removed by `prune_runs`.
     """
+    _check_text_lengths(table, frame)
     engine = sql_engine(url)
     target = result_table(table, frame, sa.MetaData())
+    runs = runs_table(sa.MetaData())
     # Session-private and unlogged where the server allows: never seen by other sessions.
     stage_name = f"{table}_stage_{secrets.token_hex(4)}"
     on_mssql = engine.dialect.name == "mssql"  # a #name is SQL Server's temporary table
@@ -128,25 +170,37 @@ def write_sql_table(
         indexed=False,
         prefixes=() if on_mssql else ("TEMPORARY",),
     )
+    now = pd.Timestamp.now(tz="UTC").floor("us")
     tagged = pd.concat(
-        [
-            pd.DataFrame(
-                {"run_id": run_id, "created_at": pd.Timestamp.now(tz="UTC").floor("us")},
-                index=frame.index,
-            ),
-            frame,
-        ],
-        axis=1,
+        [pd.DataFrame({"run_id": run_id, "created_at": now}, index=frame.index), frame], axis=1
     )
+    registry_row = {
+        "run_id": run_id,
+        "result_table": table,
+        "row_count": len(frame),
+        "committed_at": now.to_pydatetime(),
+    }
+
+    def register_and_commit(connection: sa.Connection) -> None:
+        _register(connection, runs, registry_row)
+        if before_commit is not None:
+            before_commit()
+        connection.commit()
+
     try:
         with engine.begin() as connection:
             target.create(connection, checkfirst=True)
+            runs.create(connection, checkfirst=True)
         if engine.dialect.name == "sqlite":
             # One file, one writer: the transaction alone is all or nothing, no staging needed.
-            with engine.begin() as connection:
-                _insert_rows(connection, target, tagged)
-                if retention_runs is not None:
-                    _prune(connection, target, retention_runs)
+            with engine.connect() as connection:
+                try:
+                    _insert_rows(connection, target, tagged)
+                    register_and_commit(connection)
+                except BaseException:
+                    with contextlib.suppress(Exception):
+                        connection.rollback()
+                    raise
             return len(frame)
         with engine.connect() as connection:
             staging.create(connection)
@@ -158,9 +212,7 @@ def write_sql_table(
                 connection.execute(
                     target.insert().from_select(columns, sa.select(*staging.columns))
                 )
-                if retention_runs is not None:
-                    _prune(connection, target, retention_runs)
-                connection.commit()
+                register_and_commit(connection)
             except BaseException:
                 # The first error is the cause; a dead session takes its temporary table with
                 # it, so cleaning up may fail too, and must not replace the cause.
@@ -169,18 +221,122 @@ def write_sql_table(
                     staging.drop(connection)
                     connection.commit()
                 raise
-            staging.drop(connection)
-            connection.commit()
+            # Committed: a failure to drop the staging table (which ends with the session
+            # anyway) must not report the write as failed.
+            with contextlib.suppress(Exception):
+                staging.drop(connection)
+                connection.commit()
     except (SQLAlchemyError, _LoadRefused, *_driver_errors(engine)) as exc:
-        cause = getattr(exc, "orig", None) or exc  # the driver's own error, when there is one
         raise DialflowError(
-            f"SQL table {table}: writing {len(frame)} rows failed "
-            f"({type(cause).__name__}: {str(cause).splitlines()[0]}); "
+            f"SQL table {table}: writing {len(frame)} rows failed ({sql_cause(exc)}); "
             f"nothing was written; check sql.url and the database"
         ) from None
     finally:
         engine.dispose()
     return len(frame)
+
+
+def _register(connection: sa.Connection, runs: sa.Table, row: dict) -> None:
+    """Add the run's registry row (a separate step so tests can fail a write just here)."""
+    connection.execute(runs.insert(), [row])
+
+
+def sql_cause(exc: BaseException) -> str:
+    """Return the driver's own error (when there is one) as `Type: first line`."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = str(cause).splitlines()
+    return f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+
+
+def _check_text_lengths(table: str, frame: pd.DataFrame) -> None:
+    """Refuse a text value longer than the column takes, naming the column and the row."""
+    for column in frame.columns:
+        values = frame[column]
+        if not (pd.api.types.is_string_dtype(values.dtype) or values.dtype == object):
+            continue
+        lengths = values.astype("string").str.len()
+        too_long = lengths > TEXT_LENGTH
+        if too_long.any():
+            position = int(too_long.to_numpy().nonzero()[0][0])
+            key = next((c for c in ("AccountId", "Id") if c in frame.columns), None)
+            which = f"row {position + 1}" + (
+                f" ({key} {frame[key].iloc[position]})" if key is not None else ""
+            )
+            raise DialflowError(
+                f"SQL table {table}: column {column}, {which}, holds "
+                f"{int(lengths.iloc[position])} characters, more than the {TEXT_LENGTH} the "
+                f"column takes; nothing was written; shorten the value at the source, or run "
+                f"with --no-sql"
+            )
+
+
+def prune_runs(url: str, table: str, keep: int) -> int:
+    """Remove every run but the newest `keep` from a result table and the registry (run ids
+    sort by start time), in one transaction; return the number of runs removed."""
+    engine = sql_engine(url)
+    runs = runs_table(sa.MetaData())
+    try:
+        with engine.begin() as connection:
+            newest = (
+                connection.execute(
+                    sa.select(runs.c.run_id)
+                    .where(runs.c.result_table == table)
+                    .order_by(runs.c.run_id.desc())
+                    .limit(keep)
+                )
+                .scalars()
+                .all()
+            )
+            if len(newest) < keep:
+                return 0
+            target = sa.table(table, sa.column("run_id"))
+            connection.execute(target.delete().where(target.c.run_id < newest[-1]))
+            return connection.execute(
+                runs.delete().where(runs.c.result_table == table, runs.c.run_id < newest[-1])
+            ).rowcount
+    except SQLAlchemyError as exc:
+        raise DialflowError(
+            f"SQL table {table}: removing runs beyond sql.retention_runs = {keep} failed "
+            f"({sql_cause(exc)}); the run itself is complete"
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def forget_run(url: str, table: str, run_id: str) -> None:
+    """Remove a committed run's rows and registry entry in one transaction: the undo of
+    `write_sql_table` when the rest of the run's commit failed after it."""
+    engine = sql_engine(url)
+    try:
+        with engine.begin() as connection:
+            target = sa.table(table, sa.column("run_id"))
+            connection.execute(target.delete().where(target.c.run_id == run_id))
+            runs = runs_table(sa.MetaData())
+            connection.execute(
+                runs.delete().where(runs.c.run_id == run_id, runs.c.result_table == table)
+            )
+    except SQLAlchemyError as exc:
+        raise DialflowError(
+            f"SQL table {table}: removing run {run_id} failed ({sql_cause(exc)})"
+        ) from None
+    finally:
+        engine.dispose()
+
+
+def registered_runs(url: str, table: str) -> set[str]:
+    """Return the run ids committed into a result table (empty before the first run)."""
+    engine = sql_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = committed_run_ids(connection, table)
+            return set() if query is None else set(connection.execute(query).scalars())
+    except SQLAlchemyError as exc:
+        raise DialflowError(
+            f"SQL table {RUNS_TABLE}: reading the committed runs failed ({sql_cause(exc)}); "
+            f"check sql.url, or run with --no-sql"
+        ) from None
+    finally:
+        engine.dispose()
 
 
 _BATCH_ROWS = 50_000
@@ -256,16 +412,3 @@ def _csv_bytes(frame: pd.DataFrame, mysql: bool) -> bytes:
     )
     pa_csv.write_csv(table, buffer, options)
     return buffer.getvalue()
-
-
-def _prune(connection: sa.engine.Connection, table: sa.Table, keep: int) -> None:
-    """Delete every run but the newest `keep` (run ids sort by start time)."""
-    newest = (
-        connection.execute(
-            sa.select(table.c.run_id).distinct().order_by(table.c.run_id.desc()).limit(keep)
-        )
-        .scalars()
-        .all()
-    )
-    if len(newest) == keep:
-        connection.execute(table.delete().where(table.c.run_id < newest[-1]))

@@ -4,6 +4,10 @@ A run's result lives in two places: `<output>/<job>/<run_id>/<name>.csv` and, wh
 job's SQL table tagged with run_id. Run ids sort by start time, so the newest run id found in
 either place is the latest result; the other place may be older (SQL turned off for a run) or
 missing (another machine wrote the SQL table).
+
+Only committed runs count: a folder whose name is a run id (not `.<run_id>.tmp`, not a copy such
+as `backup-of-<run_id>`), and SQL rows whose run is in the registry `dialflow_runs` (written in
+the same transaction as the rows).
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import DialflowError, InputError
+from ..run import is_run_id
 from ..schema import STRING
-from ..sinks.sql import sql_engine
+from ..sinks.sql import committed_run_ids, sql_cause, sql_engine
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +37,24 @@ class PreviousResult:
     origin: str
 
 
+def _run_folders(output_dir: Path, job: str) -> list[Path]:
+    """Return the job's finished run folders, oldest first.
+
+    A running or failed run is still in its hidden `.<run_id>.tmp` folder; a folder whose name
+    is not a run id (a copy, a backup) is not a run.
+    """
+    job_dir = output_dir / job
+    if not job_dir.is_dir():
+        return []
+    return sorted(folder for folder in job_dir.iterdir() if is_run_id(folder.name))
+
+
 def _latest_in_folder(output_dir: Path, job: str, csv_name: str) -> tuple[str, Path] | None:
-    # Finished runs only: a running or failed one is still in its hidden `.<run_id>.tmp` folder.
-    runs = sorted(
+    runs = [
         (folder.name, folder / csv_name)
-        for folder in (output_dir / job).glob("*")
-        if not folder.name.startswith(".") and (folder / csv_name).is_file()
-    )
+        for folder in _run_folders(output_dir, job)
+        if (folder / csv_name).is_file()
+    ]
     return runs[-1] if runs else None
 
 
@@ -46,11 +62,11 @@ def _latest_in_sql(url: str, table: str) -> str | None:
     engine = sql_engine(url)
     try:
         with engine.connect() as connection:
-            if not sa.inspect(connection).has_table(table):
+            committed = committed_run_ids(connection, table)
+            if committed is None:
                 return None
-            run_id = sa.column("run_id")
             return connection.execute(
-                sa.select(sa.func.max(run_id)).select_from(sa.table(table))
+                sa.select(sa.func.max(committed.subquery().c.run_id))
             ).scalar()
     except SQLAlchemyError as exc:
         raise _sql_error(table, exc) from None
@@ -59,10 +75,9 @@ def _latest_in_sql(url: str, table: str) -> str | None:
 
 
 def _sql_error(table: str, exc: SQLAlchemyError) -> DialflowError:
-    cause = getattr(exc, "orig", None) or exc
     return DialflowError(
-        f"SQL table {table}: reading the latest run failed ({type(cause).__name__}: "
-        f"{str(cause).splitlines()[0]}); check sql.url, or run with --no-sql"
+        f"SQL table {table}: reading the latest run failed ({sql_cause(exc)}); "
+        f"check sql.url, or run with --no-sql"
     )
 
 
@@ -135,10 +150,10 @@ def requested_since(
     whole window whichever later run asked for something else.
     """
     found: list[pd.Series] = []
-    for folder in sorted((output_dir / job).glob("*")):
+    for folder in _run_folders(output_dir, job):
         started = _run_started(folder.name)
         path = folder / csv_name
-        if folder.name.startswith(".") or started is None or started <= since:
+        if started is None or started <= since:
             continue
         if path.is_file():
             try:
@@ -153,12 +168,17 @@ def requested_since(
         engine = sql_engine(sql_url)
         try:
             with engine.connect() as connection:
-                if sa.inspect(connection).has_table(table):
+                committed = committed_run_ids(connection, table)
+                if committed is not None and sa.inspect(connection).has_table(table):
                     source = sa.table(
-                        table, sa.column("AccountId"), sa.column("created_at", sa.DateTime(True))
+                        table,
+                        sa.column("run_id"),
+                        sa.column("AccountId"),
+                        sa.column("created_at", sa.DateTime(True)),
                     )
                     query = sa.select(source.c.AccountId).where(
-                        source.c.created_at > since.to_pydatetime()
+                        source.c.created_at > since.to_pydatetime(),
+                        source.c.run_id.in_(committed),
                     )
                     found.append(pd.Series(connection.execute(query).scalars().all(), dtype=str))
         except SQLAlchemyError as exc:

@@ -1,5 +1,6 @@
-"""write_sql_table on SQLite, PostgreSQL and MariaDB (tests/sql_servers.py), and the statements
-it sends to SQL Server, compiled with SQLAlchemy's mssql dialect against a recording connection.
+"""write_sql_table, prune_runs and forget_run on SQLite, PostgreSQL and MariaDB
+(tests/sql_servers.py), and the statements write_sql_table sends to SQL Server, compiled with
+SQLAlchemy's mssql dialect against a recording connection.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.dialects.mssql import pyodbc as mssql_pyodbc
 
 from dialflow.errors import DialflowError
 from dialflow.sinks import sql
-from dialflow.sinks.sql import write_sql_table
+from dialflow.sinks.sql import RUNS_TABLE, forget_run, prune_runs, registered_runs, write_sql_table
 from tests.sql_servers import SERVERS, backend, other_connection
 
 TABLE = "results"
@@ -206,7 +207,7 @@ def test_run_id_and_created_at_tag_every_row(sql_url):
 
 def test_the_target_is_created_with_explicit_types_and_a_run_id_index(sql_url):
     write_sql_table(sql_url, TABLE, tricky_frame(), RUN_IDS[0])
-    assert table_names(sql_url) == {TABLE}
+    assert table_names(sql_url) == {TABLE, RUNS_TABLE}
     with other_connection(sql_url) as connection:
         inspector = sa.inspect(connection)
         columns = {c["name"]: c for c in inspector.get_columns(TABLE)}
@@ -233,21 +234,46 @@ def test_two_runs_append(sql_url):
     ]  # fmt: skip
 
 
+def test_each_run_is_registered_with_its_rows_in_the_same_write(sql_url):
+    write_sql_table(sql_url, TABLE, small_frame(1, "a", rows=3), RUN_IDS[0])
+    write_sql_table(sql_url, "other", small_frame(2, "b", rows=2), RUN_IDS[1])
+    assert registered_runs(sql_url, TABLE) == {RUN_IDS[0]}
+    assert registered_runs(sql_url, "other") == {RUN_IDS[1]}
+    with other_connection(sql_url) as connection:
+        rows = connection.execute(
+            sa.text(f"SELECT run_id, result_table, row_count FROM {RUNS_TABLE} ORDER BY run_id")
+        ).all()
+    assert [tuple(row) for row in rows] == [(RUN_IDS[0], TABLE, 3), (RUN_IDS[1], "other", 2)]
+
+
 def test_retention_keeps_exactly_the_two_newest_runs(sql_url):
     for n, run_id in enumerate(RUN_IDS):
-        write_sql_table(sql_url, TABLE, small_frame(n, f"r{n}", rows=n + 2), run_id, 2)
+        write_sql_table(sql_url, TABLE, small_frame(n, f"r{n}", rows=n + 2), run_id)
+        prune_runs(sql_url, TABLE, 2)
     rows = read_rows(sql_url)
     assert sorted({row["run_id"] for row in rows}) == RUN_IDS[1:]
     assert [row["text"] for row in rows] == ["r1-0", "r1-1", "r1-2", "r2-0", "r2-1", "r2-2", "r2-3"]
+    assert registered_runs(sql_url, TABLE) == set(RUN_IDS[1:])
 
 
-def test_an_empty_frame_creates_the_table_and_an_empty_run_prunes_nothing(sql_url):
+def test_an_empty_run_creates_the_table_and_counts_as_the_newest_run(sql_url):
+    """A run that found nothing is a result ("nothing to flag"): it is registered, and retention
+    counts it like any other run."""
     assert write_sql_table(sql_url, TABLE, small_frame(0, "a").iloc[:0], RUN_IDS[0]) == 0
-    assert table_names(sql_url) == {TABLE} and read_rows(sql_url) == []
+    assert TABLE in table_names(sql_url) and read_rows(sql_url) == []
     write_sql_table(sql_url, TABLE, small_frame(1, "b"), RUN_IDS[1])
-    assert write_sql_table(sql_url, TABLE, small_frame(2, "c").iloc[:0], RUN_IDS[2], 1) == 0
-    # Runs are counted by their rows: the empty one leaves none, so the last rows stay.
-    assert [row["text"] for row in read_rows(sql_url)] == ["b-0", "b-1", "b-2"]
+    assert write_sql_table(sql_url, TABLE, small_frame(2, "c").iloc[:0], RUN_IDS[2]) == 0
+    assert prune_runs(sql_url, TABLE, 1) == 2
+    assert read_rows(sql_url) == [] and registered_runs(sql_url, TABLE) == {RUN_IDS[2]}
+
+
+def test_forget_run_removes_its_rows_and_registry_entry_only(sql_url):
+    write_sql_table(sql_url, TABLE, small_frame(1, "a"), RUN_IDS[0])
+    write_sql_table(sql_url, TABLE, small_frame(2, "b"), RUN_IDS[1])
+    forget_run(sql_url, TABLE, RUN_IDS[1])
+    forget_run(sql_url, TABLE, RUN_IDS[2])  # never written: nothing to do
+    assert {row["run_id"] for row in read_rows(sql_url)} == {RUN_IDS[0]}
+    assert registered_runs(sql_url, TABLE) == {RUN_IDS[0]}
 
 
 # --- failures leave the target as it was --------------------------------------------------------
@@ -282,37 +308,34 @@ def test_a_frame_that_does_not_match_the_table_fails_and_changes_nothing(sql_url
     frame = small_frame(2, "b").rename(columns={"count": "renamed"})
     statements.clear()
     with pytest.raises(DialflowError) as caught:
-        write_sql_table(sql_url, TABLE, frame, RUN_IDS[1], retention_runs=1)
+        write_sql_table(sql_url, TABLE, frame, RUN_IDS[1])
     one_line(caught, TABLE, 3)
     assert "renamed" in str(caught.value)
     assert read_rows(sql_url) == before
-    assert table_names(sql_url) == {TABLE}
+    assert table_names(sql_url) == {TABLE, RUNS_TABLE}
+    assert registered_runs(sql_url, TABLE) == {RUN_IDS[0]}
     assert staging_left(sql_url) == []
     _staging_created_and_dropped(sql_url, statements)
 
 
-@pytest.mark.parametrize("sql_url", SERVERS, indirect=True)
-def test_an_overlong_value_fails_and_changes_nothing(sql_url, statements):
+def test_an_overlong_value_is_refused_naming_column_and_row_and_changes_nothing(
+    sql_url, statements
+):
+    """Servers would refuse (PostgreSQL) or cut (MariaDB) it and SQLite would keep it: every
+    backend refuses it before writing, with the column and the row in the message."""
     write_sql_table(sql_url, TABLE, small_frame(1, "a"), RUN_IDS[0])
     before = read_rows(sql_url)
     frame = small_frame(2, "b")
-    frame.loc[1, "text"] = "y" * 300
+    frame.loc[1, "text"] = "y" * 256
     statements.clear()
     with pytest.raises(DialflowError) as caught:
-        write_sql_table(sql_url, TABLE, frame, RUN_IDS[1], retention_runs=1)
-    one_line(caught, TABLE, 3)
+        write_sql_table(sql_url, TABLE, frame, RUN_IDS[1])
+    assert str(caught.value) == (
+        "SQL table results: column text, row 2, holds 256 characters, more than the 255 the "
+        "column takes; nothing was written; shorten the value at the source, or run with --no-sql"
+    )
+    assert statements == []
     assert read_rows(sql_url) == before
-    assert staging_left(sql_url) == []
-    _staging_created_and_dropped(sql_url, statements)
-
-
-def test_sqlite_does_not_enforce_lengths_so_300_characters_are_kept(tmp_path):
-    """Why the overflow test above runs on servers only: SQLite stores the value as given."""
-    url = f"sqlite:///{tmp_path / 'lengths.sqlite'}"
-    frame = small_frame(1, "a")
-    frame.loc[1, "text"] = "y" * 300
-    write_sql_table(url, TABLE, frame, RUN_IDS[0])
-    assert [len(row["text"]) for row in read_rows(url)] == [3, 300, 3]
 
 
 def test_an_unreachable_database_is_one_line(tmp_path):
@@ -360,10 +383,10 @@ def _kill(url: str, session: int) -> None:
 
 
 @pytest.mark.parametrize("sql_url", SERVERS, indirect=True)
-@pytest.mark.parametrize("after", ["_bulk_load", "_prune"])
+@pytest.mark.parametrize("after", ["_bulk_load", "_register"])
 def test_a_connection_killed_mid_write_raises_and_keeps_the_target(sql_url, monkeypatch, after):
     """Killed after the staging load (before the final transaction), or inside the final
-    transaction after the insert and prune, before COMMIT: either way nothing changes."""
+    transaction after the insert and the registry row, before COMMIT: nothing changes."""
     write_sql_table(sql_url, TABLE, small_frame(1, "a"), RUN_IDS[0])
     before = read_rows(sql_url)
     real = getattr(sql, after)
@@ -377,14 +400,16 @@ def test_a_connection_killed_mid_write_raises_and_keeps_the_target(sql_url, monk
 
     monkeypatch.setattr(sql, after, then_kill)
     with pytest.raises(DialflowError) as caught:
-        write_sql_table(sql_url, TABLE, small_frame(2, "b", rows=4), RUN_IDS[1], retention_runs=1)
+        write_sql_table(sql_url, TABLE, small_frame(2, "b", rows=4), RUN_IDS[1])
     assert len(killed) == 1
     one_line(caught, TABLE, 4)
     monkeypatch.undo()
     assert read_rows(sql_url) == before
     assert staging_left(sql_url) == []
     # The table is still usable: the next run writes and prunes as usual.
-    write_sql_table(sql_url, TABLE, small_frame(3, "c"), RUN_IDS[2], retention_runs=1)
+    assert registered_runs(sql_url, TABLE) == {RUN_IDS[0]}
+    write_sql_table(sql_url, TABLE, small_frame(3, "c"), RUN_IDS[2])
+    prune_runs(sql_url, TABLE, 1)
     assert {row["run_id"] for row in read_rows(sql_url)} == {RUN_IDS[2]}
 
 
@@ -469,7 +494,7 @@ def test_sql_server_statements_use_nvarchar_bigint_datetimeoffset_and_bound_valu
     fake = _RecordingConnection(newest=[RUN_IDS[2], RUN_IDS[1]])
     monkeypatch.setattr(sql, "sql_engine", lambda url: fake)
     monkeypatch.setattr(sql.secrets, "token_hex", lambda n: "0badcafe")
-    assert write_sql_table("mssql+pyodbc://db", TABLE, frame, RUN_IDS[2], 2) == len(frame)
+    assert write_sql_table("mssql+pyodbc://db", TABLE, frame, RUN_IDS[2]) == len(frame)
     dialect = fake.dialect
     compiled = [
         (item if isinstance(item, str) else item[0].compile(dialect=dialect), item)
@@ -487,27 +512,32 @@ def test_sql_server_statements_use_nvarchar_bigint_datetimeoffset_and_bound_valu
     assert texts == [
         f"CREATE TABLE results ( {columns} )",
         "CREATE INDEX ix_results_run_id ON results (run_id)",
+        "CREATE TABLE dialflow_runs ( run_id NVARCHAR(64) NOT NULL, result_table NVARCHAR(128) "
+        "NOT NULL, row_count BIGINT NOT NULL, committed_at DATETIMEOFFSET NOT NULL, "
+        "PRIMARY KEY (run_id, result_table) )",
         "END",
         f"CREATE TABLE {stage} ( {columns} )",
         "COMMIT",
         f"INSERT INTO {stage} ({names}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         "COMMIT",
         f"INSERT INTO results ({names}) SELECT {staged} FROM {stage}",
-        "SELECT DISTINCT TOP __[POSTCOMPILE_param_1] results.run_id FROM results "
-        "ORDER BY results.run_id DESC",
-        "DELETE FROM results WHERE results.run_id < ?",
+        "INSERT INTO dialflow_runs (run_id, result_table, row_count, committed_at) "
+        "VALUES (?, ?, ?, ?)",
         "COMMIT",
         f"DROP TABLE {stage}",
         "COMMIT",
         "END",
     ]
     by_text = dict(zip(texts, compiled, strict=True))
-    # Values travel as parameters: the rows as an executemany list, the prune bound as `?`.
+    # Values travel as parameters: the rows and the registry row as executemany lists.
     (_, (_, rows)) = by_text[f"INSERT INTO {stage} ({names}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"]
     assert len(rows) == len(frame) and rows[9]["text"] == LONG and rows[1]["count"] is None
     assert {row["run_id"] for row in rows} == {RUN_IDS[2]}
-    delete, _ = by_text["DELETE FROM results WHERE results.run_id < ?"]
-    assert delete.params == {"run_id_1": RUN_IDS[1]}
+    registered = "INSERT INTO dialflow_runs (run_id, result_table, row_count, committed_at) "
+    (_, (_, registry)) = by_text[registered + "VALUES (?, ?, ?, ?)"]
+    assert [(r["run_id"], r["result_table"], r["row_count"]) for r in registry] == [
+        (RUN_IDS[2], TABLE, len(frame))
+    ]
     every_text = " ".join(texts)
     assert RUN_IDS[1] not in every_text and RUN_IDS[2] not in every_text
     for value in ("Café", "plain", "comma,", "xxxxxxxx", "4611686018427387904", "1e-300"):
