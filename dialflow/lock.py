@@ -17,15 +17,23 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .errors import BusyError
+from .errors import BusyError, InputError
 
 
 @contextmanager
 def job_lock(output_dir: Path, job: str) -> Iterator[None]:
     """Hold the job's lock for the `with` block, or stop at once naming who holds it."""
-    output_dir.mkdir(parents=True, exist_ok=True)
     path = output_dir / f".{job}.lock"
-    with open(path, "a+", encoding="utf-8") as handle:
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - closed by the with below
+    except OSError as exc:
+        reason = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+        raise InputError(
+            f"run.output_dir {output_dir}: cannot write there ({reason}); give a folder this "
+            f"user can create and write (--output or run.output_dir)"
+        ) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

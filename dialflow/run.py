@@ -54,6 +54,26 @@ def new_run_id(now: datetime) -> str:
     return f"{now.strftime('%Y-%m-%dT%H%M%SZ')}-{secrets.token_hex(3)}"
 
 
+def _next_run_id(job_dir: Path) -> str:
+    """Return a run id that sorts after every run of the job so far: "the latest run" is the
+    greatest run id, so a run starting within the second of the previous one waits a moment."""
+    started = [name[:18] for name in _run_names(job_dir)]
+    newest = max(started, default="")
+    while True:
+        run_id = new_run_id(datetime.now(timezone.utc))
+        if run_id[:18] > newest:
+            return run_id
+        time.sleep(0.05)
+
+
+def _run_names(job_dir: Path) -> list[str]:
+    """Return the run ids of a job's folders, finished or hidden (`.<run_id>.tmp`)."""
+    names = [path.name for path in job_dir.iterdir()] if job_dir.is_dir() else []
+    return [
+        n for n in (name.removeprefix(".").removesuffix(".tmp") for name in names) if is_run_id(n)
+    ]
+
+
 def is_run_id(name: str) -> bool:
     """Return True when a folder name is a run id (so `backup-of-<run_id>` is not a run)."""
     return _RUN_ID.fullmatch(name) is not None
@@ -266,8 +286,10 @@ def _commit(run: Run, temporary: Path, final: Path) -> None:
                 result.url, result.table, result.frame, run.run_id, lambda r=result: last_chance(r)
             )
         commit_step("after-sql-commit")
+        _finishing.set()  # without SQL, the rename itself is the commit point
         os.replace(temporary, final)
     except BaseException as exc:
+        _finishing.clear()
         if attempted and not _forget(attempted, run.run_id, forget_run):
             # The rows may stay committed; the hidden folder is kept for the next run.
             raise UnfinishedCommit(
@@ -277,16 +299,17 @@ def _commit(run: Run, temporary: Path, final: Path) -> None:
                 f"or removes it"
             ) from None
         raise
+    run.folder = final
+    try:
+        # The run is complete: nothing from here on may undo it or report it as failed.
+        commit_step("after-rename")
+        for result in attempted:
+            if result.retention_runs is not None:
+                prune_runs(result.url, result.table, result.retention_runs)
+    except Exception as exc:  # noqa: BLE001 - logged; the run stands
+        log.warning("run %s is complete, but tidying up after it failed: %s", run.run_id, exc)
     finally:
         _finishing.clear()
-    run.folder = final
-    commit_step("after-rename")
-    for result in attempted:
-        if result.retention_runs is not None:
-            try:
-                prune_runs(result.url, result.table, result.retention_runs)
-            except DialflowError as exc:
-                log.warning("%s", exc)
 
 
 def _forget(results: list[SqlResult], run_id: str, forget_run: Callable[..., None]) -> bool:
@@ -307,9 +330,8 @@ def open_run(
     """Yield a Run writing into a hidden temporary folder; commit it when the block ends
     (module docstring). A failure before the commit point leaves no run folder and no SQL rows.
     """
-    now = datetime.now(timezone.utc)
-    run_id = new_run_id(now)
     job_dir = Path(output_dir) / job
+    run_id = _next_run_id(job_dir)
     final = job_dir / run_id
     temporary = job_dir / f".{run_id}.tmp"
     temporary.mkdir(parents=True)
