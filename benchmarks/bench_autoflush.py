@@ -244,7 +244,7 @@ def _quote(text: str) -> str:
 
 
 def duckdb_sql(data: Path, config: Path, out_file: Path) -> str:
-    """Return the COPY statement writing the cleanup rows, rules as in DESIGN.md."""
+    """Return the COPY statement writing the cleanup rows, rules as in the README."""
     params = load_params(config)
     dispositions = ", ".join(
         f"({_quote(raw)}, {_quote(category)})" for raw, category in params.categories.items()

@@ -1,4 +1,4 @@
-"""The canonical tables of DESIGN.md: every column each job may read, with its logical type."""
+"""The canonical tables (docs/tables.md): every column each job may read, with its logical type."""
 
 from __future__ import annotations
 

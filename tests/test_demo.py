@@ -22,7 +22,7 @@ SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "build_area_codes.
 AS_OF = pd.Timestamp("2025-06-01", tz="UTC")
 SMALL = {"accounts": 3_000, "calls": 8_000, "seed": 7, "as_of": AS_OF, "chunk_accounts": 1_500}
 
-# An independent reading of DESIGN.md's rules, with the categories the generator plants.
+# An independent reading of the README's rules, with the categories the generator plants.
 CATEGORIES = {
     "wrong number": "wrong",
     "wn": "wrong",

@@ -1,4 +1,4 @@
-"""Autoflush on random call histories, against a plain-Python reading of DESIGN.md's rules."""
+"""Autoflush on random call histories, against a plain-Python reading of the README's rules."""
 
 from collections import defaultdict
 

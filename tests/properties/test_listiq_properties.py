@@ -1,4 +1,4 @@
-"""listiq on random accounts and calls, against a plain-Python reading of DESIGN.md's pool."""
+"""listiq on random accounts and calls, against a plain-Python reading of the README's pool."""
 
 from dataclasses import replace
 
@@ -58,7 +58,7 @@ def scenarios(draw):
 
 
 def oracle_pool(accounts, calls, excluded, cleared) -> dict[str, str]:
-    """Account -> phone of every record DESIGN.md puts in the pool, one record per number."""
+    """Account -> phone of every record the README puts in the pool, one record per number."""
     since = AS_OF - pd.Timedelta(days=30)
     called = {c.AccountId for c in calls.itertuples() if c.CreatedDate > since}
     best: dict[str, tuple] = {}
