@@ -16,6 +16,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..config import mask_passwords
 from ..errors import DialflowError, InputError
 from ..schema import STRING
 from ..sinks.sql import sql_engine
@@ -59,10 +60,12 @@ def _latest_in_sql(url: str, table: str) -> str | None:
 
 
 def _sql_error(table: str, exc: SQLAlchemyError) -> DialflowError:
+    """Return the one-line error; drivers may quote the URL or DSN, so passwords are masked."""
     cause = getattr(exc, "orig", None) or exc
+    first = mask_passwords(str(cause).splitlines()[0] if str(cause) else "")
     return DialflowError(
         f"SQL table {table}: reading the latest run failed ({type(cause).__name__}: "
-        f"{str(cause).splitlines()[0]}); check sql.url, or run with --no-sql"
+        f"{first}); check sql.url, or run with --no-sql"
     )
 
 
