@@ -83,7 +83,7 @@ def _sqlalchemy_url(value: str) -> str:
         url = make_url(value)
     except ArgumentError:
         raise ValueError("must be a SQLAlchemy URL like sqlite:///path.sqlite") from None
-    except ValueError:  # the port, e.g. a password's ":" or "/" read as the end of the host
+    except ValueError:  # the port: a typo, or what follows an unencoded @ in the password
         raise ValueError(
             f"the port is not a number; write host:5432, and if the password holds @ or :, "
             f"{URL_ENCODING_FIX}"
@@ -753,7 +753,9 @@ def autoflush_params(
     """Resolve the autoflush parameters; `since` (from --since, checked by the CLI) wins over
     `autoflush.since`, which must precede the as-of time: otherwise no call would count."""
     flush = settings.autoflush
-    if since is None and flush.since is not None:
+    if since is not None:
+        since = as_utc(since)
+    elif flush.since is not None:
         since = as_utc(flush.since)
         problem = since_problem(since, as_of)
         if problem:
