@@ -49,14 +49,15 @@ def _main(
 
 
 def _print_error(message: str) -> None:
-    """Print one `Error:` line on stderr; driver messages may quote data, so phones are masked."""
+    """Print one `Error:` line on stderr; driver messages may quote data or a connection URL, so
+    phones and passwords are masked (the last line of defence: messages mask their own URLs)."""
     from rich.markup import escape
 
+    from .config import mask_passwords
     from .phones import mask_phones
 
-    console.print(
-        f"[red]Error:[/red] {escape(mask_phones(message))}", highlight=False, soft_wrap=True
-    )
+    masked = mask_phones(mask_passwords(message))
+    console.print(f"[red]Error:[/red] {escape(masked)}", highlight=False, soft_wrap=True)
 
 
 def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -86,17 +87,12 @@ def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def _parse_as_of(value: str | None, option: str = "--as-of") -> pd.Timestamp:
-    """Return a UTC timestamp from ISO-8601 text; naive means UTC; None means now."""
-    if value is None:
-        return pd.Timestamp.now(tz="UTC").floor("s")
-    try:
-        stamp = pd.Timestamp(value)
-    except ValueError:
-        raise InputError(
-            f"{option} {value!r} is not a timestamp; give ISO-8601 like 2026-11-25T06:00:00Z"
-        ) from None
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+def _parse_as_of(value: str | None) -> pd.Timestamp:
+    """Return the run's reference time from --as-of (ISO-8601, naive means UTC; None: now),
+    refusing empty, unreadable, out-of-range and far-future values before any work."""
+    from .times import parse_as_of
+
+    return parse_as_of(value)
 
 
 @config_app.command("check")
@@ -183,8 +179,9 @@ def demo_data(
 ) -> None:
     """Write the canonical tables as Parquet: realistic, dirty demo data with planted problems."""
     from .demo import generate_demo_data
+    from .times import parse_timestamp
 
-    stamp = _parse_as_of(as_of).normalize() if as_of else None
+    stamp = parse_timestamp(as_of, "--as-of").normalize() if as_of is not None else None
     started = time.perf_counter()
     counts = generate_demo_data(out, accounts=accounts, calls=calls, seed=seed, as_of=stamp)
     console.print(f"demo data written to {out} in {time.perf_counter() - started:.1f}s: {counts}")
@@ -323,11 +320,12 @@ def run_autoflush_command(
     """Find phone numbers that call outcomes show are bad; write one row per field to clear."""
     from .config import autoflush_params
     from .jobs.autoflush import CALL_COLUMNS, run_autoflush
+    from .times import parse_since
 
     settings = _run_settings(config, input_dir, output_dir, scheduler)
     with _emailed("autoflush", settings, no_email) as email:
         stamp = _parse_as_of(as_of)
-        since_stamp = _parse_as_of(since, "--since") if since is not None else None
+        since_stamp = parse_since(since, stamp) if since is not None else None
         params = autoflush_params(settings, stamp, since_stamp)
         source = _source(settings, from_snapshot)
         reads = {"Task": CALL_COLUMNS, "Account": ["Id", *params.phone_fields]}
@@ -383,7 +381,7 @@ def run_listiq_command(
     settings = _run_settings(config, input_dir, output_dir, scheduler)
     with _emailed("listiq", settings, no_email) as email:
         stamp = _parse_as_of(as_of)
-        params = listiq_params(settings, stamp, _parse_date(call_date, "--call-date"))
+        params = listiq_params(settings, stamp, _parse_call_date(call_date, stamp))
         source = _source(settings, from_snapshot)
         reads = {"Account": account_columns(params), "Task": ["AccountId", "CreatedDate"]}
         sql_url = _sql_url(settings, no_sql)
@@ -552,18 +550,11 @@ def _previous_runs(**found) -> dict[str, dict]:  # noqa: ANN003 - PreviousResult
     }
 
 
-def _parse_date(value: str | None, option: str):  # noqa: ANN202
-    """Return a date from YYYY-MM-DD text, or None."""
-    from datetime import date
+def _parse_call_date(value: str | None, as_of: pd.Timestamp):  # noqa: ANN202
+    """Return listiq's calling day from --call-date (YYYY-MM-DD near the as-of day), or None."""
+    from .times import parse_call_date
 
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InputError(
-            f"{option} {value!r} is not a date; give YYYY-MM-DD like 2026-11-25"
-        ) from None
+    return None if value is None else parse_call_date(value, as_of)
 
 
 def _source(settings, from_snapshot: Path | None = None):  # noqa: ANN001, ANN202

@@ -23,6 +23,7 @@ from pydantic import (
 
 from .errors import ConfigError
 from .schema import DEFAULT_PHONE_FIELDS
+from .times import as_utc, iso, range_problem, since_problem
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 
@@ -38,15 +39,84 @@ def _identifier(value: str) -> str:
     return value
 
 
+# The password of a URL runs from "scheme://user:" to the last "@" of its word (a password with
+# an unencoded "@" is masked whole, not half); "password=" and "PWD=" cover libpq and ODBC strings.
+_URL_PASSWORD = re.compile(
+    r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"]*:)"
+    r"(?P<password>[^\n]*?)@(?=[^@'\"\s]*(?:['\"\s]|$))"
+)
+_KEY_PASSWORD = re.compile(r"(?i)\b(?P<head>password|pwd)=(?P<password>[^;&\s'\"]+)")
+URL_ENCODING_FIX = "URL-encode the password: urllib.parse.quote(password, safe='') turns @ into %40"
+# The Python package to install for a DBAPI module SQLAlchemy could not import.
+_DBAPI_PACKAGES = {
+    "psycopg": "'psycopg[binary]'",
+    "psycopg2": "psycopg2-binary",
+    "pymysql": "PyMySQL",
+    "MySQLdb": "mysqlclient",
+    "mysql": "mysql-connector-python",
+    "mariadb": "mariadb",
+    "pyodbc": "pyodbc",
+    "pymssql": "pymssql",
+    "oracledb": "oracledb",
+    "cx_Oracle": "cx-Oracle",
+    "pg8000": "pg8000",
+}
+
+
+def mask_passwords(text: str) -> str:
+    """Return text with the password of every URL (and every password=/PWD= value) as ***.
+
+    The one place secrets of SQL URLs are hidden: config check, config errors and the SQL
+    errors of sources all pass through it, so no message can quote a password.
+    """
+    text = _URL_PASSWORD.sub(lambda m: f"{m['head']}***@", text)
+    return _KEY_PASSWORD.sub(lambda m: f"{m['head']}=***", text)
+
+
 def _sqlalchemy_url(value: str) -> str:
-    """Accept a URL SQLAlchemy can parse (the driver is checked when connecting)."""
+    """Accept a SQLAlchemy URL whose driver is installed, so that a run does not fail at the end
+    (when it writes its result) for what config check could have said at the start."""
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     try:
-        make_url(value)
-    except ArgumentError as exc:
-        raise ValueError("must be a SQLAlchemy URL like sqlite:///path.sqlite") from exc
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError("must be a SQLAlchemy URL like sqlite:///path.sqlite") from None
+    except ValueError:  # the port: a typo, or what follows an unencoded @ in the password
+        raise ValueError(
+            f"the port is not a number; write host:5432, and if the password holds @ or :, "
+            f"{URL_ENCODING_FIX}"
+        ) from None
+    if url.username is not None and "@" in f"{url.host or ''}{url.database or ''}":
+        # "u:p@ss@host": SQLAlchemy reads the password as "p" and the host as "ss@host".
+        raise ValueError(f"the password (or user name) holds an unencoded @; {URL_ENCODING_FIX}")
+    try:
+        dialect = url.get_dialect()
+    except NoSuchModuleError:
+        raise ValueError(
+            f"SQLAlchemy has no driver {url.drivername}; use one like sqlite, "
+            f"postgresql+psycopg, mysql+pyodbc or mssql+pyodbc"
+        ) from None
+    if getattr(dialect, "is_async", False):
+        raise ValueError(
+            f"{url.drivername} is an asyncio driver; DIAL-Flow needs a synchronous one like "
+            f"postgresql+psycopg or mysql+pyodbc"
+        )
+    try:
+        dialect.import_dbapi()
+    except ModuleNotFoundError as exc:
+        package = _DBAPI_PACKAGES.get((exc.name or "").split(".")[0], exc.name)
+        raise ValueError(
+            f"driver {url.drivername} needs the Python package {package}, which is not "
+            f"installed; pip install {package}"
+        ) from None
+    except ImportError as exc:  # pyodbc without unixODBC: "libodbc.so.2: cannot open ..."
+        raise ValueError(
+            f"driver {url.drivername} cannot load ({str(exc).splitlines()[0]}); install "
+            f"unixODBC (Debian/Ubuntu: sudo apt-get install unixodbc) and the database's "
+            f"ODBC driver"
+        ) from None
     return value
 
 
@@ -339,6 +409,23 @@ class AutoflushSettings(_Section):
     since: datetime | None = None
     sql_table: str = "autoflush_cleanup"
 
+    @field_validator("since", mode="before")
+    @classmethod
+    def _empty_since_is_none(cls, value: Any) -> Any:
+        """`${DIALFLOW_SINCE:-}` gives "" when the variable is unset: that means no start."""
+        return value or None
+
+    @field_validator("since")
+    @classmethod
+    def _since_is_utc_and_sane(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        stamp = as_utc(value)
+        problem = range_problem(stamp)
+        if problem:
+            raise ValueError(problem)
+        return stamp.to_pydatetime()
+
     @field_validator("dispositions")
     @classmethod
     def _each_disposition_once(
@@ -474,6 +561,17 @@ class Settings(_Section):
     infoflow: InfoflowSettings = InfoflowSettings()
     email: EmailSettings = EmailSettings()
 
+    @model_validator(mode="after")
+    def _dedupe_phone_field_is_a_phone_field(self) -> Settings:
+        """Checked with the config, not when dedupe starts: `config check` must say it."""
+        field = self.dedupe.phone_field
+        if field is not None and field not in self.phones.fields:
+            raise ValueError(
+                f"dedupe.phone_field = {field!r} is not one of phones.fields "
+                f"({', '.join(self.phones.fields)}); name one of them or leave it null"
+            )
+        return self
+
 
 @dataclass(frozen=True)
 class DedupeParams:
@@ -487,13 +585,9 @@ class DedupeParams:
 
 
 def dedupe_params(settings: Settings) -> DedupeParams:
-    """Resolve the dedupe parameters: the phone key defaults to the first configured phone field."""
+    """Resolve the dedupe parameters: the phone key defaults to the first configured phone field
+    (a phone_field outside phones.fields was refused with the config)."""
     phone_field = settings.dedupe.phone_field or settings.phones.fields[0]
-    if phone_field not in settings.phones.fields:
-        raise ConfigError(
-            f"dedupe.phone_field = {phone_field!r} is not one of phones.fields "
-            f"({', '.join(settings.phones.fields)}); name one of them or leave it null"
-        )
     return DedupeParams(
         match_keys=settings.dedupe.match_keys,
         phone_field=phone_field,
@@ -503,14 +597,18 @@ def dedupe_params(settings: Settings) -> DedupeParams:
     )
 
 
-def _interpolate(node: Any, where: str, path: str) -> Any:
-    """Replace `${VAR}` and `${VAR:-default}` in every string with the environment's value."""
+def interpolate(node: Any, where: str, path: str = "") -> Any:
+    """Replace `${VAR}` and `${VAR:-default}` in every string with the environment's value.
+
+    Config files and job files both go through it; `where` (the file) and `path` (the key)
+    name the place in the error when a variable is unset.
+    """
     if isinstance(node, dict):
         return {
-            k: _interpolate(v, where, f"{path}.{k}" if path else str(k)) for k, v in node.items()
+            k: interpolate(v, where, f"{path}.{k}" if path else str(k)) for k, v in node.items()
         }
     if isinstance(node, list):
-        return [_interpolate(v, where, f"{path}[{i}]") for i, v in enumerate(node)]
+        return [interpolate(v, where, f"{path}[{i}]") for i, v in enumerate(node)]
     if not isinstance(node, str):
         return node
 
@@ -530,6 +628,7 @@ def _interpolate(node: Any, where: str, path: str) -> Any:
 
 
 def _describe_validation_error(where: str, exc: ValidationError) -> str:
+    """Return the one line of the first error, passwords masked (a bad sql.url is quoted)."""
     error = exc.errors()[0]
     path = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
@@ -539,10 +638,10 @@ def _describe_validation_error(where: str, exc: ValidationError) -> str:
     given = error.get("input")
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "value_error" and isinstance(given, dict):
-        # A check across a section's settings: its message names them; the whole section
-        # repeated as "= {...}" would only hide it.
-        return f"{where}: {path}: {message}"
-    return f"{where}: {path} = {given!r} is not allowed: {message}"
+        # A check across settings: its message names them; the whole section (or the whole
+        # config) repeated as "= {...}" would only hide it.
+        return mask_passwords(f"{where}: {path}: {message}" if path else f"{where}: {message}")
+    return mask_passwords(f"{where}: {path} = {given!r} is not allowed: {message}")
 
 
 def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
@@ -573,38 +672,75 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
         raw = loaded or {}
     elif explicit:
         raise ConfigError(f"{path}: config file not found; pass an existing file with --config")
-    raw = _interpolate(raw, str(path), "")
+    raw = interpolate(raw, str(path))
     for dotted, value in (overrides or {}).items():
-        _set_dotted(raw, dotted, value)
+        _set_dotted(raw, dotted, value, str(path))
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe_validation_error(str(path), exc)) from exc
 
 
-def _set_dotted(tree: dict[str, Any], dotted: str, value: Any) -> None:
+def _set_dotted(tree: dict[str, Any], dotted: str, value: Any, where: str) -> None:
     *parents, leaf = dotted.split(".")
-    for part in parents:
+    for depth, part in enumerate(parents):
         tree = tree.setdefault(part, {})
+        if not isinstance(tree, dict):
+            section = ".".join(parents[: depth + 1])
+            raise ConfigError(
+                f"{where}: {section} is a single value, so {dotted} cannot be set below it; "
+                f"make {section} a section or override {section} itself"
+            )
     tree[leaf] = value
+
+
+def setting_key_problem(dotted: str) -> str | None:
+    """Return why a dotted key (a job file's override) names no setting, or None when it does.
+
+    Sections are followed down to a single value; below a mapping setting (salesforce.objects,
+    email.job_recipients, ...) any key is the mapping's own and is checked with the value.
+    """
+    model: type[BaseModel] = Settings
+    parts = dotted.split(".")
+    for depth, part in enumerate(parts):
+        here = ".".join(parts[: depth + 1])
+        if part not in model.model_fields:
+            known = ", ".join(model.model_fields)
+            return f"{here} is not a setting; known here: {known}"
+        annotation = model.model_fields[part].annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            model = annotation
+            continue
+        if depth + 1 < len(parts) and getattr(annotation, "__origin__", None) is not dict:
+            return (
+                f"{here} is a single value, so {dotted} cannot be set below it; "
+                f"override {here} itself"
+            )
+        return None
+    return None
 
 
 def masked_settings(settings: Settings) -> dict[str, Any]:
     """Return the effective settings as plain data with every secret hidden."""
-    from sqlalchemy.engine import make_url
-
     data = settings.model_dump(mode="json")
-    data["sql"]["url"] = make_url(settings.sql.url).render_as_string(hide_password=True)
+    data["sql"]["url"] = mask_passwords(settings.sql.url)
     if settings.email.password is not None:
         data["email"]["password"] = "***"
     for secret in ("password", "security_token", "consumer_secret"):
         if getattr(settings.salesforce, secret) is not None:
             data["salesforce"][secret] = "***"
     if settings.source.sql_url:
-        data["source"]["sql_url"] = make_url(settings.source.sql_url).render_as_string(
-            hide_password=True
-        )
+        data["source"]["sql_url"] = mask_passwords(settings.source.sql_url)
     return data
+
+
+def disposition_categories(settings: Settings) -> dict[str, str]:
+    """Return autoflush's disposition map: trimmed, casefolded raw disposition -> category."""
+    return {
+        raw.strip().casefold(): category
+        for category, raw_values in settings.autoflush.dispositions.items()
+        for raw in raw_values
+    }
 
 
 @dataclass(frozen=True)
@@ -625,21 +761,20 @@ class AutoflushParams:
 def autoflush_params(
     settings: Settings, as_of: pd.Timestamp, since: pd.Timestamp | None = None
 ) -> AutoflushParams:
-    """Resolve the autoflush parameters; `since` (from --since) wins over `autoflush.since`."""
+    """Resolve the autoflush parameters; `since` (from --since, checked by the CLI) wins over
+    `autoflush.since`, which must precede the as-of time: otherwise no call would count."""
     flush = settings.autoflush
-    categories = {
-        raw.strip().casefold(): category
-        for category, raw_values in flush.dispositions.items()
-        for raw in raw_values
-    }
-    since = since if since is not None else flush.since
     if since is not None:
-        since = pd.Timestamp(since)
-        since = since.tz_localize("UTC") if since.tzinfo is None else since.tz_convert("UTC")
+        since = as_utc(since)
+    elif flush.since is not None:
+        since = as_utc(flush.since)
+        problem = since_problem(since, as_of)
+        if problem:
+            raise ConfigError(f"autoflush.since = {iso(since)}: {problem}")
     return AutoflushParams(
         phone_fields=settings.phones.fields,
         region=settings.phones.region,
-        categories=categories,
+        categories=disposition_categories(settings),
         wrong_number_threshold=flush.wrong_number_threshold,
         disconnected_threshold=flush.disconnected_threshold,
         time_span_minimum_days=flush.time_span_minimum_days,
@@ -717,7 +852,7 @@ def infoflow_params(settings: Settings, as_of: pd.Timestamp) -> InfoflowParams:
     return InfoflowParams(
         phone_fields=settings.phones.fields,
         region=settings.phones.region,
-        categories=autoflush_params(settings, as_of).categories,
+        categories=disposition_categories(settings),
         research_frequency_days=info.research_frequency_days,
         max_requests=info.max_requests,
         address_change_days=info.address_change_days,

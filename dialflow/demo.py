@@ -41,6 +41,7 @@ from phonenumbers import PhoneMetadata
 
 from dialflow.errors import ConfigError
 from dialflow.schema import DEFAULT_PHONE_FIELDS, PANDAS_DTYPES, table_columns
+from dialflow.times import as_utc
 
 TABLE_NAMES = ("Account", "Task", "Research_Request__c", "Address_History__c", "User")
 KEY_PREFIXES = {
@@ -1425,8 +1426,7 @@ def generate_demo_data(
     """
     if as_of is None:
         as_of = pd.Timestamp.now(tz="UTC").normalize()
-    as_of = pd.Timestamp(as_of)
-    as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
+    as_of = as_utc(as_of)
     _check_arguments(accounts, calls, seed, as_of, chunk_accounts)
     as_of_seconds = as_of.value // NS
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .config import interpolate, setting_key_problem
 from .errors import ConfigError
 
 # The flags of each `dialflow run <job>` a job file may set, and whether they take a value.
@@ -55,19 +56,30 @@ class JobFile(BaseModel):
 
 
 def load_job_file(path: Path) -> JobFile:
-    """Read and check a job file; one error line names the file, the key and the fix."""
+    """Read and check a job file; one error line names the file, the key and the fix.
+
+    `${VAR}` and `${VAR:-default}` are taken from the environment as in config.yaml, so a
+    secret in an override lives in the environment, not in the job file.
+    """
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the job file ({exc.strerror})") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    data = interpolate(data or {}, str(path))
     try:
-        spec = JobFile.model_validate(data or {})
+        spec = JobFile.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
         where = ".".join(str(part) for part in error["loc"]) or "(top level)"
         raise ConfigError(f"{path}: {where}: {error['msg']}") from None
+    for key in spec.overrides:
+        # Checked against the settings here, where the job file is known: later, the config
+        # file would be blamed for a key that only the job file holds.
+        problem = setting_key_problem(key)
+        if problem:
+            raise ConfigError(f"{path}: overrides.{key}: {problem}")
     allowed = RUN_OPTIONS[spec.job]
     for name, value in spec.options.items():
         if name not in allowed:

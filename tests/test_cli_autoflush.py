@@ -98,7 +98,7 @@ def test_bad_since_and_missing_task_column_stop_before_output(tmp_path, demo):
     config = write_config(tmp_path, demo)
     bad_since = run_cli("run", "autoflush", "--config", str(config), "--since", "yesterday-ish")
     assert bad_since.exit_code == 2
-    assert "--since 'yesterday-ish' is not a timestamp" in one_error_line(bad_since.output)
+    assert "--since 'yesterday-ish': not a timestamp" in one_error_line(bad_since.output)
 
     broken = tmp_path / "broken"
     broken.mkdir()

@@ -101,7 +101,7 @@ def test_bad_call_date_is_one_line_and_writes_nothing(tmp_path, demo):
     result = run_cli("run", "listiq", "--config", config, "--call-date", "tomorrow")
     assert result.exit_code == 2
     assert one_error_line(result.output) == (
-        "Error: --call-date 'tomorrow' is not a date; give YYYY-MM-DD like 2026-11-25"
+        "Error: --call-date 'tomorrow': not a date; give YYYY-MM-DD like 2026-11-25"
     )
     assert no_run_folder(tmp_path, "listiq")
 

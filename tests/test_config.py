@@ -1,10 +1,21 @@
+import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
 from dialflow.cli import app
-from dialflow.config import dedupe_params, load_settings, masked_settings
+from dialflow.config import (
+    autoflush_params,
+    dedupe_params,
+    infoflow_params,
+    load_settings,
+    mask_passwords,
+    masked_settings,
+    setting_key_problem,
+)
 from dialflow.errors import ConfigError
 from dialflow.salesforce import SECRET_VARIABLES
 
@@ -106,12 +117,150 @@ def test_missing_explicit_config_file(tmp_path):
 
 
 def test_dedupe_phone_field_must_be_a_phone_field(tmp_path):
-    settings = load_settings(write(tmp_path, "dedupe:\n  phone_field: Fax\n"))
-    with pytest.raises(
-        ConfigError, match=r"dedupe.phone_field = 'Fax' is not one of phones.fields"
-    ):
-        dedupe_params(settings)
+    path = write(tmp_path, "dedupe:\n  phone_field: Fax\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)  # refused with the config, so `config check` says it
+    assert str(caught.value) == (
+        f"{path}: dedupe.phone_field = 'Fax' is not one of phones.fields (Phone, Phone_2__c, "
+        "Phone_3__c, Mobile_Phone__c, Home_Phone__c, Other_Phone__c); name one of them or "
+        "leave it null"
+    )
     assert dedupe_params(load_settings(write(tmp_path, "{}\n"))).phone_field == "Phone"
+    custom = "phones:\n  fields: [Main, Fax]\ndedupe:\n  phone_field: Fax\n"
+    assert dedupe_params(load_settings(write(tmp_path, custom))).phone_field == "Fax"
+
+
+@pytest.mark.parametrize(
+    "text, masked",
+    [
+        ("postgresql://app:s3cret@db/dial", "postgresql://app:***@db/dial"),
+        # An unencoded @ in the password: masked whole, not "app:***@cret@db".
+        ("postgresql://app:s3@cret@db/dial", "postgresql://app:***@db/dial"),
+        ("url 'mysql+pyodbc://r:pw@h:3306/d?driver=X' refused",
+         "url 'mysql+pyodbc://r:***@h:3306/d?driver=X' refused"),
+        ("a postgresql://u:one@h/d, b mssql+pyodbc://v:two@k/e",
+         "a postgresql://u:***@h/d, b mssql+pyodbc://v:***@k/e"),
+        ("DRIVER={MariaDB};UID=root;PWD=s3cret;SERVER=h",
+         "DRIVER={MariaDB};UID=root;PWD=***;SERVER=h"),
+        ("host=db password=s3cret dbname=x", "host=db password=*** dbname=x"),
+        # Nothing to hide: left as it is.
+        ("postgresql://app@db/dial", "postgresql://app@db/dial"),
+        ("sqlite:///out/a@b.sqlite", "sqlite:///out/a@b.sqlite"),
+        ("dashboard at http://127.0.0.1:8787/status", "dashboard at http://127.0.0.1:8787/status"),
+    ],
+)  # fmt: skip
+def test_mask_passwords(text, masked):
+    assert mask_passwords(text) == masked
+
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("postgresql+psycopg://u:s3cret@db:54x32/d",
+         "sql.url = 'postgresql+psycopg://u:***@db:54x32/d' is not allowed: the port is not a "
+         "number; write host:5432, and if the password holds @ or :, URL-encode the password: "
+         "urllib.parse.quote(password, safe='') turns @ into %40"),
+        ("postgresql+psycopg://u:s3@cret@db/d",
+         "sql.url = 'postgresql+psycopg://u:***@db/d' is not allowed: the password (or user "
+         "name) holds an unencoded @; URL-encode the password: urllib.parse.quote(password, "
+         "safe='') turns @ into %40"),
+        ("postgresql+nosuchdriver://u:s3cret@db/d",
+         "sql.url = 'postgresql+nosuchdriver://u:***@db/d' is not allowed: SQLAlchemy has no "
+         "driver postgresql+nosuchdriver; use one like sqlite, postgresql+psycopg, mysql+pyodbc "
+         "or mssql+pyodbc"),
+        ("postgresql+asyncpg://u:s3cret@db/d",
+         "sql.url = 'postgresql+asyncpg://u:***@db/d' is not allowed: postgresql+asyncpg is an "
+         "asyncio driver; DIAL-Flow needs a synchronous one like postgresql+psycopg or "
+         "mysql+pyodbc"),
+        ("not a url", "sql.url = 'not a url' is not allowed: must be a SQLAlchemy URL like "
+         "sqlite:///path.sqlite"),
+    ],
+)  # fmt: skip
+def test_bad_sql_urls_are_refused_with_the_password_masked(tmp_path, url, message):
+    path = write(tmp_path, f"sql:\n  url: '{url}'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == f"{path}: {message}"
+    assert "s3" not in str(caught.value) and "cret" not in str(caught.value)
+
+
+def test_a_missing_dbapi_package_names_what_to_install(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "psycopg2", None)
+    path = write(tmp_path, "source:\n  kind: sql\n  sql_url: 'postgresql+psycopg2://u@db/d'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}: source.sql_url = 'postgresql+psycopg2://u@db/d' is not allowed: driver "
+        "postgresql+psycopg2 needs the Python package psycopg2-binary, which is not installed; "
+        "pip install psycopg2-binary"
+    )
+
+
+def test_pyodbc_without_unixodbc_says_to_install_it(tmp_path, monkeypatch):
+    from sqlalchemy.dialects.mssql.pyodbc import MSDialect_pyodbc
+
+    def no_libodbc(cls):  # noqa: ANN001, ANN202 - what `import pyodbc` raises without unixODBC
+        raise ImportError("libodbc.so.2: cannot open shared object file: No such file or directory")
+
+    monkeypatch.setattr(MSDialect_pyodbc, "import_dbapi", classmethod(no_libodbc))
+    path = write(tmp_path, "sql:\n  url: 'mssql+pyodbc://u:s3cret@db/d?driver=X'\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value) == (
+        f"{path}: sql.url = 'mssql+pyodbc://u:***@db/d?driver=X' is not allowed: driver "
+        "mssql+pyodbc cannot load (libodbc.so.2: cannot open shared object file: No such file or "
+        "directory); install unixODBC (Debian/Ubuntu: sudo apt-get install unixodbc) and the "
+        "database's ODBC driver"
+    )
+
+
+def test_autoflush_since_is_utc_and_empty_means_none(tmp_path, monkeypatch):
+    monkeypatch.delenv("DF_SINCE", raising=False)
+    settings = load_settings(write(tmp_path, "autoflush:\n  since: '${DF_SINCE:-}'\n"))
+    assert settings.autoflush.since is None
+    settings = load_settings(write(tmp_path, "autoflush:\n  since: '2026-01-01T00:00:00'\n"))
+    assert settings.autoflush.since == datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def test_autoflush_since_must_precede_as_of(tmp_path):
+    settings = load_settings(write(tmp_path, "autoflush:\n  since: 2026-12-01\n"))
+    with pytest.raises(ConfigError) as caught:
+        autoflush_params(settings, pd.Timestamp("2026-11-25", tz="UTC"))
+    assert str(caught.value) == (
+        "autoflush.since = 2026-12-01T00:00:00Z: not before --as-of 2026-11-25T00:00:00Z; give "
+        "an earlier time, or a later --as-of"
+    )
+    # infoflow reads only the disposition map: a since that does not fit its as-of is no matter.
+    assert infoflow_params(settings, pd.Timestamp("2026-11-25", tz="UTC")).categories
+
+
+@pytest.mark.parametrize(
+    "key, problem",
+    [
+        ("autoflush.since", None),
+        ("listiq.calling_hours.start", None),
+        ("salesforce.objects.Account", None),  # a mapping: its keys are its own
+        ("email.job_recipients.infoflow", None),
+        ("run.output_dir.x", "run.output_dir is a single value, so run.output_dir.x cannot be "
+         "set below it; override run.output_dir itself"),
+        ("runs.output_dir", "runs is not a setting; known here: run, cluster, source, "
+         "salesforce, phones, sql, dedupe, autoflush, listiq, infoflow, email"),
+        ("listiq.calling_hours.noon", "listiq.calling_hours.noon is not a setting; known here: "
+         "start, end"),
+    ],
+)  # fmt: skip
+def test_setting_key_problem(key, problem):
+    assert setting_key_problem(key) == problem
+
+
+def test_an_override_below_a_single_value_of_the_file_names_the_file(tmp_path):
+    path = write(tmp_path, "run: output\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, {"run.output_dir": "elsewhere"})
+    assert str(caught.value) == (
+        f"{path}: run is a single value, so run.output_dir cannot be set below it; make run a "
+        "section or override run itself"
+    )
 
 
 def test_config_check_prints_masked_effective_config(tmp_path, monkeypatch):

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dialflow.lock import job_lock
-from dialflow.submit import load_job_file, run_arguments
+from dialflow.submit import config_overrides, load_job_file, run_arguments
 from tests.conftest import make_demo, one_error_line, run_cli, run_folder, write_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -68,6 +68,19 @@ def test_submit_runs_the_job_with_the_files_overrides(tmp_path, demo):
     assert folder.parent == tmp_path / "submitted" / "autoflush"
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["parameters"]["wrong_number_threshold"] == 3
+
+
+def test_a_job_file_takes_variables_from_the_environment_like_config_yaml(tmp_path, monkeypatch):
+    monkeypatch.setenv("DF_THRESHOLD", "4")
+    monkeypatch.delenv("DF_SINCE", raising=False)
+    path = job_file(
+        tmp_path,
+        "job: autoflush\noverrides: {autoflush.wrong_number_threshold: '${DF_THRESHOLD}'}\n"
+        "options: {since: '${DF_SINCE:-2026-01-01}'}\n",
+    )
+    spec = load_job_file(path)
+    assert config_overrides(spec) == {"autoflush.wrong_number_threshold": "4"}
+    assert run_arguments(spec, path, None)[-2:] == ["--since", "2026-01-01"]
 
 
 @pytest.mark.parametrize(

@@ -242,10 +242,13 @@ def _register(connection: sa.Connection, runs: sa.Table, row: dict) -> None:
 
 
 def sql_cause(exc: BaseException) -> str:
-    """Return the driver's own error (when there is one) as `Type: first line`."""
+    """Return the driver's own error (when there is one) as `Type: first line`, passwords masked
+    (drivers may quote the URL or the ODBC connection string)."""
+    from ..config import mask_passwords
+
     cause = getattr(exc, "orig", None) or exc
     lines = str(cause).splitlines()
-    return f"{type(cause).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    return f"{type(cause).__name__}: {mask_passwords(lines[0]) if lines else ''}".rstrip(": ")
 
 
 def _check_text_lengths(table: str, frame: pd.DataFrame) -> None:

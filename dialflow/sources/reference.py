@@ -18,9 +18,10 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from ..config import mask_passwords
 from ..errors import DialflowError, InputError
 from ..schema import STRING
-from ..sinks.sql import sql_engine
+from ..sinks.sql import sql_cause, sql_engine
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def load_reference_tables(sql_url: str | None) -> ReferenceTables:
         origin = "shipped copy (dialflow/data)"
     else:
         raw = _read_from_sql(sql_url)
-        origin = sa.engine.make_url(sql_url).render_as_string(hide_password=True)
+        origin = mask_passwords(sql_url)
     census = check_census_population(raw[CENSUS_POPULATION], origin)
     area_codes = check_area_codes(raw[AREA_CODES], set(census["state"]), origin)
     return ReferenceTables(area_codes, census, origin)
@@ -101,9 +102,8 @@ def _read_from_sql(url: str) -> dict[str, pd.DataFrame]:
                 for name, table in reflected.items()
             }
     except SQLAlchemyError as exc:
-        cause = getattr(exc, "orig", None) or exc
         raise DialflowError(
-            f"reference tables in SQL: {type(cause).__name__}: {str(cause).splitlines()[0]}; "
+            f"reference tables in SQL: {sql_cause(exc)}; "
             f"check sql.url or run with --no-sql to use the shipped copy"
         ) from None
     finally:

@@ -19,7 +19,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import DialflowError, InputError
 from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns
-from ..sinks.sql import sql_engine
+from ..sinks.sql import sql_cause, sql_engine
+from ..times import as_utc
 from .files import _to_canonical
 
 PARTITION_COLUMN = "CreatedDate"
@@ -124,7 +125,7 @@ class SqlSource:
         low, high = connection.execute(sa.select(sa.func.min(created), sa.func.max(created))).one()
         partitions = []
         if low is not None:
-            low, high = _utc(low), _utc(high)
+            low, high = as_utc(low), as_utc(high)
             edges = pd.date_range(low, high, periods=max(1, self.partitions) + 1)
             if low == high:
                 edges = pd.DatetimeIndex([low, high])
@@ -151,11 +152,6 @@ class SqlSource:
                 f"run again when the table is not being written"
             )
         return [p for p in counted if p.rows]
-
-
-def _utc(value) -> pd.Timestamp:  # noqa: ANN001 - a datetime from the driver
-    stamp = pd.Timestamp(value)
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def _range(table: sa.Table, partition: Partition) -> sa.ColumnElement[bool]:
@@ -198,8 +194,6 @@ def _read_partition(
 
 
 def _read_error(origin: str, exc: SQLAlchemyError) -> DialflowError:
-    cause = getattr(exc, "orig", None) or exc
     return DialflowError(
-        f"{origin}: reading failed ({type(cause).__name__}: {str(cause).splitlines()[0]}); "
-        f"check source.sql_url and the database"
+        f"{origin}: reading failed ({sql_cause(exc)}); check source.sql_url and the database"
     )

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from dialflow.errors import InputError
+from dialflow.errors import DialflowError, InputError
 from dialflow.schema import STRING
 from dialflow.sinks import write_csv, write_sql_table
 from dialflow.sources.previous import latest_result
@@ -196,3 +196,22 @@ def test_the_sql_table_is_only_read(tmp_path):
             assert [tuple(row) for row in runs] == [(NEW, 2)]
     finally:
         engine.dispose()
+
+
+def test_a_driver_error_never_shows_the_password(tmp_path, monkeypatch):
+    url = "postgresql+psycopg://app:s3cret@db.example/dial"
+
+    class DriverQuotingTheUrl:  # as some ODBC drivers quote their DSN
+        def connect(self):  # noqa: ANN202
+            raise sa.exc.OperationalError("connect", {}, Exception(f"cannot open {url}"))
+
+        def dispose(self) -> None:
+            pass
+
+    monkeypatch.setattr("dialflow.sources.previous.sql_engine", lambda _: DriverQuotingTheUrl())
+    with pytest.raises(DialflowError) as caught:
+        _latest(tmp_path, url)
+    assert str(caught.value) == (
+        "SQL table autoflush_cleanup: reading the latest run failed (Exception: cannot open "
+        "postgresql+psycopg://app:***@db.example/dial); check sql.url, or run with --no-sql"
+    )

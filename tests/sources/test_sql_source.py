@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from pandas.testing import assert_frame_equal
 
-from dialflow.errors import InputError
+from dialflow.errors import DialflowError, InputError
 from dialflow.schema import DEFAULT_PHONE_FIELDS
 from dialflow.sources import FileSource, SqlSource
 from tests.conftest import make_demo, run_cli, write_config
@@ -107,3 +107,26 @@ def test_a_job_reads_the_same_from_sql_as_from_files(tmp_path, demo):
         outputs.append((Path(result.stdout.strip().splitlines()[-1]) / "autoflush_cleanup.csv"))
     assert outputs[0].read_bytes() == outputs[1].read_bytes()
     assert len(outputs[0].read_text().splitlines()) > 1
+
+
+class _DriverQuotingTheUrl:
+    """An engine whose driver error quotes the URL, as some ODBC drivers quote their DSN."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def connect(self):  # noqa: ANN201
+        cause = Exception(f"cannot open {self.url} (PWD=s3cret;)\nsecond line")
+        raise sa.exc.OperationalError("connect", {}, cause)
+
+
+def test_a_driver_error_never_shows_the_password(monkeypatch):
+    url = "postgresql+psycopg://reader:s3cret@db.example/crm"
+    monkeypatch.setattr("dialflow.sources.sql._engine", _DriverQuotingTheUrl)
+    with pytest.raises(DialflowError) as caught:
+        SqlSource(url, {}, DEFAULT_PHONE_FIELDS).read("User")
+    assert str(caught.value) == (
+        "SQL table User: reading failed (Exception: cannot open "
+        "postgresql+psycopg://reader:***@db.example/crm (PWD=***;)); check source.sql_url and "
+        "the database"
+    )
