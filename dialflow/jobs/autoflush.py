@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from ..config import AutoflushParams
-from ..phones import normalize_e164
+from ..phones import mask_phones, normalize_e164
 from ..schema import STRING, TIMESTAMP, empty_frame
 from . import Compute, dask_compute
+from .rows import AccountChecks, checked_frames, dropped_counts, lacks_id, tasks_without_account
 
 CALL_COLUMNS = ["AccountId", "Dialed_Number__c", "CallDisposition", "CreatedDate"]
 SIGNALS = ("wrong_number", "disconnected", "contact")
@@ -127,8 +128,10 @@ def signal_calls(classified: pd.DataFrame, params: AutoflushParams) -> pd.DataFr
     """Keep the window's wrong-number, disconnected and contact calls, with the number in E.164.
 
     PhoneE164 is null where the dialed value is not a valid number (counted, then skipped).
+    A call without an AccountId is left out (counted by the job as a dropped row).
     """
-    calls = classified[classified["Category"].isin(SIGNALS).to_numpy()]
+    keep = classified["Category"].isin(SIGNALS).to_numpy() & ~lacks_id(classified["AccountId"])
+    calls = classified[keep]
     return pd.DataFrame(
         {
             "AccountId": calls["AccountId"].astype(STRING),
@@ -258,9 +261,7 @@ def summarise(
     unmapped = totals.loc[UNMAPPED] if UNMAPPED in by_category.index else pd.Series(dtype=int)
     return {
         "calls_by_category": {k: int(v) for k, v in by_category.sort_index().items()},
-        "unmapped_dispositions": {
-            k: int(v) for k, v in unmapped.sort_values(ascending=False).items()
-        },
+        "unmapped_dispositions": _masked_counts(unmapped),
         "signal_calls_unparseable_number": int(unparseable),
         "bad_numbers": {
             k: int(v) for k, v in verdicts["Reason"].value_counts().sort_index().items()
@@ -275,6 +276,14 @@ def summarise(
     }
 
 
+def _masked_counts(by_value: pd.Series) -> dict[str, int]:
+    """Return counts by raw value with phone numbers masked, most frequent first: dialers put
+    numbers in the disposition field, and summary.json is read and mailed beyond the dialer
+    team. Values that mask alike are added up."""
+    masked = by_value.groupby(by_value.index.map(mask_phones), sort=True).sum()
+    return {k: int(v) for k, v in masked.sort_values(ascending=False, kind="stable").items()}
+
+
 def _sorted_cleanup(cleanup: pd.DataFrame, params: AutoflushParams) -> pd.DataFrame:
     field_order = {field: i for i, field in enumerate(params.phone_fields)}
     order = np.lexsort((cleanup["Field"].map(field_order).to_numpy(), cleanup["AccountId"]))
@@ -285,12 +294,14 @@ def autoflush_frame(
     calls: pd.DataFrame, accounts: pd.DataFrame, params: AutoflushParams
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Run the whole job on pandas frames: the reference the Dask wiring must equal."""
+    accounts, dropped = checked_frames(accounts, calls)
     classified = classify_calls(calls, params)
     signals = signal_calls(classified, params)
     verdicts = bad_numbers(pair_stats(signals), params)
     cleanup = _sorted_cleanup(cleanup_rows(accounts, verdicts, params), params)
     counts = category_counts(classified)
-    return cleanup, summarise(counts, signals["PhoneE164"].isna().sum(), verdicts, cleanup)
+    summary = summarise(counts, signals["PhoneE164"].isna().sum(), verdicts, cleanup)
+    return cleanup, {**summary, "dropped_rows": dropped}
 
 
 @dataclass(frozen=True)
@@ -333,12 +344,13 @@ def run_autoflush(
         .map_partitions(bad_numbers, params, meta=VERDICTS_META, token="autoflush-rules")
     )
     # The verdicts are small by construction: only numbers that broke a rule come back.
-    verdicts_frame, counts_frame, unparseable_count = compute(
-        verdicts, counts_total, unparseable, stage="count calls"
+    verdicts_frame, counts_frame, unparseable_count, no_account = compute(
+        verdicts, counts_total, unparseable, tasks_without_account(calls), stage="count calls"
     )
     # One graph key holds the verdicts, so each partition's task depends on it instead of
     # carrying its own copy.
-    cleanup = accounts.map_partitions(
+    checks = AccountChecks.of(accounts)
+    cleanup = checks.accounts.map_partitions(
         cleanup_rows,
         dask.delayed(verdicts_frame, pure=True),
         params,
@@ -346,13 +358,13 @@ def run_autoflush(
         token="autoflush-match",
     )
     # One row per field to clear: small by construction, like the verdicts.
-    (cleanup_frame,) = compute(cleanup, stage="match accounts")
+    cleanup_frame, *checked = compute(cleanup, *checks.collections, stage="match accounts")
+    dropped = dropped_counts(AccountChecks.settle(*checked), no_account)
     cleanup_frame = _sorted_cleanup(cleanup_frame, params)
     verdicts_frame = verdicts_frame.sort_values(["Reason", "PhoneE164", "AccountId"]).reset_index(
         drop=True
     )
-    return AutoflushResult(
-        cleanup_frame,
-        verdicts_frame,
-        summarise(counts_frame.reset_index(), unparseable_count, verdicts_frame, cleanup_frame),
+    summary = summarise(
+        counts_frame.reset_index(), unparseable_count, verdicts_frame, cleanup_frame
     )
+    return AutoflushResult(cleanup_frame, verdicts_frame, {**summary, "dropped_rows": dropped})

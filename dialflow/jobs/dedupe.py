@@ -17,6 +17,7 @@ from ..config import DedupeParams
 from ..phones import is_blank, normalize_e164
 from ..schema import STRING, TIMESTAMP, empty_frame
 from . import Compute, dask_compute
+from .rows import AccountChecks, checked_frames, dropped_counts
 
 ACCOUNT_COLUMNS = ["Id", "Name", "BillingPostalCode", "CreatedDate", "LastModifiedDate"]
 
@@ -189,9 +190,13 @@ def resolve_clusters(members: pd.DataFrame, match_keys: tuple[str, ...]) -> pd.D
     )
 
 
-def summarise(status_counts: pd.DataFrame, flagged: pd.DataFrame) -> dict[str, Any]:
-    """Return the run summary's counts from the key statuses and the flagged records."""
-    by_key: dict[str, dict[str, int]] = {}
+def summarise(
+    status_counts: pd.DataFrame, flagged: pd.DataFrame, match_keys: tuple[str, ...]
+) -> dict[str, Any]:
+    """Return the run summary's counts from the key statuses and the flagged records.
+
+    Every configured key kind is listed, with no statuses when there were no accounts."""
+    by_key: dict[str, dict[str, int]] = {kind: {} for kind in match_keys}
     for row in status_counts.itertuples(index=False):  # a handful of (kind, status) rows
         by_key.setdefault(row.MatchKey, {})[row.KeyStatus] = int(row.rows)
     clusters = flagged.groupby("SurvivorId")["ClusterSize"].first()
@@ -206,9 +211,11 @@ def summarise(status_counts: pd.DataFrame, flagged: pd.DataFrame) -> dict[str, A
 
 def dedupe_frame(accounts: pd.DataFrame, params: DedupeParams) -> tuple[pd.DataFrame, dict]:
     """Run the whole job on one pandas frame: the reference the Dask wiring must equal."""
+    accounts, dropped = checked_frames(accounts)
     keys = account_keys(accounts, params)
     flagged = resolve_clusters(shared_key_members(keys), params.match_keys)
-    return flagged, summarise(key_status_counts(keys), flagged)
+    counts = summarise(key_status_counts(keys), flagged, params.match_keys)
+    return flagged, {**counts, "dropped_rows": dropped}
 
 
 @dataclass(frozen=True)
@@ -229,7 +236,8 @@ def run_dedupe(
         params: resolved dedupe parameters.
         compute: computes several collections at once (the CLI's shows progress); default dask's.
     """
-    keys = accounts.map_partitions(account_keys, params, meta=KEYS_META, token="dedupe-keys")
+    checks = AccountChecks.of(accounts)
+    keys = checks.accounts.map_partitions(account_keys, params, meta=KEYS_META, token="dedupe-keys")
     status_counts = keys.map_partitions(
         key_status_counts,
         meta=empty_frame(
@@ -248,6 +256,10 @@ def run_dedupe(
         .map_partitions(shared_key_members, meta=KEYS_META.iloc[:, :5], token="dedupe-match")
     )
     # Only records holding a shared key come back to the client, never the account table.
-    members_frame, totals = compute(members, status_totals, stage="find duplicates")
+    members_frame, totals, *checked = compute(
+        members, status_totals, *checks.collections, stage="find duplicates"
+    )
+    dropped = dropped_counts(AccountChecks.settle(*checked))
     flagged = resolve_clusters(members_frame, params.match_keys)
-    return DedupeResult(flagged, summarise(totals.reset_index(), flagged))
+    counts = summarise(totals.reset_index(), flagged, params.match_keys)
+    return DedupeResult(flagged, {**counts, "dropped_rows": dropped})

@@ -23,6 +23,7 @@ from ..config import INFOFLOW_SIGNALS, InfoflowParams
 from ..schema import STRING, TIMESTAMP, empty_frame
 from . import Compute, Persist, dask_compute, dask_persist, keep_best, not_in, without_accounts
 from .autoflush import categorise
+from .rows import AccountChecks, checked_frames, dropped_counts, tasks_without_account
 from .usable_phone import first_usable_phone
 
 NEEDS_META = empty_frame(
@@ -268,6 +269,7 @@ def infoflow_frame(
 
     `logged` holds the AccountIds DIAL-Flow itself requested inside the research window.
     """
+    accounts, dropped = checked_frames(accounts, calls)
     needs = without_usable_phone(accounts, cleared, params)
     owned = needs.merge(active_owners(users), on="OwnerId", how="inner")
     blocked = pd.concat([recent_requests(research, params), _as_frame(logged)])
@@ -277,9 +279,8 @@ def infoflow_frame(
     addresses = newest_addresses(history.merge(ids, left_on="Account__c", right_on="AccountId"))
     scored = prioritise(eligible, facts, addresses, flushed, params)
     requests = top_requests(scored, params.max_requests).reset_index(drop=True)
-    return InfoflowResult(
-        requests, _summary(len(accounts), len(needs), len(owned), len(eligible), requests)
-    )
+    summary = _summary(len(accounts), len(needs), len(owned), len(eligible), requests)
+    return InfoflowResult(requests, {**summary, "dropped_rows": dropped})
 
 
 def _as_frame(account_ids: pd.Series) -> pd.DataFrame:
@@ -325,6 +326,8 @@ def run_infoflow(
     import dask
     import dask.dataframe as dd
 
+    checks = AccountChecks.of(accounts)
+    accounts = checks.accounts
     needs = accounts.map_partitions(
         without_usable_phone,
         dask.delayed(cleared, pure=True),
@@ -343,8 +346,12 @@ def run_infoflow(
         blocked = dd.concat([blocked, logged_frame])
     eligible = without_accounts(owned, blocked, token="infoflow-eligible")
     counts = [frame.map_partitions(len).sum() for frame in (needs, owned, eligible)]
-    eligible, n_needs, n_owned, n_eligible, n_accounts = persist(
-        eligible, *counts, accounts.map_partitions(len).sum(), stage="find accounts"
+    eligible, n_needs, n_owned, n_eligible, n_accounts, *checked = persist(
+        eligible,
+        *counts,
+        accounts.map_partitions(len).sum(),
+        *checks.collections,
+        stage="find accounts",
     )
     # Few accounts by construction (no usable phone): one partition, joined to every Task one.
     # Repartitioned once persisted: on the lazy expression, working out the divisions means
@@ -374,6 +381,12 @@ def run_infoflow(
     )
     top = keep_best(scored, top_requests, REQUESTS_META, limit=params.max_requests)
     # At most max_requests rows and four numbers.
-    requests, *sizes = compute(top, n_accounts, n_needs, n_owned, n_eligible, stage="prioritise")
+    # The Task rows without an account are counted here, where the Task table is read anyway.
+    requests, *sizes, without_id, repeated, no_account = compute(
+        top, n_accounts, n_needs, n_owned, n_eligible, *checked, tasks_without_account(calls),
+        stage="prioritise",
+    )  # fmt: skip
+    dropped = dropped_counts(AccountChecks.settle(without_id, repeated), no_account)
     requests = requests.reset_index(drop=True)
-    return InfoflowResult(requests, _summary(*(int(size) for size in sizes), requests))
+    summary = _summary(*(int(size) for size in sizes), requests)
+    return InfoflowResult(requests, {**summary, "dropped_rows": dropped})

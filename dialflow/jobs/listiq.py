@@ -24,6 +24,7 @@ import pandas as pd
 from ..config import ListiqParams
 from ..schema import STRING, TIMESTAMP, empty_frame
 from . import Compute, Persist, dask_compute, dask_persist, keep_best, without_accounts
+from .rows import AccountChecks, checked_frames, dropped_counts, tasks_without_account
 from .usable_phone import first_usable_phone
 
 RECENT, HISTORICAL = "recent", "historical"
@@ -473,6 +474,7 @@ def listiq_frame(
     params: ListiqParams,
 ) -> ListiqResult:
     """Run the whole job on pandas frames: the reference the Dask wiring must equal."""
+    accounts, dropped = checked_frames(accounts, calls)
     status = account_status(accounts, excluded_ids, cleared, area_codes, params)
     called = recently_called(calls, params)["AccountId"]
     status.loc[(status["Status"] == CALLABLE) & status["AccountId"].isin(called), "Status"] = (
@@ -488,9 +490,8 @@ def listiq_frame(
         lambda granted: state_candidates(pool.drop(columns="Status"), granted, params.seed),
         params,
     )
-    return ListiqResult(
-        call_list, plan, summarise(statuses, unmapped, plan, by_bucket, call_list, params)
-    )
+    summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params)
+    return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped})
 
 
 def run_listiq(
@@ -512,7 +513,8 @@ def run_listiq(
     """
     import dask
 
-    status = accounts.map_partitions(
+    checks = AccountChecks.of(accounts)
+    status = checks.accounts.map_partitions(
         account_status,
         dask.delayed(excluded_ids, pure=True),
         dask.delayed(cleared, pure=True),
@@ -531,19 +533,23 @@ def run_listiq(
     pool = not_called.shuffle(on="Phone").map_partitions(
         one_per_number, meta=POOL_META, token="listiq-one-per-number"
     )
-    pool, statuses, unmapped, n_callable, n_not_called, available = persist(
+    pool, statuses, unmapped, n_callable, n_not_called, available, *checked = persist(
         pool,
         statuses,
         unmapped,
         callable_.map_partitions(len).sum(),
         not_called.map_partitions(len).sum(),
         _available(pool),
+        *checks.collections,
+        tasks_without_account(calls),
         stage="build the pool",
     )
-    # All small by construction: counts by status, area code, state and bucket.
-    statuses, unmapped, n_callable, n_not_called, available = compute(
-        statuses, unmapped, n_callable, n_not_called, available, stage="count the pool"
+    # All small by construction: counts by status, area code, state and bucket, and the checks.
+    statuses, unmapped, n_callable, n_not_called, available, *checked = compute(
+        statuses, unmapped, n_callable, n_not_called, available, *checked, stage="count the pool"
     )
+    *account_checks, no_account = checked
+    dropped = dropped_counts(AccountChecks.settle(*account_checks), no_account)
     n_pool = int(available.sum())
     statuses = statuses.drop(CALLABLE, errors="ignore")
     statuses[CALLABLE] = n_pool
@@ -557,6 +563,5 @@ def run_listiq(
         return frame
 
     call_list, plan, by_bucket = _plan_and_pick(available, population, candidates, params)
-    return ListiqResult(
-        call_list, plan, summarise(statuses, unmapped, plan, by_bucket, call_list, params)
-    )
+    summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params)
+    return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped})

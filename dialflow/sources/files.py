@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,6 +11,9 @@ import dask.dataframe as dd
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+from dask.utils import parse_bytes
+from fsspec.utils import read_block
 
 from ..errors import InputError
 from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns
@@ -115,6 +120,11 @@ class FileSource:
         kinds = table_columns(table, self.phone_fields)
         wanted = {c: kinds[c] for c in (columns or list(kinds))}
         path = self.locate(table)
+        if path.is_dir() and not any(path.glob("*.parquet")) and not any(path.glob("*.csv")):
+            raise InputError(
+                f"{path}: the {table} table folder holds no data files (*.parquet or *.csv); "
+                f"write the table's files there or point source.tables.{table} at them"
+            )
         is_csv = path.suffix.lower() == ".csv" or (
             path.is_dir() and any(path.glob("*.csv")) and not any(path.glob("*.parquet"))
         )
@@ -144,17 +154,26 @@ class FileSource:
                     f"{path}: column {column} is {arrow_type}, expected {_EXPECTED_ARROW[kind]}; "
                     f"rewrite the column with that type"
                 )
-        source = str(path / "*.parquet") if path.is_dir() else str(path)
-        # Adaptive: row groups are joined or split so each partition holds about `blocksize`.
-        return dd.read_parquet(
-            source,
+        files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+        pieces = [
+            piece
+            for file in files
+            for piece in parquet_pieces(file, list(wanted), parse_bytes(self.parquet_blocksize))
+        ]
+        meta = empty_frame(dict.fromkeys(wanted, "object"))
+        # Each worker reads its own pieces; a part it cannot read is named in the error.
+        return dd.from_map(
+            read_parquet_piece,
+            pieces,
             columns=list(wanted),
-            split_row_groups="adaptive",
-            blocksize=self.parquet_blocksize,
+            meta=meta,
+            enforce_metadata=False,
+            label="read-parquet",
         )
 
     def _read_csv(self, path: Path, wanted: dict[str, ColumnKind]) -> dd.DataFrame:
         files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+        blocks = []
         for file in files:
             try:
                 header = pd.read_csv(file, nrows=0, encoding="utf-8").columns
@@ -171,17 +190,155 @@ class FileSource:
                         f"add it to the header or map it in config"
                     )
             # Type errors surface early on a sample rather than deep inside the cluster run.
-            sample = pd.read_csv(file, nrows=1000, usecols=list(wanted), dtype="string")
+            try:
+                sample = pd.read_csv(file, nrows=1000, usecols=list(wanted), dtype="string")
+            except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+                raise csv_read_error(str(file), exc) from None
             _to_canonical(sample, wanted, str(file))
-        source = [str(f) for f in files]
-        return dd.read_csv(
-            source,
-            usecols=list(wanted),
-            dtype=dict.fromkeys(wanted, "string"),
-            blocksize=self.csv_blocksize,
+            blocks.extend(csv_blocks(file, parse_bytes(self.csv_blocksize)))
+        meta = empty_frame(dict.fromkeys(wanted, "string[pyarrow]"))
+        # Each worker reads its own blocks; a bad byte or row is named with its file and line.
+        return dd.from_map(
+            read_csv_block,
+            blocks,
+            columns=list(wanted),
+            meta=meta,
+            enforce_metadata=False,
+            label="read-csv",
+        )
+
+
+@dataclass(frozen=True)
+class CsvBlock:
+    """A byte range of a CSV file, cut at line ends when read; `header` is the file's first line."""
+
+    file: str
+    offset: int
+    length: int
+    header: bytes
+
+
+def csv_blocks(file: Path, blocksize: int) -> list[CsvBlock]:
+    """Split a CSV file into blocks of about `blocksize` bytes (one per Dask partition)."""
+    with open(file, "rb") as handle:
+        header = handle.readline()
+    size = os.path.getsize(file)
+    return [
+        CsvBlock(str(file), offset, min(blocksize, size - offset), header)
+        for offset in range(0, max(size, 1), blocksize)
+    ]
+
+
+def read_csv_block(block: CsvBlock, columns: list[str]) -> pd.DataFrame:
+    """Read one block's rows as text columns; raise InputError naming the file (and, for a
+    byte that is not UTF-8, its line), never a bare decoding or parser error."""
+    with open(block.file, "rb") as handle:
+        data = read_block(handle, block.offset, block.length, delimiter=b"\n")
+    if block.offset > 0:
+        data = block.header + data
+    try:
+        text = data.decode("utf-8")
+        return pd.read_csv(
+            io.StringIO(text),
+            usecols=columns,
+            dtype=dict.fromkeys(columns, "string[pyarrow]"),
             keep_default_na=False,
             na_values=[""],
         )
+    except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise csv_read_error(block.file, exc) from None
+
+
+def first_bad_utf8(file: str) -> tuple[int, int] | None:
+    """Return the line (from 1, the header included) and byte of a file's first non-UTF-8 byte.
+
+    Reads the whole file: only called once a read has failed."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    consumed = 0
+    with open(file, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            pending = len(decoder.getstate()[0])  # an unfinished character's bytes, carried over
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                bad = max(consumed - pending + exc.start, 0)
+                handle.seek(0)
+                return handle.read(bad).count(b"\n") + 1, bad
+            consumed += len(chunk)
+    return None
+
+
+def csv_read_error(file: str, exc: Exception) -> InputError:
+    """Return the one-line error of a CSV file a reader failed on."""
+    if isinstance(exc, UnicodeDecodeError):
+        where = first_bad_utf8(file)
+        if where is not None:
+            line, byte = where
+            with open(file, "rb") as handle:
+                handle.seek(byte)
+                value = handle.read(1)
+            return InputError(
+                f"{file}: line {line}: byte 0x{value.hex()} is not UTF-8; "
+                f"re-export the file as UTF-8"
+            )
+        return InputError(f"{file}: not UTF-8 ({exc.reason}); re-export the file as UTF-8")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return InputError(f"{file}: not readable as CSV ({first}); re-export it")
+
+
+@dataclass(frozen=True)
+class ParquetPiece:
+    """Row groups of one Parquet file that make one Dask partition."""
+
+    file: str
+    row_groups: tuple[int, ...]
+
+
+def parquet_pieces(file: Path, columns: list[str], blocksize: int) -> list[ParquetPiece]:
+    """Join a file's consecutive row groups into pieces of at most about `blocksize` bytes of
+    the wanted columns, uncompressed (a larger row group is a piece of its own)."""
+    try:
+        metadata = pq.ParquetFile(file).metadata
+    except (pa.ArrowException, OSError) as exc:
+        raise InputError(f"{file}: not readable as Parquet ({exc}); rewrite the file") from None
+    if metadata.num_row_groups == 0:
+        return [ParquetPiece(str(file), ())]
+    wanted = set(columns)
+    pieces: list[ParquetPiece] = []
+    current: list[int] = []
+    size = 0
+    for index in range(metadata.num_row_groups):
+        group = metadata.row_group(index)
+        group_size = sum(
+            group.column(j).total_uncompressed_size
+            for j in range(group.num_columns)
+            if group.column(j).path_in_schema in wanted
+        )
+        if current and size + group_size > blocksize:
+            pieces.append(ParquetPiece(str(file), tuple(current)))
+            current, size = [], 0
+        current.append(index)
+        size += group_size
+    pieces.append(ParquetPiece(str(file), tuple(current)))
+    return pieces
+
+
+def read_parquet_piece(piece: ParquetPiece, columns: list[str]) -> pd.DataFrame:
+    """Read one piece's columns; raise InputError naming the part file it could not read."""
+    try:
+        parquet = pq.ParquetFile(piece.file)
+        if piece.row_groups:
+            table = parquet.read_row_groups(list(piece.row_groups), columns=columns)
+        else:
+            table = parquet.schema_arrow.empty_table().select(columns)
+        return table.to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"{piece.file}: not readable as Parquet ({first}); rewrite or replace this part file"
+        ) from None
 
 
 class SnapshotSource(FileSource):

@@ -151,6 +151,7 @@ def test_summary_counts_each_rule():
             "numbers_flushed": 1,
             "reached_before": 1,
         },
+        "dropped_rows": {"Account": {"no_id": 0}, "Task": {"no_account_id": 0}},
     }
 
 

@@ -56,3 +56,40 @@ def test_table_override_must_exist(tmp_path):
     source = FileSource(tmp_path, {"Account": tmp_path / "nope.csv"}, DEFAULT_PHONE_FIELDS)
     with pytest.raises(InputError, match="table Account not found; fix source.tables.Account"):
         source.read("Account")
+
+
+def test_a_bad_byte_deep_in_a_csv_names_the_line_inside_a_dask_task(tmp_path):
+    body = "".join(f"001{i:05d},Name {i}\n" for i in range(20_000))
+    data = ("Id,Name\n" + body).encode().replace(b"Name 14999\n", b"Nam\xff 14999\n")
+    (tmp_path / "Account.csv").write_bytes(data)
+    source = FileSource(tmp_path, {}, DEFAULT_PHONE_FIELDS, csv_blocksize="64KiB")
+    frame = source.read("Account", ["Id", "Name"])
+    assert frame.npartitions > 3
+    with pytest.raises(InputError) as caught:
+        frame.compute(scheduler="sync")
+    assert str(caught.value) == (
+        f"{tmp_path / 'Account.csv'}: line 15001: byte 0xff is not UTF-8; "
+        f"re-export the file as UTF-8"
+    )
+
+
+def test_csv_blocks_read_back_every_row_once(tmp_path):
+    (tmp_path / "Account.csv").write_text(CSV * 1, encoding="utf-8")
+    whole = FileSource(tmp_path, {}, DEFAULT_PHONE_FIELDS).read("Account").compute()
+    tiny = FileSource(tmp_path, {}, DEFAULT_PHONE_FIELDS, csv_blocksize="100B").read("Account")
+    assert tiny.npartitions > 1
+    pd.testing.assert_frame_equal(tiny.compute().reset_index(drop=True), whole)
+
+
+def test_empty_table_folder_says_so(tmp_path):
+    (tmp_path / "Account").mkdir()
+    with pytest.raises(InputError, match="the Account table folder holds no data files"):
+        FileSource(tmp_path, {}, DEFAULT_PHONE_FIELDS).read("Account")
+
+
+def test_input_error_survives_pickling_with_its_exit_code():
+    import pickle
+
+    error = pickle.loads(pickle.dumps(InputError("Account.csv: line 3: fix it")))
+    assert type(error) is InputError and error.exit_code == 2
+    assert str(error) == "Account.csv: line 3: fix it"
