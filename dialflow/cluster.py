@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import ssl
@@ -76,6 +77,63 @@ def _connect_failure(address: str, exc: BaseException) -> str:
     )
 
 
+# How much longer than cluster.connect_timeout_seconds the probe waits in all: Dask's own connect
+# gives up on the TCP (and TLS) connection at the timeout, so anything still pending after it is
+# a peer that accepted the connection but sent no handshake.
+HANDSHAKE_GRACE_SECONDS = 1.0
+
+
+def _not_a_scheduler(address: str, what: str) -> str:
+    return (
+        f"cannot reach the Dask scheduler at {address}: it answered, but not as a Dask scheduler "
+        f"({what}); check the address and port (a scheduler listens on 8786 by default, 8787 is "
+        f"its dashboard)"
+    )
+
+
+async def _dask_handshake(address: str, timeout: float, connection_args: dict) -> None:
+    from distributed.comm import connect
+
+    comm = await connect(address, timeout=timeout, **connection_args)
+    await comm.close()
+
+
+def _probe_scheduler(address: str, settings: ClusterSettings) -> None:
+    """Connect once and exchange Dask's handshake within the timeout, before Client() does.
+
+    `Client(address, timeout=...)` bounds only the TCP (and TLS) connection: Dask's `connect`
+    then awaits the peer's handshake without a timeout. A port that accepts and says nothing (a
+    web server waiting for a request line) hangs the client for good, and one that sends other
+    bytes makes Dask read a frame length from them (`MemoryError: Unable to allocate 2.82 EiB`).
+    A real scheduler sends its handshake at once, so the probe costs it one short connection.
+    """
+    from distributed.comm.core import CommClosedError, FatalCommClosedError
+
+    timeout = settings.connect_timeout_seconds
+    tls = security(settings)
+    connection_args = tls.get_connection_args("client") if tls is not None else {}
+    probe = _dask_handshake(address, timeout, connection_args)
+    try:
+        asyncio.run(asyncio.wait_for(probe, timeout + HANDSHAKE_GRACE_SECONDS))
+    except asyncio.TimeoutError:  # before OSError: on Python 3.11+ it is the builtin TimeoutError
+        raise DialflowError(
+            _not_a_scheduler(address, f"no Dask handshake within {timeout:g} s")
+        ) from None
+    except FatalCommClosedError as exc:  # TLS refused: the connection itself failed
+        raise DialflowError(_connect_failure(address, exc)) from None
+    except CommClosedError:  # Dask retries closed connections until the timeout, so this one
+        # closed after connecting, during the handshake
+        raise DialflowError(
+            _not_a_scheduler(address, "it closed the connection instead of a Dask handshake")
+        ) from None
+    except OSError as exc:  # nobody listens, or the host is unknown or unreachable
+        raise DialflowError(_connect_failure(address, exc)) from None
+    except Exception:  # noqa: BLE001 - other bytes: Dask fails parsing them, in more than one way
+        raise DialflowError(
+            _not_a_scheduler(address, "it sent something other than a Dask handshake")
+        ) from None
+
+
 @contextmanager
 def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iterator["Client"]:  # noqa: F821
     """Yield a connected client; `scheduler` (from --scheduler) wins over `cluster.scheduler`.
@@ -93,6 +151,7 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
                 f"the scheduler {address} needs cluster.tls_ca_file, cluster.tls_cert_file and "
                 f"cluster.tls_key_file; set them in the config"
             )
+        _probe_scheduler(address, settings)
         try:
             client = Client(
                 address,
