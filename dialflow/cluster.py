@@ -143,6 +143,11 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
     """
     from distributed import Client, LocalCluster
 
+    from .logs import mask_dask_logs, route_dask_warnings
+
+    # Before anything starts: the in-process scheduler and nannies of a LocalCluster log here.
+    mask_dask_logs()
+    route_dask_warnings()
     address = scheduler or settings.scheduler
     if address:
         if address.startswith("tls://") and not settings.tls:
@@ -161,6 +166,7 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
         except (OSError, TimeoutError) as exc:
             raise DialflowError(_connect_failure(address, exc)) from None
         try:
+            _prepare(client, settings)
             yield client
         finally:
             client.close()
@@ -181,9 +187,43 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
     )
     try:
         with Client(cluster, security=tls) as client:
+            _prepare(client, settings)
             yield client
     finally:
         cluster.close()
+
+
+def _prepare(client, settings: ClusterSettings) -> None:  # noqa: ANN001 - distributed.Client
+    """Mask phones in every worker's logs (workers that join or restart later too), and give
+    the stages on this client their limits on worker restarts and pauses."""
+    from dask.utils import parse_bytes
+
+    from .progress import StageLimits, set_stage_limits
+    from .worker_logs import MaskWorkerLogs
+
+    try:
+        client.register_plugin(MaskWorkerLogs())
+    except OSError:
+        # A worker died during the broadcast (one over its memory limit restarts in a loop):
+        # the scheduler stored the plugin first and gives it to every worker that registers.
+        pass
+    except Exception as exc:  # noqa: BLE001 - raised on a worker, e.g. no dialflow there
+        raise DialflowError(
+            f"cannot set up DIAL-Flow on the Dask workers ({type(exc).__name__}: {exc}); "
+            f"install dialflow in the workers' environment (cluster/README.md)"
+        ) from None
+    set_stage_limits(
+        client,
+        StageLimits(
+            max_worker_restarts=settings.max_worker_restarts,
+            max_paused_seconds=settings.max_paused_seconds,
+            worker_memory_limit=(
+                parse_bytes(settings.memory_limit)
+                if client.cluster is not None and settings.memory_limit != "auto"
+                else None
+            ),
+        ),
+    )
 
 
 def dashboard_link(client) -> str:  # noqa: ANN001 - distributed.Client
