@@ -107,8 +107,6 @@ def _probe_scheduler(address: str, settings: ClusterSettings) -> None:
     bytes makes Dask read a frame length from them (`MemoryError: Unable to allocate 2.82 EiB`).
     A real scheduler sends its handshake at once, so the probe costs it one short connection.
     """
-    from distributed.comm.core import CommClosedError, FatalCommClosedError
-
     timeout = settings.connect_timeout_seconds
     tls = security(settings)
     connection_args = tls.get_connection_args("client") if tls is not None else {}
@@ -119,14 +117,10 @@ def _probe_scheduler(address: str, settings: ClusterSettings) -> None:
         raise DialflowError(
             _not_a_scheduler(address, f"no Dask handshake within {timeout:g} s")
         ) from None
-    except FatalCommClosedError as exc:  # TLS refused: the connection itself failed
-        raise DialflowError(_connect_failure(address, exc)) from None
-    except CommClosedError:  # Dask retries closed connections until the timeout, so this one
-        # closed after connecting, during the handshake
-        raise DialflowError(
-            _not_a_scheduler(address, "it closed the connection instead of a Dask handshake")
-        ) from None
-    except OSError as exc:  # nobody listens, or the host is unknown or unreachable
+    except OSError as exc:
+        # Nobody listens, the host is unknown, or the peer closed the connection: a TLS
+        # scheduler does so to a tcp:// client or an untrusted certificate, which
+        # _connect_failure tells apart.
         raise DialflowError(_connect_failure(address, exc)) from None
     except Exception:  # noqa: BLE001 - other bytes: Dask fails parsing them, in more than one way
         raise DialflowError(
