@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import ssl
@@ -76,6 +77,57 @@ def _connect_failure(address: str, exc: BaseException) -> str:
     )
 
 
+# How much longer than cluster.connect_timeout_seconds the probe waits in all: Dask's own connect
+# gives up on the TCP (and TLS) connection at the timeout, so anything still pending after it is
+# a peer that accepted the connection but sent no handshake.
+HANDSHAKE_GRACE_SECONDS = 1.0
+
+
+def _not_a_scheduler(address: str, what: str) -> str:
+    return (
+        f"cannot reach the Dask scheduler at {address}: it answered, but not as a Dask scheduler "
+        f"({what}); check the address and port (a scheduler listens on 8786 by default, 8787 is "
+        f"its dashboard)"
+    )
+
+
+async def _dask_handshake(address: str, timeout: float, connection_args: dict) -> None:
+    from distributed.comm import connect
+
+    comm = await connect(address, timeout=timeout, **connection_args)
+    await comm.close()
+
+
+def _probe_scheduler(address: str, settings: ClusterSettings) -> None:
+    """Connect once and exchange Dask's handshake within the timeout, before Client() does.
+
+    `Client(address, timeout=...)` bounds only the TCP (and TLS) connection: Dask's `connect`
+    then awaits the peer's handshake without a timeout. A port that accepts and says nothing (a
+    web server waiting for a request line) hangs the client for good, and one that sends other
+    bytes makes Dask read a frame length from them (`MemoryError: Unable to allocate 2.82 EiB`).
+    A real scheduler sends its handshake at once, so the probe costs it one short connection.
+    """
+    timeout = settings.connect_timeout_seconds
+    tls = security(settings)
+    connection_args = tls.get_connection_args("client") if tls is not None else {}
+    probe = _dask_handshake(address, timeout, connection_args)
+    try:
+        asyncio.run(asyncio.wait_for(probe, timeout + HANDSHAKE_GRACE_SECONDS))
+    except asyncio.TimeoutError:  # before OSError: on Python 3.11+ it is the builtin TimeoutError
+        raise DialflowError(
+            _not_a_scheduler(address, f"no Dask handshake within {timeout:g} s")
+        ) from None
+    except OSError as exc:
+        # Nobody listens, the host is unknown, or the peer closed the connection: a TLS
+        # scheduler does so to a tcp:// client or an untrusted certificate, which
+        # _connect_failure tells apart.
+        raise DialflowError(_connect_failure(address, exc)) from None
+    except Exception:  # noqa: BLE001 - other bytes: Dask fails parsing them, in more than one way
+        raise DialflowError(
+            _not_a_scheduler(address, "it sent something other than a Dask handshake")
+        ) from None
+
+
 @contextmanager
 def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iterator["Client"]:  # noqa: F821
     """Yield a connected client; `scheduler` (from --scheduler) wins over `cluster.scheduler`.
@@ -85,6 +137,11 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
     """
     from distributed import Client, LocalCluster
 
+    from .logs import mask_dask_logs, route_dask_warnings
+
+    # Before anything starts: the in-process scheduler and nannies of a LocalCluster log here.
+    mask_dask_logs()
+    route_dask_warnings()
     address = scheduler or settings.scheduler
     if address:
         if address.startswith("tls://") and not settings.tls:
@@ -93,6 +150,7 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
                 f"the scheduler {address} needs cluster.tls_ca_file, cluster.tls_cert_file and "
                 f"cluster.tls_key_file; set them in the config"
             )
+        _probe_scheduler(address, settings)
         try:
             client = Client(
                 address,
@@ -102,6 +160,7 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
         except (OSError, TimeoutError) as exc:
             raise DialflowError(_connect_failure(address, exc)) from None
         try:
+            _prepare(client, settings)
             yield client
         finally:
             client.close()
@@ -122,9 +181,43 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
     )
     try:
         with Client(cluster, security=tls) as client:
+            _prepare(client, settings)
             yield client
     finally:
         cluster.close()
+
+
+def _prepare(client, settings: ClusterSettings) -> None:  # noqa: ANN001 - distributed.Client
+    """Mask phones in every worker's logs (workers that join or restart later too), and give
+    the stages on this client their limits on worker restarts and pauses."""
+    from dask.utils import parse_bytes
+
+    from .progress import StageLimits, set_stage_limits
+    from .worker_logs import MaskWorkerLogs
+
+    try:
+        client.register_plugin(MaskWorkerLogs())
+    except OSError:
+        # A worker died during the broadcast (one over its memory limit restarts in a loop):
+        # the scheduler stored the plugin first and gives it to every worker that registers.
+        pass
+    except Exception as exc:  # noqa: BLE001 - raised on a worker, e.g. no dialflow there
+        raise DialflowError(
+            f"cannot set up DIAL-Flow on the Dask workers ({type(exc).__name__}: {exc}); "
+            f"install dialflow in the workers' environment (cluster/README.md)"
+        ) from None
+    set_stage_limits(
+        client,
+        StageLimits(
+            max_worker_restarts=settings.max_worker_restarts,
+            max_paused_seconds=settings.max_paused_seconds,
+            worker_memory_limit=(
+                parse_bytes(settings.memory_limit)
+                if client.cluster is not None and settings.memory_limit != "auto"
+                else None
+            ),
+        ),
+    )
 
 
 def dashboard_link(client) -> str:  # noqa: ANN001 - distributed.Client

@@ -146,6 +146,11 @@ class ClusterSettings(_Section):
     memory_limit: str = "4GiB"
     dashboard_address: str = ":8787"
     connect_timeout_seconds: float = Field(10.0, gt=0)
+    # Dask's allowed-failures stops a task whose workers die while running it, but not workers
+    # that die before they get one (a limit below an idle worker's own memory) nor workers that
+    # pause: these two bound a stage's restarts and no-progress pauses (progress.StageWatch).
+    max_worker_restarts: int = Field(10, ge=0)
+    max_paused_seconds: float = Field(120.0, gt=0)
     tls_ca_file: Path | None = None
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
