@@ -53,11 +53,9 @@ def _print_error(message: str) -> None:
     phones and passwords are masked (the last line of defence: messages mask their own URLs)."""
     from rich.markup import escape
 
-    from .config import mask_passwords
-    from .phones import mask_phones
+    from .logs import mask
 
-    masked = mask_phones(mask_passwords(message))
-    console.print(f"[red]Error:[/red] {escape(masked)}", highlight=False, soft_wrap=True)
+    console.print(f"[red]Error:[/red] {escape(mask(message))}", highlight=False, soft_wrap=True)
 
 
 def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:

@@ -12,25 +12,31 @@ import logging
 import warnings
 from pathlib import Path
 
+from .config import mask_passwords
 from .phones import mask_phones
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+def mask(text: str) -> str:
+    """Mask what must never reach a log or an error line: phone numbers and URL passwords."""
+    return mask_phones(mask_passwords(text))
+
+
 class MaskPhones(logging.Filter):
-    """Mask anything that looks like a phone number in every log record, traceback included."""
+    """Mask phone numbers and passwords (`mask`) in every log record, traceback included."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_phones(record.getMessage())
+        record.msg = mask(record.getMessage())
         record.args = None
         if record.exc_info and not record.exc_text:
             # The formatter would append the traceback unmasked: render it here, masked (the
             # formatter uses exc_text as it is when set).
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = mask_phones(record.exc_text)
+            record.exc_text = mask(record.exc_text)
         if record.stack_info:
-            record.stack_info = mask_phones(record.stack_info)
+            record.stack_info = mask(record.stack_info)
         return True
 
 

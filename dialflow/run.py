@@ -94,9 +94,15 @@ def _worker_peak_memory(dask_worker, since: float) -> int:  # noqa: ANN001 - run
     return int(max(during or memory[-1:] or [0]))
 
 
+def on_live_workers(client, function: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:  # noqa: ANN001
+    """Run a function on every worker and return its results by address, leaving out workers
+    that died meanwhile (a worker restarted for memory must not fail the run's bookkeeping)."""
+    return client.run(function, on_error="ignore", **kwargs)
+
+
 def worker_peak_memory(client, since: float) -> dict[str, int]:  # noqa: ANN001
     """Return each worker's peak memory (bytes) since a time, keyed by worker address."""
-    return client.run(_worker_peak_memory, since=since)
+    return on_live_workers(client, _worker_peak_memory, since=since)
 
 
 def _worker_cpu_seconds() -> float:
@@ -119,7 +125,7 @@ class WorkerUsage:
     @classmethod
     def start(cls, client) -> WorkerUsage:  # noqa: ANN001 - distributed.Client
         """Take the start readings, on every worker through `client.run`."""
-        return cls(time.time(), client.run(_worker_cpu_seconds))
+        return cls(time.time(), on_live_workers(client, _worker_cpu_seconds))
 
     def finish(self, client) -> dict[str, dict[str, float]]:  # noqa: ANN001
         """Return each worker's CPU seconds used since the start and its share of the wall time
@@ -129,7 +135,7 @@ class WorkerUsage:
         """
         wall = max(time.time() - self.started_wall, 1e-9)
         usage: dict[str, dict[str, float]] = {}
-        for address, total in client.run(_worker_cpu_seconds).items():
+        for address, total in on_live_workers(client, _worker_cpu_seconds).items():
             used = max(total - self.cpu_at_start.get(address, 0.0), 0.0)
             usage[address] = {"cpu_seconds": round(used, 3), "cpu_share": round(used / wall, 3)}
         return usage
