@@ -145,3 +145,25 @@ def one_error_line(output: str) -> str:
     errors = [line for line in lines if line.startswith("Error: ")]
     assert len(errors) == 1 and lines[-1] == errors[0], output
     return errors[0]
+
+
+# Tests that start a Dask cluster (every `dialflow run` does), a server or a subprocess take
+# seconds each: they are marked `slow`, so `pytest -m 'not slow'` is the fast local loop.
+SLOW_MODULES = {
+    "test_cli_autoflush", "test_cli_dedupe", "test_cli_infoflow", "test_cli_interrupt",
+    "test_cli_listiq", "test_cli_salesforce", "test_cli_sql_servers", "test_cluster_faults",
+    "test_cluster_tls", "test_dashboard", "test_submit", "test_rows_and_files",
+    "test_cluster_hangs", "test_salesforce_server", "test_salesforce_source", "test_sql_source",
+}  # fmt: skip
+SERVER_FIXTURES = {"salesforce_server", "serve"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    from tests.sql_servers import SERVERS
+
+    for item in items:
+        params = getattr(item, "callspec", None)
+        on_server = params is not None and params.params.get("sql_url") in SERVERS
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in SLOW_MODULES or on_server or SERVER_FIXTURES & set(item.fixturenames):
+            item.add_marker(pytest.mark.slow)
