@@ -110,10 +110,7 @@ def inject(monkeypatch, at: str, fault: str, url: str, application: str) -> list
     return reached
 
 
-# A server session to kill exists only inside the SQL transaction, and only on a server.
-CASES = [(at, fault) for at in STEPS for fault in ("SIGINT", "SIGTERM", "OSError")] + [
-    pytest.param("before-sql-commit", "killed SQL session", id="before-sql-commit-killed")
-]
+CASES = [(at, fault) for at in STEPS for fault in ("SIGINT", "SIGTERM", "OSError")]
 
 
 @pytest.mark.slow
@@ -122,9 +119,21 @@ CASES = [(at, fault) for at in STEPS for fault in ("SIGINT", "SIGTERM", "OSError
 def test_a_fault_at_each_commit_step_leaves_run_b_in_both_places_or_in_neither(
     tmp_path, tagged_url, monkeypatch, at, fault
 ):
+    check_fault(tmp_path, tagged_url, monkeypatch, at, fault)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sql_url", ["postgresql"], indirect=True)
+def test_a_sql_session_killed_inside_the_commit_leaves_run_b_nowhere(
+    tmp_path, tagged_url, monkeypatch
+):
+    """A server session to kill exists only inside the SQL transaction (SQLite has none: one
+    file, in this process)."""
+    check_fault(tmp_path, tagged_url, monkeypatch, "before-sql-commit", "killed SQL session")
+
+
+def check_fault(tmp_path, tagged_url, monkeypatch, at: str, fault: str) -> None:  # noqa: ANN001
     url, application = tagged_url
-    if fault == "killed SQL session" and not application:
-        pytest.skip("SQLite has no server session to kill (one file, in this process)")
     output = tmp_path / "out"
     run_a = commit(output, url, flagged("001A"))
     reached = inject(monkeypatch, at, fault, url, application)
