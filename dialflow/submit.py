@@ -2,8 +2,9 @@
 
 A job file names the job, its config file, config overrides, the output folder, the scheduler and
 who is notified; paths in it are relative to the file, so cron and systemd can run it from any
-working directory. `submit` turns it into exactly the `dialflow run <job>` a person would type,
-so a scheduled run and a hand-run one cannot drift apart.
+working directory. `submit` turns it into the same `RunRequest` that the `dialflow run <job>` a
+person would type makes, and hands it to the same runner, so a scheduled run and a hand-run one
+cannot drift apart.
 """
 
 from __future__ import annotations
@@ -16,14 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .config import interpolate, setting_key_problem
 from .errors import ConfigError
+from .runner import RunRequest
+from .specs import SPECS
 
-# The flags of each `dialflow run <job>` a job file may set, and whether they take a value.
-RUN_OPTIONS: dict[str, dict[str, bool]] = {
-    "dedupe": {"no_sql": False},
-    "autoflush": {"no_sql": False, "apply": False, "since": True},
-    "listiq": {"no_sql": False, "call_date": True},
-    "infoflow": {"no_sql": False, "apply": False},
-}
+
+def run_options(job: str) -> dict[str, bool]:
+    """Return the options of `dialflow run <job>` a job file may set, and whether each takes a
+    value (the others are on/off flags)."""
+    spec = SPECS[job]
+    options = {"no_sql": False, **{option.name: option.takes_value for option in spec.options}}
+    return {**options, "apply": False} if spec.apply_help else options
 
 
 class Notify(BaseModel):
@@ -38,7 +41,7 @@ class JobFile(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    job: Literal["dedupe", "autoflush", "listiq", "infoflow"]
+    job: Literal[tuple(SPECS)]  # type: ignore[valid-type] - the registered jobs
     config: Path = Path("../config.yaml")
     output: Path | None = None
     scheduler: str | None = None
@@ -80,7 +83,7 @@ def load_job_file(path: Path) -> JobFile:
         problem = setting_key_problem(key)
         if problem:
             raise ConfigError(f"{path}: overrides.{key}: {problem}")
-    allowed = RUN_OPTIONS[spec.job]
+    allowed = run_options(spec.job)
     for name, value in spec.options.items():
         if name not in allowed:
             raise ConfigError(
@@ -93,23 +96,22 @@ def load_job_file(path: Path) -> JobFile:
     return spec
 
 
-def run_arguments(spec: JobFile, job_file: Path, scheduler: str | None) -> list[str]:
-    """Return the `dialflow run` arguments the job file stands for (after `dialflow`)."""
+def run_request(spec: JobFile, job_file: Path, scheduler: str | None) -> RunRequest:
+    """Return the run the job file stands for: paths resolved against the file's folder, the
+    notification settings and overrides as config overrides."""
     here = job_file.parent
-    arguments = ["run", spec.job, "--config", str((here / spec.config).resolve())]
-    if spec.output is not None:
-        arguments += ["--output", str((here / spec.output).resolve())]
-    if scheduler or spec.scheduler:
-        arguments += ["--scheduler", scheduler or spec.scheduler]
-    for name, value in spec.options.items():
-        flag = "--" + name.replace("_", "-")
-        if isinstance(value, str):
-            arguments += [flag, value]
-        elif value:
-            arguments.append(flag)
-    if spec.notify is not None and not spec.notify.enabled:
-        arguments.append("--no-email")
-    return arguments
+    options = dict(spec.options)
+    flags = {name: bool(options.pop(name)) for name in ("no_sql", "apply") if name in options}
+    return RunRequest(
+        job=spec.job,
+        config=(here / spec.config).resolve(),
+        output_dir=(here / spec.output).resolve() if spec.output is not None else None,
+        scheduler=scheduler or spec.scheduler,
+        no_email=spec.notify is not None and not spec.notify.enabled,
+        options=options,
+        overrides=config_overrides(spec),
+        **flags,
+    )
 
 
 def config_overrides(spec: JobFile) -> dict[str, Any]:

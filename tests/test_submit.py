@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dialflow.lock import job_lock
-from dialflow.submit import config_overrides, load_job_file, run_arguments
+from dialflow.submit import config_overrides, load_job_file, run_request
 from tests.conftest import make_demo, one_error_line, run_cli, run_folder, write_config
 
 REPO = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ def test_every_shipped_job_file_is_valid_and_names_its_job():
     for path in sorted((REPO / "jobs").glob("*.yaml")):
         spec = load_job_file(path)
         assert spec.job == path.stem
-        assert run_arguments(spec, path, None)[:4] == [
+        assert run_request(spec, path, None).command_line()[:4] == [
             "run", spec.job, "--config", str(REPO / "config.yaml"),
         ]  # fmt: skip
 
@@ -47,13 +47,13 @@ def test_a_job_file_becomes_the_run_command_a_person_would_type(tmp_path):
         "scheduler: tcp://10.0.0.5:8786\n"
         "options: {no_sql: true, apply: true, since: '2026-01-01'}\nnotify: {enabled: false}\n",
     )
-    assert run_arguments(load_job_file(path), path, None) == [
+    assert run_request(load_job_file(path), path, None).command_line() == [
         "run", "autoflush", "--config", str(tmp_path / "conf" / "config.yaml"),
         "--output", str(tmp_path / "out"), "--scheduler", "tcp://10.0.0.5:8786",
-        "--no-sql", "--apply", "--since", "2026-01-01", "--no-email",
+        "--since", "2026-01-01", "--no-sql", "--no-email", "--apply",
     ]  # fmt: skip
     # --scheduler on the command line wins over the file.
-    assert "tls://h:1" in run_arguments(load_job_file(path), path, "tls://h:1")
+    assert "tls://h:1" in run_request(load_job_file(path), path, "tls://h:1").command_line()
 
 
 def test_submit_runs_the_job_with_the_files_overrides(tmp_path, demo):
@@ -80,7 +80,7 @@ def test_a_job_file_takes_variables_from_the_environment_like_config_yaml(tmp_pa
     )
     spec = load_job_file(path)
     assert config_overrides(spec) == {"autoflush.wrong_number_threshold": "4"}
-    assert run_arguments(spec, path, None)[-2:] == ["--since", "2026-01-01"]
+    assert run_request(spec, path, None).command_line()[-2:] == ["--since", "2026-01-01"]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,371 @@
+"""One runner for every job: a `JobSpec` says what a job reads, needs and writes; `run_job`
+does the rest the same way for all of them.
+
+The order of a run (docs/architecture.md):
+
+1. settings (config file, a job file's overrides, the command's options) and the run's times;
+2. the job's plan (`JobSpec.plan`): its parameters, the tables and columns it reads, and the
+   earlier results it needs (latest dedupe or autoflush run, reference tables), all read now;
+3. the job lock, unfinished runs of the job completed or removed, the source tables checked;
+4. the cluster, the run folder, the job's computation (`JobPlan.compute`), its result written as
+   `<name>.csv` (and its report), committed with its SQL table (run.py: all or nothing);
+5. after the commit, the Salesforce write-back when `--apply` was given; then the email.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+import pandas as pd
+from rich.console import Console
+
+from .config import Settings, load_settings
+from .errors import DialflowError, InputError, StoppedAfterCommit
+from .run import Run, SqlResult
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+
+    from .progress import ProgressCompute
+    from .sources.previous import PreviousResult
+
+log = logging.getLogger("dialflow")
+console = Console(stderr=True)
+
+Reads = dict[str, Optional[list[str]]]  # canonical table -> the columns a job reads (None: all)
+
+
+@dataclass(frozen=True)
+class JobOption:
+    """An option of one job's `dialflow run` command beyond the common ones."""
+
+    name: str  # the keyword, e.g. call_date (the flag is --call-date)
+    help: str
+    takes_value: bool = True  # False: an on/off flag
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What a person (`dialflow run`) or a job file (`dialflow submit`) asks of one run."""
+
+    job: str
+    config: Path | None = None
+    input_dir: Path | None = None
+    output_dir: Path | None = None
+    scheduler: str | None = None
+    as_of: str | None = None
+    no_sql: bool = False
+    no_email: bool = False
+    from_snapshot: Path | None = None
+    apply: bool = False
+    options: dict[str, Any] = field(default_factory=dict)  # the job's own JobOptions
+    overrides: dict[str, Any] = field(default_factory=dict)  # config keys, from a job file
+
+    def command_line(self) -> list[str]:
+        """Return the `dialflow` arguments a person would type for this run."""
+        arguments = ["run", self.job]
+        for flag, value in (
+            ("--config", self.config),
+            ("--input", self.input_dir),
+            ("--output", self.output_dir),
+            ("--scheduler", self.scheduler),
+            ("--as-of", self.as_of),
+            ("--from-snapshot", self.from_snapshot),
+        ):
+            if value is not None:
+                arguments += [flag, str(value)]
+        for name, value in self.options.items():
+            flag = "--" + name.replace("_", "-")
+            if isinstance(value, bool):
+                arguments += [flag] if value else []
+            elif value is not None:
+                arguments += [flag, str(value)]
+        for flag, on in (("--no-sql", self.no_sql), ("--no-email", self.no_email)):
+            arguments += [flag] if on else []
+        return arguments + (["--apply"] if self.apply else [])
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a job's plan is given: everything known before any work."""
+
+    settings: Settings
+    as_of: pd.Timestamp
+    request: RunRequest
+    sql_url: str | None  # where earlier results and reference tables are read; None: no SQL
+
+    @property
+    def output_dir(self) -> Path:
+        return self.settings.run.output_dir
+
+    def latest(
+        self, job: str, csv_name: str, table: str, columns: list[str]
+    ) -> PreviousResult | None:
+        """Return the latest committed result of an earlier job, warning when there is none."""
+        from .sources.previous import latest_result
+
+        return latest_result(self.output_dir, job, csv_name, self.sql_url, table, columns)
+
+
+@dataclass(frozen=True)
+class JobOutput:
+    """A job's result: written as `<name>.csv` and committed into `sql_table` with the run."""
+
+    frame: pd.DataFrame
+    name: str
+    sql_table: str
+    prune: bool = True  # False keeps every run (infoflow's table is its request log)
+    report: Callable[[Path], None] | None = None  # writes the run's report.html
+
+
+@dataclass(frozen=True)
+class JobPlan:
+    """How one run of a job goes, made by its spec before any work."""
+
+    params: Any  # a dataclass: recorded in summary.json's parameters
+    reads: Reads
+    compute: Callable[[Run, ProgressCompute, dict[str, dd.DataFrame]], JobOutput]
+    # With --apply: (run, settings, result) -> the failure's cause, or None when all landed.
+    write_back: Callable[[Run, Settings, pd.DataFrame], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job: its name and help, its own options, what `--apply` does, and its plan."""
+
+    name: str
+    help: str
+    plan: Callable[[JobContext], JobPlan]
+    options: tuple[JobOption, ...] = ()
+    apply_help: str | None = None  # the job's --apply, if it writes back to Salesforce
+
+
+def run_job(spec: JobSpec, request: RunRequest) -> Run:
+    """Run one job end to end; return the committed run (raises DialflowError on failure)."""
+    from .times import parse_as_of
+
+    settings = _settings(request)
+    as_of = parse_as_of(request.as_of)  # refused before any email or work
+    sql_url = settings.sql.url if settings.sql.enabled and not request.no_sql else None
+    with emailed(spec.name, settings, request.no_email) as email:
+        plan = spec.plan(JobContext(settings, as_of, request, sql_url))
+        source = make_source(settings, request.from_snapshot)
+        email.run = _execute(spec.name, settings, as_of, plan, source, request, sql_url)
+    return email.run
+
+
+def _settings(request: RunRequest) -> Settings:
+    """Load the settings with the job file's overrides and the command's options over them."""
+    overrides: dict[str, Any] = dict(request.overrides)
+    if request.input_dir is not None:
+        overrides["source.path"] = str(request.input_dir)
+    if request.output_dir is not None:
+        overrides["run.output_dir"] = str(request.output_dir)
+    if request.scheduler is not None:
+        overrides["cluster.scheduler"] = request.scheduler
+    return load_settings(request.config, overrides)
+
+
+def make_source(settings: Settings, from_snapshot: Path | None = None):  # noqa: ANN201
+    """Return the source of the canonical tables: files, SQL, Salesforce, or the Parquet snapshot
+    an earlier Salesforce run saved (so a rerun spends no API calls)."""
+    from .sources import FileSource, SalesforceSource, SnapshotSource, SqlSource
+
+    if from_snapshot is not None:
+        folder = from_snapshot / "snapshot"
+        if not folder.is_dir():
+            raise InputError(
+                f"--from-snapshot {from_snapshot}: no snapshot folder there; give the run folder "
+                f"of a run with source.kind salesforce and salesforce.snapshot true"
+            )
+        return SnapshotSource(folder, {}, settings.phones.fields)
+    kinds = {"files": FileSource, "sql": SqlSource, "salesforce": SalesforceSource}
+    return kinds[settings.source.kind].from_settings(settings)
+
+
+def previous_runs(**found: PreviousResult | None) -> dict[str, dict]:
+    """Return summary.json's record of which earlier runs a job used."""
+    return {
+        job: {"run_id": result.run_id, "from": result.origin, "rows": len(result.rows)}
+        for job, result in found.items()
+        if result is not None
+    }
+
+
+class _EmailedRun:
+    run: Run | None = None  # set once the run folder is in place
+
+
+@contextlib.contextmanager
+def emailed(job_name: str, settings: Settings, no_email: bool) -> Iterator[_EmailedRun]:
+    """Email the run's outcome when the command ends: success with its counts and CSV, or
+    failure with the one-line cause. A failed email after a good run fails the command (exit 1)
+    but keeps the run's outputs; a failed email about a failed run is logged beside the cause."""
+    from .sinks import notify_run
+
+    outcome = _EmailedRun()
+    if no_email or not settings.email.enabled:
+        yield outcome
+        return
+    try:
+        yield outcome
+    except (Exception, KeyboardInterrupt) as exc:
+        cause = str(exc).splitlines()[0] if str(exc) else "interrupted"
+        try:
+            notify_run(settings.email, job_name, "failed", None, None, None, cause=cause)
+        except DialflowError as email_error:
+            log.warning("%s", email_error)
+        raise
+    run = outcome.run
+    summary = json.loads((run.final_folder / "summary.json").read_text(encoding="utf-8"))
+    csv_name = run.outputs.get("csv")
+    sent_to = notify_run(
+        settings.email,
+        job_name,
+        "succeeded",
+        summary,
+        run.final_folder,
+        run.final_folder / csv_name if csv_name else None,
+    )
+    if sent_to:
+        console.print(f"{job_name}: emailed {', '.join(sent_to)}", soft_wrap=True)
+
+
+def _read_tables(source: Any, reads: Reads) -> dict[str, dd.DataFrame]:
+    """Return the job's tables as lazy Dask dataframes. Reading checks every table's presence,
+    columns and types, so a bad input stops the run before a cluster starts."""
+    return {table: source.read(table, columns) for table, columns in reads.items()}
+
+
+def _snapshot(
+    run: Run,
+    compute: ProgressCompute,
+    source: Any,
+    tables: dict[str, dd.DataFrame],
+    reads: Reads,
+    settings: Settings,
+) -> dict[str, dd.DataFrame]:
+    """From Salesforce, save the extraction as a Parquet snapshot in the run folder and return
+    the tables read from it, so the API is read once; from any other source, the tables."""
+    import pyarrow.dataset as pads
+
+    from .sources import SalesforceSource, SnapshotSource
+
+    if isinstance(source, SnapshotSource):
+        run.inputs["snapshot_of"] = str(source.root.parent)
+    if not (isinstance(source, SalesforceSource) and settings.salesforce.snapshot):
+        return tables
+    folder = run.folder / "snapshot"
+    with run.stage("extract") as stage:
+        writes = [
+            frame.to_parquet(folder / table, write_index=False, compute=False)
+            for table, frame in tables.items()
+        ]
+        compute(*writes, stage="extract from Salesforce")
+        for table in tables:
+            stage[table] = run.inputs[table] = pads.dataset(folder / table).count_rows()
+    run.outputs["snapshot"] = "snapshot/"
+    snapshot = SnapshotSource(folder, {}, settings.phones.fields)
+    return {table: snapshot.read(table, columns) for table, columns in reads.items()}
+
+
+def _write(run: Run, settings: Settings, output: JobOutput, sql_url: str | None) -> None:
+    """Write the result as `<name>.csv` (and the report); hand its SQL table to the commit."""
+    from .sinks import write_csv
+
+    with run.stage("write") as stage:
+        stage["csv_rows"] = write_csv(output.frame, run.folder / f"{output.name}.csv")
+        run.outputs["csv"] = f"{output.name}.csv"
+        if sql_url is not None:
+            keep = settings.sql.retention_runs if output.prune else None
+            run.sql_results.append(SqlResult(sql_url, output.sql_table, output.frame, keep))
+            stage["sql_rows"] = len(output.frame)
+            run.outputs["sql_table"] = output.sql_table
+    if output.report is not None:
+        output.report(run.folder / "report.html")
+        run.outputs["report"] = "report.html"
+
+
+def _execute(
+    job_name: str,
+    settings: Settings,
+    as_of: pd.Timestamp,
+    plan: JobPlan,
+    source: Any,
+    request: RunRequest,
+    sql_url: str | None,
+) -> Run:
+    """Lock, check, compute on the cluster inside a run folder, commit, then write back."""
+    from distributed import performance_report
+
+    from .cluster import dashboard_link, open_client
+    from .lock import job_lock
+    from .logs import log_to_file
+    from .progress import ProgressCompute
+    from .run import (
+        WorkerUsage,
+        file_mode,
+        open_run,
+        recover_unfinished_runs,
+        stop_on_signals,
+        stop_requested,
+        worker_peak_memory,
+        write_summary,
+    )
+    from .sources import SalesforceSource
+
+    output = settings.run.output_dir
+    write_back = plan.write_back if request.apply else None
+    with stop_on_signals(), file_mode(int(settings.run.umask, 8)), job_lock(output, job_name):
+        recover_unfinished_runs(output, job_name, sql_url)
+        tables = _read_tables(source, plan.reads)
+        with open_client(settings.cluster) as client:
+            console.print(f"{job_name}: Dask dashboard at {dashboard_link(client)}", soft_wrap=True)
+            parameters = {**asdict(plan.params), "as_of": as_of}
+            with open_run(output, job_name, as_of, parameters) as run:
+                handler = log_to_file(run.folder / "run.log")
+                try:
+                    started = time.time()
+                    usage = WorkerUsage.start(client)
+                    log.info("%s run %s started; folder %s", job_name, run.run_id, run.final_folder)
+                    with performance_report(filename=str(run.folder / "dask-report.html")):
+                        compute = ProgressCompute(client, job_name, console)
+                        tables = _snapshot(run, compute, source, tables, plan.reads, settings)
+                        result = plan.compute(run, compute, tables)
+                        _write(run, settings, result, sql_url)
+                    if isinstance(source, SalesforceSource):
+                        run.inputs["salesforce_api_usage"] = source.record_usage_at_end()
+                    run.memory["workers_peak_bytes"] = worker_peak_memory(client, since=started)
+                    run.cpu["workers"] = usage.finish(client)
+                    run.outputs["performance_report"] = "dask-report.html"
+                finally:
+                    logging.getLogger("dialflow").removeHandler(handler)
+                    handler.close()
+        try:
+            if stop_requested.is_set():
+                raise KeyboardInterrupt
+            failure = write_back(run, settings, result.frame) if write_back else None
+        except KeyboardInterrupt:
+            raise StoppedAfterCommit(
+                f"interrupted after run {run.run_id} committed; its run folder {run.folder} is "
+                f"complete" + ("; the Salesforce write-back may be partial" if write_back else "")
+            ) from None
+        finally:
+            if write_back:
+                write_summary(run)  # with the write-back's counts
+    console.print(f"{job_name}: done, run folder {run.final_folder}", soft_wrap=True)
+    print(run.final_folder, flush=True)  # the one line on stdout: scripts read the run folder
+    if failure:  # after the run folder is in place, which keeps undo.csv
+        raise DialflowError(failure)
+    return run

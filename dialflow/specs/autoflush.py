@@ -1,0 +1,49 @@
+"""The autoflush job's spec: find the phone numbers call outcomes show are bad."""
+
+from __future__ import annotations
+
+from ..config import autoflush_params
+from ..runner import JobContext, JobOption, JobOutput, JobPlan, JobSpec
+
+
+def plan(context: JobContext) -> JobPlan:
+    """Read Task and the Account phone fields; one cleanup row per (account, field) to clear."""
+    from ..jobs.autoflush import CALL_COLUMNS, run_autoflush
+    from ..times import parse_since
+    from ..writeback import apply_cleanup
+
+    settings = context.settings
+    since = context.request.options.get("since")
+    since_stamp = parse_since(since, context.as_of) if since is not None else None
+    params = autoflush_params(settings, context.as_of, since_stamp)
+
+    def compute(run, compute, tables) -> JobOutput:  # noqa: ANN001 - see JobPlan.compute
+        with run.stage("autoflush") as stage:
+            result = run_autoflush(tables["Task"], tables["Account"], params, compute=compute)
+            stage["bad_numbers"] = len(result.verdicts)
+            stage["cleanup_rows"] = len(result.cleanup)
+        run.counts.update(result.counts)
+        run.inputs["Task"] = sum(result.counts["calls_by_category"].values())
+        return JobOutput(result.cleanup, "autoflush_cleanup", settings.autoflush.sql_table)
+
+    reads = {"Task": CALL_COLUMNS, "Account": ["Id", *params.phone_fields]}
+    return JobPlan(params, reads, compute, write_back=apply_cleanup)
+
+
+def latest_cleanup(context: JobContext):  # noqa: ANN201 - PreviousResult | None
+    """Return the latest autoflush run's cleared (account, field, number) keys, or None."""
+    return context.latest(
+        "autoflush",
+        "autoflush_cleanup.csv",
+        context.settings.autoflush.sql_table,
+        ["AccountId", "Field", "PhoneE164"],
+    )
+
+
+SPEC = JobSpec(
+    name="autoflush",
+    help="Find phone numbers that call outcomes show are bad; write one row per field to clear.",
+    plan=plan,
+    options=(JobOption("since", "Count only calls after this date (overrides autoflush.since)."),),
+    apply_help="Clear the flagged fields in Salesforce (Bulk API 2.0).",
+)

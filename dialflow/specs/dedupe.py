@@ -1,0 +1,31 @@
+"""The dedupe job's spec: flag duplicate accounts; the newest record of each cluster survives."""
+
+from __future__ import annotations
+
+from ..config import dedupe_params
+from ..runner import JobContext, JobOutput, JobPlan, JobSpec
+
+
+def plan(context: JobContext) -> JobPlan:
+    """Read the Account match-key columns; flag every non-survivor of a duplicate cluster."""
+    from ..jobs.dedupe import ACCOUNT_COLUMNS, run_dedupe
+
+    settings = context.settings
+    params = dedupe_params(settings)
+
+    def compute(run, compute, tables) -> JobOutput:  # noqa: ANN001 - see JobPlan.compute
+        with run.stage("dedupe") as stage:
+            result = run_dedupe(tables["Account"], params, compute=compute)
+            stage["flagged"] = len(result.flagged)
+        run.counts.update(result.counts)
+        run.inputs["Account"] = sum(result.counts["keys"][params.match_keys[0]].values())
+        return JobOutput(result.flagged, "dedupe_flagged", settings.dedupe.sql_table)
+
+    return JobPlan(params, {"Account": ACCOUNT_COLUMNS + [params.phone_field]}, compute)
+
+
+SPEC = JobSpec(
+    name="dedupe",
+    help="Flag duplicate accounts; the newest record of each cluster survives.",
+    plan=plan,
+)

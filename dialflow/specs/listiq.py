@@ -1,0 +1,78 @@
+"""The listiq job's spec: today's call list, balanced by state population and record age."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from ..config import listiq_params
+from ..runner import JobContext, JobOption, JobOutput, JobPlan, JobSpec, previous_runs
+from .autoflush import latest_cleanup
+
+log = logging.getLogger("dialflow")
+
+
+def plan(context: JobContext) -> JobPlan:
+    """Read the reference tables and the latest dedupe and autoflush results before any work;
+    build the pool, apportion, pick and window the list on the cluster."""
+    from ..jobs.listiq import account_columns, run_listiq
+    from ..jobs.usable_phone import cleared_keys
+    from ..reports import target_vs_delivered_html
+    from ..sources.reference import load_reference_tables
+    from ..times import parse_call_date
+
+    settings = context.settings
+    call_date = context.request.options.get("call_date")
+    day = parse_call_date(call_date, context.as_of) if call_date is not None else None
+    params = listiq_params(settings, context.as_of, day)
+    reference = load_reference_tables(context.sql_url)
+    flagged = context.latest("dedupe", "dedupe_flagged.csv", settings.dedupe.sql_table, ["Id"])
+    cleanup = latest_cleanup(context)
+    for job_name, found in (("dedupe", flagged), ("autoflush", cleanup)):
+        if found is None:
+            log.warning(
+                "no %s run found in %s or SQL; nothing is excluded by it",
+                job_name,
+                context.output_dir,
+            )
+
+    def compute(run, compute, tables) -> JobOutput:  # noqa: ANN001 - see JobPlan.compute
+        with run.stage("listiq") as stage:
+            result = run_listiq(
+                tables["Account"],
+                tables["Task"],
+                pd.Index(flagged.rows["Id"]) if flagged else pd.Index([], dtype=str),
+                cleared_keys(cleanup.rows) if cleanup else pd.Index([], dtype=str),
+                reference.area_codes,
+                reference.census_population.set_index("state")["population"],
+                params,
+                compute=compute,
+                persist=compute.persist,
+            )
+            stage["pool"] = result.counts["pool"]
+            stage["delivered"] = result.counts["delivered"]
+        run.counts.update(result.counts)
+        run.inputs["Account"] = sum(result.counts["accounts_by_status"].values())
+        run.inputs["reference_tables"] = reference.origin
+        run.inputs["previous_runs"] = previous_runs(dedupe=flagged, autoflush=cleanup)
+        day = params.call_date.isoformat()
+
+        def report(path):  # noqa: ANN001, ANN202 - a pathlib.Path
+            title = f"listiq {day}: target vs delivered by state"
+            target_vs_delivered_html(result.plan, path, title)
+
+        return JobOutput(
+            result.call_list, f"call_list_{day}", settings.listiq.sql_table, report=report
+        )
+
+    reads = {"Account": account_columns(params), "Task": ["AccountId", "CreatedDate"]}
+    return JobPlan(params, reads, compute)
+
+
+SPEC = JobSpec(
+    name="listiq",
+    help="Build today's call list, balanced by state population and record age, with call windows.",
+    plan=plan,
+    options=(JobOption("call_date", "Day of calling, YYYY-MM-DD (default: the --as-of date)."),),
+)
