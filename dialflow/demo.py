@@ -24,6 +24,7 @@ How the data is built, so that the jobs have something to decide:
 
 from __future__ import annotations
 
+import csv
 import functools
 import json
 from collections.abc import Iterator, Sequence
@@ -63,50 +64,29 @@ MIN_USERS = 5
 INACTIVE_USER_SHARE = 0.10
 
 # ---------------------------------------------------------------------------------------------
-# Word lists
+# Word lists: data files under dialflow/data/demo/, read once at import
 # ---------------------------------------------------------------------------------------------
 
-FIRST_PARTS = (
-    "Acme", "Apex", "Summit", "Pioneer", "Evergreen", "Northstar", "Blue Ridge", "Golden Gate",
-    "Riverside", "Lakeside", "Redwood", "Silver Oak", "Ironwood", "Keystone", "Liberty", "Heritage",
-    "Frontier", "Cornerstone", "Beacon", "Harbor", "Pinnacle", "Sterling", "Crescent", "Prairie",
-    "Granite", "Cedar", "Willow", "Maple Leaf", "Highland", "Sunrise", "Sunset", "Bright Star",
-    "Eagle", "Falcon", "Red Hawk", "Bear Creek", "Stone Bridge", "Oak Hill", "Pine Valley",
-    "Clearwater", "Bluewater", "Red Rock", "Great Plains", "Twin Rivers", "Three Oaks", "Lone Star",
-    "Magnolia", "Aspen", "Sequoia", "Cypress", "Orchard", "Meadowbrook", "Fox Run", "Copper Canyon",
-    "Silverline", "Trailhead", "Lighthouse", "Anchor", "Compass", "True North", "Bluebird",
-    "Hummingbird", "Cardinal", "Mustang", "Bison", "Timberline", "Brightwater", "Greenfield",
-    "Fairview", "Westbrook", "Eastgate", "Southpoint", "Northgate", "Kingsley", "Windsor",
-    "Johnson", "Miller", "Anderson", "Thompson", "Martinez", "Garcia", "Nguyen", "Patel", "Kim",
-    "O'Brien", "McAllister", "Schneider", "Kowalski", "Rossi", "Baker", "Carter", "Hughes",
-    "Foster", "Bennett", "Reyes", "Brooks", "Sullivan", "Fischer", "Larsen", "Okafor", "Hernandez",
-    "Walsh", "Dunn", "Price", "Ramirez", "Cohen", "Goldberg", "Yamamoto", "Chen", "Singh",
-    "Johnson & Sons", "Miller Brothers", "Smith & Wesley", "Taylor-Grant", "St. James",
-)  # fmt: skip
-MODIFIERS = (
-    "Valley", "Bay", "Metro", "Coastal", "National", "Premier", "United", "American", "Regional",
-    "Tri-County", "Mountain", "River", "City", "Capital", "Global", "First", "Allied", "Advanced",
-    "Superior", "Quality", "Precision", "Elite", "Reliable", "Family", "Professional", "Integrated",
-    "Modern", "Classic", "Royal", "Central", "Western", "Eastern", "Southern", "Northern",
-    "Midwest", "Atlantic", "Pacific", "Gulf Coast", "Heartland", "Urban",
-)  # fmt: skip
-INDUSTRIES = (
-    "Plumbing", "Logistics", "Dental Group", "Construction", "Software", "Consulting",
-    "Auto Repair", "Landscaping", "Roofing", "Bakery", "Realty", "Insurance Agency", "Electric",
-    "HVAC",
-    "Manufacturing", "Foods", "Health Partners", "Legal Services", "Accounting", "Staffing",
-    "Marketing", "Printing", "Trucking", "Pharmacy", "Veterinary Clinic", "Fitness",
-    "Cleaning Services", "Pest Control", "Flooring", "Cabinetry", "Machine Works", "Tool & Die",
-    "Steel", "Lumber", "Supply", "Distributors", "Imports", "Motors", "Cafe", "Restaurant Group",
-    "Catering", "Brewing", "Winery", "Florist", "Salon", "Day Spa", "Optometry", "Chiropractic",
-    "Physical Therapy", "Home Care", "Daycare", "Academy", "Tutoring", "Self Storage", "Movers",
-    "Towing", "Glass", "Paving", "Excavating", "Masonry", "Painting", "Security", "IT Solutions",
-    "Data Systems", "Networks", "Analytics", "Engineering", "Architects", "Surveying",
-    "Environmental", "Solar", "Energy", "Water Works", "Equipment Rental", "Marine", "Aviation",
-    "Farms", "Dairy", "Nursery", "Financial", "Holdings", "Properties", "Investments", "Media",
-    "Studios", "Design", "Furniture", "Appliance", "Tire & Auto", "Collision Center",
-    "Animal Hospital",
-)  # fmt: skip
+
+def _demo_data_lines(name: str) -> list[str]:
+    """Return the lines of a packaged demo data file, without blank and '#' comment lines."""
+    path = resources.files("dialflow").joinpath("data", "demo", name)
+    stripped = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in stripped if line and not line.startswith("#")]
+
+
+FIRST_PARTS = tuple(_demo_data_lines("company_first_parts.txt"))
+MODIFIERS = tuple(_demo_data_lines("company_modifiers.txt"))
+INDUSTRIES = tuple(_demo_data_lines("industries.txt"))
+STREET_NAMES = tuple(_demo_data_lines("street_names.txt"))
+PERSON_FIRST = tuple(_demo_data_lines("person_first_names.txt"))
+PERSON_LAST = tuple(_demo_data_lines("person_last_names.txt"))
+# (state, city, ZIP3) per city: cities and ZIPs of an address agree with its state.
+CITIES = tuple(
+    (row["state"], row["city"], row["zip3"])
+    for row in csv.DictReader(_demo_data_lines("cities.csv"))
+)
+
 # Legal-suffix families: forms inside a family normalise to the same dedupe key.
 SUFFIX_FAMILIES = (
     ("Inc", "Inc.", "Incorporated"),
@@ -123,16 +103,6 @@ TAILS = ("",) + tuple(
     sep + form for family in SUFFIX_FAMILIES for form in family for sep in SUFFIX_SEPARATORS
 )
 
-STREET_NAMES = (
-    "Main", "Oak", "Maple", "Pine", "Cedar", "Elm", "Washington", "Lake", "Hill", "Park", "Walnut",
-    "Sunset", "Lincoln", "Jackson", "Church", "River", "Spring", "Highland", "Chestnut", "Center",
-    "Market", "Franklin", "Jefferson", "Madison", "Adams", "Ridge", "Meadow", "Forest", "Willow",
-    "Mill", "Union", "Broad", "Commerce", "Industrial", "Airport", "Railroad", "Harbor", "Bay",
-    "Valley", "Dogwood", "Magnolia", "Hickory", "Sycamore", "Poplar", "Birch", "Laurel", "Holly",
-    "Cherry", "1st", "2nd", "3rd", "4th", "5th", "6th", "7th", "8th", "9th", "10th", "12th",
-    "15th", "Central", "Grand", "Front", "Water", "State", "College", "School", "Summit",
-    "Prospect", "Martin Luther King Jr", "Old Mill", "Country Club", "Peachtree",
-)  # fmt: skip
 STREET_TYPES = (
     "St", "Street", "Ave", "Avenue", "Blvd", "Rd", "Road", "Dr", "Ln", "Way", "Pkwy", "Ct", "Pl",
     "Hwy",
@@ -140,82 +110,6 @@ STREET_TYPES = (
 STREET_TYPE_WEIGHTS = (18, 6, 16, 5, 6, 12, 4, 10, 6, 6, 3, 4, 2, 2)
 UNIT_TEMPLATES = ("Suite #00", "Suite ##", "Ste ###", "Unit #", "Apt #", "Bldg #", "Floor #")
 UNIT_SHARE = 0.25
-
-PERSON_FIRST = (
-    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David",
-    "Elizabeth", "William", "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah",
-    "Charles", "Karen", "Christopher", "Lisa", "Daniel", "Nancy", "Matthew", "Betty", "Anthony",
-    "Sandra", "Mark", "Margaret", "Donald", "Ashley", "Steven", "Kimberly", "Andrew", "Emily",
-    "Paul", "Donna", "Joshua", "Michelle", "Kevin", "Carol", "Brian", "Amanda", "George", "Melissa",
-    "Maria", "Luis", "Wei", "Priya", "Aisha", "Omar", "Hiroshi", "Sofia", "Diego", "Fatima",
-)  # fmt: skip
-PERSON_LAST = (
-    "Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Rodriguez",
-    "Martinez", "Hernandez", "Lopez", "Gonzalez", "Wilson", "Anderson", "Thomas", "Taylor",
-    "Moore", "Jackson", "Martin", "Lee", "Perez", "Thompson", "White", "Harris", "Sanchez", "Clark",
-    "Ramirez", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott", "Torres",
-    "Nguyen", "Hill", "Flores", "Green", "Adams", "Nelson", "Baker", "Hall", "Rivera", "Campbell",
-    "Mitchell", "Carter", "Roberts", "Patel", "Chen", "Kim", "Okafor", "Haddad", "Tanaka",
-)  # fmt: skip
-
-# City and first three ZIP digits per state: cities and ZIPs of an address agree with its state.
-CITIES = """
-AL: Birmingham=352, Montgomery=361, Mobile=366, Huntsville=358, Tuscaloosa=354
-AK: Anchorage=995, Fairbanks=997, Juneau=998
-AZ: Phoenix=850, Tucson=857, Mesa=852, Flagstaff=860, Scottsdale=852
-AR: Little Rock=722, Fayetteville=727, Fort Smith=729, Jonesboro=724
-CA: Los Angeles=900, San Diego=921, San Jose=951, San Francisco=941, Fresno=937, Sacramento=958,
-    Oakland=946, Long Beach=908, Bakersfield=933, Riverside=925
-CO: Denver=802, Colorado Springs=809, Aurora=800, Fort Collins=805, Boulder=803
-CT: Bridgeport=066, New Haven=065, Hartford=061, Stamford=069, Waterbury=067
-DE: Wilmington=198, Dover=199, Newark=197
-DC: Washington=200
-FL: Jacksonville=322, Miami=331, Tampa=336, Orlando=328, Tallahassee=323, St. Petersburg=337,
-    Fort Lauderdale=333, Pensacola=325
-GA: Atlanta=303, Augusta=309, Columbus=319, Savannah=314, Macon=312
-HI: Honolulu=968, Hilo=967, Kailua=967
-ID: Boise=837, Meridian=836, Nampa=836, Idaho Falls=834, Coeur d'Alene=838
-IL: Chicago=606, Aurora=605, Rockford=611, Springfield=627, Peoria=616, Naperville=605
-IN: Indianapolis=462, Fort Wayne=468, Evansville=477, South Bend=466, Bloomington=474
-IA: Des Moines=503, Cedar Rapids=524, Davenport=528, Sioux City=511, Iowa City=522
-KS: Wichita=672, Overland Park=662, Kansas City=661, Topeka=666, Lawrence=660
-KY: Louisville=402, Lexington=405, Bowling Green=421, Owensboro=423
-LA: New Orleans=701, Baton Rouge=708, Shreveport=711, Lafayette=705, Lake Charles=706
-ME: Portland=041, Lewiston=042, Bangor=044, Augusta=043
-MD: Baltimore=212, Frederick=217, Rockville=208, Annapolis=214, Hagerstown=217
-MA: Boston=021, Worcester=016, Springfield=011, Cambridge=021, Lowell=018
-MI: Detroit=482, Grand Rapids=495, Lansing=489, Ann Arbor=481, Flint=485, Kalamazoo=490
-MN: Minneapolis=554, Saint Paul=551, Rochester=559, Duluth=558, Bloomington=554
-MS: Jackson=392, Gulfport=395, Hattiesburg=394, Tupelo=388
-MO: Kansas City=641, St. Louis=631, Springfield=658, Columbia=652, Independence=640
-MT: Billings=591, Missoula=598, Great Falls=594, Helena=596, Bozeman=597
-NE: Omaha=681, Lincoln=685, Grand Island=688, Kearney=688
-NV: Las Vegas=891, Henderson=890, Reno=895, Carson City=897
-NH: Manchester=031, Nashua=030, Concord=033, Portsmouth=038
-NJ: Newark=071, Jersey City=073, Paterson=075, Trenton=086, Camden=081, Edison=088
-NM: Albuquerque=871, Las Cruces=880, Santa Fe=875, Roswell=882
-NY: New York=100, Brooklyn=112, Buffalo=142, Rochester=146, Syracuse=132, Albany=122,
-    Yonkers=107, Queens=113
-NC: Charlotte=282, Raleigh=276, Greensboro=274, Durham=277, Wilmington=284, Asheville=288
-ND: Fargo=581, Bismarck=585, Grand Forks=582, Minot=587
-OH: Columbus=432, Cleveland=441, Cincinnati=452, Toledo=436, Akron=443, Dayton=454
-OK: Oklahoma City=731, Tulsa=741, Norman=730, Lawton=735
-OR: Portland=972, Salem=973, Eugene=974, Bend=977, Medford=975
-PA: Philadelphia=191, Pittsburgh=152, Allentown=181, Erie=165, Harrisburg=171, Scranton=185
-RI: Providence=029, Warwick=028, Cranston=029, Newport=028
-SC: Columbia=292, Charleston=294, Greenville=296, Myrtle Beach=295
-SD: Sioux Falls=571, Rapid City=577, Aberdeen=574
-TN: Nashville=372, Memphis=381, Knoxville=379, Chattanooga=374, Clarksville=370
-TX: Houston=770, San Antonio=782, Dallas=752, Austin=787, Fort Worth=761, El Paso=799,
-    Lubbock=794, Corpus Christi=784, Plano=750
-UT: Salt Lake City=841, Provo=846, Ogden=844, St. George=847
-VT: Burlington=054, Montpelier=056, Rutland=057
-VA: Virginia Beach=234, Richmond=232, Norfolk=235, Arlington=222, Roanoke=240, Alexandria=223
-WA: Seattle=981, Spokane=992, Tacoma=984, Vancouver=986, Bellevue=980, Everett=982
-WV: Charleston=253, Huntington=257, Morgantown=265, Wheeling=260
-WI: Milwaukee=532, Madison=537, Green Bay=543, Kenosha=531, Appleton=549
-WY: Cheyenne=820, Casper=826, Laramie=820
-"""
 
 # ---------------------------------------------------------------------------------------------
 # Phone templates: '#' holes are filled left to right with the number's ten digits, then four
@@ -419,13 +313,7 @@ def _load_reference() -> _Reference:
     population = census["population"].astype(np.int64).to_numpy()
     area = _read_reference_csv("area_codes.csv")
     area_order, area_start, area_count = _group_by_state(states, area["state"].to_numpy())
-    cities = [
-        (state.strip(), *entry.strip().split("="))
-        for line in CITIES.replace(",\n", ", ").strip().splitlines()
-        for state, entries in [line.split(":")]
-        for entry in entries.split(",")
-    ]
-    city_state = np.array([c[0] for c in cities])
+    city_state = np.array([c[0] for c in CITIES])
     city_order, city_start, city_count = _group_by_state(states, city_state)
     if (area_count == 0).any() or (city_count == 0).any():
         missing = sorted(states[(area_count == 0) | (city_count == 0)])
@@ -442,8 +330,8 @@ def _load_reference() -> _Reference:
         exchanges=exchanges,
         exchange_start=exchange_start,
         exchange_count=exchange_count,
-        city_names=pa.array([cities[i][1] for i in city_order], pa.large_string()),
-        city_zip3=np.array([int(cities[i][2]) for i in city_order], dtype=np.int64),
+        city_names=pa.array([CITIES[i][1] for i in city_order], pa.large_string()),
+        city_zip3=np.array([int(CITIES[i][2]) for i in city_order], dtype=np.int64),
         city_start=city_start,
         city_count=city_count,
     )
