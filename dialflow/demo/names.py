@@ -1,0 +1,99 @@
+"""Company names: parts from the word lists, legal suffixes, and the spellings duplicates use."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .arrays import copy_fields, pick
+from .columns import join, take_words
+from .words import FIRST_PARTS, INDUSTRIES, MODIFIERS
+
+# Legal-suffix families: forms inside a family normalise to the same dedupe key.
+SUFFIX_FAMILIES = (
+    ("Inc", "Inc.", "Incorporated"),
+    ("LLC", "L.L.C.", "Llc"),
+    ("Ltd", "Ltd.", "Limited"),
+    ("Corp", "Corp.", "Corporation"),
+    ("Co", "Co.", "Company"),
+)
+SUFFIX_FAMILY_WEIGHTS = (0.34, 0.34, 0.06, 0.14, 0.12)
+SUFFIX_FORM_WEIGHTS = (0.6, 0.3, 0.1)
+SUFFIX_SEPARATORS = (" ", ", ")
+NO_SUFFIX_SHARE = 0.15
+TAILS = ("",) + tuple(
+    sep + form for family in SUFFIX_FAMILIES for form in family for sep in SUFFIX_SEPARATORS
+)
+
+
+@dataclass
+class Names:
+    """Company name components of n accounts; rendered by `render_names`."""
+
+    first: np.ndarray
+    modifier: np.ndarray  # -1 for none
+    industry: np.ndarray
+    family: np.ndarray  # legal-suffix family, -1 for none
+    form: np.ndarray
+    sep: np.ndarray
+    case: np.ndarray  # 0 as written, 1 upper, 2 lower
+    spacing: np.ndarray  # 0 normal, 1 doubled spaces, 2 padded
+
+
+def draw_names(rng: np.random.Generator, n: int) -> Names:
+    """Draw company name components."""
+    return Names(
+        first=rng.integers(0, len(FIRST_PARTS), n),
+        modifier=np.where(rng.random(n) < 0.5, rng.integers(0, len(MODIFIERS), n), -1),
+        industry=rng.integers(0, len(INDUSTRIES), n),
+        family=np.where(rng.random(n) < NO_SUFFIX_SHARE, -1, pick(rng, SUFFIX_FAMILY_WEIGHTS, n)),
+        form=pick(rng, SUFFIX_FORM_WEIGHTS, n),
+        sep=pick(rng, (0.7, 0.3), n),
+        case=pick(rng, (0.93, 0.05, 0.02), n),
+        spacing=pick(rng, (0.97, 0.02, 0.01), n),
+    )
+
+
+def render_names(names: Names) -> pa.Array:
+    """Return the Name strings."""
+    parts = [
+        take_words(FIRST_PARTS, names.first),
+        take_words(MODIFIERS, np.maximum(names.modifier, 0), names.modifier < 0),
+        take_words(INDUSTRIES, names.industry),
+    ]
+    base = pc.if_else(pa.array(names.spacing == 1), join(parts, "  "), join(parts, " "))
+    tail = np.where(names.family < 0, 0, 1 + (names.family * 3 + names.form) * 2 + names.sep)
+    name = join([base, take_words(TAILS, tail)], "")
+    name = pc.if_else(pa.array(names.spacing == 2), join([" ", name, " "], ""), name)
+    name = pc.if_else(pa.array(names.case == 1), pc.utf8_upper(name), name)
+    return pc.if_else(pa.array(names.case == 2), pc.utf8_lower(name), name)
+
+
+def name_variants(rng: np.random.Generator, names: Names, src: np.ndarray, dst: np.ndarray) -> None:
+    """Give dst the name of src in another spelling: case, punctuation, spacing or legal suffix."""
+    copy_fields(names, src, dst, tuple(Names.__dataclass_fields__))
+    n = dst.size
+    kind = rng.integers(0, 4, n)
+    no_suffix = names.family[dst] < 0
+    # Case: upper or lower if the source is as written, else back to as written.
+    rows = dst[kind == 0]
+    names.case[rows] = np.where(names.case[rows] == 0, rng.integers(1, 3, rows.size), 0)
+    # Punctuation: flip the comma and the period form (Inc <-> Inc.); give a suffix if none.
+    rows = dst[(kind == 1) & ~no_suffix]
+    names.sep[rows] = 1 - names.sep[rows]
+    names.form[rows] = np.where(names.form[rows] == 0, 1, 0)
+    # Spacing: doubled or padded spaces.
+    rows = dst[kind == 2]
+    names.spacing[rows] = np.where(names.spacing[rows] == 0, rng.integers(1, 3, rows.size), 0)
+    # Legal suffix: another form of the same family, or none; a suffix where there was none.
+    rows = dst[(kind == 3) & ~no_suffix]
+    drop = rng.random(rows.size) < 0.4
+    names.form[rows] = (names.form[rows] + rng.integers(1, 3, rows.size)) % 3
+    names.family[rows[drop]] = -1
+    rows = dst[((kind == 1) | (kind == 3)) & no_suffix]
+    names.family[rows] = pick(rng, SUFFIX_FAMILY_WEIGHTS, rows.size)
+    # Shouting is common in copied records, whatever else changed.
+    names.case[dst[rng.random(n) < 0.2]] = 1
