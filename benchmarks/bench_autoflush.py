@@ -104,9 +104,10 @@ INTRO = (
 
 def load_params(config: Path):  # noqa: ANN201 - dialflow.config.AutoflushParams
     """Return the autoflush parameters dialflow resolves from the same config and --as-of."""
-    from dialflow.config import autoflush_params, load_settings
+    from dialflow.config import load_settings
+    from dialflow.jobs.autoflush import AutoflushParams
 
-    return autoflush_params(load_settings(config), pd.Timestamp(AS_OF))
+    return AutoflushParams.from_settings(load_settings(config), pd.Timestamp(AS_OF))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -72,9 +72,10 @@ def dedupe_data(accounts: int, wait_seconds: float) -> Path:
 
 def load_params(config: Path):  # noqa: ANN201 - dialflow.config.DedupeParams
     """Return the dedupe parameters dialflow resolves from the same config."""
-    from dialflow.config import dedupe_params, load_settings
+    from dialflow.config import load_settings
+    from dialflow.jobs.dedupe import DedupeParams
 
-    return dedupe_params(load_settings(config))
+    return DedupeParams.from_settings(load_settings(config))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -105,9 +105,10 @@ INTRO = (
 
 def load_params(config: Path):  # noqa: ANN201 - dialflow.config.InfoflowParams
     """Return the infoflow parameters dialflow resolves from the same config and --as-of."""
-    from dialflow.config import infoflow_params, load_settings
+    from dialflow.config import load_settings
+    from dialflow.jobs.infoflow import InfoflowParams
 
-    return infoflow_params(load_settings(config), pd.Timestamp(AS_OF))
+    return InfoflowParams.from_settings(load_settings(config), pd.Timestamp(AS_OF))
 
 
 def autoflush_run(work: Path) -> Path | None:

@@ -96,9 +96,11 @@ INTRO = (
 
 def load_params(config: Path):  # noqa: ANN201 - dialflow.config.ListiqParams
     """Return the listiq parameters dialflow resolves from the same config, --as-of, --call-date."""
-    from dialflow.config import listiq_params, load_settings
+    from dialflow.config import load_settings
+    from dialflow.jobs.listiq import ListiqParams
 
-    return listiq_params(load_settings(config), pd.Timestamp(AS_OF), date.fromisoformat(CALL_DATE))
+    settings = load_settings(config)
+    return ListiqParams.from_settings(settings, pd.Timestamp(AS_OF), date.fromisoformat(CALL_DATE))
 
 
 # ---------------------------------------------------------------------------------------------

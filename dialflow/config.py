@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import pandas as pd
 import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -23,7 +22,7 @@ from pydantic import (
 
 from .errors import ConfigError
 from .schema import DEFAULT_PHONE_FIELDS
-from .times import as_utc, iso, range_problem, since_problem
+from .times import as_utc, range_problem
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
 
@@ -37,6 +36,17 @@ def _identifier(value: str) -> str:
     if not _SQL_IDENTIFIER.match(value):
         raise ValueError("must be a table name of letters, digits and underscores")
     return value
+
+
+def _none_if_empty(value: Any) -> Any:
+    """`${DIALFLOW_SMTP_PASSWORD:-}` gives "" when the variable is unset: that means none."""
+    return value or None
+
+
+# A table, object or field name that goes into SQL or SOQL text: letters, digits, underscores.
+Identifier = Annotated[str, AfterValidator(_identifier)]
+# An optional setting that an unset environment variable leaves empty.
+EmptyIsNone = BeforeValidator(_none_if_empty)
 
 
 # The password of a URL runs from "scheme://user:" to the last "@" of its word (a password with
@@ -151,15 +161,9 @@ class ClusterSettings(_Section):
     # pause: these two bound a stage's restarts and no-progress pauses (progress.StageWatch).
     max_worker_restarts: int = Field(10, ge=0)
     max_paused_seconds: float = Field(120.0, gt=0)
-    tls_ca_file: Path | None = None
-    tls_cert_file: Path | None = None
-    tls_key_file: Path | None = None
-
-    @field_validator("tls_ca_file", "tls_cert_file", "tls_key_file", mode="before")
-    @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
-        """`${DIALFLOW_TLS_KEY:-}` gives "" when the variable is unset: that means none."""
-        return value or None
+    tls_ca_file: Annotated[Path | None, EmptyIsNone] = None
+    tls_cert_file: Annotated[Path | None, EmptyIsNone] = None
+    tls_key_file: Annotated[Path | None, EmptyIsNone] = None
 
     @field_validator("tls_ca_file", "tls_cert_file", "tls_key_file")
     @classmethod
@@ -228,12 +232,12 @@ class ClusterSettings(_Section):
 
 class SalesforceSettings(_Section):
     auth: Literal["password", "client_credentials", "jwt"] = "password"
-    username: str | None = None
-    password: str | None = Field(None, repr=False)
-    security_token: str | None = Field(None, repr=False)
-    consumer_key: str | None = None
-    consumer_secret: str | None = Field(None, repr=False)
-    private_key_path: Path | None = None
+    username: Annotated[str | None, EmptyIsNone] = None
+    password: Annotated[str | None, EmptyIsNone] = Field(None, repr=False)
+    security_token: Annotated[str | None, EmptyIsNone] = Field(None, repr=False)
+    consumer_key: Annotated[str | None, EmptyIsNone] = None
+    consumer_secret: Annotated[str | None, EmptyIsNone] = Field(None, repr=False)
+    private_key_path: Annotated[Path | None, EmptyIsNone] = None
     domain: str = "login"
     api_version: str = Field("59.0", pattern=r"^\d+\.\d$")
     objects: dict[str, str] = Field(default_factory=dict)
@@ -248,14 +252,6 @@ class SalesforceSettings(_Section):
     snapshot: bool = True
     apply_batch_records: int = Field(10_000, ge=1, le=150_000_000)
     ca_bundle: Path | None = None
-
-    @field_validator(
-        "username", "password", "security_token", "consumer_key", "consumer_secret",
-        "private_key_path", mode="before",
-    )  # fmt: skip
-    @classmethod
-    def _empty_is_none(cls, value: Any) -> Any:
-        return value or None
 
     @field_validator("objects")
     @classmethod
@@ -350,7 +346,7 @@ class DedupeSettings(_Section):
         "pc",
         "pllc",
     )
-    sql_table: str = "dedupe_flagged"
+    sql_table: Identifier = "dedupe_flagged"
 
     @field_validator("match_keys")
     @classmethod
@@ -361,10 +357,6 @@ class DedupeSettings(_Section):
             )
         return value
 
-    @field_validator("sql_table")
-    @classmethod
-    def _table_is_identifier(cls, value: str) -> str:
-        return _identifier(value)
 
 
 class AutoflushSettings(_Section):
@@ -412,7 +404,7 @@ class AutoflushSettings(_Section):
     time_span_minimum_days: float = Field(90, ge=0)
     reset_on_later_contact: bool = True
     since: datetime | None = None
-    sql_table: str = "autoflush_cleanup"
+    sql_table: Identifier = "autoflush_cleanup"
 
     @field_validator("since", mode="before")
     @classmethod
@@ -447,10 +439,6 @@ class AutoflushSettings(_Section):
                 seen[key] = category
         return value
 
-    @field_validator("sql_table")
-    @classmethod
-    def _table_is_identifier(cls, value: str) -> str:
-        return _identifier(value)
 
 
 class CallingHours(_Section):
@@ -476,7 +464,7 @@ class ListiqSettings(_Section):
     state_calling_hours: dict[str, CallingHours] = {
         state: CallingHours(start=8, end=20) for state in ("FL", "MD", "OK", "WA")
     }
-    sql_table: str = "call_list"
+    sql_table: Identifier = "call_list"
 
     @field_validator("state_calling_hours")
     @classmethod
@@ -486,10 +474,6 @@ class ListiqSettings(_Section):
                 raise ValueError(f"{state!r} is not a two-letter state code like FL")
         return value
 
-    @field_validator("sql_table")
-    @classmethod
-    def _table_is_identifier(cls, value: str) -> str:
-        return _identifier(value)
 
 
 JobName = Literal["dedupe", "autoflush", "infoflow", "listiq"]
@@ -509,13 +493,9 @@ class InfoflowSettings(_Section):
         "numbers_flushed": 1.0,
         "new_account": 1.0,
     }
-    sql_table: str = "research_requests"
+    sql_table: Identifier = "research_requests"
     request_status: str = "New"
 
-    @field_validator("sql_table")
-    @classmethod
-    def _table_is_identifier(cls, value: str) -> str:
-        return _identifier(value)
 
 
 _EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -536,8 +516,9 @@ class EmailSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(587, ge=1, le=65535)
     security: Literal["starttls", "ssl", "none"] = "starttls"
-    username: str | None = None
-    password: str | None = Field(None, repr=False)  # kept out of tracebacks and logs
+    username: Annotated[str | None, EmptyIsNone] = None
+    # repr=False keeps it out of tracebacks and logs.
+    password: Annotated[str | None, EmptyIsNone] = Field(None, repr=False)
     ca_file: Path | None = None
     timeout_seconds: float = Field(30, gt=0)
     sender: EmailAddress = "dialflow@localhost"
@@ -545,12 +526,6 @@ class EmailSettings(_Section):
     job_recipients: dict[JobName, tuple[EmailAddress, ...]] = Field(default_factory=dict)
     attach_csv: dict[JobName, bool] = Field(default_factory=lambda: {"infoflow": True})
     max_attachment_bytes: int = Field(10 * 1024 * 1024, ge=1)
-
-    @field_validator("username", "password")
-    @classmethod
-    def _empty_is_none(cls, value: str | None) -> str | None:
-        """`${DIALFLOW_SMTP_PASSWORD:-}` gives "" when the variable is unset: that means none."""
-        return value or None
 
 
 class Settings(_Section):
@@ -576,30 +551,6 @@ class Settings(_Section):
                 f"({', '.join(self.phones.fields)}); name one of them or leave it null"
             )
         return self
-
-
-@dataclass(frozen=True)
-class DedupeParams:
-    """What the dedupe job needs, resolved from the settings."""
-
-    match_keys: tuple[str, ...]
-    phone_field: str
-    region: str
-    postal_digits: int
-    legal_suffixes: tuple[str, ...]
-
-
-def dedupe_params(settings: Settings) -> DedupeParams:
-    """Resolve the dedupe parameters: the phone key defaults to the first configured phone field
-    (a phone_field outside phones.fields was refused with the config)."""
-    phone_field = settings.dedupe.phone_field or settings.phones.fields[0]
-    return DedupeParams(
-        match_keys=settings.dedupe.match_keys,
-        phone_field=phone_field,
-        region=settings.phones.region,
-        postal_digits=settings.dedupe.postal_digits,
-        legal_suffixes=tuple(s.casefold() for s in settings.dedupe.legal_suffixes),
-    )
 
 
 def interpolate(node: Any, where: str, path: str = "") -> Any:
@@ -737,133 +688,3 @@ def masked_settings(settings: Settings) -> dict[str, Any]:
     if settings.source.sql_url:
         data["source"]["sql_url"] = mask_passwords(settings.source.sql_url)
     return data
-
-
-def disposition_categories(settings: Settings) -> dict[str, str]:
-    """Return autoflush's disposition map: trimmed, casefolded raw disposition -> category."""
-    return {
-        raw.strip().casefold(): category
-        for category, raw_values in settings.autoflush.dispositions.items()
-        for raw in raw_values
-    }
-
-
-@dataclass(frozen=True)
-class AutoflushParams:
-    """What the autoflush job needs, resolved from the settings."""
-
-    phone_fields: tuple[str, ...]
-    region: str
-    categories: dict[str, str]  # trimmed, casefolded raw disposition -> category
-    wrong_number_threshold: int
-    disconnected_threshold: int
-    time_span_minimum_days: float
-    reset_on_later_contact: bool
-    since: pd.Timestamp | None
-    as_of: pd.Timestamp
-
-
-def autoflush_params(
-    settings: Settings, as_of: pd.Timestamp, since: pd.Timestamp | None = None
-) -> AutoflushParams:
-    """Resolve the autoflush parameters; `since` (from --since, checked by the CLI) wins over
-    `autoflush.since`, which must precede the as-of time: otherwise no call would count."""
-    flush = settings.autoflush
-    if since is not None:
-        since = as_utc(since)
-    elif flush.since is not None:
-        since = as_utc(flush.since)
-        problem = since_problem(since, as_of)
-        if problem:
-            raise ConfigError(f"autoflush.since = {iso(since)}: {problem}")
-    return AutoflushParams(
-        phone_fields=settings.phones.fields,
-        region=settings.phones.region,
-        categories=disposition_categories(settings),
-        wrong_number_threshold=flush.wrong_number_threshold,
-        disconnected_threshold=flush.disconnected_threshold,
-        time_span_minimum_days=flush.time_span_minimum_days,
-        reset_on_later_contact=flush.reset_on_later_contact,
-        since=since,
-        as_of=as_of,
-    )
-
-
-@dataclass(frozen=True)
-class ListiqParams:
-    """What the listiq job needs, resolved from the settings."""
-
-    phone_fields: tuple[str, ...]
-    region: str
-    target_total_records: int
-    recent_share: float
-    recent_window_hours: float
-    contact_days_threshold: float
-    seed: int
-    call_date: date
-    hours: tuple[int, int]
-    state_hours: dict[str, tuple[int, int]]
-    as_of: pd.Timestamp
-
-
-def listiq_params(
-    settings: Settings, as_of: pd.Timestamp, call_date: date | None = None
-) -> ListiqParams:
-    """Resolve the listiq parameters.
-
-    The call date defaults to the as-of date (UTC). The seed defaults to the call date as the
-    number YYYYMMDD, so that a rerun for the same day draws the same list.
-    """
-    listiq = settings.listiq
-    call_date = call_date or as_of.date()
-    seed = listiq.seed if listiq.seed is not None else int(call_date.strftime("%Y%m%d"))
-    return ListiqParams(
-        phone_fields=settings.phones.fields,
-        region=settings.phones.region,
-        target_total_records=listiq.target_total_records,
-        recent_share=listiq.recent_share,
-        recent_window_hours=listiq.recent_window_hours,
-        contact_days_threshold=listiq.contact_days_threshold,
-        seed=seed,
-        call_date=call_date,
-        hours=(listiq.calling_hours.start, listiq.calling_hours.end),
-        state_hours={
-            state: (hours.start, hours.end) for state, hours in listiq.state_calling_hours.items()
-        },
-        as_of=as_of,
-    )
-
-
-@dataclass(frozen=True)
-class InfoflowParams:
-    """What the infoflow job needs, resolved from the settings."""
-
-    phone_fields: tuple[str, ...]
-    region: str
-    categories: dict[str, str]  # as in AutoflushParams: which calls were contacts
-    research_frequency_days: float
-    max_requests: int
-    address_change_days: float
-    contact_lookback_days: float
-    new_account_days: float
-    numbers_flushed_cap: int
-    weights: dict[str, float]
-    as_of: pd.Timestamp
-
-
-def infoflow_params(settings: Settings, as_of: pd.Timestamp) -> InfoflowParams:
-    """Resolve the infoflow parameters; contacts are recognised with autoflush's disposition map."""
-    info = settings.infoflow
-    return InfoflowParams(
-        phone_fields=settings.phones.fields,
-        region=settings.phones.region,
-        categories=disposition_categories(settings),
-        research_frequency_days=info.research_frequency_days,
-        max_requests=info.max_requests,
-        address_change_days=info.address_change_days,
-        contact_lookback_days=info.contact_lookback_days,
-        new_account_days=info.new_account_days,
-        numbers_flushed_cap=info.numbers_flushed_cap,
-        weights={signal: info.weights.get(signal, 0.0) for signal in INFOFLOW_SIGNALS},
-        as_of=as_of,
-    )

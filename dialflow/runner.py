@@ -19,7 +19,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -332,7 +332,7 @@ def _execute(
         tables = _read_tables(source, plan.reads)
         with open_client(settings.cluster) as client:
             console.print(f"{job_name}: Dask dashboard at {dashboard_link(client)}", soft_wrap=True)
-            parameters = {**asdict(plan.params), "as_of": as_of}
+            parameters = {**dict(plan.params), "as_of": as_of}
             with open_run(output, job_name, as_of, parameters) as run:
                 handler = log_to_file(run.folder / "run.log")
                 try:

@@ -9,7 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from dialflow.cli import app
-from dialflow.config import DedupeParams, DedupeSettings
+from dialflow.config import DedupeSettings
+from dialflow.jobs.dedupe import DedupeParams
 from dialflow.schema import DEFAULT_PHONE_FIELDS, PANDAS_DTYPES, table_columns
 from tests.salesforce_server import salesforce_server  # noqa: F401 - a Salesforce-like server
 from tests.smtp_server import serve  # noqa: F401 - a fixture: a real SMTP server on loopback

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from dialflow.config import Settings, autoflush_params
-from dialflow.jobs.autoflush import CALL_COLUMNS, autoflush_frame
+from dialflow.config import Settings
+from dialflow.jobs.autoflush import CALL_COLUMNS, AutoflushParams, autoflush_frame
 from dialflow.sources import FileSource
 from tests.conftest import no_run_folder, one_error_line, run_cli, write_config
 
@@ -45,7 +45,7 @@ def test_autoflush_end_to_end_equals_the_pure_job_and_the_planted_numbers(tmp_pa
     written = pd.read_csv(folder / "autoflush_cleanup.csv", dtype=str, keep_default_na=False)
 
     source = FileSource(demo, {}, Settings().phones.fields)
-    params = autoflush_params(Settings(), pd.Timestamp(AS_OF))
+    params = AutoflushParams.from_settings(Settings(), pd.Timestamp(AS_OF))
     expected, counts = autoflush_frame(
         source.read("Task", CALL_COLUMNS).compute(),
         source.read("Account", ["Id", *params.phone_fields]).compute(),

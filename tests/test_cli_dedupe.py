@@ -164,8 +164,8 @@ def test_unreachable_scheduler_fails_fast_with_the_address(tmp_path):
 
 
 def test_demo_data_then_dedupe_through_the_cli_equals_the_pure_job(tmp_path):
-    from dialflow.config import Settings, dedupe_params
-    from dialflow.jobs.dedupe import dedupe_frame
+    from dialflow.config import Settings
+    from dialflow.jobs.dedupe import DedupeParams, dedupe_frame
     from dialflow.sources import FileSource
 
     data = tmp_path / "demo"
@@ -183,9 +183,8 @@ def test_demo_data_then_dedupe_through_the_cli_equals_the_pure_job(tmp_path):
     settings = Settings()
     source = FileSource(data, {}, settings.phones.fields)
     accounts = pd.read_parquet(data / "Account")
-    expected, counts = dedupe_frame(
-        source.read("Account").compute().reset_index(drop=True), dedupe_params(settings)
-    )
+    params = DedupeParams.from_settings(settings)
+    expected, counts = dedupe_frame(source.read("Account").compute().reset_index(drop=True), params)
     assert len(accounts) == 4000
     assert flagged["Id"].tolist() == expected["Id"].tolist()
     assert flagged["SurvivorId"].tolist() == expected["SurvivorId"].tolist()

@@ -8,15 +8,15 @@ from typer.testing import CliRunner
 
 from dialflow.cli import app
 from dialflow.config import (
-    autoflush_params,
-    dedupe_params,
-    infoflow_params,
     load_settings,
     mask_passwords,
     masked_settings,
     setting_key_problem,
 )
 from dialflow.errors import ConfigError
+from dialflow.jobs.autoflush import AutoflushParams
+from dialflow.jobs.dedupe import DedupeParams
+from dialflow.jobs.infoflow import InfoflowParams
 from dialflow.salesforce import SECRET_VARIABLES
 
 REPO_CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
@@ -125,9 +125,9 @@ def test_dedupe_phone_field_must_be_a_phone_field(tmp_path):
         "Phone_3__c, Mobile_Phone__c, Home_Phone__c, Other_Phone__c); name one of them or "
         "leave it null"
     )
-    assert dedupe_params(load_settings(write(tmp_path, "{}\n"))).phone_field == "Phone"
+    assert DedupeParams.from_settings(load_settings(write(tmp_path, "{}\n"))).phone_field == "Phone"
     custom = "phones:\n  fields: [Main, Fax]\ndedupe:\n  phone_field: Fax\n"
-    assert dedupe_params(load_settings(write(tmp_path, custom))).phone_field == "Fax"
+    assert DedupeParams.from_settings(load_settings(write(tmp_path, custom))).phone_field == "Fax"
 
 
 @pytest.mark.parametrize(
@@ -225,13 +225,13 @@ def test_autoflush_since_is_utc_and_empty_means_none(tmp_path, monkeypatch):
 def test_autoflush_since_must_precede_as_of(tmp_path):
     settings = load_settings(write(tmp_path, "autoflush:\n  since: 2026-12-01\n"))
     with pytest.raises(ConfigError) as caught:
-        autoflush_params(settings, pd.Timestamp("2026-11-25", tz="UTC"))
+        AutoflushParams.from_settings(settings, pd.Timestamp("2026-11-25", tz="UTC"))
     assert str(caught.value) == (
         "autoflush.since = 2026-12-01T00:00:00Z: not before --as-of 2026-11-25T00:00:00Z; give "
         "an earlier time, or a later --as-of"
     )
     # infoflow reads only the disposition map: a since that does not fit its as-of is no matter.
-    assert infoflow_params(settings, pd.Timestamp("2026-11-25", tz="UTC")).categories
+    assert InfoflowParams.from_settings(settings, pd.Timestamp("2026-11-25", tz="UTC")).categories
 
 
 @pytest.mark.parametrize(

@@ -10,20 +10,63 @@ account only. A field that is both gets one row, reason `disconnected`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ..config import AutoflushParams
 from ..phones import mask_phones, normalize_e164
 from ..schema import STRING, TIMESTAMP, empty_frame
+from ..times import as_utc, iso, since_problem
 from . import Compute, dask_compute
+from .dispositions import UNMAPPED, categorise, category_map
+from .params import JobParams
 from .rows import AccountChecks, checked_frames, dropped_counts, lacks_id, tasks_without_account
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+class AutoflushParams(JobParams):
+    """What the autoflush job needs, resolved from the settings."""
+
+    phone_fields: tuple[str, ...]
+    region: str
+    categories: dict[str, str]  # trimmed, casefolded raw disposition -> category
+    wrong_number_threshold: int
+    disconnected_threshold: int
+    time_span_minimum_days: float
+    reset_on_later_contact: bool
+    since: pd.Timestamp | None
+    as_of: pd.Timestamp
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, as_of: pd.Timestamp, since: pd.Timestamp | None = None
+    ) -> AutoflushParams:
+        """`since` (from --since, checked by the CLI) wins over `autoflush.since`, which must
+        precede the as-of time: otherwise no call would count."""
+        from ..errors import ConfigError
+
+        flush = settings.autoflush
+        if since is not None:
+            since = as_utc(since)
+        elif flush.since is not None:
+            since = as_utc(flush.since)
+            problem = since_problem(since, as_of)
+            if problem:
+                raise ConfigError(f"autoflush.since = {iso(since)}: {problem}")
+        return cls.from_section(
+            flush,
+            phone_fields=settings.phones.fields,
+            region=settings.phones.region,
+            categories=category_map(flush.dispositions),
+            since=since,
+            as_of=as_of,
+        )
+
 
 CALL_COLUMNS = ["AccountId", "Dialed_Number__c", "CallDisposition", "CreatedDate"]
 SIGNALS = ("wrong_number", "disconnected", "contact")
-UNMAPPED = "unmapped"
 OUTSIDE_WINDOW = "outside_window"
 EMPTY_DISPOSITION = "<empty>"
 
@@ -81,15 +124,6 @@ CLEANUP_META = empty_frame(
         "LastBadCall": TIMESTAMP,
     }
 )
-
-
-def categorise(dispositions: pd.Series, categories: dict[str, str]) -> pd.Series:
-    """Map raw dispositions (trimmed, case-insensitive) to a category, or `unmapped`."""
-    key = dispositions.astype(STRING).str.strip().str.lower()
-    # Few distinct values: casefold and look each up once, not once per call.
-    distinct = pd.unique(key.dropna())
-    lookup = {value: categories.get(value.casefold(), UNMAPPED) for value in distinct}
-    return key.map(lookup).fillna(UNMAPPED).astype(STRING)
 
 
 def _in_window(calls: pd.DataFrame, params: AutoflushParams) -> pd.Series:

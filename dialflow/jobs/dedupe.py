@@ -8,16 +8,42 @@ of those links; the survivor is the newest by LastModifiedDate, then CreatedDate
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ..config import DedupeParams
 from ..phones import is_blank, normalize_e164
 from ..schema import STRING, TIMESTAMP, empty_frame
 from . import Compute, dask_compute
+from .params import JobParams
 from .rows import AccountChecks, checked_frames, dropped_counts
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+
+class DedupeParams(JobParams):
+    """What the dedupe job needs, resolved from the settings."""
+
+    match_keys: tuple[str, ...]
+    phone_field: str
+    region: str
+    postal_digits: int
+    legal_suffixes: tuple[str, ...]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DedupeParams:
+        """The phone key defaults to the first configured phone field (a phone_field outside
+        phones.fields was refused with the config); suffixes compare casefolded."""
+        dedupe = settings.dedupe
+        return cls.from_section(
+            dedupe,
+            phone_field=dedupe.phone_field or settings.phones.fields[0],
+            region=settings.phones.region,
+            legal_suffixes=tuple(suffix.casefold() for suffix in dedupe.legal_suffixes),
+        )
+
 
 ACCOUNT_COLUMNS = ["Id", "Name", "BillingPostalCode", "CreatedDate", "LastModifiedDate"]
 

@@ -14,17 +14,50 @@ is a new account (new_account). Ties go to the smaller Id.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from ..config import INFOFLOW_SIGNALS, InfoflowParams
+from ..config import INFOFLOW_SIGNALS
 from ..schema import STRING, TIMESTAMP, empty_frame
 from . import Compute, Persist, dask_compute, dask_persist, keep_best, not_in, without_accounts
-from .autoflush import categorise
+from .dispositions import categorise, category_map
+from .params import JobParams
 from .rows import AccountChecks, checked_frames, dropped_counts, tasks_without_account
 from .usable_phone import first_usable_phone
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+
+class InfoflowParams(JobParams):
+    """What the infoflow job needs, resolved from the settings."""
+
+    phone_fields: tuple[str, ...]
+    region: str
+    categories: dict[str, str]  # autoflush's disposition map: which calls were contacts
+    research_frequency_days: float
+    max_requests: int
+    address_change_days: float
+    contact_lookback_days: float
+    new_account_days: float
+    numbers_flushed_cap: int
+    weights: dict[str, float]
+    as_of: pd.Timestamp
+
+    @classmethod
+    def from_settings(cls, settings: Settings, as_of: pd.Timestamp) -> InfoflowParams:
+        """A signal left out of `infoflow.weights` weighs 0."""
+        info = settings.infoflow
+        return cls.from_section(
+            info,
+            phone_fields=settings.phones.fields,
+            region=settings.phones.region,
+            categories=category_map(settings.autoflush.dispositions),
+            weights={signal: info.weights.get(signal, 0.0) for signal in INFOFLOW_SIGNALS},
+            as_of=as_of,
+        )
 
 NEEDS_META = empty_frame(
     {

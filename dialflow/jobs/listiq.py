@@ -16,16 +16,58 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
 
-from ..config import ListiqParams
 from ..schema import STRING, TIMESTAMP, empty_frame
 from . import Compute, Persist, dask_compute, dask_persist, keep_best, without_accounts
+from .params import JobParams
 from .rows import AccountChecks, checked_frames, dropped_counts, tasks_without_account
 from .usable_phone import first_usable_phone
+
+if TYPE_CHECKING:
+    from ..config import Settings
+
+
+class ListiqParams(JobParams):
+    """What the listiq job needs, resolved from the settings."""
+
+    phone_fields: tuple[str, ...]
+    region: str
+    target_total_records: int
+    recent_share: float
+    recent_window_hours: float
+    contact_days_threshold: float
+    seed: int
+    call_date: date
+    hours: tuple[int, int]
+    state_hours: dict[str, tuple[int, int]]
+    as_of: pd.Timestamp
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, as_of: pd.Timestamp, call_date: date | None = None
+    ) -> ListiqParams:
+        """The call date defaults to the as-of date (UTC); the seed to the call date as the
+        number YYYYMMDD, so that a rerun for the same day draws the same list."""
+        listiq = settings.listiq
+        call_date = call_date or as_of.date()
+        seed = listiq.seed if listiq.seed is not None else int(call_date.strftime("%Y%m%d"))
+        return cls.from_section(
+            listiq,
+            phone_fields=settings.phones.fields,
+            region=settings.phones.region,
+            seed=seed,
+            call_date=call_date,
+            hours=(listiq.calling_hours.start, listiq.calling_hours.end),
+            state_hours={
+                state: (hours.start, hours.end)
+                for state, hours in listiq.state_calling_hours.items()
+            },
+            as_of=as_of,
+        )
 
 RECENT, HISTORICAL = "recent", "historical"
 

@@ -23,8 +23,9 @@ FORMULA_CHARACTERS = "=+-@\uff1d\uff0b\uff0d\uff20"  # ASCII and full-width form
 # pyarrow's RE2 and to Python's re, whose `\s` and `\uXXXX` differ.
 _CONTROL = "[\x00-\x1f\x7f-\x9f\u2028\u2029]"
 # What a spreadsheet may skip before the first character: spaces (also no-break, ideographic
-# and the other Unicode spaces) and zero-width characters.
-_INVISIBLE = "[ \u00a0\u1680\u180e\u2000-\u200d\u202f\u205f\u2060\u3000\ufeff]"
+# and the other Unicode spaces) and zero-width characters; and a double quote, which a loader
+# that strips quoting instead of parsing it drops (`"=1+1` would reach it as `=1+1`).
+_INVISIBLE = "[ \u00a0\u1680\u180e\u2000-\u200d\u202f\u205f\u2060\u3000\ufeff\"]"
 _SEGMENT_START = r"(?:^|;)"
 # Cheap pyarrow (RE2) test: does any segment start, after invisible characters, with a formula
 # character? Only those rows go through the Python regex below.

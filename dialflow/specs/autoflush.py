@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..config import autoflush_params
+from ..jobs.autoflush import AutoflushParams
 from ..runner import JobContext, JobOption, JobOutput, JobPlan, JobSpec
 
 
@@ -15,7 +15,7 @@ def plan(context: JobContext) -> JobPlan:
     settings = context.settings
     since = context.request.options.get("since")
     since_stamp = parse_since(since, context.as_of) if since is not None else None
-    params = autoflush_params(settings, context.as_of, since_stamp)
+    params = AutoflushParams.from_settings(settings, context.as_of, since_stamp)
 
     def compute(run, compute, tables) -> JobOutput:  # noqa: ANN001 - see JobPlan.compute
         with run.stage("autoflush") as stage:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..config import dedupe_params
+from ..jobs.dedupe import DedupeParams
 from ..runner import JobContext, JobOutput, JobPlan, JobSpec
 
 
@@ -11,7 +11,7 @@ def plan(context: JobContext) -> JobPlan:
     from ..jobs.dedupe import ACCOUNT_COLUMNS, run_dedupe
 
     settings = context.settings
-    params = dedupe_params(settings)
+    params = DedupeParams.from_settings(settings)
 
     def compute(run, compute, tables) -> JobOutput:  # noqa: ANN001 - see JobPlan.compute
         with run.stage("dedupe") as stage:

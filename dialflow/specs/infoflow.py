@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 
-from ..config import infoflow_params
+from ..jobs.infoflow import InfoflowParams
 from ..runner import JobContext, JobOutput, JobPlan, JobSpec, previous_runs
 from .autoflush import latest_cleanup
 
@@ -22,7 +22,7 @@ def plan(context: JobContext) -> JobPlan:
     from ..writeback import apply_research_requests
 
     settings = context.settings
-    params = infoflow_params(settings, context.as_of)
+    params = InfoflowParams.from_settings(settings, context.as_of)
     cleanup = latest_cleanup(context)
     if cleanup is None:
         log.warning(

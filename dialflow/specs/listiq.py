@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 
-from ..config import listiq_params
+from ..jobs.listiq import ListiqParams
 from ..runner import JobContext, JobOption, JobOutput, JobPlan, JobSpec, previous_runs
 from .autoflush import latest_cleanup
 
@@ -25,7 +25,7 @@ def plan(context: JobContext) -> JobPlan:
     settings = context.settings
     call_date = context.request.options.get("call_date")
     day = parse_call_date(call_date, context.as_of) if call_date is not None else None
-    params = listiq_params(settings, context.as_of, day)
+    params = ListiqParams.from_settings(settings, context.as_of, day)
     reference = load_reference_tables(context.sql_url)
     flagged = context.latest("dedupe", "dedupe_flagged.csv", settings.dedupe.sql_table, ["Id"])
     cleanup = latest_cleanup(context)

@@ -1,16 +1,20 @@
-from dataclasses import replace
-
 import dask.dataframe as dd
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from dialflow.config import Settings, autoflush_params
-from dialflow.jobs.autoflush import CLEANUP_META, autoflush_frame, categorise, run_autoflush
+from dialflow.config import Settings
+from dialflow.jobs.autoflush import (
+    CLEANUP_META,
+    AutoflushParams,
+    autoflush_frame,
+    categorise,
+    run_autoflush,
+)
 from tests.conftest import accounts_frame, calls_frame
 
 AS_OF = pd.Timestamp("2026-11-25", tz="UTC")
-PARAMS = autoflush_params(Settings(), AS_OF)
+PARAMS = AutoflushParams.from_settings(Settings(), AS_OF)
 DAY0 = pd.Timestamp("2026-01-01T09:00:00Z")
 
 
@@ -143,7 +147,9 @@ def test_boundaries_give_exactly_the_expected_cleanup_rows():
 
 
 def test_later_contact_is_ignored_when_reset_is_off():
-    rows, _ = autoflush_frame(CALLS, ACCOUNTS, replace(PARAMS, reset_on_later_contact=False))
+    rows, _ = autoflush_frame(
+        CALLS, ACCOUNTS, PARAMS.model_copy(update=dict(reset_on_later_contact=False))
+    )
     added = row_keys(rows, "AccountId", "Field", "Reason") - row_keys(
         EXPECTED, "AccountId", "Field", "Reason"
     )
@@ -155,7 +161,9 @@ def test_later_contact_is_ignored_when_reset_is_off():
 
 
 def test_since_counts_only_later_calls():
-    rows, counts = autoflush_frame(CALLS, ACCOUNTS, replace(PARAMS, since=pd.Timestamp(day(5))))
+    rows, counts = autoflush_frame(
+        CALLS, ACCOUNTS, PARAMS.model_copy(update=dict(since=pd.Timestamp(day(5))))
+    )
     # N1 keeps 2 disconnected calls after day 5, N6 keeps 2: neither reaches 3.
     assert rows["Reason"].tolist() == ["wrong_number", "wrong_number"]
     assert counts["calls_by_category"]["outside_window"] == 9
@@ -163,7 +171,9 @@ def test_since_counts_only_later_calls():
 
 def test_thresholds_come_from_params():
     rows, _ = autoflush_frame(
-        CALLS, ACCOUNTS, replace(PARAMS, disconnected_threshold=2, time_span_minimum_days=89)
+        CALLS,
+        ACCOUNTS,
+        PARAMS.model_copy(update=dict(disconnected_threshold=2, time_span_minimum_days=89)),
     )
     flagged = row_keys(rows, "AccountId", "Field")
     assert ("001A3", "Phone_2__c") in flagged  # N4: 2 calls over 200 days now enough

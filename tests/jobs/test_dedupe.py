@@ -164,7 +164,6 @@ def test_missing_dates_lose_to_any_date(dedupe_defaults):
 
 
 def test_only_configured_keys_are_used(dedupe_defaults):
-    from dataclasses import replace
 
     accounts = accounts_frame(
         [
@@ -172,7 +171,9 @@ def test_only_configured_keys_are_used(dedupe_defaults):
             dict(Id="001B", Name="Acme", BillingPostalCode="94105", Phone="212-736-5000"),
         ]
     )
-    flagged, counts = dedupe_frame(accounts, replace(dedupe_defaults, match_keys=("phone",)))
+    flagged, counts = dedupe_frame(
+        accounts, dedupe_defaults.model_copy(update=dict(match_keys=("phone",)))
+    )
     assert flagged.empty and set(counts["keys"]) == {"phone"}
 
 

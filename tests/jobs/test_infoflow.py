@@ -1,20 +1,18 @@
 """infoflow on hand-built tables: each eligibility rule on its boundary, priority and addresses."""
 
-from dataclasses import replace
-
 import dask.dataframe as dd
 import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from dialflow.config import Settings, infoflow_params
-from dialflow.jobs.infoflow import flushed_by_account, infoflow_frame, run_infoflow
+from dialflow.config import Settings
+from dialflow.jobs.infoflow import InfoflowParams, flushed_by_account, infoflow_frame, run_infoflow
 from dialflow.jobs.usable_phone import cleared_keys
 from dialflow.schema import PANDAS_DTYPES, table_columns
 from tests.conftest import accounts_frame, calls_frame
 
 AS_OF = pd.Timestamp("2026-11-25T12:00:00Z")
-PARAMS = infoflow_params(Settings(), AS_OF)
+PARAMS = InfoflowParams.from_settings(Settings(), AS_OF)
 OLD = "2020-01-01T00:00:00Z"
 
 
@@ -156,10 +154,11 @@ def test_summary_counts_each_rule():
 
 
 def test_max_requests_and_weights():
-    params = replace(
-        PARAMS,
-        max_requests=2,
-        weights={**PARAMS.weights, "numbers_flushed": 5.0, "address_changed": 0.0},
+    params = PARAMS.model_copy(
+        update=dict(
+            max_requests=2,
+            weights={**PARAMS.weights, "numbers_flushed": 5.0, "address_changed": 0.0},
+        )
     )
     assert run(params).requests["AccountId"].tolist() == ["I3", "I10"]
 

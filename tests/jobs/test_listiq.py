@@ -167,11 +167,11 @@ AS_OF = pd.Timestamp("2026-11-25T12:00:00Z")
 
 
 def params(**overrides):
-    from dataclasses import replace
 
-    from dialflow.config import Settings, listiq_params
+    from dialflow.config import Settings
+    from dialflow.jobs.listiq import ListiqParams
 
-    return replace(listiq_params(Settings(), AS_OF), **overrides)
+    return ListiqParams.from_settings(Settings(), AS_OF).model_copy(update=overrides)
 
 
 def reference():

@@ -6,9 +6,9 @@ import dask.dataframe as dd
 import pandas as pd
 import pytest
 
-from dialflow.config import Settings, autoflush_params
+from dialflow.config import Settings
 from dialflow.errors import InputError
-from dialflow.jobs.autoflush import autoflush_frame, run_autoflush, summarise
+from dialflow.jobs.autoflush import AutoflushParams, autoflush_frame, run_autoflush, summarise
 from dialflow.jobs.dedupe import dedupe_frame, run_dedupe
 from dialflow.jobs.rows import (
     checked_frames,
@@ -76,7 +76,7 @@ def test_dedupe_on_no_accounts_lists_every_key_kind(dedupe_defaults):
 
 
 def test_autoflush_never_writes_a_row_without_account():
-    params = autoflush_params(Settings(), AS_OF)
+    params = AutoflushParams.from_settings(Settings(), AS_OF)
     number = "(415) 867-5309"
     accounts = accounts_frame([dict(Id="001A", Phone=number)] + NO_ID)
     days = ["2026-01-01", "2026-03-01", "2026-06-01"]

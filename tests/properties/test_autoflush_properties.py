@@ -8,12 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
-from dialflow.config import Settings, autoflush_params
-from dialflow.jobs.autoflush import autoflush_frame, run_autoflush
+from dialflow.config import Settings
+from dialflow.jobs.autoflush import AutoflushParams, autoflush_frame, run_autoflush
 from dialflow.phones import reference_e164
 from tests.conftest import accounts_frame, calls_frame
 
-PARAMS = autoflush_params(Settings(), pd.Timestamp("2026-11-25", tz="UTC"))
+PARAMS = AutoflushParams.from_settings(Settings(), pd.Timestamp("2026-11-25", tz="UTC"))
 DAY0 = pd.Timestamp("2026-01-01T00:00:00Z")
 # A few numbers, each in several spellings, plus junk, so that random data collides often.
 NUMBERS = [

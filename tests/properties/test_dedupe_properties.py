@@ -7,8 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
-from dialflow.config import DedupeParams
-from dialflow.jobs.dedupe import account_keys, dedupe_frame, run_dedupe
+from dialflow.jobs.dedupe import DedupeParams, account_keys, dedupe_frame, run_dedupe
 from dialflow.schema import DEFAULT_PHONE_FIELDS
 from tests.conftest import accounts_frame
 

@@ -1,22 +1,20 @@
 """listiq on random accounts and calls, against a plain-Python reading of the README's pool."""
 
-from dataclasses import replace
-
 import dask.dataframe as dd
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
-from dialflow.config import Settings, listiq_params
-from dialflow.jobs.listiq import listiq_frame, run_listiq
+from dialflow.config import Settings
+from dialflow.jobs.listiq import ListiqParams, listiq_frame, run_listiq
 from dialflow.jobs.usable_phone import cleared_keys
 from dialflow.phones import reference_e164
 from dialflow.sources.reference import load_reference_tables
 from tests.conftest import accounts_frame, calls_frame
 
 AS_OF = pd.Timestamp("2026-11-25T12:00:00Z")
-PARAMS = listiq_params(Settings(), AS_OF)
+PARAMS = ListiqParams.from_settings(Settings(), AS_OF)
 FIELDS = PARAMS.phone_fields[:3]
 REFERENCE = load_reference_tables(None)
 POPULATION = REFERENCE.census_population.set_index("state")["population"]
@@ -83,7 +81,9 @@ def oracle_pool(accounts, calls, excluded, cleared) -> dict[str, str]:
 def job_inputs(scenario):
     """Return the job's arguments for a scenario, cleared fields as autoflush would list them."""
     accounts, calls, excluded, cleared, target, seed = scenario
-    params = replace(PARAMS, phone_fields=FIELDS, target_total_records=target, seed=seed)
+    params = PARAMS.model_copy(
+        update=dict(phone_fields=FIELDS, target_total_records=target, seed=seed)
+    )
     cleared_frame = pd.DataFrame(
         {
             "AccountId": [a for a, _ in cleared],
@@ -149,7 +149,7 @@ def test_another_seed_draws_another_sample_and_order():
             pd.Index([]),
             REFERENCE.area_codes,
             POPULATION,
-            replace(PARAMS, target_total_records=50, seed=seed),
+            PARAMS.model_copy(update=dict(target_total_records=50, seed=seed)),
         ).call_list["AccountId"]
         for seed in (1, 1, 2)
     ]
