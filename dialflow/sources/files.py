@@ -16,14 +16,14 @@ from dask.utils import parse_bytes
 from fsspec.utils import read_block
 
 from ..errors import InputError
-from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns
-
-_EXPECTED_ARROW = {
-    "string": "text (a string column)",
-    "datetime": "a timestamp (Parquet timestamp, or ISO-8601 text in CSV)",
-    "bool": "a boolean (true/false)",
-    "int": "an integer",
-}
+from ..schema import (
+    EXPECTED_VALUES,
+    PANDAS_DTYPES,
+    ColumnKind,
+    empty_frame,
+    table_columns,
+    to_canonical,
+)
 
 
 def _arrow_type_fits(kind: ColumnKind, arrow_type: pa.DataType) -> bool:
@@ -42,37 +42,6 @@ def _arrow_type_fits(kind: ColumnKind, arrow_type: pa.DataType) -> bool:
     if kind == "bool":
         return pa.types.is_boolean(arrow_type)
     return pa.types.is_integer(arrow_type)
-
-
-def _to_canonical(frame: pd.DataFrame, kinds: dict[str, ColumnKind], origin: str) -> pd.DataFrame:
-    """Cast one partition to the canonical dtypes; text timestamps are ISO-8601, naive = UTC."""
-    out = {}
-    for column, kind in kinds.items():
-        values = frame[column]
-        try:
-            if kind == "datetime" and not isinstance(values.dtype, pd.DatetimeTZDtype):
-                values = pd.to_datetime(values, utc=True, format="ISO8601")
-            elif kind == "bool" and not pd.api.types.is_bool_dtype(values.dtype):
-                values = _parse_bool(values)
-            out[column] = values.astype(PANDAS_DTYPES[kind])
-        except (ValueError, TypeError) as exc:
-            raise InputError(
-                f"{origin}: column {column} holds a value that is not {_EXPECTED_ARROW[kind]} "
-                f"({str(exc).splitlines()[0]}); fix the value or the column"
-            ) from None
-    return pd.DataFrame(out, index=frame.index)
-
-
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f", ""}
-
-
-def _parse_bool(values: pd.Series) -> pd.Series:
-    text = values.astype("string[pyarrow]").str.strip().str.lower()
-    bad = text.notna() & ~text.isin(_TRUE | _FALSE)
-    if bad.any():
-        raise ValueError(f"{text[bad].iloc[0]!r} is not true/false")
-    return text.isin(_TRUE).astype("boolean").mask(text.isna())
 
 
 @dataclass(frozen=True)
@@ -134,7 +103,7 @@ class FileSource:
             frame = self._read_parquet(path, wanted)
         meta = empty_frame({c: PANDAS_DTYPES[k] for c, k in wanted.items()})
         return frame.map_partitions(
-            _to_canonical, wanted, str(path), meta=meta, token=f"read-{table}"
+            to_canonical, wanted, str(path), meta=meta, token=f"read-{table}"
         )
 
     def _read_parquet(self, path: Path, wanted: dict[str, ColumnKind]) -> dd.DataFrame:
@@ -145,13 +114,13 @@ class FileSource:
         for column, kind in wanted.items():
             if column not in schema.names:
                 raise InputError(
-                    f"{path}: missing column {column} (expected {_EXPECTED_ARROW[kind]}); "
+                    f"{path}: missing column {column} (expected {EXPECTED_VALUES[kind]}); "
                     f"add it or map it in config"
                 )
             arrow_type = schema.field(column).type
             if not _arrow_type_fits(kind, arrow_type):
                 raise InputError(
-                    f"{path}: column {column} is {arrow_type}, expected {_EXPECTED_ARROW[kind]}; "
+                    f"{path}: column {column} is {arrow_type}, expected {EXPECTED_VALUES[kind]}; "
                     f"rewrite the column with that type"
                 )
         files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
@@ -186,7 +155,7 @@ class FileSource:
             for column, kind in wanted.items():
                 if column not in header:
                     raise InputError(
-                        f"{file}: missing column {column} (expected {_EXPECTED_ARROW[kind]}); "
+                        f"{file}: missing column {column} (expected {EXPECTED_VALUES[kind]}); "
                         f"add it to the header or map it in config"
                     )
             # Type errors surface early on a sample rather than deep inside the cluster run.
@@ -194,7 +163,7 @@ class FileSource:
                 sample = pd.read_csv(file, nrows=1000, usecols=list(wanted), dtype="string")
             except (UnicodeDecodeError, pd.errors.ParserError) as exc:
                 raise csv_read_error(str(file), exc) from None
-            _to_canonical(sample, wanted, str(file))
+            to_canonical(sample, wanted, str(file))
             blocks.extend(csv_blocks(file, parse_bytes(self.csv_blocksize)))
         meta = empty_frame(dict.fromkeys(wanted, "string[pyarrow]"))
         # Each worker reads its own blocks; a bad byte or row is named with its file and line.

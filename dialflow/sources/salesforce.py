@@ -24,8 +24,7 @@ import pandas as pd
 
 from ..errors import DialflowError
 from ..salesforce import Connection, api_usage
-from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns
-from .files import _to_canonical
+from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns, to_canonical
 
 PARTITION_FIELD = "CreatedDate"
 
@@ -194,7 +193,7 @@ def _read_rest_range(
         [[record.get(name) for name in names.values()] for record in records],
         columns=list(names),
     )
-    return _to_canonical(frame, kinds, f"Salesforce {obj}")
+    return to_canonical(frame, kinds, f"Salesforce {obj}")
 
 
 def _read_bulk_range(
@@ -218,7 +217,7 @@ def _read_bulk_range(
 
     frames = connection.call(extract, f"Bulk API 2.0 query of {obj}")
     frame = pd.concat(frames, ignore_index=True) if frames else _csv_page("", list(names))
-    return _to_canonical(frame, kinds, f"Salesforce {obj}")
+    return to_canonical(frame, kinds, f"Salesforce {obj}")
 
 
 def _csv_page(page: str, columns: list[str]) -> pd.DataFrame:

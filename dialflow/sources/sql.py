@@ -18,10 +18,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import DialflowError, InputError
-from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns
+from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns, to_canonical
 from ..sinks.sql import sql_cause, sql_engine
 from ..times import as_utc
-from .files import _to_canonical
 
 PARTITION_COLUMN = "CreatedDate"
 
@@ -190,7 +189,7 @@ def _read_partition(
             f"the table changed during the run; run again when it is not being written"
         )
     frame = pd.DataFrame(rows, columns=list(kinds))
-    return _to_canonical(frame, kinds, origin)
+    return to_canonical(frame, kinds, origin)
 
 
 def _read_error(origin: str, exc: SQLAlchemyError) -> DialflowError:
