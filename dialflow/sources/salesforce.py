@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 import dask.dataframe as dd
@@ -25,13 +24,7 @@ import pandas as pd
 from ..errors import DialflowError
 from ..salesforce import Connection, api_usage
 from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns, to_canonical
-
-PARTITION_FIELD = "CreatedDate"
-
-
-# (low, high, last): one CreatedDate range; (None, None, False): the records without one.
-Range = tuple[datetime | None, datetime | None, bool]
-WHOLE_OBJECT: Range = (None, None, True)  # objects whose table has no CreatedDate (User): small
+from .base import PARTITION_COLUMN, WHOLE_TABLE, DateRange, date_ranges
 
 
 @dataclass(frozen=True)
@@ -69,8 +62,8 @@ class SalesforceSource:
         # A canonical table without CreatedDate (User) is small: it is read whole, so an org
         # object needs no CreatedDate mapping for it.
         created = (
-            self.object_and_fields(table, [PARTITION_FIELD])[1][PARTITION_FIELD]
-            if PARTITION_FIELD in kinds
+            self.object_and_fields(table, [PARTITION_COLUMN])[1][PARTITION_COLUMN]
+            if PARTITION_COLUMN in kinds
             else None
         )
         connection = self.connection()
@@ -124,7 +117,7 @@ class SalesforceSource:
 
     def _plan(
         self, connection: Connection, obj: str, created: str | None
-    ) -> tuple[int, list[Range]]:
+    ) -> tuple[int, list[DateRange]]:
         """Return the object's record count and its CreatedDate ranges, plus the range of
         records without a CreatedDate (or the whole object when it is not partitioned)."""
         from simple_salesforce import format_soql
@@ -148,38 +141,30 @@ class SalesforceSource:
         records, ends, usage = connection.call(plan, f"query of {obj}")
         self._check_api_floor(usage)
         if not created:
-            return records, [WHOLE_OBJECT]
-        low, high = ends
-        if low is None:
-            return records, [(None, None, False)]
-        edges = pd.date_range(low, high, periods=self.settings.partitions + 1)
-        if low == high:
-            edges = pd.DatetimeIndex([low, high])
-        ranges: list[Range] = [
-            (start.to_pydatetime(), stop.to_pydatetime(), i == len(edges) - 2)
-            for i, (start, stop) in enumerate(zip(edges[:-1], edges[1:], strict=True))
-        ]
-        return records, [*ranges, (None, None, False)]
+            return records, [WHOLE_TABLE]
+        first, last = ends
+        return records, date_ranges(first, last, self.settings.partitions)
 
 
-def range_soql(bounds: Range, obj: str, names: dict[str, str], created: str | None) -> str:
+def range_soql(dates: DateRange, obj: str, names: dict[str, str], created: str | None) -> str:
     """Return the SOQL of one CreatedDate range (or of the records without a CreatedDate)."""
     from simple_salesforce import format_soql
 
-    low, high, last = bounds
     select = format_soql("SELECT {:literal} FROM {:literal}", ", ".join(names.values()), obj)
-    if bounds == WHOLE_OBJECT:
+    if dates == WHOLE_TABLE:
         return select
-    if low is None:
+    if dates.nulls:
         return select + format_soql(" WHERE {:literal} = null", created)
-    upper = "<=" if last else "<"
+    upper = "<=" if dates.includes_high else "<"
+    # format_soql writes a datetime as Salesforce's literal (UTC, whole seconds).
+    low, high = dates.low.to_pydatetime(), dates.high.to_pydatetime()
     return select + format_soql(
         " WHERE {:literal} >= {} AND {:literal} " + upper + " {}", created, low, created, high
     )
 
 
 def _read_rest_range(
-    bounds: Range,
+    dates: DateRange,
     connection: Connection,
     obj: str,
     names: dict[str, str],
@@ -187,7 +172,7 @@ def _read_rest_range(
     kinds: dict[str, ColumnKind],
 ) -> pd.DataFrame:
     """Read one range with the REST query endpoint, following nextRecordsUrl."""
-    soql = range_soql(bounds, obj, names, created)
+    soql = range_soql(dates, obj, names, created)
     records = connection.call(lambda client: client.query_all(soql), f"query of {obj}")["records"]
     frame = pd.DataFrame(
         [[record.get(name) for name in names.values()] for record in records],
@@ -197,7 +182,7 @@ def _read_rest_range(
 
 
 def _read_bulk_range(
-    bounds: Range,
+    dates: DateRange,
     connection: Connection,
     obj: str,
     names: dict[str, str],
@@ -209,7 +194,7 @@ def _read_bulk_range(
     """Read one range with a Bulk API 2.0 query job, page by page of CSV (Sforce-Locator).
 
     A fault retries the whole job: a query job's pages cannot be re-read after a new login."""
-    soql = range_soql(bounds, obj, names, created)
+    soql = range_soql(dates, obj, names, created)
 
     def extract(client) -> list[pd.DataFrame]:  # noqa: ANN001
         pages = getattr(client.bulk2, obj).query(soql, max_records=page_records, wait=poll_seconds)

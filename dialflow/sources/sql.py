@@ -21,18 +21,14 @@ from ..errors import DialflowError, InputError
 from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns, to_canonical
 from ..sinks.sql import sql_cause, sql_engine
 from ..times import as_utc
-
-PARTITION_COLUMN = "CreatedDate"
+from .base import PARTITION_COLUMN, WHOLE_TABLE, DateRange, date_ranges
 
 
 @dataclass(frozen=True)
 class Partition:
-    """One range of the partition column: [low, high), the last one closed, or the NULLs."""
+    """One CreatedDate range of a table and the rows counted in it before the run."""
 
-    low: pd.Timestamp | None
-    high: pd.Timestamp | None
-    last: bool
-    nulls: bool
+    dates: DateRange
     rows: int
 
 
@@ -119,30 +115,21 @@ class SqlSource:
         """Split the table into CreatedDate ranges and count each; the counts must add up."""
         total = connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
         if PARTITION_COLUMN not in table.c:
-            return [Partition(None, None, last=True, nulls=False, rows=total)]
+            return [Partition(WHOLE_TABLE, rows=total)]
         created = table.c[PARTITION_COLUMN]
-        low, high = connection.execute(sa.select(sa.func.min(created), sa.func.max(created))).one()
-        partitions = []
-        if low is not None:
-            low, high = as_utc(low), as_utc(high)
-            edges = pd.date_range(low, high, periods=max(1, self.partitions) + 1)
-            if low == high:
-                edges = pd.DatetimeIndex([low, high])
-            for i, (start, stop) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
-                last = i == len(edges) - 2
-                partitions.append(Partition(start, stop, last=last, nulls=False, rows=0))
-        partitions.append(Partition(None, None, last=False, nulls=True, rows=0))
+        first, last = connection.execute(
+            sa.select(sa.func.min(created), sa.func.max(created))
+        ).one()
+        if first is not None:
+            first, last = as_utc(first), as_utc(last)
         counted = [
             Partition(
-                p.low,
-                p.high,
-                p.last,
-                p.nulls,
+                dates,
                 connection.execute(
-                    sa.select(sa.func.count()).select_from(table).where(_range(table, p))
+                    sa.select(sa.func.count()).select_from(table).where(_range(table, dates))
                 ).scalar_one(),
             )
-            for p in partitions
+            for dates in date_ranges(first, last, self.partitions)
         ]
         if sum(p.rows for p in counted) != total:
             raise InputError(
@@ -153,20 +140,20 @@ class SqlSource:
         return [p for p in counted if p.rows]
 
 
-def _range(table: sa.Table, partition: Partition) -> sa.ColumnElement[bool]:
-    """Return the WHERE clause of a partition, with bound parameters only."""
-    if partition.low is None and not partition.nulls:
-        return sa.true()  # the whole table: one partition
+def _range(table: sa.Table, dates: DateRange) -> sa.ColumnElement[bool]:
+    """Return the WHERE clause of a range, with bound parameters only."""
+    if dates == WHOLE_TABLE:
+        return sa.true()
     created = table.c[PARTITION_COLUMN]
-    if partition.nulls:
+    if dates.nulls:
         return created.is_(None)
     # Aware UTC for a zoned column (timestamptz), naive UTC for the others (DATETIME).
     zoned = getattr(created.type, "timezone", False)
     low, high = (
         (edge if zoned else edge.tz_localize(None)).to_pydatetime()
-        for edge in (partition.low.tz_convert("UTC"), partition.high.tz_convert("UTC"))
+        for edge in (dates.low.tz_convert("UTC"), dates.high.tz_convert("UTC"))
     )
-    upper = created <= high if partition.last else created < high
+    upper = created <= high if dates.includes_high else created < high
     return sa.and_(created >= low, upper)
 
 
@@ -179,7 +166,9 @@ def _read_partition(
     try:
         with engine.connect() as connection:
             reflected = sa.Table(table, sa.MetaData(), autoload_with=connection)
-            query = sa.select(*(reflected.c[c] for c in kinds)).where(_range(reflected, partition))
+            query = sa.select(*(reflected.c[c] for c in kinds)).where(
+                _range(reflected, partition.dates)
+            )
             rows = connection.execute(query).all()
     except SQLAlchemyError as exc:
         raise _read_error(origin, exc) from None
