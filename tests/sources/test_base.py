@@ -1,11 +1,16 @@
-"""The CreatedDate range planner of the SQL and Salesforce sources, without a server."""
+"""The shared source flow and the CreatedDate range planner, without a cluster or a server."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import dask.dataframe as dd
 import pandas as pd
 import pytest
 
-from dialflow.sources.base import NULL_DATES, DateRange, date_ranges
+from dialflow.errors import InputError
+from dialflow.schema import DEFAULT_PHONE_FIELDS, PANDAS_DTYPES, ColumnKind
+from dialflow.sources.base import NULL_DATES, CheckedTable, DateRange, Source, date_ranges
 
 
 def holds(dates: DateRange, created: pd.Timestamp | None) -> bool:
@@ -69,3 +74,82 @@ def test_a_span_shorter_than_the_ranges_still_reads_every_row_once():
 
 def test_fewer_than_one_range_is_one():
     assert date_ranges(T0, T1, 0) == [DateRange(T0, T1, includes_high=True), NULL_DATES]
+
+
+@dataclass(frozen=True)
+class StoredTable(CheckedTable):
+    pieces: tuple[pd.DataFrame, ...]
+
+
+@dataclass(frozen=True)
+class InMemorySource(Source[StoredTable]):
+    """A source of pandas frames, its values as text: what Source.read adds to every source."""
+
+    stored: dict[str, list[pd.DataFrame]]
+    phone_fields: tuple[str, ...] = DEFAULT_PHONE_FIELDS
+    calls: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_settings(cls, settings: object) -> InMemorySource:
+        raise NotImplementedError
+
+    def check_table(self, table: str, kinds: dict[str, ColumnKind]) -> StoredTable:
+        self.calls.append(f"check {table} {list(kinds)}")
+        missing = set(kinds) - set(self.stored[table][0].columns)
+        if missing:
+            raise InputError(f"memory {table}: missing {sorted(missing)}")
+        return StoredTable(table, f"memory {table}", tuple(self.stored[table]))
+
+    def read_partitions(self, checked: StoredTable, kinds: dict[str, ColumnKind]) -> dd.DataFrame:
+        self.calls.append(f"partitions {checked.table}")
+        return dd.from_map(lambda piece: piece[list(kinds)], checked.pieces, enforce_metadata=False)
+
+
+USERS = [
+    pd.DataFrame({"Id": ["005A"], "Name": ["Ann"], "Email": ["a@x"], "IsActive": ["true"]}),
+    pd.DataFrame({"Id": ["005B"], "Name": ["Bo"], "Email": [None], "IsActive": ["0"]}),
+]
+
+
+def test_read_checks_then_reads_and_casts_every_partition_to_the_declared_meta():
+    source = InMemorySource({"User": USERS})
+    frame = source.read("User", ["IsActive", "Id"])
+    assert source.calls == ["check User ['IsActive', 'Id']", "partitions User"]
+    assert frame.npartitions == 2
+    assert {c: str(t) for c, t in frame.dtypes.items()} == {
+        "IsActive": PANDAS_DTYPES["bool"],
+        "Id": "string",
+    }
+    computed = frame.compute(scheduler="sync")
+    assert computed["IsActive"].tolist() == [True, False]
+    assert computed["Id"].tolist() == ["005A", "005B"]
+    assert computed.dtypes.equals(frame.dtypes)
+
+
+def test_read_without_columns_reads_every_canonical_column():
+    source = InMemorySource({"User": USERS})
+    assert list(source.read("User").columns) == ["Id", "Name", "Email", "IsActive"]
+
+
+def test_a_bad_value_is_named_with_the_origin_the_check_returned():
+    bad = [USERS[0].assign(IsActive=["maybe"])]
+    frame = InMemorySource({"User": bad}).read("User")
+    with pytest.raises(InputError, match="^memory User: column IsActive holds a value that"):
+        frame.compute(scheduler="sync")
+
+
+def test_a_failed_check_stops_before_any_partition():
+    source = InMemorySource({"User": [USERS[0].drop(columns="Email")]})
+    with pytest.raises(InputError, match=r"missing \['Email'\]"):
+        source.read("User")
+    assert source.calls == ["check User ['Id', 'Name', 'Email', 'IsActive']"]
+
+
+def test_a_source_must_supply_the_check_and_the_partitions():
+    class Incomplete(Source[StoredTable]):
+        @classmethod
+        def from_settings(cls, settings: object) -> Incomplete:
+            return cls()
+
+    with pytest.raises(TypeError, match="abstract"):
+        Incomplete.from_settings(None)
