@@ -1,10 +1,13 @@
-"""The canonical tables (docs/tables.md): every column each job may read, with its logical type."""
+"""The canonical tables (docs/tables.md): every column each job may read, with its logical type,
+and the cast of the values a source stored to the canonical dtypes."""
 
 from __future__ import annotations
 
 from typing import Literal
 
 import pandas as pd
+
+from .errors import InputError
 
 ColumnKind = Literal["string", "datetime", "bool", "int"]
 
@@ -71,6 +74,14 @@ PANDAS_DTYPES: dict[ColumnKind, str] = {
 }
 
 
+# What a column of each kind must hold, as the errors about a source's columns say it.
+EXPECTED_VALUES: dict[ColumnKind, str] = {
+    "string": "text (a string column)",
+    "datetime": "a timestamp (Parquet timestamp, or ISO-8601 text in CSV)",
+    "bool": "a boolean (true/false)",
+    "int": "an integer",
+}
+
 STRING = PANDAS_DTYPES["string"]
 TIMESTAMP = PANDAS_DTYPES["datetime"]
 
@@ -90,3 +101,40 @@ def table_columns(
             columns.pop(field)
         columns.update({field: "string" for field in phone_fields})
     return columns
+
+
+def to_canonical(frame: pd.DataFrame, kinds: dict[str, ColumnKind], origin: str) -> pd.DataFrame:
+    """Cast one partition's columns, as a source stored them, to the canonical dtypes.
+
+    Text timestamps are ISO-8601 and naive ones UTC; text booleans are true/false, 1/0, yes/no,
+    y/n or t/f in any case (empty is null). A value that does not fit raises InputError naming
+    `origin` (the file or table) and the column."""
+    out = {}
+    for column, kind in kinds.items():
+        values = frame[column]
+        try:
+            if kind == "datetime" and not isinstance(values.dtype, pd.DatetimeTZDtype):
+                values = pd.to_datetime(values, utc=True, format="ISO8601")
+            elif kind == "bool" and not pd.api.types.is_bool_dtype(values.dtype):
+                values = _parse_bool(values)
+            out[column] = values.astype(PANDAS_DTYPES[kind])
+        except (ValueError, TypeError) as exc:
+            raise InputError(
+                f"{origin}: column {column} holds a value that is not {EXPECTED_VALUES[kind]} "
+                f"({str(exc).splitlines()[0]}); fix the value or the column"
+            ) from None
+    return pd.DataFrame(out, index=frame.index)
+
+
+_TRUE = frozenset({"true", "1", "yes", "y", "t"})
+_FALSE = frozenset({"false", "0", "no", "n", "f", ""})
+
+
+def _parse_bool(values: pd.Series) -> pd.Series:
+    """Return text booleans (_TRUE / _FALSE, trimmed, any case) as a nullable boolean
+    Series; raise ValueError on the first value that is neither."""
+    text = values.astype("string[pyarrow]").str.strip().str.lower()
+    bad = text.notna() & ~text.isin(_TRUE | _FALSE)
+    if bad.any():
+        raise ValueError(f"{text[bad].iloc[0]!r} is not true/false")
+    return text.isin(_TRUE).astype("boolean").mask(text.isna())

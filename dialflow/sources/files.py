@@ -6,6 +6,7 @@ import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dask.dataframe as dd
 import pandas as pd
@@ -16,14 +17,11 @@ from dask.utils import parse_bytes
 from fsspec.utils import read_block
 
 from ..errors import InputError
-from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns
+from ..schema import EXPECTED_VALUES, ColumnKind, empty_frame, to_canonical
+from .base import CheckedTable, Source
 
-_EXPECTED_ARROW = {
-    "string": "text (a string column)",
-    "datetime": "a timestamp (Parquet timestamp, or ISO-8601 text in CSV)",
-    "bool": "a boolean (true/false)",
-    "int": "an integer",
-}
+if TYPE_CHECKING:
+    from ..config import Settings
 
 
 def _arrow_type_fits(kind: ColumnKind, arrow_type: pa.DataType) -> bool:
@@ -44,39 +42,17 @@ def _arrow_type_fits(kind: ColumnKind, arrow_type: pa.DataType) -> bool:
     return pa.types.is_integer(arrow_type)
 
 
-def _to_canonical(frame: pd.DataFrame, kinds: dict[str, ColumnKind], origin: str) -> pd.DataFrame:
-    """Cast one partition to the canonical dtypes; text timestamps are ISO-8601, naive = UTC."""
-    out = {}
-    for column, kind in kinds.items():
-        values = frame[column]
-        try:
-            if kind == "datetime" and not isinstance(values.dtype, pd.DatetimeTZDtype):
-                values = pd.to_datetime(values, utc=True, format="ISO8601")
-            elif kind == "bool" and not pd.api.types.is_bool_dtype(values.dtype):
-                values = _parse_bool(values)
-            out[column] = values.astype(PANDAS_DTYPES[kind])
-        except (ValueError, TypeError) as exc:
-            raise InputError(
-                f"{origin}: column {column} holds a value that is not {_EXPECTED_ARROW[kind]} "
-                f"({str(exc).splitlines()[0]}); fix the value or the column"
-            ) from None
-    return pd.DataFrame(out, index=frame.index)
+@dataclass(frozen=True)
+class TableFiles(CheckedTable):
+    """A table's file (or folder of parts) and its format, its columns checked."""
 
-
-_TRUE = {"true", "1", "yes", "y", "t"}
-_FALSE = {"false", "0", "no", "n", "f", ""}
-
-
-def _parse_bool(values: pd.Series) -> pd.Series:
-    text = values.astype("string[pyarrow]").str.strip().str.lower()
-    bad = text.notna() & ~text.isin(_TRUE | _FALSE)
-    if bad.any():
-        raise ValueError(f"{text[bad].iloc[0]!r} is not true/false")
-    return text.isin(_TRUE).astype("boolean").mask(text.isna())
+    path: Path
+    files: tuple[Path, ...]
+    is_csv: bool
 
 
 @dataclass(frozen=True)
-class FileSource:
+class FileSource(Source[TableFiles]):
     """The canonical tables as files under one folder: `<Table>/` of Parquet parts,
     `<Table>.parquet` or `<Table>.csv`; `tables` names a different location per table."""
 
@@ -87,7 +63,7 @@ class FileSource:
     parquet_blocksize: str = "16MiB"
 
     @classmethod
-    def from_settings(cls, settings) -> FileSource:  # noqa: ANN001 - dialflow.config.Settings
+    def from_settings(cls, settings: Settings) -> FileSource:
         """Return the file source that the `source` and `phones` settings describe."""
         return cls(
             root=settings.source.path,
@@ -115,10 +91,9 @@ class FileSource:
             f"create it with `dialflow demo-data --out {self.root}` or set source.path"
         )
 
-    def read(self, table: str, columns: list[str] | None = None) -> dd.DataFrame:
-        """Read a table's columns as a Dask dataframe of canonical dtypes, after checking them."""
-        kinds = table_columns(table, self.phone_fields)
-        wanted = {c: kinds[c] for c in (columns or list(kinds))}
+    def check_table(self, table: str, kinds: dict[str, ColumnKind]) -> TableFiles:
+        """Find the table's files and check their columns: the Parquet schema, or each CSV
+        file's header and a sample of its values."""
         path = self.locate(table)
         if path.is_dir() and not any(path.glob("*.parquet")) and not any(path.glob("*.csv")):
             raise InputError(
@@ -129,83 +104,85 @@ class FileSource:
             path.is_dir() and any(path.glob("*.csv")) and not any(path.glob("*.parquet"))
         )
         if is_csv:
-            frame = self._read_csv(path, wanted)
+            files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+            for file in files:
+                _check_csv(file, kinds)
         else:
-            frame = self._read_parquet(path, wanted)
-        meta = empty_frame({c: PANDAS_DTYPES[k] for c, k in wanted.items()})
-        return frame.map_partitions(
-            _to_canonical, wanted, str(path), meta=meta, token=f"read-{table}"
-        )
+            files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+            _check_parquet(path, kinds)
+        return TableFiles(table, str(path), path, tuple(files), is_csv)
 
-    def _read_parquet(self, path: Path, wanted: dict[str, ColumnKind]) -> dd.DataFrame:
-        try:
-            schema = pads.dataset(path, format="parquet").schema
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"{path}: not readable as Parquet ({exc}); rewrite the file") from None
-        for column, kind in wanted.items():
-            if column not in schema.names:
-                raise InputError(
-                    f"{path}: missing column {column} (expected {_EXPECTED_ARROW[kind]}); "
-                    f"add it or map it in config"
-                )
-            arrow_type = schema.field(column).type
-            if not _arrow_type_fits(kind, arrow_type):
-                raise InputError(
-                    f"{path}: column {column} is {arrow_type}, expected {_EXPECTED_ARROW[kind]}; "
-                    f"rewrite the column with that type"
-                )
-        files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    def read_partitions(self, checked: TableFiles, kinds: dict[str, ColumnKind]) -> dd.DataFrame:
+        """Return the table as text (CSV) or as Parquet typed it, one partition per CSV block
+        or per piece of Parquet row groups."""
+        columns = list(kinds)
+        if checked.is_csv:
+            blocksize = parse_bytes(self.csv_blocksize)
+            blocks = [block for file in checked.files for block in csv_blocks(file, blocksize)]
+            # Each worker reads its own blocks; a bad byte or row is named with its file and line.
+            return dd.from_map(
+                read_csv_block,
+                blocks,
+                columns=columns,
+                meta=empty_frame(dict.fromkeys(columns, "string[pyarrow]")),
+                enforce_metadata=False,
+                label="read-csv",
+            )
+        blocksize = parse_bytes(self.parquet_blocksize)
         pieces = [
-            piece
-            for file in files
-            for piece in parquet_pieces(file, list(wanted), parse_bytes(self.parquet_blocksize))
+            piece for file in checked.files for piece in parquet_pieces(file, columns, blocksize)
         ]
-        meta = empty_frame(dict.fromkeys(wanted, "object"))
         # Each worker reads its own pieces; a part it cannot read is named in the error.
         return dd.from_map(
             read_parquet_piece,
             pieces,
-            columns=list(wanted),
-            meta=meta,
+            columns=columns,
+            meta=empty_frame(dict.fromkeys(columns, "object")),
             enforce_metadata=False,
             label="read-parquet",
         )
 
-    def _read_csv(self, path: Path, wanted: dict[str, ColumnKind]) -> dd.DataFrame:
-        files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
-        blocks = []
-        for file in files:
-            try:
-                header = pd.read_csv(file, nrows=0, encoding="utf-8").columns
-            except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-                raise InputError(
-                    f"{file}: not readable as UTF-8 CSV ({exc}); re-export it"
-                ) from None
-            except pd.errors.EmptyDataError:
-                raise InputError(f"{file}: empty file, no header row; re-export it") from None
-            for column, kind in wanted.items():
-                if column not in header:
-                    raise InputError(
-                        f"{file}: missing column {column} (expected {_EXPECTED_ARROW[kind]}); "
-                        f"add it to the header or map it in config"
-                    )
-            # Type errors surface early on a sample rather than deep inside the cluster run.
-            try:
-                sample = pd.read_csv(file, nrows=1000, usecols=list(wanted), dtype="string")
-            except (UnicodeDecodeError, pd.errors.ParserError) as exc:
-                raise csv_read_error(str(file), exc) from None
-            _to_canonical(sample, wanted, str(file))
-            blocks.extend(csv_blocks(file, parse_bytes(self.csv_blocksize)))
-        meta = empty_frame(dict.fromkeys(wanted, "string[pyarrow]"))
-        # Each worker reads its own blocks; a bad byte or row is named with its file and line.
-        return dd.from_map(
-            read_csv_block,
-            blocks,
-            columns=list(wanted),
-            meta=meta,
-            enforce_metadata=False,
-            label="read-csv",
-        )
+
+def _check_parquet(path: Path, kinds: dict[str, ColumnKind]) -> None:
+    """Check the wanted columns against the Parquet schema of a file or folder of parts."""
+    try:
+        schema = pads.dataset(path, format="parquet").schema
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise InputError(f"{path}: not readable as Parquet ({exc}); rewrite the file") from None
+    for column, kind in kinds.items():
+        if column not in schema.names:
+            raise InputError(
+                f"{path}: missing column {column} (expected {EXPECTED_VALUES[kind]}); "
+                f"add it or map it in config"
+            )
+        arrow_type = schema.field(column).type
+        if not _arrow_type_fits(kind, arrow_type):
+            raise InputError(
+                f"{path}: column {column} is {arrow_type}, expected {EXPECTED_VALUES[kind]}; "
+                f"rewrite the column with that type"
+            )
+
+
+def _check_csv(file: Path, kinds: dict[str, ColumnKind]) -> None:
+    """Check a CSV file's header, and its first values: type errors surface early on a sample
+    rather than deep inside the cluster run."""
+    try:
+        header = pd.read_csv(file, nrows=0, encoding="utf-8").columns
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise InputError(f"{file}: not readable as UTF-8 CSV ({exc}); re-export it") from None
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{file}: empty file, no header row; re-export it") from None
+    for column, kind in kinds.items():
+        if column not in header:
+            raise InputError(
+                f"{file}: missing column {column} (expected {EXPECTED_VALUES[kind]}); "
+                f"add it to the header or map it in config"
+            )
+    try:
+        sample = pd.read_csv(file, nrows=1000, usecols=list(kinds), dtype="string")
+    except (UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise csv_read_error(str(file), exc) from None
+    to_canonical(sample, kinds, str(file))
 
 
 @dataclass(frozen=True)

@@ -16,37 +16,44 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING
 
 import dask.dataframe as dd
 import pandas as pd
 
 from ..errors import DialflowError
 from ..salesforce import Connection, api_usage
-from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns
-from .files import _to_canonical
+from ..schema import ColumnKind, empty_frame, table_columns
+from .base import PARTITION_COLUMN, WHOLE_TABLE, CheckedTable, DateRange, Source, date_ranges
 
-PARTITION_FIELD = "CreatedDate"
+if TYPE_CHECKING:
+    from simple_salesforce import Salesforce
 
-
-# (low, high, last): one CreatedDate range; (None, None, False): the records without one.
-Range = tuple[datetime | None, datetime | None, bool]
-WHOLE_OBJECT: Range = (None, None, True)  # objects whose table has no CreatedDate (User): small
+    from ..config import SalesforceSettings, Settings
 
 
 @dataclass(frozen=True)
-class SalesforceSource:
+class MappedObject(CheckedTable):
+    """A canonical table's org object and {canonical column: field} of the wanted columns;
+    `created` is the CreatedDate field, None for a table without that column (read whole)."""
+
+    obj: str
+    names: dict[str, str]
+    created: str | None
+
+
+@dataclass(frozen=True)
+class SalesforceSource(Source[MappedObject]):
     """The canonical tables in a Salesforce org."""
 
-    settings: Any  # dialflow.config.SalesforceSettings
+    settings: SalesforceSettings
     phone_fields: tuple[str, ...]
     # The org's daily API calls {"limit", "used_at_start", "used_at_end"} for summary.json.
     api_usage: dict[str, int] = field(default_factory=dict)
     _connection: list[Connection] = field(default_factory=list, repr=False)
 
     @classmethod
-    def from_settings(cls, settings) -> SalesforceSource:  # noqa: ANN001 - config.Settings
+    def from_settings(cls, settings: Settings) -> SalesforceSource:
         """Return the Salesforce source that the `salesforce` and `phones` settings describe."""
         return cls(settings.salesforce, settings.phones.fields)
 
@@ -62,30 +69,33 @@ class SalesforceSource:
         mapped = self.settings.fields.get(table, {})
         return obj, {column: mapped.get(column, column) for column in columns}
 
-    def read(self, table: str, columns: list[str] | None = None) -> dd.DataFrame:
-        """Read a table's columns as a Dask dataframe of canonical dtypes."""
-        kinds = table_columns(table, self.phone_fields)
-        wanted = {c: kinds[c] for c in (columns or list(kinds))}
-        obj, names = self.object_and_fields(table, list(wanted))
+    def check_table(self, table: str, kinds: dict[str, ColumnKind]) -> MappedObject:
+        """Map the table to the org's object and fields. No API call: describing every object
+        is `dialflow salesforce check`'s work; in a run, a missing object or field stops the
+        planning or the range queries with Salesforce's error."""
+        obj, names = self.object_and_fields(table, list(kinds))
         # A canonical table without CreatedDate (User) is small: it is read whole, so an org
         # object needs no CreatedDate mapping for it.
         created = (
-            self.object_and_fields(table, [PARTITION_FIELD])[1][PARTITION_FIELD]
-            if PARTITION_FIELD in kinds
+            self.object_and_fields(table, [PARTITION_COLUMN])[1][PARTITION_COLUMN]
+            if PARTITION_COLUMN in table_columns(table, self.phone_fields)
             else None
         )
+        return MappedObject(table, f"Salesforce {obj}", obj, names, created)
+
+    def read_partitions(self, checked: MappedObject, kinds: dict[str, ColumnKind]) -> dd.DataFrame:
+        """Return the object's records as text, one SOQL query per CreatedDate range: Bulk API
+        2.0 query jobs for a large object, the REST query endpoint for a small one."""
         connection = self.connection()
-        records, ranges = self._plan(connection, obj, created)
+        records, ranges = self._plan(connection, checked.obj, checked.created)
         bulk = records >= self.settings.bulk_min_records
-        meta = empty_frame({c: PANDAS_DTYPES[k] for c, k in wanted.items()})
         return dd.from_map(
             _read_bulk_range if bulk else _read_rest_range,
             ranges,
             connection=connection,
-            obj=obj,
-            names=names,
-            created=created,
-            kinds=wanted,
+            obj=checked.obj,
+            names=checked.names,
+            created=checked.created,
             **(
                 {
                     "page_records": self.settings.bulk_page_records,
@@ -94,8 +104,8 @@ class SalesforceSource:
                 if bulk
                 else {}
             ),
-            meta=meta,
-            label=f"read-salesforce-{'bulk' if bulk else 'rest'}-{table}",
+            meta=empty_frame(dict.fromkeys(kinds, "object")),
+            label=f"read-salesforce-{'bulk' if bulk else 'rest'}-{checked.table}",
             enforce_metadata=False,
         )
 
@@ -125,12 +135,12 @@ class SalesforceSource:
 
     def _plan(
         self, connection: Connection, obj: str, created: str | None
-    ) -> tuple[int, list[Range]]:
+    ) -> tuple[int, list[DateRange]]:
         """Return the object's record count and its CreatedDate ranges, plus the range of
         records without a CreatedDate (or the whole object when it is not partitioned)."""
         from simple_salesforce import format_soql
 
-        def plan(client) -> tuple[int, list[pd.Timestamp | None], dict[str, int]]:  # noqa: ANN001
+        def plan(client: Salesforce) -> tuple[int, list[pd.Timestamp | None], dict[str, int]]:
             count = client.query(format_soql("SELECT COUNT() FROM {:literal}", obj))
             ends = []
             for order in ("ASC", "DESC") if created else ():
@@ -149,76 +159,64 @@ class SalesforceSource:
         records, ends, usage = connection.call(plan, f"query of {obj}")
         self._check_api_floor(usage)
         if not created:
-            return records, [WHOLE_OBJECT]
-        low, high = ends
-        if low is None:
-            return records, [(None, None, False)]
-        edges = pd.date_range(low, high, periods=self.settings.partitions + 1)
-        if low == high:
-            edges = pd.DatetimeIndex([low, high])
-        ranges: list[Range] = [
-            (start.to_pydatetime(), stop.to_pydatetime(), i == len(edges) - 2)
-            for i, (start, stop) in enumerate(zip(edges[:-1], edges[1:], strict=True))
-        ]
-        return records, [*ranges, (None, None, False)]
+            return records, [WHOLE_TABLE]
+        first, last = ends
+        return records, date_ranges(first, last, self.settings.partitions)
 
 
-def range_soql(bounds: Range, obj: str, names: dict[str, str], created: str | None) -> str:
+def range_soql(dates: DateRange, obj: str, names: dict[str, str], created: str | None) -> str:
     """Return the SOQL of one CreatedDate range (or of the records without a CreatedDate)."""
     from simple_salesforce import format_soql
 
-    low, high, last = bounds
     select = format_soql("SELECT {:literal} FROM {:literal}", ", ".join(names.values()), obj)
-    if bounds == WHOLE_OBJECT:
+    if dates == WHOLE_TABLE:
         return select
-    if low is None:
+    if dates.nulls:
         return select + format_soql(" WHERE {:literal} = null", created)
-    upper = "<=" if last else "<"
+    upper = "<=" if dates.includes_high else "<"
+    # format_soql writes a datetime as Salesforce's literal (UTC, whole seconds).
+    low, high = dates.low.to_pydatetime(), dates.high.to_pydatetime()
     return select + format_soql(
         " WHERE {:literal} >= {} AND {:literal} " + upper + " {}", created, low, created, high
     )
 
 
 def _read_rest_range(
-    bounds: Range,
+    dates: DateRange,
     connection: Connection,
     obj: str,
     names: dict[str, str],
     created: str | None,
-    kinds: dict[str, ColumnKind],
 ) -> pd.DataFrame:
     """Read one range with the REST query endpoint, following nextRecordsUrl."""
-    soql = range_soql(bounds, obj, names, created)
+    soql = range_soql(dates, obj, names, created)
     records = connection.call(lambda client: client.query_all(soql), f"query of {obj}")["records"]
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         [[record.get(name) for name in names.values()] for record in records],
         columns=list(names),
     )
-    return _to_canonical(frame, kinds, f"Salesforce {obj}")
 
 
 def _read_bulk_range(
-    bounds: Range,
+    dates: DateRange,
     connection: Connection,
     obj: str,
     names: dict[str, str],
     created: str | None,
-    kinds: dict[str, ColumnKind],
     page_records: int,
     poll_seconds: float,
 ) -> pd.DataFrame:
     """Read one range with a Bulk API 2.0 query job, page by page of CSV (Sforce-Locator).
 
     A fault retries the whole job: a query job's pages cannot be re-read after a new login."""
-    soql = range_soql(bounds, obj, names, created)
+    soql = range_soql(dates, obj, names, created)
 
-    def extract(client) -> list[pd.DataFrame]:  # noqa: ANN001
+    def extract(client: Salesforce) -> list[pd.DataFrame]:
         pages = getattr(client.bulk2, obj).query(soql, max_records=page_records, wait=poll_seconds)
         return [_csv_page(page, list(names)) for page in pages]
 
     frames = connection.call(extract, f"Bulk API 2.0 query of {obj}")
-    frame = pd.concat(frames, ignore_index=True) if frames else _csv_page("", list(names))
-    return _to_canonical(frame, kinds, f"Salesforce {obj}")
+    return pd.concat(frames, ignore_index=True) if frames else _csv_page("", list(names))
 
 
 def _csv_page(page: str, columns: list[str]) -> pd.DataFrame:

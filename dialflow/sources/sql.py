@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import dask.dataframe as dd
 import pandas as pd
@@ -18,23 +19,28 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import DialflowError, InputError
-from ..schema import PANDAS_DTYPES, ColumnKind, empty_frame, table_columns
+from ..schema import ColumnKind, empty_frame
 from ..sinks.sql import sql_cause, sql_engine
 from ..times import as_utc
-from .files import _to_canonical
+from .base import PARTITION_COLUMN, WHOLE_TABLE, CheckedTable, DateRange, Source, date_ranges
 
-PARTITION_COLUMN = "CreatedDate"
+if TYPE_CHECKING:
+    from ..config import Settings
 
 
 @dataclass(frozen=True)
 class Partition:
-    """One range of the partition column: [low, high), the last one closed, or the NULLs."""
+    """One CreatedDate range of a table and the rows counted in it before the run."""
 
-    low: pd.Timestamp | None
-    high: pd.Timestamp | None
-    last: bool
-    nulls: bool
+    dates: DateRange
     rows: int
+
+
+@dataclass(frozen=True)
+class ReflectedTable(CheckedTable):
+    """A source table as the database describes it, its columns checked."""
+
+    reflected: sa.Table
 
 
 def _type_fits(kind: ColumnKind, column_type: sa.types.TypeEngine) -> bool:
@@ -54,7 +60,7 @@ def _engine(url: str) -> sa.engine.Engine:
 
 
 @dataclass(frozen=True)
-class SqlSource:
+class SqlSource(Source[ReflectedTable]):
     """The canonical tables in a SQL database; `tables` maps a canonical name to a table name."""
 
     url: str
@@ -63,7 +69,7 @@ class SqlSource:
     partitions: int = 16
 
     @classmethod
-    def from_settings(cls, settings) -> SqlSource:  # noqa: ANN001 - dialflow.config.Settings
+    def from_settings(cls, settings: Settings) -> SqlSource:
         """Return the SQL source that the `source` and `phones` settings describe."""
         return cls(
             url=settings.source.sql_url or settings.sql.url,
@@ -72,17 +78,13 @@ class SqlSource:
             partitions=settings.source.sql_partitions,
         )
 
-    def read(self, table: str, columns: list[str] | None = None) -> dd.DataFrame:
-        """Read a table's columns as a Dask dataframe of canonical dtypes, after checking them."""
-        kinds = table_columns(table, self.phone_fields)
-        wanted = {c: kinds[c] for c in (columns or list(kinds))}
+    def check_table(self, table: str, kinds: dict[str, ColumnKind]) -> ReflectedTable:
+        """Reflect the table and check that its columns exist with fitting types."""
         name = self.tables.get(table, table)
         origin = f"SQL table {name}"
         try:
             with _engine(self.url).connect() as connection:
                 reflected = sa.Table(name, sa.MetaData(), autoload_with=connection)
-                self._check_columns(reflected, wanted, origin)
-                partitions = self._partitions(connection, reflected)
         except sa.exc.NoSuchTableError:
             raise InputError(
                 f"{origin}: not found in the source database; create it or map {table} to "
@@ -90,22 +92,7 @@ class SqlSource:
             ) from None
         except SQLAlchemyError as exc:
             raise _read_error(origin, exc) from None
-        meta = empty_frame({c: PANDAS_DTYPES[k] for c, k in wanted.items()})
-        return dd.from_map(
-            _read_partition,
-            partitions,
-            url=self.url,
-            table=name,
-            kinds=wanted,
-            meta=meta,
-            label=f"read-sql-{table}",
-            enforce_metadata=False,
-        )
-
-    def _check_columns(
-        self, reflected: sa.Table, wanted: dict[str, ColumnKind], origin: str
-    ) -> None:
-        for column, kind in wanted.items():
+        for column, kind in kinds.items():
             if column not in reflected.c:
                 raise InputError(
                     f"{origin}: no column {column}; add it or map the table in source.tables"
@@ -115,35 +102,47 @@ class SqlSource:
                     f"{origin}: column {column} is {reflected.c[column].type}, expected {kind}; "
                     f"change the column type or cast it in a view"
                 )
+        return ReflectedTable(table, origin, reflected)
+
+    def read_partitions(
+        self, checked: ReflectedTable, kinds: dict[str, ColumnKind]
+    ) -> dd.DataFrame:
+        """Return the table's rows as the driver gives them, one query per counted range."""
+        try:
+            with _engine(self.url).connect() as connection:
+                partitions = self._partitions(connection, checked.reflected)
+        except SQLAlchemyError as exc:
+            raise _read_error(checked.origin, exc) from None
+        return dd.from_map(
+            _read_partition,
+            partitions,
+            url=self.url,
+            table=checked.reflected.name,
+            columns=list(kinds),
+            meta=empty_frame(dict.fromkeys(kinds, "object")),
+            label=f"read-sql-{checked.table}",
+            enforce_metadata=False,
+        )
 
     def _partitions(self, connection: sa.engine.Connection, table: sa.Table) -> list[Partition]:
         """Split the table into CreatedDate ranges and count each; the counts must add up."""
         total = connection.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
         if PARTITION_COLUMN not in table.c:
-            return [Partition(None, None, last=True, nulls=False, rows=total)]
+            return [Partition(WHOLE_TABLE, rows=total)]
         created = table.c[PARTITION_COLUMN]
-        low, high = connection.execute(sa.select(sa.func.min(created), sa.func.max(created))).one()
-        partitions = []
-        if low is not None:
-            low, high = as_utc(low), as_utc(high)
-            edges = pd.date_range(low, high, periods=max(1, self.partitions) + 1)
-            if low == high:
-                edges = pd.DatetimeIndex([low, high])
-            for i, (start, stop) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
-                last = i == len(edges) - 2
-                partitions.append(Partition(start, stop, last=last, nulls=False, rows=0))
-        partitions.append(Partition(None, None, last=False, nulls=True, rows=0))
+        first, last = connection.execute(
+            sa.select(sa.func.min(created), sa.func.max(created))
+        ).one()
+        if first is not None:
+            first, last = as_utc(first), as_utc(last)
         counted = [
             Partition(
-                p.low,
-                p.high,
-                p.last,
-                p.nulls,
+                dates,
                 connection.execute(
-                    sa.select(sa.func.count()).select_from(table).where(_range(table, p))
+                    sa.select(sa.func.count()).select_from(table).where(_range(table, dates))
                 ).scalar_one(),
             )
-            for p in partitions
+            for dates in date_ranges(first, last, self.partitions)
         ]
         if sum(p.rows for p in counted) != total:
             raise InputError(
@@ -154,33 +153,33 @@ class SqlSource:
         return [p for p in counted if p.rows]
 
 
-def _range(table: sa.Table, partition: Partition) -> sa.ColumnElement[bool]:
-    """Return the WHERE clause of a partition, with bound parameters only."""
-    if partition.low is None and not partition.nulls:
-        return sa.true()  # the whole table: one partition
+def _range(table: sa.Table, dates: DateRange) -> sa.ColumnElement[bool]:
+    """Return the WHERE clause of a range, with bound parameters only."""
+    if dates == WHOLE_TABLE:
+        return sa.true()
     created = table.c[PARTITION_COLUMN]
-    if partition.nulls:
+    if dates.nulls:
         return created.is_(None)
     # Aware UTC for a zoned column (timestamptz), naive UTC for the others (DATETIME).
     zoned = getattr(created.type, "timezone", False)
     low, high = (
         (edge if zoned else edge.tz_localize(None)).to_pydatetime()
-        for edge in (partition.low.tz_convert("UTC"), partition.high.tz_convert("UTC"))
+        for edge in (dates.low.tz_convert("UTC"), dates.high.tz_convert("UTC"))
     )
-    upper = created <= high if partition.last else created < high
+    upper = created <= high if dates.includes_high else created < high
     return sa.and_(created >= low, upper)
 
 
-def _read_partition(
-    partition: Partition, url: str, table: str, kinds: dict[str, ColumnKind]
-) -> pd.DataFrame:
-    """Read one partition with one query; runs on a worker."""
+def _read_partition(partition: Partition, url: str, table: str, columns: list[str]) -> pd.DataFrame:
+    """Read one partition with one query, its values as the driver gives them; runs on a worker."""
     origin = f"SQL table {table}"
     engine = _engine(url)
     try:
         with engine.connect() as connection:
             reflected = sa.Table(table, sa.MetaData(), autoload_with=connection)
-            query = sa.select(*(reflected.c[c] for c in kinds)).where(_range(reflected, partition))
+            query = sa.select(*(reflected.c[c] for c in columns)).where(
+                _range(reflected, partition.dates)
+            )
             rows = connection.execute(query).all()
     except SQLAlchemyError as exc:
         raise _read_error(origin, exc) from None
@@ -189,8 +188,7 @@ def _read_partition(
             f"{origin}: a partition read {len(rows)} rows where {partition.rows} were counted; "
             f"the table changed during the run; run again when it is not being written"
         )
-    frame = pd.DataFrame(rows, columns=list(kinds))
-    return _to_canonical(frame, kinds, origin)
+    return pd.DataFrame(rows, columns=columns)
 
 
 def _read_error(origin: str, exc: SQLAlchemyError) -> DialflowError:
