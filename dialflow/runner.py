@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import dask.dataframe as dd
 
     from .progress import ProgressCompute
+    from .sources import Source
     from .sources.previous import PreviousResult
 
 log = logging.getLogger("dialflow")
@@ -177,7 +178,7 @@ def _settings(request: RunRequest) -> Settings:
     return load_settings(request.config, overrides)
 
 
-def make_source(settings: Settings, from_snapshot: Path | None = None):  # noqa: ANN201
+def make_source(settings: Settings, from_snapshot: Path | None = None) -> Source:
     """Return the source of the canonical tables: files, SQL, Salesforce, or the Parquet snapshot
     an earlier Salesforce run saved (so a rerun spends no API calls)."""
     from .sources import FileSource, SalesforceSource, SnapshotSource, SqlSource
@@ -242,7 +243,7 @@ def emailed(job_name: str, settings: Settings, no_email: bool) -> Iterator[_Emai
         console.print(f"{job_name}: emailed {', '.join(sent_to)}", soft_wrap=True)
 
 
-def _read_tables(source: Any, reads: Reads) -> dict[str, dd.DataFrame]:
+def _read_tables(source: Source, reads: Reads) -> dict[str, dd.DataFrame]:
     """Return the job's tables as lazy Dask dataframes. Reading checks every table's presence,
     columns and types, so a bad input stops the run before a cluster starts."""
     return {table: source.read(table, columns) for table, columns in reads.items()}
@@ -251,7 +252,7 @@ def _read_tables(source: Any, reads: Reads) -> dict[str, dd.DataFrame]:
 def _snapshot(
     run: Run,
     compute: ProgressCompute,
-    source: Any,
+    source: Source,
     tables: dict[str, dd.DataFrame],
     reads: Reads,
     settings: Settings,
@@ -302,7 +303,7 @@ def _execute(
     settings: Settings,
     as_of: pd.Timestamp,
     plan: JobPlan,
-    source: Any,
+    source: Source,
     request: RunRequest,
     sql_url: str | None,
 ) -> Run:

@@ -150,7 +150,8 @@ class SqlSource(Source[ReflectedTable]):
                 f"({total} rows in all, {sum(p.rows for p in counted)} in the ranges); "
                 f"run again when the table is not being written"
             )
-        return [p for p in counted if p.rows]
+        # An empty table still needs one (empty) partition: Dask cannot map over nothing.
+        return [p for p in counted if p.rows] or counted[:1]
 
 
 def _range(table: sa.Table, dates: DateRange) -> sa.ColumnElement[bool]:

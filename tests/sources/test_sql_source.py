@@ -54,6 +54,16 @@ def test_rows_with_no_created_date_are_read_too(tmp_path, demo):
     assert len(read) == 6000 and read["CreatedDate"].isna().sum() == 7
 
 
+def test_an_empty_table_reads_as_no_rows_of_the_canonical_columns(tmp_path, demo):
+    url = f"sqlite:///{tmp_path / 'source.sqlite'}"
+    load(url, demo, ["Task"])
+    with sa.create_engine(url).begin() as connection:
+        connection.execute(sa.text('DELETE FROM "Task"'))
+    read = SqlSource(url, {}, DEFAULT_PHONE_FIELDS, partitions=3).read("Task")
+    files = FileSource(demo, {}, DEFAULT_PHONE_FIELDS).read("Task")
+    assert_frame_equal(read.compute(), files.compute().iloc[:0], check_index_type=False)
+
+
 def test_missing_column_and_wrong_type_stop_before_work(tmp_path):
     url = f"sqlite:///{tmp_path / 'source.sqlite'}"
     with sa.create_engine(url).begin() as connection:
