@@ -83,7 +83,7 @@ def load_params(config: Path):  # noqa: ANN201 - dialflow.config.DedupeParams
 # ---------------------------------------------------------------------------------------------
 
 
-# RE2's \s in normalise_names is exactly these; \p{Z} is the Unicode separator categories.
+# RE2's \s in normalize_names is exactly these; \p{Z} is the Unicode separator categories.
 _RE2_SPACE = frozenset("\t\n\f\r ")
 
 

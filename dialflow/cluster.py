@@ -8,12 +8,16 @@ import re
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from .config import ClusterSettings
 from .errors import DialflowError
 
+if TYPE_CHECKING:
+    from distributed import Client, Security
 
-def security(settings: ClusterSettings, local: bool = False) -> "Security | None":  # noqa: F821
+
+def security(settings: ClusterSettings, local: bool = False) -> Security | None:
     """Build the Dask Security of the configured TLS files, or None without them.
 
     The client presents the one certificate; a LocalCluster (`local`) also gives it to its
@@ -129,7 +133,7 @@ def _probe_scheduler(address: str, settings: ClusterSettings) -> None:
 
 
 @contextmanager
-def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iterator["Client"]:  # noqa: F821
+def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iterator[Client]:
     """Yield a connected client; `scheduler` (from --scheduler) wins over `cluster.scheduler`.
 
     With the cluster.tls_* files set, a remote scheduler must be tls:// (config validation
@@ -187,7 +191,7 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
         cluster.close()
 
 
-def _prepare(client, settings: ClusterSettings) -> None:  # noqa: ANN001 - distributed.Client
+def _prepare(client: Client, settings: ClusterSettings) -> None:
     """Mask phones in every worker's logs (workers that join or restart later too), and give
     the stages on this client their limits on worker restarts and pauses."""
     from dask.utils import parse_bytes
@@ -220,6 +224,6 @@ def _prepare(client, settings: ClusterSettings) -> None:  # noqa: ANN001 - distr
     )
 
 
-def dashboard_link(client) -> str:  # noqa: ANN001 - distributed.Client
+def dashboard_link(client: Client) -> str:
     """Return the dashboard address to print, or a note when the scheduler serves none."""
     return client.dashboard_link or "(no dashboard: install bokeh on the scheduler)"

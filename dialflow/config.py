@@ -1,4 +1,5 @@
-"""Configuration: `config.yaml` -> nested pydantic models -> frozen parameters for each job."""
+"""Configuration: `config.yaml` -> nested pydantic settings, every value checked. Each job's
+frozen parameters are built from them beside the job (`DedupeParams.from_settings`, ...)."""
 
 from __future__ import annotations
 

@@ -11,9 +11,13 @@ import importlib.util
 import logging
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import mask_passwords
 from .phones import mask_phones
+
+if TYPE_CHECKING:
+    from typing import TextIO
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
@@ -99,7 +103,14 @@ def route_dask_warnings() -> None:
         return
     folder = _distributed_folder()
 
-    def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
         if folder is None or not str(filename).startswith(folder):
             previous(message, category, filename, lineno, file, line)
             return

@@ -391,7 +391,7 @@ _MASK_SEP = "[ \t\u00a0\u3000.\\-/()\\[\\]*\u2010-\u2015\u2212\uff0d]"
 # before the digit-run alternative could see them as a 7+ digit number.
 _MASK_RE = re.compile(
     r"(?P<stamp>(?<!\d)\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?(?!\d))"
-    r"|(?P<run>\+?[(\[]?\d(?:" + _MASK_SEP + r"{0,4}\d)*)"
+    r"|(?P<run>\+?[(\[]?\d(?:" + _MASK_SEP + r"{0,5}\d)*)"
 )
 _MASK_MIN_DIGITS = 7
 _MASK_KEEP = 2
@@ -420,7 +420,8 @@ def mask_phones(text: str) -> str:
     """Mask every digit of phone-like runs in log text except each run's last two.
 
     Rule: a run is an optional ``+``, an optional ``(`` or ``[``, then decimal digits (any
-    Unicode ``Nd`` digit) with at most four separator characters between consecutive digits;
+    Unicode ``Nd`` digit) with at most five separator characters between consecutive digits
+    (``(415)) - 555`` is one number typed with a stray bracket);
     separators are space, tab, no-break space, ideographic space, ``. - / ( ) [ ] *`` and the
     Unicode dashes.  In a run holding at least 7 digits every digit except the run's last 2
     becomes ``*``; ``+``, brackets and separators stay, so ``"call +1 (415) 555-0100 failed"``

@@ -10,7 +10,7 @@ import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask
 from distributed.diagnostics.progressbar import TextProgressBar
@@ -18,6 +18,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .errors import DialflowError
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+    from distributed.scheduler import KilledWorker
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +46,7 @@ class StageLimits:
 _limits_by_client: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def set_stage_limits(client, limits: StageLimits) -> None:  # noqa: ANN001 - distributed.Client
+def set_stage_limits(client: Client, limits: StageLimits) -> None:
     """Make `limits` the default of every ProgressCompute on `client` (cluster.open_client)."""
     _limits_by_client[client] = limits
 
@@ -52,7 +56,7 @@ class _RichProgressBar(TextProgressBar):
 
     def __init__(
         self,
-        keys,  # noqa: ANN001 - futures
+        keys: list[Future],
         progress: Progress,
         task_id: int,
         watch: StageWatch,
@@ -79,7 +83,7 @@ class ProgressCompute:
 
     def __init__(
         self,
-        client,  # noqa: ANN001 - distributed.Client
+        client: Client,
         job: str,
         console: Console | None = None,
         limits: StageLimits | None = None,
@@ -169,7 +173,7 @@ def worker_deaths_message(deaths: int, where: str, memory_limit: int | None) -> 
     )
 
 
-def killed_worker_message(exc) -> str:  # noqa: ANN001 - distributed.scheduler.KilledWorker
+def killed_worker_message(exc: KilledWorker) -> str:
     """One line for a task whose workers all died running it: which stage and partition, and
     what to change (it is nearly always memory)."""
     limit = getattr(exc.last_worker, "memory_limit", 0)
@@ -202,7 +206,9 @@ class StageWatch:
 
     RESTART_TOPIC = "worker-restart-memory"
 
-    def __init__(self, client, futures: list, stage: str, limits: StageLimits) -> None:  # noqa: ANN001
+    def __init__(
+        self, client: Client, futures: list[Future], stage: str, limits: StageLimits
+    ) -> None:
         self.client = client
         self.futures = futures
         self.stage = stage

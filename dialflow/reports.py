@@ -38,22 +38,19 @@ def target_vs_delivered_html(plan: pd.DataFrame, path: Path, title: str) -> None
         toolbar_location="above",
         tools="pan,box_zoom,reset,save",
     )
-    chart.vbar(
-        x=dodge("state", -0.18, range=chart.x_range),
-        top="target",
-        width=0.34,
-        source=source,
-        color="#9ecae1",
-        legend_label="target (population share)",
+    bars = (
+        ("target", -0.18, "#9ecae1", "target (population share)"),
+        ("delivered", 0.18, "#08519c", "delivered"),
     )
-    chart.vbar(
-        x=dodge("state", 0.18, range=chart.x_range),
-        top="delivered",
-        width=0.34,
-        source=source,
-        color="#08519c",
-        legend_label="delivered",
-    )
+    for column, offset, color, label in bars:
+        chart.vbar(
+            x=dodge("state", offset, range=chart.x_range),
+            top=column,
+            width=0.34,
+            source=source,
+            color=color,
+            legend_label=label,
+        )
     chart.add_tools(
         HoverTool(
             tooltips=[

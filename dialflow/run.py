@@ -35,11 +35,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from .errors import DialflowError
+
+if TYPE_CHECKING:
+    from distributed import Client, Worker
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +88,11 @@ def client_peak_rss_bytes() -> int:
     return peak if sys.platform == "darwin" else peak * 1024
 
 
-def _worker_peak_memory(dask_worker, since: float) -> int:  # noqa: ANN001 - runs on a worker
-    """Return the worker's peak process memory since a time, from its system monitor history."""
+def _worker_peak_memory(dask_worker: Worker, since: float) -> int:
+    """Return the worker's peak process memory since a time, from its system monitor history.
+
+    Runs on the worker (`client.run` passes it as `dask_worker`).
+    """
     monitor = dask_worker.monitor
     times = list(monitor.quantities["time"])
     memory = list(monitor.quantities["memory"])
@@ -94,13 +100,13 @@ def _worker_peak_memory(dask_worker, since: float) -> int:  # noqa: ANN001 - run
     return int(max(during or memory[-1:] or [0]))
 
 
-def on_live_workers(client, function: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:  # noqa: ANN001
+def on_live_workers(client: Client, function: Callable[..., Any], **kwargs: Any) -> dict[str, Any]:
     """Run a function on every worker and return its results by address, leaving out workers
     that died meanwhile (a worker restarted for memory must not fail the run's bookkeeping)."""
     return client.run(function, on_error="ignore", **kwargs)
 
 
-def worker_peak_memory(client, since: float) -> dict[str, int]:  # noqa: ANN001
+def worker_peak_memory(client: Client, since: float) -> dict[str, int]:
     """Return each worker's peak memory (bytes) since a time, keyed by worker address."""
     return on_live_workers(client, _worker_peak_memory, since=since)
 
@@ -123,11 +129,11 @@ class WorkerUsage:
     cpu_at_start: dict[str, float]
 
     @classmethod
-    def start(cls, client) -> WorkerUsage:  # noqa: ANN001 - distributed.Client
+    def start(cls, client: Client) -> WorkerUsage:
         """Take the start readings, on every worker through `client.run`."""
         return cls(time.time(), on_live_workers(client, _worker_cpu_seconds))
 
-    def finish(self, client) -> dict[str, dict[str, float]]:  # noqa: ANN001
+    def finish(self, client: Client) -> dict[str, dict[str, float]]:
         """Return each worker's CPU seconds used since the start and its share of the wall time
         (1.0 = one core busy throughout), keyed by worker address.
 
@@ -169,6 +175,7 @@ class Run:
     memory: dict[str, Any] = field(default_factory=dict)
     cpu: dict[str, Any] = field(default_factory=dict)
     sql_results: list[SqlResult] = field(default_factory=list)
+    written_summary: dict[str, Any] = field(default_factory=dict)  # as in summary.json
 
     @contextmanager
     def stage(self, name: str) -> Iterator[dict[str, Any]]:
@@ -211,12 +218,13 @@ def _json_value(value: Any) -> Any:
 
 
 def write_summary(run: Run) -> None:
-    """Write (or rewrite, after a write-back) summary.json, replacing it in one step."""
+    """Write (or rewrite, after a write-back) summary.json, replacing it in one step; keep what
+    was written as `run.written_summary` (JSON values), for the email."""
+    text = json.dumps(run.summary(), indent=2, default=_json_value) + "\n"
     partial = run.folder / ".summary.json.partial"
-    partial.write_text(
-        json.dumps(run.summary(), indent=2, default=_json_value) + "\n", encoding="utf-8"
-    )
+    partial.write_text(text, encoding="utf-8")
     os.replace(partial, run.folder / "summary.json")
+    run.written_summary = json.loads(text)
 
 
 # Set by the SIGINT/SIGTERM handler. Python may swallow the KeyboardInterrupt the handler

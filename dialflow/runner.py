@@ -15,7 +15,6 @@ The order of a run (docs/architecture.md):
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -229,13 +228,12 @@ def emailed(job_name: str, settings: Settings, no_email: bool) -> Iterator[_Emai
             log.warning("%s", email_error)
         raise
     run = outcome.run
-    summary = json.loads((run.final_folder / "summary.json").read_text(encoding="utf-8"))
     csv_name = run.outputs.get("csv")
     sent_to = notify_run(
         settings.email,
         job_name,
         "succeeded",
-        summary,
+        run.written_summary,
         run.final_folder,
         run.final_folder / csv_name if csv_name else None,
     )

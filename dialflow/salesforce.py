@@ -16,9 +16,15 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .errors import DialflowError, InputError
+
+if TYPE_CHECKING:
+    import requests
+    from simple_salesforce import Salesforce
+
+    from .config import SalesforceSettings
 
 T = TypeVar("T")
 
@@ -38,7 +44,7 @@ NEEDED_FOR_AUTH = {
 }
 
 
-def http_session(ca_bundle: str | None):  # noqa: ANN201 - requests.Session
+def http_session(ca_bundle: str | None) -> requests.Session:
     """Return an HTTP session that trusts `ca_bundle` when given (requests would otherwise let
     REQUESTS_CA_BUNDLE from the environment override it)."""
     import requests
@@ -67,7 +73,7 @@ class Credentials:
     private_key_path: str | None = None
 
     @classmethod
-    def from_settings(cls, config) -> Credentials:  # noqa: ANN001 - config.SalesforceSettings
+    def from_settings(cls, config: SalesforceSettings) -> Credentials:
         """Return the credentials of `config`, or stop naming the missing settings."""
         missing = [name for name in NEEDED_FOR_AUTH[config.auth] if not getattr(config, name)]
         if missing:
@@ -97,7 +103,9 @@ def _text(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def login(credentials: Credentials, retries: int = 3, retry_base_seconds: float = 1.0):  # noqa: ANN201
+def login(
+    credentials: Credentials, retries: int = 3, retry_base_seconds: float = 1.0
+) -> Connection:
     """Log in with the configured flow; stop with Salesforce's reason in one line."""
     import requests
     from simple_salesforce import Salesforce
@@ -162,10 +170,10 @@ class Connection:
     retry_base_seconds: float = 1.0
 
     @classmethod
-    def from_settings(cls, config) -> Connection:  # noqa: ANN001 - config.SalesforceSettings
+    def from_settings(cls, config: SalesforceSettings) -> Connection:
         return login(Credentials.from_settings(config), config.retries, config.retry_base_seconds)
 
-    def client(self):  # noqa: ANN201 - simple_salesforce.Salesforce
+    def client(self) -> Salesforce:
         from simple_salesforce import Salesforce
 
         return Salesforce(
@@ -236,7 +244,7 @@ def error_code_and_message(exc: Exception) -> tuple[str, str]:
     return type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""
 
 
-def api_usage(client) -> dict[str, int]:  # noqa: ANN001 - simple_salesforce.Salesforce
+def api_usage(client: Salesforce) -> dict[str, int]:
     """Return the org's daily API calls used and allowed from the last Sforce-Limit-Info seen."""
     usage = client.api_usage.get("api-usage")
     return {} if usage is None else {"used": usage.used, "limit": usage.total}

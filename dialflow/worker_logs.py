@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from .logs import mask_dask_logs, route_dask_warnings
+
+if TYPE_CHECKING:
+    from distributed import Worker
 
 
 class MaskWorkerLogs(WorkerPlugin):
@@ -16,6 +21,6 @@ class MaskWorkerLogs(WorkerPlugin):
 
     name = "dialflow-mask-worker-logs"
 
-    def setup(self, worker) -> None:  # noqa: ANN001 - distributed.Worker
+    def setup(self, worker: Worker) -> None:
         mask_dask_logs()
         route_dask_warnings()

@@ -1,7 +1,7 @@
 """The live dashboard of a running job, seen in headless Chromium.
 
 Whoever watches a run on the dashboard must tell which job and stage is busy, so task names
-carry both (`autoflush-normalise`, ...). Bokeh draws the status page's plots on a canvas, so the
+carry both (`autoflush-normalize`, ...). Bokeh draws the status page's plots on a canvas, so the
 test reads the names from the page's Bokeh documents (the data the plots draw) rather than from
 the DOM, and saves a screenshot for a person to look at.
 """
@@ -27,7 +27,7 @@ DIALFLOW = Path(sys.executable).parent / "dialflow"
 # Stages of autoflush whose tokens name its tasks (dialflow/jobs/autoflush.py, `token=`).
 AUTOFLUSH_STAGES = {
     f"autoflush-{stage}"
-    for stage in ("classify", "normalise", "count", "aggregate", "rules", "match")
+    for stage in ("classify", "normalize", "count", "aggregate", "rules", "match")
 }
 DASHBOARD_LINE = re.compile(r"^autoflush: Dask dashboard at (http://\S+)")
 

@@ -197,7 +197,7 @@ def test_planted_duplicates_are_found_by_the_match_keys(
         return node
 
     phone = account["Phone"].map(_e164)
-    name = account["Name"].map(_normalised_name)
+    name = account["Name"].map(_normalized_name)
     name_postal = name + "|" + account["BillingPostalCode"].str[:5]
     for key in (phone, name_postal):
         for ids in account["Id"].groupby(key.to_numpy()).agg(list):
@@ -218,8 +218,8 @@ def test_planted_duplicates_are_found_by_the_match_keys(
     assert account["Name"].str.contains(r", (?:Inc|LLC|Corp)", regex=True).any()
 
 
-def _normalised_name(name: str) -> str:
-    """Return DESIGN's normalised Name: casefolded, no punctuation or legal suffixes."""
+def _normalized_name(name: str) -> str:
+    """Return DESIGN's normalized Name: casefolded, no punctuation or legal suffixes."""
     words = re.sub(r"[^\w\s]", "", name.casefold()).split()
     return " ".join(w for w in words if w not in LEGAL_SUFFIXES)
 

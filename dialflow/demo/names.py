@@ -12,7 +12,7 @@ from .arrays import copy_fields, pick
 from .columns import join, take_words
 from .words import FIRST_PARTS, INDUSTRIES, MODIFIERS
 
-# Legal-suffix families: forms inside a family normalise to the same dedupe key.
+# Legal-suffix families: forms inside a family normalize to the same dedupe key.
 SUFFIX_FAMILIES = (
     ("Inc", "Inc.", "Incorporated"),
     ("LLC", "L.L.C.", "Llc"),

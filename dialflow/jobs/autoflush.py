@@ -24,7 +24,10 @@ from .params import JobParams
 from .rows import AccountChecks, checked_frames, dropped_counts, lacks_id, tasks_without_account
 
 if TYPE_CHECKING:
+    import dask.dataframe as dd
+
     from ..config import Settings
+
 
 class AutoflushParams(JobParams):
     """What the autoflush job needs, resolved from the settings."""
@@ -346,12 +349,12 @@ class AutoflushResult:
 
 
 def run_autoflush(
-    calls,  # noqa: ANN001 - a dask DataFrame of Task
-    accounts,  # noqa: ANN001 - a dask DataFrame of Account
+    calls: dd.DataFrame,
+    accounts: dd.DataFrame,
     params: AutoflushParams,
     compute: Compute = dask_compute,
 ) -> AutoflushResult:
-    """Wire the pure functions on Dask: normalise and count, decide per number, match fields.
+    """Wire the pure functions on Dask: normalize and count, decide per number, match fields.
 
     Args:
         calls: Task with CALL_COLUMNS.
@@ -365,7 +368,7 @@ def run_autoflush(
         classify_calls, params, meta=CLASSIFIED_META, token="autoflush-classify"
     )
     signals = classified.map_partitions(
-        signal_calls, params, meta=SIGNAL_CALLS_META, token="autoflush-normalise"
+        signal_calls, params, meta=SIGNAL_CALLS_META, token="autoflush-normalize"
     )
     counts = classified.map_partitions(
         category_counts, meta=CATEGORY_COUNTS_META, token="autoflush-count"

@@ -1,7 +1,7 @@
 """dedupe: which account records are duplicates, and which one of each cluster survives.
 
 Two records are duplicates when they share a match key (`phone`: E.164 of the primary phone;
-`name_postal`: normalised name plus the first postal digits). Clusters are the connected components
+`name_postal`: normalized name plus the first postal digits). Clusters are the connected components
 of those links; the survivor is the newest by LastModifiedDate, then CreatedDate, then greatest Id.
 """
 
@@ -20,6 +20,8 @@ from .params import JobParams
 from .rows import AccountChecks, checked_frames, dropped_counts
 
 if TYPE_CHECKING:
+    import dask.dataframe as dd
+
     from ..config import Settings
 
 
@@ -74,7 +76,7 @@ _PUNCTUATION = r"[\p{P}\p{S}]+"
 _WHITESPACE = r"[\s\p{Z}]+"
 
 
-def normalise_names(names: pd.Series, legal_suffixes: tuple[str, ...]) -> pd.Series:
+def normalize_names(names: pd.Series, legal_suffixes: tuple[str, ...]) -> pd.Series:
     """Casefold, drop punctuation, collapse whitespace and strip trailing legal suffixes.
 
     Returns null where nothing is left. A name that is only a suffix ("Company") keeps it,
@@ -117,7 +119,7 @@ def account_keys(accounts: pd.DataFrame, params: DedupeParams) -> pd.DataFrame:
             value = normalize_e164(raw, params.region)
             status = np.where(value.notna(), "valid", np.where(is_blank(raw), "blank", "invalid"))
         else:
-            name = normalise_names(accounts["Name"], params.legal_suffixes)
+            name = normalize_names(accounts["Name"], params.legal_suffixes)
             postal = postal_prefix(accounts["BillingPostalCode"], params.postal_digits)
             value = name + "|" + postal
             status = np.where(value.notna(), "valid", np.where(name.isna(), "no_name", "no_postal"))
@@ -251,7 +253,7 @@ class DedupeResult:
 
 
 def run_dedupe(
-    accounts,  # noqa: ANN001 - a dask DataFrame of Account
+    accounts: dd.DataFrame,
     params: DedupeParams,
     compute: Compute = dask_compute,
 ) -> DedupeResult:

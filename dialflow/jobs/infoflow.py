@@ -28,6 +28,8 @@ from .rows import AccountChecks, checked_frames, dropped_counts, tasks_without_a
 from .usable_phone import first_usable_phone
 
 if TYPE_CHECKING:
+    import dask.dataframe as dd
+
     from ..config import Settings
 
 
@@ -337,11 +339,11 @@ def _summary(
 
 
 def run_infoflow(
-    accounts,  # noqa: ANN001 - a dask DataFrame of Account
-    calls,  # noqa: ANN001 - Task: AccountId, CallDisposition, CreatedDate
-    research,  # noqa: ANN001 - Research_Request__c: Account__c, CreatedDate
-    history,  # noqa: ANN001 - Address_History__c
-    users,  # noqa: ANN001 - User
+    accounts: dd.DataFrame,  # Account
+    calls: dd.DataFrame,  # Task: AccountId, CallDisposition, CreatedDate
+    research: dd.DataFrame,  # Research_Request__c: Account__c, CreatedDate
+    history: dd.DataFrame,  # Address_History__c
+    users: dd.DataFrame,  # User
     cleared: pd.Index,
     flushed: pd.Series,
     logged: pd.Series,

@@ -28,6 +28,8 @@ from .rows import AccountChecks, checked_frames, dropped_counts, tasks_without_a
 from .usable_phone import first_usable_phone
 
 if TYPE_CHECKING:
+    import dask.dataframe as dd
+
     from ..config import Settings
 
 
@@ -474,10 +476,14 @@ class ListiqResult:
     counts: dict[str, Any]
 
 
-def _status_counts(status):  # noqa: ANN001, ANN202 - a pandas or a Dask frame
+def _status_counts(
+    status: pd.DataFrame | dd.DataFrame,
+) -> tuple[pd.Series | dd.Series, pd.Series | dd.Series]:
     """Return accounts by status and unmapped numbers by +1 area-code prefix.
 
-    groupby-size, not value_counts: on distributed, a persisted value_counts fails to gather.
+    `status` is the pandas reference's frame or the Dask wiring's; the counts are of the same
+    kind (pandas Series, or lazy Dask Series). groupby-size, not value_counts: on distributed, a
+    persisted value_counts fails to gather.
     """
     unmapped = status[status["Status"] == UNMAPPED_AREA_CODE]
     unmapped = unmapped.assign(Prefix=unmapped["Phone"].str.slice(0, 5))
@@ -537,8 +543,8 @@ def listiq_frame(
 
 
 def run_listiq(
-    accounts,  # noqa: ANN001 - a dask DataFrame of Account
-    calls,  # noqa: ANN001 - a dask DataFrame of Task (AccountId, CreatedDate)
+    accounts: dd.DataFrame,  # Account
+    calls: dd.DataFrame,  # Task: AccountId, CreatedDate
     excluded_ids: pd.Index,
     cleared: pd.Index,
     area_codes: pd.DataFrame,

@@ -14,11 +14,15 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..errors import DialflowError
 from ..salesforce import Connection
+
+if TYPE_CHECKING:
+    from simple_salesforce import Salesforce
 
 # Bulk API 2.0: an empty value leaves a field as it is; this one sets it to null.
 BULK_NULL = "#N/A"
@@ -119,7 +123,7 @@ def bulk_ingest(
     for start in range(0, len(records), batch_records):
         batch = records[start : start + batch_records]
 
-        def ingest(client, batch=batch) -> tuple[str, str]:  # noqa: ANN001
+        def ingest(client: Salesforce, batch: list[dict] = batch) -> tuple[str, str]:
             bulk = getattr(client.bulk2, obj)
             (job,) = getattr(bulk, operation)(records=batch, wait=poll_seconds)
             job_id = job["job_id"]
@@ -276,7 +280,7 @@ def insert_research_requests(
     return ApplyResult(results, _counts(results["Status"]))
 
 
-def _counts(statuses) -> dict[str, int]:  # noqa: ANN001 - a Series or an empty list
+def _counts(statuses: pd.Series | list[str]) -> dict[str, int]:
     return {str(k): int(v) for k, v in pd.Series(statuses, dtype=object).value_counts().items()}
 
 

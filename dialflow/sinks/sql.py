@@ -14,6 +14,7 @@ import secrets
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,11 +26,17 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import DialflowError
 
+if TYPE_CHECKING:
+    import sqlite3
+
+    from pandas.api.extensions import ExtensionDtype
+    from sqlalchemy.pool import ConnectionPoolEntry
+
 # MySQL/MariaDB DATETIME keeps whole seconds unless asked for microseconds.
 _TIMESTAMP = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 
 
-def _column_type(dtype) -> sa.types.TypeEngine:  # noqa: ANN001 - a pandas dtype
+def _column_type(dtype: np.dtype | ExtensionDtype) -> sa.types.TypeEngine:
     if isinstance(dtype, pd.DatetimeTZDtype) or pd.api.types.is_datetime64_dtype(dtype):
         return _TIMESTAMP
     if pd.api.types.is_bool_dtype(dtype):
@@ -128,11 +135,14 @@ def sql_engine(url: str) -> sa.engine.Engine:
     if engine.dialect.name == "sqlite":
 
         @sa.event.listens_for(engine, "connect")
-        def _no_driver_transactions(dbapi_connection, connection_record) -> None:  # noqa: ANN001, ARG001
+        def _no_driver_transactions(
+            dbapi_connection: sqlite3.Connection,
+            connection_record: ConnectionPoolEntry,  # noqa: ARG001 - the event's signature
+        ) -> None:
             dbapi_connection.isolation_level = None
 
         @sa.event.listens_for(engine, "begin")
-        def _begin(connection) -> None:  # noqa: ANN001
+        def _begin(connection: sa.Connection) -> None:
             connection.exec_driver_sql("BEGIN")
 
     return engine

@@ -118,28 +118,25 @@ class FileSource(Source[TableFiles]):
         columns = list(kinds)
         if checked.is_csv:
             blocksize = parse_bytes(self.csv_blocksize)
-            blocks = [block for file in checked.files for block in csv_blocks(file, blocksize)]
-            # Each worker reads its own blocks; a bad byte or row is named with its file and line.
-            return dd.from_map(
-                read_csv_block,
-                blocks,
-                columns=columns,
-                meta=empty_frame(dict.fromkeys(columns, "string[pyarrow]")),
-                enforce_metadata=False,
-                label="read-csv",
-            )
-        blocksize = parse_bytes(self.parquet_blocksize)
-        pieces = [
-            piece for file in checked.files for piece in parquet_pieces(file, columns, blocksize)
-        ]
-        # Each worker reads its own pieces; a part it cannot read is named in the error.
+            parts = [block for file in checked.files for block in csv_blocks(file, blocksize)]
+            reader, dtype, label = read_csv_block, "string[pyarrow]", "read-csv"
+        else:
+            blocksize = parse_bytes(self.parquet_blocksize)
+            parts = [
+                piece
+                for file in checked.files
+                for piece in parquet_pieces(file, columns, blocksize)
+            ]
+            reader, dtype, label = read_parquet_piece, "object", "read-parquet"
+        # Each worker reads its own parts; a file it cannot read is named in the error (a bad
+        # CSV byte or row with its line).
         return dd.from_map(
-            read_parquet_piece,
-            pieces,
+            reader,
+            parts,
             columns=columns,
-            meta=empty_frame(dict.fromkeys(columns, "object")),
+            meta=empty_frame(dict.fromkeys(columns, dtype)),
             enforce_metadata=False,
-            label="read-parquet",
+            label=label,
         )
 
 

@@ -119,7 +119,9 @@ def _require_columns(frame: pd.DataFrame, table: str, columns: list[str], origin
         )
 
 
-def _bad_rows(table: str, column: str, bad: pd.Series, frame: pd.DataFrame, rule: str, origin: str):  # noqa: ANN202
+def _bad_rows(
+    table: str, column: str, bad: pd.Series, frame: pd.DataFrame, rule: str, origin: str
+) -> None:
     if bad.any():
         example = frame.loc[bad, column].iloc[0]
         example = example.item() if hasattr(example, "item") else example  # 5, not np.int64(5)

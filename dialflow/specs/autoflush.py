@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..jobs.autoflush import AutoflushParams
 from ..runner import JobContext, JobOption, JobOutput, JobPlan, JobSpec
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+
+    from ..progress import ProgressCompute
+    from ..run import Run
+    from ..sources.previous import PreviousResult
 
 
 def plan(context: JobContext) -> JobPlan:
@@ -17,7 +26,7 @@ def plan(context: JobContext) -> JobPlan:
     since_stamp = parse_since(since, context.as_of) if since is not None else None
     params = AutoflushParams.from_settings(settings, context.as_of, since_stamp)
 
-    def compute(run, compute, tables) -> JobOutput:  # noqa: ANN001 - see JobPlan.compute
+    def compute(run: Run, compute: ProgressCompute, tables: dict[str, dd.DataFrame]) -> JobOutput:
         with run.stage("autoflush") as stage:
             result = run_autoflush(tables["Task"], tables["Account"], params, compute=compute)
             stage["bad_numbers"] = len(result.verdicts)
@@ -30,7 +39,7 @@ def plan(context: JobContext) -> JobPlan:
     return JobPlan(params, reads, compute, write_back=apply_cleanup)
 
 
-def latest_cleanup(context: JobContext):  # noqa: ANN201 - PreviousResult | None
+def latest_cleanup(context: JobContext) -> PreviousResult | None:
     """Return the latest autoflush run's cleared (account, field, number) keys, or None."""
     return context.latest(
         "autoflush",

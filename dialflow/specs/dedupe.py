@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..jobs.dedupe import DedupeParams
 from ..runner import JobContext, JobOutput, JobPlan, JobSpec
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+
+    from ..progress import ProgressCompute
+    from ..run import Run
 
 
 def plan(context: JobContext) -> JobPlan:
@@ -13,7 +21,7 @@ def plan(context: JobContext) -> JobPlan:
     settings = context.settings
     params = DedupeParams.from_settings(settings)
 
-    def compute(run, compute, tables) -> JobOutput:  # noqa: ANN001 - see JobPlan.compute
+    def compute(run: Run, compute: ProgressCompute, tables: dict[str, dd.DataFrame]) -> JobOutput:
         with run.stage("dedupe") as stage:
             result = run_dedupe(tables["Account"], params, compute=compute)
             stage["flagged"] = len(result.flagged)

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..jobs.infoflow import InfoflowParams
 from ..runner import JobContext, JobOutput, JobPlan, JobSpec, previous_runs
 from .autoflush import latest_cleanup
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+
+    from ..progress import ProgressCompute
+    from ..run import Run
 
 log = logging.getLogger("dialflow")
 
@@ -38,7 +45,7 @@ def plan(context: JobContext) -> JobPlan:
         since,
     )
 
-    def compute(run, compute, tables) -> JobOutput:  # noqa: ANN001 - see JobPlan.compute
+    def compute(run: Run, compute: ProgressCompute, tables: dict[str, dd.DataFrame]) -> JobOutput:
         with run.stage("infoflow") as stage:
             result = run_infoflow(
                 tables["Account"],

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..jobs.listiq import ListiqParams
 from ..runner import JobContext, JobOption, JobOutput, JobPlan, JobSpec, previous_runs
 from .autoflush import latest_cleanup
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import dask.dataframe as dd
+
+    from ..progress import ProgressCompute
+    from ..run import Run
 
 log = logging.getLogger("dialflow")
 
@@ -37,7 +46,7 @@ def plan(context: JobContext) -> JobPlan:
                 context.output_dir,
             )
 
-    def compute(run, compute, tables) -> JobOutput:  # noqa: ANN001 - see JobPlan.compute
+    def compute(run: Run, compute: ProgressCompute, tables: dict[str, dd.DataFrame]) -> JobOutput:
         with run.stage("listiq") as stage:
             result = run_listiq(
                 tables["Account"],
@@ -58,7 +67,7 @@ def plan(context: JobContext) -> JobPlan:
         run.inputs["previous_runs"] = previous_runs(dedupe=flagged, autoflush=cleanup)
         day = params.call_date.isoformat()
 
-        def report(path):  # noqa: ANN001, ANN202 - a pathlib.Path
+        def report(path: Path) -> None:
             title = f"listiq {day}: target vs delivered by state"
             target_vs_delivered_html(result.plan, path, title)
 

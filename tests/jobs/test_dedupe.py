@@ -6,7 +6,7 @@ from pandas.testing import assert_frame_equal
 from dialflow.jobs.dedupe import (
     FLAGGED_META,
     dedupe_frame,
-    normalise_names,
+    normalize_names,
     postal_prefix,
     run_dedupe,
 )
@@ -23,7 +23,7 @@ def expected(rows: list[tuple]) -> pd.DataFrame:
 
 
 @pytest.mark.parametrize(
-    "name, normalised",
+    "name, normalized",
     [
         ("Acme, Inc.", "acme"),
         ("ACME   INC", "acme"),
@@ -39,9 +39,9 @@ def expected(rows: list[tuple]) -> pd.DataFrame:
         (None, None),
     ],
 )
-def test_normalise_names(name, normalised):
-    result = normalise_names(pd.Series([name], dtype="string[pyarrow]"), SUFFIXES)
-    assert (result.iloc[0] if result.notna().iloc[0] else None) == normalised
+def test_normalize_names(name, normalized):
+    result = normalize_names(pd.Series([name], dtype="string[pyarrow]"), SUFFIXES)
+    assert (result.iloc[0] if result.notna().iloc[0] else None) == normalized
 
 
 def test_postal_prefix_keeps_five_digits_or_nothing():

@@ -86,7 +86,7 @@ EXTENSIONS = [
     " int 5",
 ]
 EDGES = ["", "", "", " ", "\t", "\n", "  ", "\u00a0", "\u3000", "(", ")", "tel:", "Phone: "]
-# Fullwidth and Arabic-Indic digits: phonenumbers normalises them; the fast path must not claim
+# Fullwidth and Arabic-Indic digits: phonenumbers normalizes them; the fast path must not claim
 # them.
 DIGIT_SHIFTS = [0x30, 0xFF10, 0x0660]
 
