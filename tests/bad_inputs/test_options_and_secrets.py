@@ -67,40 +67,59 @@ def assert_no_password(result) -> None:  # noqa: ANN001 - typer's Result
 # --- Time options ---------------------------------------------------------------------------
 
 
-def test_empty_as_of_from_an_unset_crontab_variable_is_refused(tmp_path, demo, no_cluster):
-    result = refused("run", "dedupe", "--config", str(write_config(tmp_path, demo)), "--as-of", "")
+RANGE_FIX = "give a time from 1900-01-01 to 2199-12-31 (UTC)"
+LATER_FIX = "give an earlier time, or a later --as-of"
+# (job, options, extra config, the exact error line): each refused before a cluster starts.
+REFUSED_TIMES = {
+    "empty --as-of (an unset crontab variable)": (
+        "dedupe", ["--as-of", ""], "", f"Error: --as-of '': not a timestamp; {ISO_FIX}"
+    ),
+    "--as-of NaT": (
+        "autoflush", ["--as-of", "NaT"], "", f"Error: --as-of 'NaT': not a timestamp; {ISO_FIX}"
+    ),
+    "--as-of not ISO-8601": (
+        "dedupe", ["--as-of", "25 Nov 2026"], "",
+        f"Error: --as-of '25 Nov 2026': not a timestamp; {ISO_FIX}",
+    ),
+    "--as-of beyond the accepted years": (
+        "autoflush", ["--as-of", "9999-12-31T23:00Z"], "",
+        f"Error: --as-of '9999-12-31T23:00Z': outside the accepted range; {RANGE_FIX}",
+    ),
+    "--since after --as-of": (
+        "autoflush", ["--as-of", AS_OF, "--since", "2026-12-01"], "",
+        f"Error: --since '2026-12-01': not before --as-of 2026-11-25T06:00:00Z; {LATER_FIX}",
+    ),
+    "empty --since": (
+        "autoflush", ["--as-of", AS_OF, "--since", ""], "",
+        f"Error: --since '': not a timestamp; {ISO_FIX}",
+    ),
+    "autoflush.since after --as-of": (
+        "autoflush", ["--as-of", AS_OF], "autoflush:\n  since: 2026-12-01\n",
+        "Error: autoflush.since = 2026-12-01T00:00:00Z: not before --as-of "
+        f"2026-11-25T06:00:00Z; {LATER_FIX}",
+    ),
+    "empty --call-date": (
+        "listiq", ["--as-of", AS_OF, "--call-date", "", "--no-sql"], "",
+        "Error: --call-date '': not a date; give YYYY-MM-DD like 2026-11-25",
+    ),
+    "--call-date far from --as-of": (
+        "listiq", ["--as-of", AS_OF, "--call-date", "2027-11-25"], "",
+        "Error: --call-date '2027-11-25': too far from the --as-of day 2026-11-25; give a day "
+        "from 2026-11-24 to 2026-12-02, or move --as-of",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(("job", "options", "extra", "line"), list(REFUSED_TIMES.values()),
+                         ids=list(REFUSED_TIMES))  # fmt: skip
+def test_a_time_that_means_nothing_is_refused_before_any_work(
+    tmp_path, demo, no_cluster, job, options, extra, line
+):
+    config = str(write_config(tmp_path, demo, extra))
+    result = refused("run", job, "--config", config, *options)
     assert result.exit_code == 2
-    assert one_error_line(result.output) == f"Error: --as-of '': not a timestamp; {ISO_FIX}"
-    assert_nothing_left(tmp_path / "out", "dedupe")
-
-
-def test_as_of_nat_is_refused(tmp_path, demo, no_cluster):
-    config = str(write_config(tmp_path, demo))
-    result = refused("run", "autoflush", "--config", config, "--as-of", "NaT")
-    assert result.exit_code == 2
-    assert one_error_line(result.output) == f"Error: --as-of 'NaT': not a timestamp; {ISO_FIX}"
-    assert_nothing_left(tmp_path / "out", "autoflush")
-
-
-def test_as_of_that_is_not_iso_8601_is_refused(tmp_path, demo, no_cluster):
-    config = str(write_config(tmp_path, demo))
-    result = refused("run", "dedupe", "--config", config, "--as-of", "25 Nov 2026")
-    assert result.exit_code == 2
-    assert one_error_line(result.output) == (
-        f"Error: --as-of '25 Nov 2026': not a timestamp; {ISO_FIX}"
-    )
-    assert_nothing_left(tmp_path / "out", "dedupe")
-
-
-def test_as_of_beyond_the_accepted_years_is_refused_before_any_work(tmp_path, demo, no_cluster):
-    config = str(write_config(tmp_path, demo))
-    result = refused("run", "autoflush", "--config", config, "--as-of", "9999-12-31T23:00Z")
-    assert result.exit_code == 2
-    assert one_error_line(result.output) == (
-        "Error: --as-of '9999-12-31T23:00Z': outside the accepted range; give a time from "
-        "1900-01-01 to 2199-12-31 (UTC)"
-    )
-    assert_nothing_left(tmp_path / "out", "autoflush")
+    assert one_error_line(result.output) == line
+    assert_nothing_left(tmp_path / "out", job)
 
 
 def test_as_of_more_than_a_day_ahead_is_refused(tmp_path, demo, no_cluster):
@@ -113,38 +132,6 @@ def test_as_of_more_than_a_day_ahead_is_refused(tmp_path, demo, no_cluster):
     assert_nothing_left(tmp_path / "out", "infoflow")
 
 
-def test_since_after_as_of_is_refused(tmp_path, demo, no_cluster):
-    config = str(write_config(tmp_path, demo))
-    result = refused(
-        "run", "autoflush", "--config", config, "--as-of", AS_OF, "--since", "2026-12-01"
-    )
-    assert result.exit_code == 2
-    assert one_error_line(result.output) == (
-        "Error: --since '2026-12-01': not before --as-of 2026-11-25T06:00:00Z; give an earlier "
-        "time, or a later --as-of"
-    )
-    assert_nothing_left(tmp_path / "out", "autoflush")
-
-
-def test_empty_since_is_refused(tmp_path, demo, no_cluster):
-    config = str(write_config(tmp_path, demo))
-    result = refused("run", "autoflush", "--config", config, "--as-of", AS_OF, "--since", "")
-    assert result.exit_code == 2
-    assert one_error_line(result.output) == f"Error: --since '': not a timestamp; {ISO_FIX}"
-    assert_nothing_left(tmp_path / "out", "autoflush")
-
-
-def test_config_since_after_as_of_is_refused(tmp_path, demo, no_cluster):
-    config = str(write_config(tmp_path, demo, "autoflush:\n  since: 2026-12-01\n"))
-    result = refused("run", "autoflush", "--config", config, "--as-of", AS_OF)
-    assert result.exit_code == 2
-    assert one_error_line(result.output) == (
-        "Error: autoflush.since = 2026-12-01T00:00:00Z: not before --as-of 2026-11-25T06:00:00Z; "
-        "give an earlier time, or a later --as-of"
-    )
-    assert_nothing_left(tmp_path / "out", "autoflush")
-
-
 def test_config_since_beyond_the_accepted_years_is_refused(tmp_path, demo):
     config = write_config(tmp_path, demo, "autoflush:\n  since: '9999-12-31T23:00Z'\n")
     result = refused("config", "check", "--config", str(config))
@@ -153,31 +140,6 @@ def test_config_since_beyond_the_accepted_years_is_refused(tmp_path, demo):
         f"Error: {config}: autoflush.since = '9999-12-31T23:00Z' is not allowed: outside the "
         "accepted range; give a time from 1900-01-01 to 2199-12-31 (UTC)"
     )
-
-
-def test_empty_call_date_is_refused(tmp_path, demo, no_cluster):
-    config = str(write_config(tmp_path, demo))
-    result = refused(
-        "run", "listiq", "--config", config, "--as-of", AS_OF, "--call-date", "", "--no-sql"
-    )
-    assert result.exit_code == 2
-    assert one_error_line(result.output) == (
-        "Error: --call-date '': not a date; give YYYY-MM-DD like 2026-11-25"
-    )
-    assert_nothing_left(tmp_path / "out", "listiq")
-
-
-def test_call_date_far_from_as_of_is_refused(tmp_path, demo, no_cluster):
-    config = str(write_config(tmp_path, demo))
-    result = refused(
-        "run", "listiq", "--config", config, "--as-of", AS_OF, "--call-date", "2027-11-25"
-    )
-    assert result.exit_code == 2
-    assert one_error_line(result.output) == (
-        "Error: --call-date '2027-11-25': too far from the --as-of day 2026-11-25; give a day "
-        "from 2026-11-24 to 2026-12-02, or move --as-of"
-    )
-    assert_nothing_left(tmp_path / "out", "listiq")
 
 
 def test_demo_data_with_an_empty_as_of_is_refused(tmp_path):
