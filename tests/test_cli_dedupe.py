@@ -99,6 +99,21 @@ def test_missing_column_stops_before_any_output(tmp_path):
     assert no_run_folder(tmp_path, "dedupe")
 
 
+def test_a_phone_column_is_not_demanded_when_no_key_uses_it(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    accounts_frame(ACCOUNTS).drop(columns=["Phone"]).to_parquet(data / "Account.parquet")
+    config = write_config(tmp_path, data, extra="dedupe:\n  match_keys: [name_postal]\n")
+    result = run_cli("run", "dedupe", "--config", str(config), "--no-sql")
+    folder = Path(result.stdout.strip().splitlines()[-1]) if result.exit_code == 0 else None
+    assert folder is not None, result.output
+    flagged = pd.read_csv(folder / "dedupe_flagged.csv", dtype=str)
+    # B ~ C share name + postal (the phone link A ~ B is not configured).
+    assert flagged[["Id", "SurvivorId", "MatchKeys"]].values.tolist() == [
+        ["001C", "001B", "name_postal"]
+    ]
+
+
 def test_mistyped_parquet_column_stops_before_any_output(tmp_path):
     data = tmp_path / "data"
     (data / "Account").mkdir(parents=True)

@@ -47,7 +47,16 @@ class DedupeParams(JobParams):
         )
 
 
-ACCOUNT_COLUMNS = ["Id", "Name", "BillingPostalCode", "CreatedDate", "LastModifiedDate"]
+# What the survivor rule reads, and what each key kind reads besides.
+SURVIVOR_COLUMNS = ["Id", "CreatedDate", "LastModifiedDate"]
+NAME_POSTAL_COLUMNS = ["Name", "BillingPostalCode"]
+
+
+def account_columns(params: DedupeParams) -> list[str]:
+    """Return the Account columns dedupe reads: the survivor rule's and the configured keys'
+    (a source without a phone column is fine when no key uses it)."""
+    by_kind = {"phone": [params.phone_field], "name_postal": NAME_POSTAL_COLUMNS}
+    return SURVIVOR_COLUMNS + [column for kind in params.match_keys for column in by_kind[kind]]
 
 # One row per (account, match key kind); KeyValue is null where the record has no usable key.
 KEYS_META = empty_frame(
@@ -260,7 +269,7 @@ def run_dedupe(
     """Wire the pure functions on Dask: keys per partition, a shuffle by key, gather the pairs.
 
     Args:
-        accounts: Account with at least ACCOUNT_COLUMNS and the phone field.
+        accounts: Account with at least `account_columns(params)`.
         params: resolved dedupe parameters.
         compute: computes several collections at once (the CLI's shows progress); default dask's.
     """

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def plan(context: JobContext) -> JobPlan:
     """Read the Account match-key columns; flag every non-survivor of a duplicate cluster."""
-    from ..jobs.dedupe import ACCOUNT_COLUMNS, run_dedupe
+    from ..jobs.dedupe import account_columns, run_dedupe
 
     settings = context.settings
     params = DedupeParams.from_settings(settings)
@@ -29,7 +29,7 @@ def plan(context: JobContext) -> JobPlan:
         run.inputs["Account"] = sum(result.counts["keys"][params.match_keys[0]].values())
         return JobOutput(result.flagged, "dedupe_flagged", settings.dedupe.sql_table)
 
-    return JobPlan(params, {"Account": ACCOUNT_COLUMNS + [params.phone_field]}, compute)
+    return JobPlan(params, {"Account": account_columns(params)}, compute)
 
 
 SPEC = JobSpec(
