@@ -19,7 +19,7 @@ from .errors import DialflowError
 if TYPE_CHECKING:
     from .runner import JobSpec
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(no_args_is_help=True, add_completion=False)
 config_app = typer.Typer(no_args_is_help=True, help="Check the configuration.")
 run_app = typer.Typer(no_args_is_help=True, help="Run a job.")
 app.add_typer(config_app, name="config")
