@@ -307,10 +307,9 @@ def _commit(run: Run, temporary: Path, final: Path) -> None:
         if attempted and not _forget(attempted, run.run_id, forget_run):
             # The rows may stay committed; the hidden folder is kept for the next run.
             raise UnfinishedCommit(
-                f"run {run.run_id}: moving its folder into place failed "
-                f"({type(exc).__name__}: {exc}) after its SQL commit, and removing its SQL rows "
-                f"again failed too; the next {run.job} run on {final.parent.parent} completes "
-                f"or removes it"
+                f"run {run.run_id}: its commit failed after the SQL COMMIT was sent "
+                f"({type(exc).__name__}: {exc}), and removing its SQL rows again failed too; "
+                f"the next {run.job} run on {final.parent.parent} completes or removes it"
             ) from None
         raise
     run.folder = final
