@@ -36,10 +36,10 @@ from dialflow.jobs.dedupe import (  # noqa: E402
     normalize_names,
     postal_prefix,
 )
-from dialflow.schema import PANDAS_DTYPES, table_columns  # noqa: E402
+from dialflow.schema import DEFAULT_PHONE_FIELDS, PANDAS_DTYPES, table_columns  # noqa: E402
 
 DATASETS = ("febrl1", "febrl2", "febrl3")
-METHODS = ("dialflow exact", "splink", "recordlinkage")
+METHODS = ("dialflow exact", "dialflow probabilistic", "splink", "recordlinkage")
 FIXED_DATE = pd.Timestamp("2026-01-01T00:00:00Z")
 # splink predictions at or above this match probability are called duplicates.
 SPLINK_THRESHOLD = 0.5
@@ -164,6 +164,17 @@ def dialflow_exact(accounts: pd.DataFrame) -> pd.DataFrame:
     return canonical_pairs(pairs["Id_l"].to_numpy(), pairs["Id_r"].to_numpy())
 
 
+def dialflow_probabilistic(accounts: pd.DataFrame) -> pd.DataFrame:
+    """The probabilistic matcher's one-frame reference (dialflow.jobs.linkage): pairs at or
+    above its threshold (0.5), as splink's are."""
+    from dialflow.jobs.linkage.reference import LinkageParams, probabilistic_pairs
+
+    params = LinkageParams(phone_fields=DEFAULT_PHONE_FIELDS, postal_digits=4)
+    result = probabilistic_pairs(accounts, params)
+    chosen = result.pairs[result.pairs["MatchProbability"] >= params.threshold]
+    return canonical_pairs(chosen["IdL"].to_numpy(), chosen["IdR"].to_numpy())
+
+
 def splink_fs(accounts: pd.DataFrame) -> pd.DataFrame:
     """splink 5 on DuckDB: unsupervised Fellegi-Sunter, u by random sampling, m by EM."""
     import splink.comparison_library as cl
@@ -228,6 +239,7 @@ def recordlinkage_ecm(accounts: pd.DataFrame) -> pd.DataFrame:
 
 METHOD_FUNCTIONS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "dialflow exact": dialflow_exact,
+    "dialflow probabilistic": dialflow_probabilistic,
     "splink": splink_fs,
     "recordlinkage": recordlinkage_ecm,
 }
@@ -322,8 +334,16 @@ def report(rows: list[dict], causes: dict, repeat: int, command: str) -> str:
         "known duplicate pairs), each record mapped to the canonical Account columns only: "
         "Name = given name + surname, BillingStreet = street number + address_1, BillingCity = "
         "suburb, BillingState, BillingPostalCode (4 digits), no phones, fixed dates. dialflow "
-        "runs `dedupe_frame` with the default settings and `postal_digits=4`; its predicted "
-        "pairs are every pair inside each cluster. splink 5 (DuckDB) and recordlinkage compare "
+        "exact runs `dedupe_frame` with the default settings and `postal_digits=4`; its "
+        "predicted pairs are every pair inside each cluster. dialflow probabilistic is the "
+        "one-frame reference of the Fellegi-Sunter matcher in progress (`dialflow.jobs.linkage`, "
+        "issue 14; not yet a dedupe method): blocking on postal digits, first and last name "
+        "word, their metaphone with the city and phones (blocks over 1,000 records skipped); "
+        "levels on the whole name, street, city, state, postal code (an edit or a "
+        "transposition) and shared phones; u from 200,000 random pairs; m by EM in two "
+        "training sessions (pairs blocked on postcode, then on name words, each leaving out "
+        "the comparison its rule biases); prior from a deterministic rule at recall 0.7; pairs "
+        "with match probability >= 0.5. splink 5 (DuckDB) and recordlinkage compare "
         "Name's first and last word (one word is both), street, suburb, postcode and state: "
         "splink unsupervised Fellegi-Sunter (Jaro-Winkler 0.9/0.7 levels on the names, street "
         "and suburb, exact postcode with term-frequency adjustment, exact state; blocking on "

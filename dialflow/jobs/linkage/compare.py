@@ -1,0 +1,284 @@
+"""compare: the comparison levels of candidate pairs (the evidence of Fellegi-Sunter linkage).
+
+Each comparison gives a pair one integer level, higher meaning closer. Level -1 (`NULL`) means
+either record has no value once normalised: neutral evidence, the model neither rewards nor
+penalises it. The first level (from the top) whose rule holds is the pair's level.
+
+name -- `normalize_names` of Name (casefolded, punctuation removed, whitespace collapsed, trailing
+legal suffixes dropped):
+    5  exact
+    4  equal once spaces are removed ("ja ck matthews" / "jack matthews")
+    3  the same tokens in another order, or one name's tokens all inside the other's
+       ("matthews jack" / "jack matthews", "jon smith plumbing" / "smith plumbing"):
+       rapidfuzz token_sort_ratio == 100 or token_set_ratio == 100
+    2  Jaro-Winkler >= 0.92 (`NAME_JW_HIGH`)
+    1  Jaro-Winkler >= 0.80 (`NAME_JW_LOW`)
+    0  else
+
+street -- BillingStreet casefolded, punctuation removed, whitespace collapsed:
+    3  exact
+    2  the same leading house number (a first token starting with a digit) and the rest of both
+       streets Jaro-Winkler >= 0.88 (`STREET_JW`)
+    1  Jaro-Winkler >= 0.88 on the whole streets (e.g. only the house number differs; a shared
+       number also lifts the whole: "123 main st" / "123 elm st" is 0.91 though the rest is 0.75)
+    0  else
+
+city -- BillingCity normalised as street:
+    2  exact
+    1  Jaro-Winkler >= 0.88 (`CITY_JW`)
+    0  else
+
+state -- BillingState stripped and upper-cased:
+    1  exact
+    0  else
+
+postal -- `postal_prefix` of BillingPostalCode (its first `postal_digits` digits; null when fewer):
+    2  exact
+    1  one digit substituted, or two adjacent digits transposed (OSA distance == 1;
+       94105 / 49105, 94105 / 94150, 94105 / 94106; not 94105 / 95104)
+    0  else
+
+phone -- Phones, the record's valid E.164 numbers joined by ';':
+    1  the two records share a number
+    0  both have numbers but share none
+   -1  either has none
+
+Jaro-Winkler is rapidfuzz's (prefix weight 0.1), computed in float64. Every string comparison
+runs once per distinct pair of values, element-wise in C (`rapidfuzz.process.cpdist`); nulls
+never reach rapidfuzz (it scores None as 0 and two empty strings as Jaro-Winkler 1).
+A pair whose Id is not among the records has every comparison at NULL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA, JaroWinkler
+
+from ...schema import STRING, empty_frame
+from ..dedupe import normalize_names, postal_prefix
+
+COMPARISONS = ("name", "street", "city", "state", "postal", "phone")
+NULL = -1  # level when either side has no value: neutral evidence
+
+NAME_JW_HIGH = 0.92
+NAME_JW_LOW = 0.80
+STREET_JW = 0.88
+CITY_JW = 0.88
+POSTAL_MAX_EDITS = 1  # OSA distance: one substitution or one adjacent transposition
+
+# The frame compare_pairs returns (e.g. the `meta` of a Dask step).
+COMPARED_META = empty_frame(
+    {"IdL": STRING, "IdR": STRING, **{comparison: "int8" for comparison in COMPARISONS}}
+)
+
+_HOUSE_NUMBER = r"^(\d\w*) (.+)$"  # on normalised streets: a leading token starting with a digit
+
+# Levels of distinct value pairs: (the distinct values, codes of the left and right values of
+# each pair into them) -> int8 levels. Equal codes are equal values.
+_Leveller = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+
+def level_labels() -> dict[str, dict[int, str]]:
+    """For each comparison, level -> a short human label (model.json, the evidence column)."""
+    return {
+        "name": {
+            NULL: "null",
+            0: "else",
+            1: f"jaro_winkler>={NAME_JW_LOW:.2f}",
+            2: f"jaro_winkler>={NAME_JW_HIGH:.2f}",
+            3: "same_tokens_or_subset",
+            4: "equal_without_spaces",
+            5: "exact",
+        },
+        "street": {
+            NULL: "null",
+            0: "else",
+            1: f"jaro_winkler>={STREET_JW:.2f}",
+            2: f"same_number_rest_jaro_winkler>={STREET_JW:.2f}",
+            3: "exact",
+        },
+        "city": {NULL: "null", 0: "else", 1: f"jaro_winkler>={CITY_JW:.2f}", 2: "exact"},
+        "state": {NULL: "null", 0: "else", 1: "exact"},
+        "postal": {
+            NULL: "null",
+            0: "else",
+            1: f"osa_distance=={POSTAL_MAX_EDITS}",
+            2: "exact",
+        },
+        "phone": {NULL: "null", 0: "no_shared_number", 1: "shared_number"},
+    }
+
+
+def _scores(left: np.ndarray, right: np.ndarray, scorer: Callable, **kwargs: object) -> np.ndarray:
+    """Score left[i] against right[i] for every i, in C."""
+    if len(left) == 0:
+        return np.zeros(0, dtype=np.float64)
+    return process.cpdist(
+        left.tolist(), right.tolist(), scorer=scorer, workers=1, dtype=np.float64, **kwargs
+    )
+
+
+def _jaro_winkler(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    return _scores(values[left], values[right], JaroWinkler.normalized_similarity)
+
+
+def _name_levels(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    jw = _jaro_winkler(values, left, right)
+    same_tokens = (
+        _scores(values[left], values[right], fuzz.token_sort_ratio, score_cutoff=100) >= 100
+    ) | (_scores(values[left], values[right], fuzz.token_set_ratio, score_cutoff=100) >= 100)
+    unspaced, _ = pd.factorize(pd.Series(values, dtype=STRING).str.replace(" ", "", regex=False))
+    return np.select(
+        [
+            left == right,
+            unspaced[left] == unspaced[right],
+            same_tokens,
+            jw >= NAME_JW_HIGH,
+            jw >= NAME_JW_LOW,
+        ],
+        [5, 4, 3, 2, 1],
+        0,
+    ).astype(np.int8)
+
+
+def _street_levels(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    parts = pd.Series(values, dtype=STRING).str.extract(_HOUSE_NUMBER)
+    number, _ = pd.factorize(parts[0])  # -1 where a street has no house number
+    rests = parts[1].to_numpy(dtype=object, na_value=None)
+    same_number = (number[left] >= 0) & (number[left] == number[right])
+    rest_close = np.zeros(len(left), dtype=bool)
+    rest_close[same_number] = (
+        _jaro_winkler(rests, left[same_number], right[same_number]) >= STREET_JW
+    )
+    jw = _jaro_winkler(values, left, right)
+    return np.select([left == right, rest_close, jw >= STREET_JW], [3, 2, 1], 0).astype(np.int8)
+
+
+def _city_levels(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    jw = _jaro_winkler(values, left, right)
+    return np.select([left == right, jw >= CITY_JW], [2, 1], 0).astype(np.int8)
+
+
+def _state_levels(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    return (left == right).astype(np.int8)
+
+
+def _postal_levels(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    # postal_prefix gives every code the same length, so OSA distance 1 is one substituted digit
+    # or two adjacent digits transposed, never a digit more or less.
+    edits = _scores(values[left], values[right], OSA.distance)
+    return np.select([left == right, edits <= POSTAL_MAX_EDITS], [2, 1], 0).astype(np.int8)
+
+
+def _levels(
+    values: pd.Series, at_l: np.ndarray, at_r: np.ndarray, leveller: _Leveller
+) -> np.ndarray:
+    """Level every pair, computing each distinct (left, right) pair of values once.
+
+    Args:
+        values: one normalised value per record, null where it has none.
+        at_l, at_r: each pair's record positions in `values` (-1: no such record).
+        leveller: the levels of distinct value pairs.
+    """
+    codes, uniques = pd.factorize(values)  # -1 for null
+    codes = np.append(codes, -1)  # position -1: a record the pair names but records lack
+    left, right = codes[at_l].astype(np.int64), codes[at_r].astype(np.int64)
+    both = (left >= 0) & (right >= 0)
+    result = np.full(len(at_l), NULL, dtype=np.int8)
+    if not both.any():
+        return result
+    width = np.int64(len(uniques))
+    inverse, distinct = pd.factorize(left[both] * width + right[both])
+    distinct = np.asarray(distinct, dtype=np.int64)
+    result[both] = leveller(np.asarray(uniques, dtype=object), distinct // width, distinct % width)[
+        inverse
+    ]
+    return result
+
+
+def _normalised(records: pd.DataFrame, legal_suffixes: tuple[str, ...], digits: int) -> dict:
+    state = records["BillingState"].astype(STRING).str.strip().str.upper()
+    return {
+        "name": normalize_names(records["Name"], legal_suffixes),
+        "street": normalize_names(records["BillingStreet"], ()),
+        "city": normalize_names(records["BillingCity"], ()),
+        "state": state.mask(state == ""),
+        "postal": postal_prefix(records["BillingPostalCode"], digits),
+    }
+
+
+_LEVELLERS: dict[str, _Leveller] = {
+    "name": _name_levels,
+    "street": _street_levels,
+    "city": _city_levels,
+    "state": _state_levels,
+    "postal": _postal_levels,
+}
+
+
+def _phone_levels(phones: pd.Series, at_l: np.ndarray, at_r: np.ndarray) -> np.ndarray:
+    """1 where the two records share a number, 0 where both have numbers, NULL otherwise.
+
+    Args:
+        phones: each record's numbers joined by ';' (empty or null when none).
+        at_l, at_r: each pair's record positions in `phones` (-1: no such record).
+    """
+    split = pd.Series(
+        phones.astype(STRING).str.split(";").to_numpy(dtype=object), index=np.arange(len(phones))
+    ).explode()
+    numbers = split.dropna().astype(STRING).str.strip()
+    numbers = numbers[numbers != ""]
+    holder = numbers.index.to_numpy(dtype=np.int64)
+    number, distinct = pd.factorize(numbers)
+    width = np.int64(max(len(distinct), 1))
+    held = np.unique(holder * width + number)  # (record, number) as one integer
+
+    has = np.zeros(len(phones) + 1, dtype=bool)  # the last: a record the records lack
+    has[holder] = True
+    result = np.where(has[at_l] & has[at_r], np.int8(0), np.int8(NULL)).astype(np.int8)
+    # Each pair's left numbers, looked up among its right record's.
+    at_r_known = np.where(at_r >= 0, at_r, len(phones)).astype(np.int64)
+    left_numbers = pd.DataFrame({"row": np.arange(len(at_l)), "holder": at_l}).merge(
+        pd.DataFrame({"holder": holder, "number": number}), on="holder"
+    )
+    rows = left_numbers["row"].to_numpy()
+    wanted = at_r_known[rows] * width + left_numbers["number"].to_numpy(dtype=np.int64)
+    result[rows[np.isin(wanted, held)]] = 1
+    return result
+
+
+def compare_pairs(
+    pairs: pd.DataFrame,
+    records: pd.DataFrame,
+    legal_suffixes: tuple[str, ...],
+    postal_digits: int,
+) -> pd.DataFrame:
+    """Return pairs' IdL, IdR plus one int8 column per comparison (names as in COMPARISONS)
+    holding its level (see the module docstring for the levels).
+
+    Args:
+        pairs: columns IdL, IdR (strings, IdL < IdR).
+        records: one row per Id (column Id) with Name, BillingStreet, BillingCity,
+            BillingState, BillingPostalCode (strings, may be null) and Phones (the record's
+            valid E.164 numbers joined by ';', empty or null when none).
+        legal_suffixes: casefolded suffixes `normalize_names` drops from names.
+        postal_digits: how many leading postal digits compare.
+    """
+    ids = pd.Index(records["Id"].astype(STRING))
+    if not ids.is_unique:
+        raise ValueError("compare_pairs needs one record per Id")
+    id_l = pairs["IdL"].astype(STRING)
+    id_r = pairs["IdR"].astype(STRING)
+    result = pd.DataFrame({"IdL": id_l, "IdR": id_r}, index=pairs.index)
+    if pairs.empty:
+        return result.assign(**{c: np.zeros(0, dtype=np.int8) for c in COMPARISONS})
+    at_l = ids.get_indexer(id_l)
+    at_r = ids.get_indexer(id_r)
+    for comparison, values in _normalised(records, legal_suffixes, postal_digits).items():
+        result[comparison] = _levels(values, at_l, at_r, _LEVELLERS[comparison])
+    result["phone"] = _phone_levels(records["Phones"], at_l, at_r)
+    return result
