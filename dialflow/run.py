@@ -72,9 +72,16 @@ def _next_run_id(job_dir: Path) -> str:
 def _run_names(job_dir: Path) -> list[str]:
     """Return the run ids of a job's folders, finished or hidden (`.<run_id>.tmp`)."""
     names = [path.name for path in job_dir.iterdir()] if job_dir.is_dir() else []
-    return [
-        n for n in (name.removeprefix(".").removesuffix(".tmp") for name in names) if is_run_id(n)
+    return [name for name in names if is_run_id(name)] + [
+        run_id for run_id in map(_hidden_run_id, names) if run_id is not None
     ]
+
+
+def _hidden_run_id(name: str) -> str | None:
+    """Return the run id of a running or unfinished run's folder name `.<run_id>.tmp`."""
+    if name.startswith(".") and name.endswith(".tmp") and is_run_id(name[1:-4]):
+        return name[1:-4]
+    return None
 
 
 def is_run_id(name: str) -> bool:
@@ -372,24 +379,21 @@ def recover_unfinished_runs(output_dir: Path, job: str, sql_url: str | None) -> 
     from .sinks.sql import registered_runs
 
     job_dir = Path(output_dir) / job
-    hidden = [
-        folder
-        for folder in (job_dir.iterdir() if job_dir.is_dir() else [])
-        if folder.name.startswith(".") and folder.name.endswith(".tmp")
-        and is_run_id(folder.name[1:-4])
-    ]  # fmt: skip
-    if not hidden:
-        return
-    committed: set[str] = set()
-    for folder in hidden:
-        run_id = folder.name[1:-4]
+    names = [path.name for path in job_dir.iterdir()] if job_dir.is_dir() else []
+    registered: dict[str, set[str]] = {}  # result table -> its committed runs, read once
+    for name in names:
+        run_id = _hidden_run_id(name)
+        if run_id is None:
+            continue
+        folder = job_dir / name
         tables = _sql_tables_of(folder)
         if tables and sql_url is None:
             log.warning("%s: left by a killed run that wrote SQL; with SQL off it stays", folder)
             continue
         for table in tables:
-            committed |= registered_runs(sql_url, table)
-        if run_id in committed:
+            if table not in registered:
+                registered[table] = registered_runs(sql_url, table)
+        if any(run_id in registered[table] for table in tables):
             os.replace(folder, job_dir / run_id)
             log.warning("run %s was committed to SQL but killed before its folder was moved "
                         "into place; moved now", run_id)  # fmt: skip
