@@ -12,7 +12,7 @@ import contextlib
 import io
 import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -246,6 +246,19 @@ def write_sql_table(
     return len(frame)
 
 
+@contextlib.contextmanager
+def sql_engine_for(url: str, failure: Callable[[str], str]) -> Iterator[sa.engine.Engine]:
+    """Yield an engine for `url`, disposed at the end; an SQLAlchemy error inside becomes one
+    DialflowError line, `failure(cause)` (cause: `sql_cause`, passwords masked)."""
+    engine = sql_engine(url)
+    try:
+        yield engine
+    except SQLAlchemyError as exc:
+        raise DialflowError(failure(sql_cause(exc))) from None
+    finally:
+        engine.dispose()
+
+
 def _register(connection: sa.Connection, runs: sa.Table, row: dict) -> None:
     """Add the run's registry row (a separate step so tests can fail a write just here)."""
     connection.execute(runs.insert(), [row])
@@ -286,70 +299,62 @@ def _check_text_lengths(table: str, frame: pd.DataFrame) -> None:
 def prune_runs(url: str, table: str, keep: int) -> int:
     """Remove every run but the newest `keep` from a result table and the registry (run ids
     sort by start time), in one transaction; return the number of runs removed."""
-    engine = sql_engine(url)
     runs = runs_table(sa.MetaData())
-    try:
-        with engine.begin() as connection:
-            newest = (
-                connection.execute(
-                    sa.select(runs.c.run_id)
-                    .where(runs.c.result_table == table)
-                    .order_by(runs.c.run_id.desc())
-                    .limit(keep)
-                )
-                .scalars()
-                .all()
-            )
-            if len(newest) < keep:
-                return 0
-            target = sa.table(table, sa.column("run_id"))
-            connection.execute(target.delete().where(target.c.run_id < newest[-1]))
-            return connection.execute(
-                runs.delete().where(runs.c.result_table == table, runs.c.run_id < newest[-1])
-            ).rowcount
-    except SQLAlchemyError as exc:
-        raise DialflowError(
+
+    def failure(cause: str) -> str:
+        return (
             f"SQL table {table}: removing runs beyond sql.retention_runs = {keep} failed "
-            f"({sql_cause(exc)}); the run itself is complete"
-        ) from None
-    finally:
-        engine.dispose()
+            f"({cause}); the run itself is complete"
+        )
+
+    with sql_engine_for(url, failure) as engine, engine.begin() as connection:
+        newest = (
+            connection.execute(
+                sa.select(runs.c.run_id)
+                .where(runs.c.result_table == table)
+                .order_by(runs.c.run_id.desc())
+                .limit(keep)
+            )
+            .scalars()
+            .all()
+        )
+        if len(newest) < keep:
+            return 0
+        target = sa.table(table, sa.column("run_id"))
+        connection.execute(target.delete().where(target.c.run_id < newest[-1]))
+        return connection.execute(
+            runs.delete().where(runs.c.result_table == table, runs.c.run_id < newest[-1])
+        ).rowcount
 
 
 def forget_run(url: str, table: str, run_id: str) -> None:
     """Remove a committed run's rows and registry entry in one transaction: the undo of
     `write_sql_table` when the rest of the run's commit failed after it."""
-    engine = sql_engine(url)
-    try:
-        with engine.begin() as connection:
-            target = sa.table(table, sa.column("run_id"))
-            connection.execute(target.delete().where(target.c.run_id == run_id))
-            runs = runs_table(sa.MetaData())
-            connection.execute(
-                runs.delete().where(runs.c.run_id == run_id, runs.c.result_table == table)
-            )
-    except SQLAlchemyError as exc:
-        raise DialflowError(
-            f"SQL table {table}: removing run {run_id} failed ({sql_cause(exc)})"
-        ) from None
-    finally:
-        engine.dispose()
+
+    def failure(cause: str) -> str:
+        return f"SQL table {table}: removing run {run_id} failed ({cause})"
+
+    with sql_engine_for(url, failure) as engine, engine.begin() as connection:
+        target = sa.table(table, sa.column("run_id"))
+        connection.execute(target.delete().where(target.c.run_id == run_id))
+        runs = runs_table(sa.MetaData())
+        connection.execute(
+            runs.delete().where(runs.c.run_id == run_id, runs.c.result_table == table)
+        )
 
 
 def registered_runs(url: str, table: str) -> set[str]:
     """Return the run ids committed into a result table (empty before the first run)."""
-    engine = sql_engine(url)
-    try:
-        with engine.connect() as connection:
-            query = committed_run_ids(connection, table)
-            return set() if query is None else set(connection.execute(query).scalars())
-    except SQLAlchemyError as exc:
-        raise DialflowError(
-            f"SQL table {RUNS_TABLE}: reading the committed runs failed ({sql_cause(exc)}); "
+
+    def failure(cause: str) -> str:
+        return (
+            f"SQL table {RUNS_TABLE}: reading the committed runs failed ({cause}); "
             f"check sql.url, or run with --no-sql"
-        ) from None
-    finally:
-        engine.dispose()
+        )
+
+    with sql_engine_for(url, failure) as engine, engine.connect() as connection:
+        query = committed_run_ids(connection, table)
+        return set() if query is None else set(connection.execute(query).scalars())
 
 
 _BATCH_ROWS = 50_000

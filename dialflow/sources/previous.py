@@ -13,17 +13,17 @@ the same transaction as the rows).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 
-from ..errors import DialflowError, InputError
+from ..errors import InputError
 from ..run import is_run_id
 from ..schema import STRING
-from ..sinks.sql import committed_run_ids, sql_cause, sql_engine
+from ..sinks.sql import committed_run_ids, sql_engine_for
 
 log = logging.getLogger(__name__)
 
@@ -59,24 +59,17 @@ def _latest_in_folder(output_dir: Path, job: str, csv_name: str) -> tuple[str, P
 
 
 def _latest_in_sql(url: str, table: str) -> str | None:
-    engine = sql_engine(url)
-    try:
-        with engine.connect() as connection:
-            committed = committed_run_ids(connection, table)
-            if committed is None:
-                return None
-            return connection.execute(
-                sa.select(sa.func.max(committed.subquery().c.run_id))
-            ).scalar()
-    except SQLAlchemyError as exc:
-        raise _sql_error(table, exc) from None
-    finally:
-        engine.dispose()
+    with sql_engine_for(url, _reading_failed(table)) as engine, engine.connect() as connection:
+        committed = committed_run_ids(connection, table)
+        if committed is None:
+            return None
+        return connection.execute(sa.select(sa.func.max(committed.subquery().c.run_id))).scalar()
 
 
-def _sql_error(table: str, exc: SQLAlchemyError) -> DialflowError:
-    return DialflowError(
-        f"SQL table {table}: reading the latest run failed ({sql_cause(exc)}); "
+def _reading_failed(table: str) -> Callable[[str], str]:
+    """The one line of an SQL error while reading an earlier job's result table."""
+    return lambda cause: (
+        f"SQL table {table}: reading the latest run failed ({cause}); "
         f"check sql.url, or run with --no-sql"
     )
 
@@ -118,16 +111,11 @@ def latest_result(
         origin = str(path)
     else:
         run_id = in_sql
-        engine = sql_engine(sql_url)
-        try:
-            with engine.connect() as connection:
-                source = sa.table(table, *(sa.column(c) for c in ["run_id", *columns]))
-                query = sa.select(*(source.c[c] for c in columns)).where(source.c.run_id == run_id)
-                rows = pd.DataFrame(connection.execute(query).all(), columns=columns)
-        except SQLAlchemyError as exc:
-            raise _sql_error(table, exc) from None
-        finally:
-            engine.dispose()
+        failed = _reading_failed(table)
+        with sql_engine_for(sql_url, failed) as engine, engine.connect() as connection:
+            source = sa.table(table, *(sa.column(c) for c in ["run_id", *columns]))
+            query = sa.select(*(source.c[c] for c in columns)).where(source.c.run_id == run_id)
+            rows = pd.DataFrame(connection.execute(query).all(), columns=columns)
         origin = f"SQL table {table}"
     log.info("%s: using run %s from %s (%d rows)", job, run_id, origin, len(rows))
     return PreviousResult(rows.astype(STRING), run_id, origin)
@@ -165,26 +153,21 @@ def requested_since(
                 ) from None
             found.append(rows["AccountId"])
     if sql_url:
-        engine = sql_engine(sql_url)
-        try:
-            with engine.connect() as connection:
-                committed = committed_run_ids(connection, table)
-                if committed is not None and sa.inspect(connection).has_table(table):
-                    source = sa.table(
-                        table,
-                        sa.column("run_id"),
-                        sa.column("AccountId"),
-                        sa.column("created_at", sa.DateTime(True)),
-                    )
-                    query = sa.select(source.c.AccountId).where(
-                        source.c.created_at > since.to_pydatetime(),
-                        source.c.run_id.in_(committed),
-                    )
-                    found.append(pd.Series(connection.execute(query).scalars().all(), dtype=str))
-        except SQLAlchemyError as exc:
-            raise _sql_error(table, exc) from None
-        finally:
-            engine.dispose()
+        failed = _reading_failed(table)
+        with sql_engine_for(sql_url, failed) as engine, engine.connect() as connection:
+            committed = committed_run_ids(connection, table)
+            if committed is not None and sa.inspect(connection).has_table(table):
+                source = sa.table(
+                    table,
+                    sa.column("run_id"),
+                    sa.column("AccountId"),
+                    sa.column("created_at", sa.DateTime(True)),
+                )
+                query = sa.select(source.c.AccountId).where(
+                    source.c.created_at > since.to_pydatetime(),
+                    source.c.run_id.in_(committed),
+                )
+                found.append(pd.Series(connection.execute(query).scalars().all(), dtype=str))
     if not found:
         return pd.Series([], dtype=STRING)
     return pd.concat(found).astype(STRING).drop_duplicates().reset_index(drop=True)

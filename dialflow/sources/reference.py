@@ -16,12 +16,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
 
 from ..config import mask_passwords
-from ..errors import DialflowError, InputError
+from ..errors import InputError
 from ..schema import STRING
-from ..sinks.sql import sql_cause, sql_engine
+from ..sinks.sql import sql_engine_for
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +76,15 @@ def load_reference_tables(sql_url: str | None) -> ReferenceTables:
 
 
 def _read_from_sql(url: str) -> dict[str, pd.DataFrame]:
-    engine = sql_engine(url)
     tables = _reference_tables(sa.MetaData())
-    try:
+
+    def failure(cause: str) -> str:
+        return (
+            f"reference tables in SQL: {cause}; "
+            f"check sql.url or run with --no-sql to use the shipped copy"
+        )
+
+    with sql_engine_for(url, failure) as engine:
         with engine.begin() as connection:
             existing = set(sa.inspect(connection).get_table_names())
             for name, table in tables.items():
@@ -101,13 +106,6 @@ def _read_from_sql(url: str) -> dict[str, pd.DataFrame]:
                 )
                 for name, table in reflected.items()
             }
-    except SQLAlchemyError as exc:
-        raise DialflowError(
-            f"reference tables in SQL: {sql_cause(exc)}; "
-            f"check sql.url or run with --no-sql to use the shipped copy"
-        ) from None
-    finally:
-        engine.dispose()
 
 
 def _require_columns(frame: pd.DataFrame, table: str, columns: list[str], origin: str) -> None:

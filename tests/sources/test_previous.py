@@ -208,7 +208,7 @@ def test_a_driver_error_never_shows_the_password(tmp_path, monkeypatch):
         def dispose(self) -> None:
             pass
 
-    monkeypatch.setattr("dialflow.sources.previous.sql_engine", lambda _: DriverQuotingTheUrl())
+    monkeypatch.setattr("dialflow.sinks.sql.sql_engine", lambda _: DriverQuotingTheUrl())
     with pytest.raises(DialflowError) as caught:
         _latest(tmp_path, url)
     assert str(caught.value) == (
