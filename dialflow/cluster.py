@@ -164,7 +164,7 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
         except (OSError, TimeoutError) as exc:
             raise DialflowError(_connect_failure(address, exc)) from None
         try:
-            _prepare(client, settings)
+            _prepare(client)
             yield client
         finally:
             client.close()
@@ -185,18 +185,14 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
     )
     try:
         with Client(cluster, security=tls) as client:
-            _prepare(client, settings)
+            _prepare(client)
             yield client
     finally:
         cluster.close()
 
 
-def _prepare(client: Client, settings: ClusterSettings) -> None:
-    """Mask phones in every worker's logs (workers that join or restart later too), and give
-    the stages on this client their limits on worker restarts and pauses."""
-    from dask.utils import parse_bytes
-
-    from .progress import StageLimits, set_stage_limits
+def _prepare(client: Client) -> None:
+    """Mask phones in every worker's logs (workers that join or restart later too)."""
     from .worker_logs import MaskWorkerLogs
 
     try:
@@ -210,18 +206,6 @@ def _prepare(client: Client, settings: ClusterSettings) -> None:
             f"cannot set up DIAL-Flow on the Dask workers ({type(exc).__name__}: {exc}); "
             f"install dialflow in the workers' environment (cluster/README.md)"
         ) from None
-    set_stage_limits(
-        client,
-        StageLimits(
-            max_worker_restarts=settings.max_worker_restarts,
-            max_paused_seconds=settings.max_paused_seconds,
-            worker_memory_limit=(
-                parse_bytes(settings.memory_limit)
-                if client.cluster is not None and settings.memory_limit != "auto"
-                else None
-            ),
-        ),
-    )
 
 
 def dashboard_link(client: Client) -> str:

@@ -6,7 +6,6 @@ import logging
 import re
 import threading
 import time
-import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from .errors import DialflowError
 if TYPE_CHECKING:
     from distributed import Client, Future
     from distributed.scheduler import KilledWorker
+
+    from .config import ClusterSettings
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,18 @@ class StageLimits:
     worker_memory_limit: int | None = None
 
 
-_limits_by_client: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+    @classmethod
+    def of(cls, settings: ClusterSettings, client: Client) -> StageLimits:
+        """The limits of the cluster settings, with the worker limit of a LocalCluster the
+        client started (a remote cluster's workers report their own)."""
+        from dask.utils import parse_bytes
 
-
-def set_stage_limits(client: Client, limits: StageLimits) -> None:
-    """Make `limits` the default of every ProgressCompute on `client` (cluster.open_client)."""
-    _limits_by_client[client] = limits
+        local = client.cluster is not None and settings.memory_limit != "auto"
+        return cls(
+            max_worker_restarts=settings.max_worker_restarts,
+            max_paused_seconds=settings.max_paused_seconds,
+            worker_memory_limit=parse_bytes(settings.memory_limit) if local else None,
+        )
 
 
 class _RichProgressBar(TextProgressBar):
@@ -91,7 +98,7 @@ class ProgressCompute:
         self.client = client
         self.job = job
         self.console = console or Console(stderr=True)
-        self.limits = limits or _limits_by_client.get(client, StageLimits())
+        self.limits = limits or StageLimits()
 
     def __call__(self, *collections: Any, stage: str) -> tuple[Any, ...]:
         futures = self.client.compute(list(collections))

@@ -311,7 +311,7 @@ def _execute(
     from .cluster import dashboard_link, open_client
     from .lock import job_lock
     from .logs import log_to_file
-    from .progress import ProgressCompute
+    from .progress import ProgressCompute, StageLimits
     from .run import (
         WorkerUsage,
         file_mode,
@@ -339,7 +339,8 @@ def _execute(
                     usage = WorkerUsage.start(client)
                     log.info("%s run %s started; folder %s", job_name, run.run_id, run.final_folder)
                     with performance_report(filename=str(run.folder / "dask-report.html")):
-                        compute = ProgressCompute(client, job_name, console)
+                        limits = StageLimits.of(settings.cluster, client)
+                        compute = ProgressCompute(client, job_name, console, limits)
                         tables = _snapshot(run, compute, source, tables, plan.reads, settings)
                         result = plan.compute(run, compute, tables)
                         _write(run, settings, result, sql_url)

@@ -14,7 +14,7 @@ import pytest
 from dialflow.cluster import open_client
 from dialflow.config import ClusterSettings
 from dialflow.errors import DialflowError
-from dialflow.progress import ProgressCompute
+from dialflow.progress import ProgressCompute, StageLimits
 from tests.conftest import JOB_OUTPUTS, make_demo, one_error_line, run_cli, run_folder, write_config
 from tests.real_cluster import running_cluster
 
@@ -125,7 +125,8 @@ def test_a_worker_out_of_memory_is_reported_with_the_partition_and_the_fix():
                 meta=pd.DataFrame({"partition": pd.Series(dtype="int64")}),
             )  # fmt: skip
             with pytest.raises(DialflowError) as caught:
-                ProgressCompute(client, "autoflush")(frame, stage="classify")
+                limits = StageLimits.of(settings, client)
+                ProgressCompute(client, "autoflush", limits=limits)(frame, stage="classify")
     assert str(caught.value) == (
         "Dask workers died 2 times running autoflush-classify (partition 0), most likely out of "
         "memory (a worker limit of 600.00 MiB); raise cluster.memory_limit or split the input "

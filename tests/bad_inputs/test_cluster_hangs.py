@@ -30,7 +30,7 @@ import pytest
 from dialflow.cluster import open_client
 from dialflow.config import ClusterSettings
 from dialflow.errors import DialflowError
-from dialflow.progress import ProgressCompute
+from dialflow.progress import ProgressCompute, StageLimits
 from tests.bad_inputs.conftest import assert_nothing_left
 from tests.conftest import CHAIN_ACCOUNTS, accounts_frame, one_error_line, run_cli, write_config
 
@@ -150,7 +150,8 @@ def _classify(settings: ClusterSettings) -> None:
     meta = pd.DataFrame({"n": pd.Series(dtype="int64")})
     with open_client(settings) as client:
         frame = dd.from_map(_big_partition, [0], meta=meta, label="autoflush-classify")
-        ProgressCompute(client, "autoflush")(frame.n.sum(), stage="classify")
+        limits = StageLimits.of(settings, client)
+        ProgressCompute(client, "autoflush", limits=limits)(frame.n.sum(), stage="classify")
 
 
 def test_workers_restarted_in_a_loop_fail_the_stage_with_the_memory_fix():
