@@ -95,20 +95,21 @@ def deterministic_prior(levels: pd.DataFrame, recall: float) -> float:
 
 def train_m(
     keys: pd.DataFrame,
-    records: pd.DataFrame,
+    levels: pd.DataFrame,
     u: dict[str, np.ndarray],
     n_levels: dict[str, int],
     params: LinkageParams,
 ) -> dict[str, np.ndarray]:
     """Return m per comparison from the training sessions (module docstring); a comparison no
-    session estimates keeps EM's starting values."""
+    session estimates keeps EM's starting values. `levels` are every candidate pair's levels:
+    a session's pairs are among them, so they are looked up, not compared again."""
     estimates: dict[str, list[np.ndarray]] = {c: [] for c in COMPARISONS}
     for rules, biased in params.sessions:
         pairs, _ = candidate_pairs(keys[keys["Rule"].isin(rules)], params.max_block_size)
-        levels = compare_pairs(pairs, records, params.legal_suffixes, params.postal_digits)
+        session_levels = levels.merge(pairs, on=["IdL", "IdR"])
         others = tuple(c for c in COMPARISONS if c != biased)
         session = fit_em(
-            pattern_counts(levels, others),
+            pattern_counts(session_levels, others),
             others,
             {c: n_levels[c] for c in others},
             {c: u[c] for c in others},
@@ -133,7 +134,7 @@ def probabilistic_pairs(accounts: pd.DataFrame, params: LinkageParams) -> Linkag
     sample = random_pairs(records["Id"], params.u_pairs, params.seed)
     random_levels = compare_pairs(sample, records, params.legal_suffixes, params.postal_digits)
     u = estimate_u(pattern_counts(random_levels, COMPARISONS), COMPARISONS, n_levels)
-    m = train_m(keys, records, u, n_levels, params)
+    m = train_m(keys, levels, u, n_levels, params)
     prior = deterministic_prior(levels, params.prior_recall)
     model = FellegiSunter(COMPARISONS, m, u, prior)
     scored = levels.assign(
