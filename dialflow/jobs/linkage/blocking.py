@@ -11,10 +11,13 @@ they share a value of one rule. The rules (`BLOCKING_RULES`):
 A block (records sharing one value of one rule) larger than `max_block_size` is skipped and
 counted: a value every tenth record holds ("smith", a shared switchboard number) would make the
 pairs grow with the square of the data, and its pairs are found by the other rules when they are
-duplicates. Pairs are (IdL, IdR) with IdL < IdR, each once whatever number of rules found it.
+duplicates. Pairs are (IdL, IdR) with IdL < IdR, each once whatever number of rules found it, with
+`Rules`: the set of rules that found it as bits (`rule_bit`), which training uses to pick the pairs
+of its sessions.
 
 On Dask the key rows are shuffled by (rule, value) so that a block is whole in one partition;
-`candidate_pairs` then runs on each partition.
+`candidate_pairs` then runs on each partition, and `merge_found_pairs` joins the copies of a pair
+that blocks in different partitions found.
 """
 
 from __future__ import annotations
@@ -23,12 +26,23 @@ import jellyfish
 import numpy as np
 import pandas as pd
 
-from ...schema import STRING
+from ...schema import STRING, empty_frame
 from ..dedupe import normalize_names, postal_prefix
 
 BLOCKING_RULES = ("phone", "postal", "first_token", "last_token", "phonetic_city")
 KEYS_COLUMNS = ["Id", "Rule", "Value"]
 PAIRS_COLUMNS = ["IdL", "IdR"]
+FOUND_META = empty_frame({"IdL": STRING, "IdR": STRING, "Rules": "int8"})
+
+
+def rule_bit(rule: str) -> int:
+    """The bit of a rule in a pair's `Rules` (fixed by the order of BLOCKING_RULES)."""
+    return 1 << BLOCKING_RULES.index(rule)
+
+
+def rules_mask(rules: tuple[str, ...]) -> int:
+    """The bits of several rules."""
+    return sum(rule_bit(rule) for rule in set(rules))
 
 
 def _metaphone(words: pd.Series) -> pd.Series:
@@ -78,7 +92,8 @@ def blocking_keys(
 
 
 def candidate_pairs(keys: pd.DataFrame, max_block_size: int) -> tuple[pd.DataFrame, dict]:
-    """Return the distinct pairs inside each block of the keys, and what was skipped.
+    """Return the distinct pairs inside each block of the keys (IdL, IdR, Rules), and what was
+    skipped.
 
     Every block must be whole in `keys` (one partition after a shuffle by Rule and Value).
     The counts: pairs per rule (before removing pairs found by several rules), blocks and
@@ -91,13 +106,51 @@ def candidate_pairs(keys: pd.DataFrame, max_block_size: int) -> tuple[pd.DataFra
     joined = usable.merge(usable, on=["Rule", "Value"], suffixes=("L", "R"))
     joined = joined[joined["IdL"] < joined["IdR"]]
     by_rule = joined.groupby("Rule", observed=True).size()
-    pairs = joined[PAIRS_COLUMNS].drop_duplicates(ignore_index=True)
+    bits = joined["Rule"].map({rule: rule_bit(rule) for rule in BLOCKING_RULES})
+    found = pd.DataFrame(
+        {"IdL": joined["IdL"], "IdR": joined["IdR"], "Rules": bits.to_numpy(dtype=np.int8)}
+    )
     counts = {
         "pairs_by_rule": {rule: int(n) for rule, n in by_rule.items()},
         "skipped_blocks": int(skipped.groupby(["Rule", "Value"], observed=True).ngroups),
         "skipped_block_records": int(len(skipped)),
     }
-    return pairs.astype(STRING), counts
+    return merge_found_pairs(found), counts
+
+
+def merge_found_pairs(found: pd.DataFrame) -> pd.DataFrame:
+    """One row per (IdL, IdR), its Rules the union of every row's: correct on a partition only
+    when all rows of a pair are in it (after a shuffle on IdL, say)."""
+    if found.empty:
+        return FOUND_META.copy()
+    ordered = found.sort_values(["IdL", "IdR"], ignore_index=True, kind="stable")
+    left, right = ordered["IdL"].to_numpy(dtype=object), ordered["IdR"].to_numpy(dtype=object)
+    starts = np.flatnonzero(np.r_[True, (left[1:] != left[:-1]) | (right[1:] != right[:-1])])
+    rules = np.bitwise_or.reduceat(ordered["Rules"].to_numpy(dtype=np.int8), starts)
+    return pd.DataFrame(
+        {
+            "IdL": ordered["IdL"].iloc[starts].to_numpy(),
+            "IdR": ordered["IdR"].iloc[starts].to_numpy(),
+            "Rules": rules.astype(np.int8),
+        }
+    ).astype(FOUND_META.dtypes.to_dict())
+
+
+def sample_records(records: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:
+    """Return the `size` records whose Id hashes lowest for the seed (all when fewer).
+
+    A random sample that does not depend on how the records are split: taking it from each
+    partition and then again from the union of those samples gives the same records as taking
+    it from the whole, so the Dask run draws the u pairs the one-frame reference draws. Ties in
+    the hash (never seen at 64 bits) fall to the Id.
+    """
+    if len(records) <= size:
+        return records
+    key = f"dialflow{seed:08d}"[-16:]  # hash_pandas_object takes a 16-character key
+    hashed = pd.util.hash_pandas_object(records["Id"].astype(STRING), index=False, hash_key=key)
+    order = pd.DataFrame({"hash": hashed.to_numpy(), "Id": records["Id"].to_numpy()})
+    chosen = order.sort_values(["hash", "Id"], kind="stable").index[:size]
+    return records.iloc[np.sort(chosen)]
 
 
 def random_pairs(ids: pd.Series, count: int, seed: int) -> pd.DataFrame:

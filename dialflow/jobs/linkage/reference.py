@@ -1,15 +1,11 @@
-"""The probabilistic matcher on one pandas frame: the reference that the Dask wiring (to come)
-must equal, and what `benchmarks/bench_linkage.py` measures on FEBRL.
+"""The probabilistic matcher on one pandas frame: the reference that the Dask wiring
+(`dialflow.jobs.linkage.on_dask`) must equal, and what `benchmarks/bench_linkage.py` measures on
+FEBRL.
 
 Steps: records (the compared fields and each record's valid phone numbers) -> blocking keys ->
-candidate pairs -> comparison levels -> u from random pairs -> m by EM on the counts of level
-patterns, in training sessions -> prior from a deterministic rule -> match probability per pair.
-
-Training sessions (as splink trains): pairs found by blocking on a field agree on that field by
-construction, so EM over them would credit that field with evidence it does not carry (run over
-all candidate pairs at once, EM called 97% of FEBRL's candidate pairs matches). Each session runs
-EM on the pairs one group of rules found and keeps m only for the comparisons those rules do not
-bias; a comparison's m is the mean over the sessions that estimate it.
+candidate pairs -> comparison levels -> the model (`train.py`: u from random pairs of a record
+sample, m by EM on pattern counts in training sessions, prior from a deterministic rule), or a
+pinned one -> match probability per pair -> the decision (`decide.py`).
 """
 
 from __future__ import annotations
@@ -17,23 +13,34 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ...phones import normalize_e164
-from ...schema import STRING
-from .blocking import BLOCKING_RULES, blocking_keys, candidate_pairs, random_pairs
-from .compare import COMPARISONS, compare_pairs, level_labels
-from .model import FellegiSunter, default_m_start, estimate_u, fit_em, pattern_counts
+from ...schema import STRING, TIMESTAMP, empty_frame
+from .blocking import BLOCKING_RULES, blocking_keys, candidate_pairs, sample_records
+from .compare import COMPARED_META, compare_pairs
+from .decide import decide
+from .model import FellegiSunter
+from .train import add_patterns, candidate_patterns, train_model
 
 RECORD_COLUMNS = [
     "Id", "Name", "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode",
 ]  # fmt: skip
+DATE_COLUMNS = ["LastModifiedDate", "CreatedDate"]
+RECORDS_META = empty_frame(
+    {
+        **dict.fromkeys(RECORD_COLUMNS, STRING),
+        "Phones": STRING,
+        **dict.fromkeys(DATE_COLUMNS, TIMESTAMP),
+    }
+)
+# Compared candidate pairs keep the rules that found them (for the training sessions).
+FOUND_COMPARED_META = COMPARED_META.assign(Rules=pd.Series(dtype="int8"))
 
 
 @dataclass(frozen=True)
 class LinkageParams:
-    """What the probabilistic matcher needs (config keys to come with its wiring)."""
+    """What the probabilistic matcher needs (dedupe's settings fill it: `DedupeParams.linkage`)."""
 
     phone_fields: tuple[str, ...]
     region: str = "US"
@@ -42,9 +49,12 @@ class LinkageParams:
     rules: tuple[str, ...] = BLOCKING_RULES
     max_block_size: int = 1_000
     # Merging needs strong evidence: a false merge hides an account's data behind another's,
-    # a missed duplicate costs one extra call. Pairs below it will go to review (to come).
+    # a missed duplicate costs one extra call.
     threshold: float = 0.95
+    review_threshold: float = 0.80
+    max_cluster_size: int = 20
     u_pairs: int = 200_000
+    u_sample_records: int = 20_000
     seed: int = 7
     # The deterministic rule behind the prior finds this share of the true duplicates.
     prior_recall: float = 0.7
@@ -59,7 +69,7 @@ class LinkageParams:
 
 @dataclass(frozen=True)
 class LinkageResult:
-    pairs: pd.DataFrame  # IdL, IdR, the levels, MatchWeight, MatchProbability
+    pairs: pd.DataFrame  # IdL, IdR, the levels, Rules, MatchWeight, MatchProbability
     model: FellegiSunter
     counts: dict[str, Any]
 
@@ -67,7 +77,8 @@ class LinkageResult:
 def prepare_records(
     accounts: pd.DataFrame, phone_fields: tuple[str, ...], region: str
 ) -> pd.DataFrame:
-    """Return the compared fields of each account and its valid numbers joined by `;`."""
+    """Return the compared fields of each account, its valid numbers joined by `;` (Phones)
+    and its dates (null when the accounts have none)."""
     records = accounts[RECORD_COLUMNS].astype(STRING).reset_index(drop=True)
     numbers = pd.concat(
         [
@@ -80,70 +91,68 @@ def prepare_records(
     ).dropna()
     numbers = numbers.drop_duplicates().sort_values(["Id", "Phone"])
     joined = numbers.groupby("Id", sort=False)["Phone"].agg(";".join)
-    return records.assign(Phones=records["Id"].map(joined).astype(STRING))
+    records["Phones"] = records["Id"].map(joined).astype(STRING)
+    for column in DATE_COLUMNS:
+        if column in accounts.columns:
+            records[column] = accounts[column].astype(TIMESTAMP).to_numpy()
+        else:
+            records[column] = pd.Series(pd.NaT, index=records.index, dtype=TIMESTAMP)
+    return records
 
 
-def deterministic_prior(levels: pd.DataFrame, recall: float) -> float:
-    """P(match) among candidate pairs, from the pairs a strict rule calls duplicates (the same
-    name once spaces are removed, in the same postal area, or a shared phone number), divided
-    by the share of duplicates that rule is assumed to find."""
-    sure = ((levels["name"] >= 4) & (levels["postal"] == 2)) | (levels["phone"] == 1)
-    if len(levels) == 0:
-        return 0.5
-    return float(np.clip(sure.sum() / recall / len(levels), 1e-6, 0.99))
+def compare_found(
+    found: pd.DataFrame, records: pd.DataFrame, params: LinkageParams
+) -> pd.DataFrame:
+    """The levels of candidate pairs, keeping the rules that found them."""
+    levels = compare_pairs(found, records, params.legal_suffixes, params.postal_digits)
+    return levels.assign(Rules=found["Rules"].to_numpy())
 
 
-def train_m(
-    keys: pd.DataFrame,
-    levels: pd.DataFrame,
-    u: dict[str, np.ndarray],
-    n_levels: dict[str, int],
-    params: LinkageParams,
-) -> dict[str, np.ndarray]:
-    """Return m per comparison from the training sessions (module docstring); a comparison no
-    session estimates keeps EM's starting values. `levels` are every candidate pair's levels:
-    a session's pairs are among them, so they are looked up, not compared again."""
-    estimates: dict[str, list[np.ndarray]] = {c: [] for c in COMPARISONS}
-    for rules, biased in params.sessions:
-        pairs, _ = candidate_pairs(keys[keys["Rule"].isin(rules)], params.max_block_size)
-        session_levels = levels.merge(pairs, on=["IdL", "IdR"])
-        others = tuple(c for c in COMPARISONS if c != biased)
-        session = fit_em(
-            pattern_counts(session_levels, others),
-            others,
-            {c: n_levels[c] for c in others},
-            {c: u[c] for c in others},
-            params.session_prior_start,
-        )
-        for comparison in others:
-            estimates[comparison].append(session.m[comparison])
-    start = default_m_start(n_levels)
-    return {
-        c: np.mean(found, axis=0) if found else start[c] for c, found in estimates.items()
-    }
-
-
-def probabilistic_pairs(accounts: pd.DataFrame, params: LinkageParams) -> LinkageResult:
-    """Score every candidate pair of one frame; pairs at or above `threshold` are duplicates."""
-    records = prepare_records(accounts, params.phone_fields, params.region)
-    keys = blocking_keys(records, params.rules, params.legal_suffixes, params.postal_digits)
-    pairs, counts = candidate_pairs(keys, params.max_block_size)
-    levels = compare_pairs(pairs, records, params.legal_suffixes, params.postal_digits)
-    labels = level_labels()
-    n_levels = {c: max(labels[c]) + 1 for c in COMPARISONS}
-    sample = random_pairs(records["Id"], params.u_pairs, params.seed)
-    random_levels = compare_pairs(sample, records, params.legal_suffixes, params.postal_digits)
-    u = estimate_u(pattern_counts(random_levels, COMPARISONS), COMPARISONS, n_levels)
-    m = train_m(keys, levels, u, n_levels, params)
-    prior = deterministic_prior(levels, params.prior_recall)
-    model = FellegiSunter(COMPARISONS, m, u, prior)
+def score(levels: pd.DataFrame, model: FellegiSunter, least: float = 0.0) -> pd.DataFrame:
+    """Add MatchWeight and MatchProbability; keep the pairs at or above `least`."""
     scored = levels.assign(
         MatchWeight=model.match_weight(levels), MatchProbability=model.match_probability(levels)
     )
+    return scored[scored["MatchProbability"] >= least]
+
+
+def probabilistic_pairs(
+    accounts: pd.DataFrame, params: LinkageParams, model: FellegiSunter | None = None
+) -> LinkageResult:
+    """Score every candidate pair of one frame with a trained (or the given) model."""
+    records = prepare_records(accounts, params.phone_fields, params.region)
+    keys = blocking_keys(records, params.rules, params.legal_suffixes, params.postal_digits)
+    found, counts = candidate_pairs(keys, params.max_block_size)
+    levels = compare_found(found, records, params)
+    if model is None:
+        patterns = add_patterns(candidate_patterns(levels))
+        model = train_model(
+            patterns, sample_records(records, params.u_sample_records, params.seed), params
+        )
+    scored = score(levels, model)
     counts = {
         **counts,
-        "candidate_pairs": len(pairs),
-        "matched_pairs": int((scored["MatchProbability"] >= params.threshold).sum()),
-        "prior": prior,
+        "candidate_pairs": len(found),
+        "prior": model.prior,
     }
     return LinkageResult(scored, model, counts)
+
+
+def match_frame(
+    accounts: pd.DataFrame, params: LinkageParams, model: FellegiSunter | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, FellegiSunter, dict[str, Any]]:
+    """The whole probabilistic dedupe on one frame: flagged records, review pairs, the model and
+    the counts."""
+    result = probabilistic_pairs(accounts, params, model)
+    scored = result.pairs[result.pairs["MatchProbability"] >= params.review_threshold]
+    records = prepare_records(accounts, params.phone_fields, params.region)
+    named = records[records["Id"].isin(scored["IdL"]) | records["Id"].isin(scored["IdR"])]
+    flagged, review, counts = decide(
+        scored,
+        named,
+        result.model,
+        params.threshold,
+        params.review_threshold,
+        params.max_cluster_size,
+    )
+    return flagged, review, result.model, {**result.counts, **counts}

@@ -30,7 +30,7 @@ RECORDS = records(
 def pairs_of(rules: tuple[str, ...], max_block_size: int = 100) -> list[tuple[str, str]]:
     keys = blocking_keys(RECORDS, rules, SUFFIXES, 5)
     pairs, _ = candidate_pairs(keys, max_block_size)
-    return sorted(pairs.itertuples(index=False, name=None))
+    return sorted(pairs[["IdL", "IdR"]].itertuples(index=False, name=None))
 
 
 def test_each_rule_finds_exactly_its_pairs():
@@ -45,8 +45,9 @@ def test_each_rule_finds_exactly_its_pairs():
 def test_pairs_found_by_several_rules_are_listed_once_and_counted_per_rule():
     keys = blocking_keys(RECORDS, ("phone", "last_token", "postal"), SUFFIXES, 5)
     pairs, counts = candidate_pairs(keys, 100)
+    # Rules: phone 1, postal 2, last_token 8 (the bits of BLOCKING_RULES' order).
     assert sorted(pairs.itertuples(index=False, name=None)) == [
-        ("A", "B"), ("C", "D"), ("C", "E"),
+        ("A", "B", 1 | 8), ("C", "D", 8), ("C", "E", 2),
     ]  # fmt: skip
     assert counts["pairs_by_rule"] == {"last_token": 2, "phone": 1, "postal": 1}
     assert counts["skipped_blocks"] == 0
