@@ -30,6 +30,8 @@ DEFAULT_CONFIG_PATH = Path("config.yaml")
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 MATCH_KEYS = ("phone", "name_postal")
+# The probabilistic matcher's blocking rules (dialflow/jobs/linkage/blocking.py says what each is).
+BLOCKING_RULES = ("phone", "postal", "first_token", "last_token", "phonetic_city")
 
 
 def _identifier(value: str) -> str:
@@ -328,6 +330,9 @@ class SqlSettings(_Section):
 
 
 class DedupeSettings(_Section):
+    # probabilistic: Fellegi-Sunter matching (blocking, comparison levels, a trained model);
+    # exact: records sharing a match key (match_keys), as before it.
+    method: Literal["probabilistic", "exact"] = "probabilistic"
     match_keys: tuple[Literal["phone", "name_postal"], ...] = MATCH_KEYS
     phone_field: str | None = None
     postal_digits: int = Field(5, ge=1, le=10)
@@ -348,6 +353,19 @@ class DedupeSettings(_Section):
         "pllc",
     )
     sql_table: Identifier = "dedupe_flagged"
+    # The probabilistic method's settings (README "The dedupe job" explains each).
+    threshold: float = Field(0.95, gt=0, lt=1)
+    review_threshold: float = Field(0.80, gt=0, lt=1)
+    blocking_rules: tuple[
+        Literal["phone", "postal", "first_token", "last_token", "phonetic_city"], ...
+    ] = BLOCKING_RULES
+    max_block_size: int = Field(1_000, ge=2)
+    max_cluster_size: int = Field(20, ge=2)
+    model: Annotated[Path | None, EmptyIsNone] = None
+    seed: int = Field(7, ge=0)
+    u_pairs: int = Field(200_000, ge=1_000)
+    u_sample_records: int = Field(20_000, ge=100)
+    prior_recall: float = Field(0.7, gt=0, le=1)
 
     @field_validator("match_keys")
     @classmethod
@@ -357,6 +375,34 @@ class DedupeSettings(_Section):
                 f"must list each of {', '.join(MATCH_KEYS)} at most once, at least one"
             )
         return value
+
+    @field_validator("blocking_rules")
+    @classmethod
+    def _rules_nonempty(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or len(set(value)) != len(value):
+            raise ValueError(
+                f"must list each of {', '.join(BLOCKING_RULES)} at most once, at least one"
+            )
+        return value
+
+    @field_validator("model")
+    @classmethod
+    def _model_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(
+                "no such file; give the model.json of an earlier dedupe run (relative to the "
+                "working directory), or leave it empty to train the model in every run"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _review_below_merge(self) -> DedupeSettings:
+        if self.review_threshold > self.threshold:
+            raise ValueError(
+                f"review_threshold {self.review_threshold} is above threshold {self.threshold}; "
+                "pairs between the two go to review, so review_threshold must be the lower"
+            )
+        return self
 
 
 

@@ -1,13 +1,17 @@
 """dedupe: which account records are duplicates, and which one of each cluster survives.
 
-Two records are duplicates when they share a match key (`phone`: E.164 of the primary phone;
-`name_postal`: normalized name plus the first postal digits). Clusters are the connected components
-of those links; the survivor is the newest by LastModifiedDate, then CreatedDate, then greatest Id.
+With `method: exact` (this module), two records are duplicates when they share a match key
+(`phone`: E.164 of the primary phone; `name_postal`: normalized name plus the first postal
+digits). With `method: probabilistic` (`dialflow.jobs.linkage`), when a Fellegi-Sunter model
+gives their pair a match probability at or above the threshold. Either way clusters are the
+connected components of the links; the survivor is the newest by LastModifiedDate, then
+CreatedDate, then greatest Id.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,16 +27,29 @@ if TYPE_CHECKING:
     import dask.dataframe as dd
 
     from ..config import Settings
+    from .linkage.reference import LinkageParams
 
 
 class DedupeParams(JobParams):
     """What the dedupe job needs, resolved from the settings."""
 
+    method: str
     match_keys: tuple[str, ...]
     phone_field: str
+    phone_fields: tuple[str, ...]
     region: str
     postal_digits: int
     legal_suffixes: tuple[str, ...]
+    threshold: float
+    review_threshold: float
+    blocking_rules: tuple[str, ...]
+    max_block_size: int
+    max_cluster_size: int
+    model: Path | None
+    seed: int
+    u_pairs: int
+    u_sample_records: int
+    prior_recall: float
 
     @classmethod
     def from_settings(cls, settings: Settings) -> DedupeParams:
@@ -42,8 +59,29 @@ class DedupeParams(JobParams):
         return cls.from_section(
             dedupe,
             phone_field=dedupe.phone_field or settings.phones.fields[0],
+            phone_fields=settings.phones.fields,
             region=settings.phones.region,
             legal_suffixes=tuple(suffix.casefold() for suffix in dedupe.legal_suffixes),
+        )
+
+    def linkage(self) -> LinkageParams:
+        """The probabilistic matcher's parameters."""
+        from .linkage.reference import LinkageParams
+
+        return LinkageParams(
+            phone_fields=self.phone_fields,
+            region=self.region,
+            legal_suffixes=self.legal_suffixes,
+            postal_digits=self.postal_digits,
+            rules=self.blocking_rules,
+            max_block_size=self.max_block_size,
+            threshold=self.threshold,
+            review_threshold=self.review_threshold,
+            max_cluster_size=self.max_cluster_size,
+            u_pairs=self.u_pairs,
+            u_sample_records=self.u_sample_records,
+            seed=self.seed,
+            prior_recall=self.prior_recall,
         )
 
 
@@ -53,8 +91,13 @@ NAME_POSTAL_COLUMNS = ["Name", "BillingPostalCode"]
 
 
 def account_columns(params: DedupeParams) -> list[str]:
-    """Return the Account columns dedupe reads: the survivor rule's and the configured keys'
-    (a source without a phone column is fine when no key uses it)."""
+    """Return the Account columns dedupe reads: the survivor rule's and, exact, the configured
+    keys' (a source without a phone column is fine when no key uses it); probabilistic, the
+    compared fields and every phone field (blocking and the phone comparison use them)."""
+    if params.method == "probabilistic":
+        from .linkage.reference import RECORD_COLUMNS
+
+        return SURVIVOR_COLUMNS + RECORD_COLUMNS[1:] + list(params.phone_fields)
     by_kind = {"phone": [params.phone_field], "name_postal": NAME_POSTAL_COLUMNS}
     return SURVIVOR_COLUMNS + [column for kind in params.match_keys for column in by_kind[kind]]
 

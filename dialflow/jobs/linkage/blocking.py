@@ -22,15 +22,18 @@ that blocks in different partitions found.
 
 from __future__ import annotations
 
+from typing import Any
+
 import jellyfish
 import numpy as np
 import pandas as pd
 
+from ...config import BLOCKING_RULES
 from ...schema import STRING, empty_frame
 from ..dedupe import normalize_names, postal_prefix
 
-BLOCKING_RULES = ("phone", "postal", "first_token", "last_token", "phonetic_city")
 KEYS_COLUMNS = ["Id", "Rule", "Value"]
+KEYS_META = empty_frame(dict.fromkeys(KEYS_COLUMNS, STRING))
 PAIRS_COLUMNS = ["IdL", "IdR"]
 FOUND_META = empty_frame({"IdL": STRING, "IdR": STRING, "Rules": "int8"})
 
@@ -87,35 +90,67 @@ def blocking_keys(
             pd.DataFrame({"Id": owners[keep], "Rule": rule, "Value": values[keep]}).astype(STRING)
         )
     if not parts:
-        return pd.DataFrame({column: pd.Series(dtype=STRING) for column in KEYS_COLUMNS})
+        return KEYS_META.copy()
     return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
 
 
-def candidate_pairs(keys: pd.DataFrame, max_block_size: int) -> tuple[pd.DataFrame, dict]:
-    """Return the distinct pairs inside each block of the keys (IdL, IdR, Rules), and what was
-    skipped.
+BLOCK_COUNTS_META = empty_frame(
+    {"Rule": STRING, "pairs": "int64", "skipped_blocks": "int64", "skipped_block_records": "int64"}
+)
 
-    Every block must be whole in `keys` (one partition after a shuffle by Rule and Value).
-    The counts: pairs per rule (before removing pairs found by several rules), blocks and
-    records skipped for their size.
-    """
+
+def block_counts(keys: pd.DataFrame, max_block_size: int) -> pd.DataFrame:
+    """Per rule: the pairs its blocks hold (before removing pairs several rules found), and the
+    blocks and key rows skipped for their size. Blocks must be whole in `keys`."""
+    sizes = keys.groupby(["Rule", "Value"], observed=True).size().rename("size").reset_index()
+    usable = sizes["size"].where(sizes["size"] <= max_block_size, 0)
+    over = sizes["size"] > max_block_size
+    counts = pd.DataFrame(
+        {
+            "Rule": sizes["Rule"],
+            "pairs": usable * (usable - 1) // 2,
+            "skipped_blocks": over.astype("int64"),
+            "skipped_block_records": sizes["size"].where(over, 0),
+        }
+    )
+    return (
+        counts.groupby("Rule", observed=True)
+        .sum()
+        .reset_index()
+        .astype(BLOCK_COUNTS_META.dtypes.to_dict())
+    )
+
+
+def summed_block_counts(counts: pd.DataFrame) -> dict[str, Any]:
+    """The counts summary.json shows, from `block_counts` of one or more partitions."""
+    by_rule = counts.groupby("Rule", observed=True)["pairs"].sum()
+    return {
+        "pairs_by_rule": {str(rule): int(n) for rule, n in by_rule.items() if n > 0},
+        "skipped_blocks": int(counts["skipped_blocks"].sum()),
+        "skipped_block_records": int(counts["skipped_block_records"].sum()),
+    }
+
+
+def found_pairs(keys: pd.DataFrame, max_block_size: int) -> pd.DataFrame:
+    """Return the distinct pairs inside each block of the keys: IdL, IdR and Rules. Every block
+    must be whole in `keys` (one partition after a shuffle by Rule and Value)."""
     sizes = keys.groupby(["Rule", "Value"], observed=True)["Id"].transform("size")
-    oversized = sizes > max_block_size
-    skipped = keys[oversized]
-    usable = keys[~oversized & (sizes > 1)]
+    usable = keys[(sizes <= max_block_size) & (sizes > 1)]
     joined = usable.merge(usable, on=["Rule", "Value"], suffixes=("L", "R"))
     joined = joined[joined["IdL"] < joined["IdR"]]
-    by_rule = joined.groupby("Rule", observed=True).size()
     bits = joined["Rule"].map({rule: rule_bit(rule) for rule in BLOCKING_RULES})
     found = pd.DataFrame(
         {"IdL": joined["IdL"], "IdR": joined["IdR"], "Rules": bits.to_numpy(dtype=np.int8)}
     )
-    counts = {
-        "pairs_by_rule": {rule: int(n) for rule, n in by_rule.items()},
-        "skipped_blocks": int(skipped.groupby(["Rule", "Value"], observed=True).ngroups),
-        "skipped_block_records": int(len(skipped)),
-    }
-    return merge_found_pairs(found), counts
+    return merge_found_pairs(found)
+
+
+def candidate_pairs(keys: pd.DataFrame, max_block_size: int) -> tuple[pd.DataFrame, dict]:
+    """`found_pairs` and `summed_block_counts` of one frame."""
+    return (
+        found_pairs(keys, max_block_size),
+        summed_block_counts(block_counts(keys, max_block_size)),
+    )
 
 
 def merge_found_pairs(found: pd.DataFrame) -> pd.DataFrame:

@@ -122,37 +122,37 @@ def probabilistic_pairs(
     """Score every candidate pair of one frame with a trained (or the given) model."""
     records = prepare_records(accounts, params.phone_fields, params.region)
     keys = blocking_keys(records, params.rules, params.legal_suffixes, params.postal_digits)
-    found, counts = candidate_pairs(keys, params.max_block_size)
+    found, blocking = candidate_pairs(keys, params.max_block_size)
     levels = compare_found(found, records, params)
     if model is None:
         patterns = add_patterns(candidate_patterns(levels))
-        model = train_model(
-            patterns, sample_records(records, params.u_sample_records, params.seed), params
-        )
-    scored = score(levels, model)
+        sample = sample_records(records, params.u_sample_records, params.seed)
+        model = train_model(patterns, sample, params)
     counts = {
-        **counts,
+        "method": "probabilistic",
+        "accounts": len(records),
+        "blocking": blocking,
         "candidate_pairs": len(found),
-        "prior": model.prior,
     }
-    return LinkageResult(scored, model, counts)
+    return LinkageResult(score(levels, model), model, counts)
 
 
 def match_frame(
     accounts: pd.DataFrame, params: LinkageParams, model: FellegiSunter | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, FellegiSunter, dict[str, Any]]:
     """The whole probabilistic dedupe on one frame: flagged records, review pairs, the model and
-    the counts."""
+    the counts (as the Dask run's, without the dropped rows)."""
     result = probabilistic_pairs(accounts, params, model)
-    scored = result.pairs[result.pairs["MatchProbability"] >= params.review_threshold]
+    likely = result.pairs[result.pairs["MatchProbability"] >= params.review_threshold]
     records = prepare_records(accounts, params.phone_fields, params.region)
-    named = records[records["Id"].isin(scored["IdL"]) | records["Id"].isin(scored["IdR"])]
+    named = records[records["Id"].isin(likely["IdL"]) | records["Id"].isin(likely["IdR"])]
     flagged, review, counts = decide(
-        scored,
+        likely.reset_index(drop=True),
         named,
         result.model,
         params.threshold,
         params.review_threshold,
         params.max_cluster_size,
     )
-    return flagged, review, result.model, {**result.counts, **counts}
+    counts = {**result.counts, **counts, "prior": result.model.prior}
+    return flagged, review, result.model, counts

@@ -1,0 +1,192 @@
+"""The probabilistic matcher wired on Dask: the same pure steps as `reference.match_frame`.
+
+1. Records per partition (the compared fields, valid phones, dates) and their blocking keys.
+2. Keys shuffled by (Rule, Value) so every block is whole in one partition; the pairs inside
+   each block, and per-rule counts of pairs and skipped blocks.
+3. Pairs shuffled by IdL, copies found by several rules merged; both records joined on (two
+   hash joins); the comparison levels per partition. Records and levels are persisted: the
+   training reads them and the scoring reads them again.
+4. Gathered to the client, small by construction: pattern counts (patterns x partitions), the
+   record sample for u (`u_sample_records` per partition at most), the block counts. The model
+   is trained there (or pinned).
+5. Scored per partition; only pairs at or above the review threshold come back, with the
+   fields of the records they name; the decision runs on the client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .. import Compute, Persist, dask_compute, dask_persist
+from ..rows import AccountChecks, dropped_counts
+from .blocking import (
+    BLOCK_COUNTS_META,
+    FOUND_META,
+    KEYS_META,
+    block_counts,
+    blocking_keys,
+    found_pairs,
+    merge_found_pairs,
+    sample_records,
+    summed_block_counts,
+)
+from .decide import decide
+from .model import FellegiSunter
+from .reference import (
+    FOUND_COMPARED_META,
+    RECORDS_META,
+    compare_found,
+    prepare_records,
+    score,
+)
+from .train import PATTERN_COLUMNS, add_patterns, candidate_patterns, train_model
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+
+    from .reference import LinkageParams
+
+COMPARED_FIELDS = [c for c in RECORDS_META.columns if c not in ("LastModifiedDate", "CreatedDate")]
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    flagged: pd.DataFrame
+    review: pd.DataFrame
+    model: FellegiSunter
+    counts: dict[str, Any]
+
+
+def compare_joined(joined: pd.DataFrame, params: LinkageParams) -> pd.DataFrame:
+    """The levels of pairs that carry both records' fields (`<field>L`, `<field>R`)."""
+    sides = [
+        joined[[f"{field}{side}" for field in COMPARED_FIELDS]].set_axis(COMPARED_FIELDS, axis=1)
+        for side in "LR"
+    ]
+    # A repeated Id is refused after this stage; one record per Id keeps compare_pairs going.
+    records = pd.concat(sides, ignore_index=True).drop_duplicates("Id", ignore_index=True)
+    return compare_found(joined[["IdL", "IdR", "Rules"]].reset_index(drop=True), records, params)
+
+
+def _side(records: dd.DataFrame, side: str) -> dd.DataFrame:
+    return records[COMPARED_FIELDS].rename(columns={f: f"{f}{side}" for f in COMPARED_FIELDS})
+
+
+def _pattern_meta() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            **{c: pd.Series(dtype="int64") for c in PATTERN_COLUMNS},
+            "count": pd.Series(dtype="int64"),
+        }
+    )
+
+
+def run_matcher(
+    accounts: dd.DataFrame,
+    params: LinkageParams,
+    model: FellegiSunter | None = None,
+    compute: Compute = dask_compute,
+    persist: Persist = dask_persist,
+) -> MatchResult:
+    """Flag duplicate accounts with the probabilistic matcher (module docstring).
+
+    Args:
+        accounts: Account with the survivor rule's columns, the compared fields and the phone
+            fields.
+        params: the matcher's parameters.
+        model: a pinned model; None trains one from these accounts.
+        compute, persist: run the stages (the CLI's show progress); default dask's.
+    """
+    checks = AccountChecks.of(accounts)
+    records = checks.accounts.map_partitions(
+        prepare_records,
+        params.phone_fields,
+        params.region,
+        meta=RECORDS_META,
+        token="linkage-records",
+    )
+    keys = records.map_partitions(
+        blocking_keys,
+        params.rules,
+        params.legal_suffixes,
+        params.postal_digits,
+        meta=KEYS_META,
+        token="linkage-keys",
+    )
+    blocks = keys.shuffle(on=["Rule", "Value"])
+    counted = blocks.map_partitions(
+        block_counts, params.max_block_size, meta=BLOCK_COUNTS_META, token="linkage-blocks"
+    )
+    found = blocks.map_partitions(
+        found_pairs, params.max_block_size, meta=FOUND_META, token="linkage-pairs"
+    )
+    pairs = found.shuffle(on="IdL").map_partitions(
+        merge_found_pairs, meta=FOUND_META, token="linkage-merge-pairs"
+    )
+    joined = pairs.merge(_side(records, "L"), on="IdL").merge(_side(records, "R"), on="IdR")
+    levels = joined.map_partitions(
+        compare_joined, params, meta=FOUND_COMPARED_META, token="linkage-compare"
+    )
+    records, levels, without_id, repeated = persist(
+        records, levels, *checks.collections, stage="compare candidate pairs"
+    )
+    patterns = levels.map_partitions(
+        candidate_patterns, meta=_pattern_meta(), token="linkage-patterns"
+    )
+    sample = records.map_partitions(
+        sample_records,
+        params.u_sample_records,
+        params.seed,
+        meta=RECORDS_META,
+        token="linkage-sample",
+    )
+    # Small by construction: patterns x partitions, u_sample_records x partitions, rules x
+    # partitions rows.
+    pattern_parts, sample_parts, count_parts, n_records, *checked = compute(
+        patterns,
+        sample,
+        counted,
+        records.map_partitions(len).sum(),
+        without_id,
+        repeated,
+        stage="count patterns",
+    )
+    dropped = dropped_counts(AccountChecks.settle(*checked))
+    if model is None:
+        sample = sample_records(sample_parts, params.u_sample_records, params.seed)
+        model = train_model(add_patterns(pattern_parts), sample, params)
+
+    scored = levels.map_partitions(
+        score, model, params.review_threshold, meta=_scored_meta(), token="linkage-score"
+    )
+    (likely,) = compute(scored, stage="score pairs")
+    # The records the likely pairs name: small by construction.
+    named_ids = pd.unique(pd.concat([likely["IdL"], likely["IdR"]]).to_numpy())
+    (named,) = compute(records[records["Id"].isin(list(named_ids))], stage="gather pair records")
+    flagged, review, counts = decide(
+        likely.reset_index(drop=True),
+        named,
+        model,
+        params.threshold,
+        params.review_threshold,
+        params.max_cluster_size,
+    )
+    counts = {
+        "method": "probabilistic",
+        "accounts": int(n_records),
+        "blocking": summed_block_counts(count_parts),
+        "candidate_pairs": int(pattern_parts["count"].sum()),
+        **counts,
+        "prior": model.prior,
+        "dropped_rows": dropped,
+    }
+    return MatchResult(flagged, review, model, counts)
+
+
+def _scored_meta() -> pd.DataFrame:
+    return FOUND_COMPARED_META.assign(
+        MatchWeight=pd.Series(dtype="float64"), MatchProbability=pd.Series(dtype="float64")
+    )
