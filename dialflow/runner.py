@@ -15,9 +15,10 @@ The order of a run (docs/architecture.md):
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
@@ -127,6 +128,8 @@ class JobOutput:
     sql_table: str
     prune: bool = True  # False keeps every run (infoflow's table is its request log)
     report: Callable[[Path], None] | None = None  # writes the run's report.html
+    # More files of the run folder: a frame is written as CSV, anything else as JSON.
+    files: Mapping[str, pd.DataFrame | dict] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -291,6 +294,14 @@ def _write(run: Run, settings: Settings, output: JobOutput, sql_url: str | None)
             run.sql_results.append(SqlResult(sql_url, output.sql_table, output.frame, keep))
             stage["sql_rows"] = len(output.frame)
             run.outputs["sql_table"] = output.sql_table
+        for name, content in output.files.items():
+            if isinstance(content, pd.DataFrame):
+                stage[name] = write_csv(content, run.folder / name)
+            else:
+                text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
+                (run.folder / name).write_text(text, encoding="utf-8")
+        if output.files:
+            run.outputs["files"] = list(output.files)
     if output.report is not None:
         output.report(run.folder / "report.html")
         run.outputs["report"] = "report.html"

@@ -2,32 +2,87 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import ConfigError
 from ..jobs.dedupe import DedupeParams
 from ..runner import JobContext, JobOutput, JobPlan, JobSpec
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
 
+    from ..jobs.linkage.model import FellegiSunter
     from ..progress import ProgressCompute
     from ..run import Run
 
 
+def pinned_model(path: Path) -> FellegiSunter:
+    """Read a model.json a dedupe run wrote; refuse one this version cannot apply."""
+    from ..jobs.linkage.compare import COMPARISONS
+    from ..jobs.linkage.model import FellegiSunter
+    from ..jobs.linkage.train import n_levels
+
+    try:
+        model = FellegiSunter.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{path}: dedupe.model is not a model.json of a dedupe run ({exc}); give one, or "
+            "leave dedupe.model empty to train the model in the run"
+        ) from None
+    if model.comparisons != COMPARISONS or model.n_levels != n_levels():
+        raise ConfigError(
+            f"{path}: dedupe.model has levels {model.n_levels}, this version compares "
+            f"{n_levels()}; leave dedupe.model empty for one run and pin its new model.json"
+        )
+    return model
+
+
 def plan(context: JobContext) -> JobPlan:
-    """Read the Account match-key columns; flag every non-survivor of a duplicate cluster."""
-    from ..jobs.dedupe import account_columns, run_dedupe
+    """Read the Account columns the method compares; flag every non-survivor of a duplicate
+    cluster (probabilistic: also the pairs for review and the model)."""
+    from ..jobs.dedupe import account_columns
 
     settings = context.settings
     params = DedupeParams.from_settings(settings)
+    probabilistic = params.method == "probabilistic"
+    # Read before any work, so that a bad file stops the run at once.
+    pinned = pinned_model(params.model) if probabilistic and params.model else None
 
     def compute(run: Run, compute: ProgressCompute, tables: dict[str, dd.DataFrame]) -> JobOutput:
+        if probabilistic:
+            return _probabilistic(run, compute, tables["Account"])
+        from ..jobs.dedupe import run_dedupe
+
         with run.stage("dedupe") as stage:
             result = run_dedupe(tables["Account"], params, compute=compute)
             stage["flagged"] = len(result.flagged)
         run.counts.update(result.counts)
         run.inputs["Account"] = sum(result.counts["keys"][params.match_keys[0]].values())
         return JobOutput(result.flagged, "dedupe_flagged", settings.dedupe.sql_table)
+
+    def _probabilistic(run: Run, compute: ProgressCompute, accounts: dd.DataFrame) -> JobOutput:
+        from ..jobs.linkage.compare import level_labels
+        from ..jobs.linkage.on_dask import run_matcher
+
+        with run.stage("dedupe") as stage:
+            result = run_matcher(
+                accounts, params.linkage(), pinned, compute=compute, persist=compute.persist
+            )
+            stage["flagged"] = len(result.flagged)
+        run.counts.update(result.counts)
+        run.counts["model"] = str(params.model) if pinned is not None else "trained"
+        run.inputs["Account"] = result.counts["accounts"]
+        return JobOutput(
+            result.flagged,
+            "dedupe_flagged",
+            settings.dedupe.sql_table,
+            files={
+                "dedupe_review.csv": result.review,
+                "model.json": result.model.to_json(level_labels()),
+            },
+        )
 
     return JobPlan(params, {"Account": account_columns(params)}, compute)
 

@@ -58,11 +58,11 @@ class LinkageParams:
     seed: int = 7
     # The deterministic rule behind the prior finds this share of the true duplicates.
     prior_recall: float = 0.7
-    # Training session -> the blocking rules whose pairs it trains on, and the comparison they
-    # bias (left out of that session).
-    sessions: tuple[tuple[tuple[str, ...], str], ...] = (
-        (("postal",), "postal"),
-        (("first_token", "last_token"), "name"),
+    # Training session -> the blocking rules that must all have found its pairs, and the
+    # comparisons those rules bias (left out of that session). See train.py.
+    sessions: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
+        (("postal",), ("postal", "city", "state")),
+        (("first_token", "last_token"), ("name",)),
     )
     session_prior_start: float = 0.1
 

@@ -6,9 +6,14 @@
   that found each pair (`Rules`), in training sessions (as splink trains). Pairs found by
   blocking on a field agree on that field by construction, so EM over them would credit that
   field with evidence it does not carry (run over all candidate pairs at once, EM called 97% of
-  FEBRL's candidate pairs matches). Each session runs EM on the pairs one group of rules found
-  and keeps m only for the comparisons those rules do not bias; a comparison's m is the mean
-  over the sessions that estimate it.
+  FEBRL's candidate pairs matches). Each session runs EM on the pairs that every rule of its
+  group found and keeps m only for the comparisons those rules do not bias; a comparison's m
+  is the mean over the sessions that estimate it. Sessions need pairs where matches are common:
+  on a demo CRM, pairs sharing only one common name word ("miller", "plumbing") are nearly all
+  non-matches, and EM over them took "same city" for the match class; pairs sharing both the
+  first and the last word are mostly the same business. A postal block biases the city and
+  state as well as the postal code (a ZIP lies in one city).
+- m is then made monotone: a closer level never weighs less than a farther one (`monotone_m`).
 - prior: the pairs a strict deterministic rule calls duplicates, divided by the share of the
   duplicates that rule is assumed to find (`prior_recall`).
 """
@@ -72,12 +77,16 @@ def train_m(
     patterns: pd.DataFrame, u: dict[str, np.ndarray], params: LinkageParams
 ) -> dict[str, np.ndarray]:
     """Return m per comparison from the training sessions (module docstring); a comparison no
-    session estimates keeps EM's starting values."""
+    session estimates keeps EM's starting values. A session trains on the pairs found by every
+    one of its rules, and skips when there are none."""
     levels = n_levels()
     estimates: dict[str, list[np.ndarray]] = {c: [] for c in COMPARISONS}
     for rules, biased in params.sessions:
-        found = (patterns["Rules"].to_numpy(dtype=np.int64) & rules_mask(rules)) != 0
-        others = tuple(c for c in COMPARISONS if c != biased)
+        mask = rules_mask(rules)
+        found = (patterns["Rules"].to_numpy(dtype=np.int64) & mask) == mask
+        if patterns.loc[found, COUNT].sum() == 0:
+            continue
+        others = tuple(c for c in COMPARISONS if c not in biased)
         session = fit_em(
             patterns[found],
             others,
@@ -88,7 +97,23 @@ def train_m(
         for comparison in others:
             estimates[comparison].append(session.m[comparison])
     start = default_m_start(levels)
-    return {c: np.mean(found, axis=0) if found else start[c] for c, found in estimates.items()}
+    return {
+        c: np.mean(found, axis=0) if found else start[c] for c, found in estimates.items()
+    }
+
+
+def monotone_m(m: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Raise m where a closer level would weigh less than a farther one, then renormalise.
+
+    Levels are ordered by closeness, so a closer level is never weaker evidence of a match:
+    where a session saw (nearly) no matches at a level, EM leaves its m at the floor, and an
+    exact agreement ("the two records share a phone number") would count against the match.
+    Each level's ratio m/u is raised to the greatest ratio of the levels below it; the common
+    renormalisation shifts every weight alike, so the order holds.
+    """
+    ratio = np.maximum.accumulate(m / u)
+    raised = u * ratio
+    return raised / raised.sum()
 
 
 def train_model(
@@ -96,5 +121,5 @@ def train_model(
 ) -> FellegiSunter:
     """The model from the candidate pairs' pattern counts and the record sample."""
     u = u_from_sample(sample, params)
-    m = train_m(patterns, u, params)
+    m = {c: monotone_m(found, u[c]) for c, found in train_m(patterns, u, params).items()}
     return FellegiSunter(COMPARISONS, m, u, deterministic_prior(patterns, params.prior_recall))
