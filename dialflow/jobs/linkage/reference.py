@@ -87,7 +87,8 @@ def deterministic_prior(levels: pd.DataFrame, recall: float) -> float:
     """P(match) among candidate pairs, from the pairs a strict rule calls duplicates (the same
     name once spaces are removed, in the same postal area, or a shared phone number), divided
     by the share of duplicates that rule is assumed to find."""
-    sure = ((levels["name"] >= 4) & (levels["postal"] == 2)) | (levels["phone"] == 1)
+    # name levels 6 and 7: equal once spaces are removed, exact
+    sure = ((levels["name"] >= 6) & (levels["postal"] == 2)) | (levels["phone"] == 1)
     if len(levels) == 0:
         return 0.5
     return float(np.clip(sure.sum() / recall / len(levels), 1e-6, 0.99))
