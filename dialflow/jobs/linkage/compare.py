@@ -5,22 +5,38 @@ either record has no value once normalised: neutral evidence, the model neither 
 penalises it. The first level (from the top) whose rule holds is the pair's level.
 
 name -- `normalize_names` of Name (casefolded, punctuation removed, whitespace collapsed, trailing
-legal suffixes dropped):
-    5  exact
-    4  equal once spaces are removed ("ja ck matthews" / "jack matthews")
-    3  the same tokens in another order, or one name's tokens all inside the other's
+legal suffixes dropped); its words are split on spaces, "first" and "last" word being the same word
+in a one-word name:
+    7  exact
+    6  equal once spaces are removed ("ja ck matthews" / "jack matthews")
+    5  the same tokens in another order, or one name's tokens all inside the other's
        ("matthews jack" / "jack matthews", "jon smith plumbing" / "smith plumbing"):
        rapidfuzz token_sort_ratio == 100 or token_set_ratio == 100
-    2  Jaro-Winkler >= 0.92 (`NAME_JW_HIGH`)
+    4  Jaro-Winkler >= 0.92 (`NAME_JW_HIGH`)
+    3  one word exact and the other close, in the same or the swapped order: the last words
+       equal and the first words Jaro-Winkler >= 0.88 (`NAME_WORD_JW`) or one of them a single
+       letter (an initial) that the other starts with ("j matthews" / "jack matthews",
+       "stephen acme plumbing" / "steven acme plumbing", whole 0.917); or the first words
+       equal and the last words >= 0.88; or one's first word equal to the other's last and
+       the remaining pair >= 0.88 ("smith kristina" / "christina smith")
+    2  a shared word: the first or last word of one is the first or last word of the other
+       ("jack matthews" / "kylie matthews", "matthews kylie" / "jack matthews"); above level 1
+       because the Jaro-Winkler of whole names is lifted by a shared first word alone
+       ("charlotte vincent" / "charlotte mccracken" is 0.87)
     1  Jaro-Winkler >= 0.80 (`NAME_JW_LOW`)
     0  else
 
-street -- BillingStreet casefolded, punctuation removed, whitespace collapsed:
-    3  exact
-    2  the same leading house number (a first token starting with a digit) and the rest of both
-       streets Jaro-Winkler >= 0.88 (`STREET_JW`)
-    1  Jaro-Winkler >= 0.88 on the whole streets (e.g. only the house number differs; a shared
+street -- BillingStreet casefolded, punctuation removed, whitespace collapsed; its house number
+is a first token starting with a digit, its rest what follows (the whole street when it has no
+house number, nothing when it is only a number):
+    5  exact
+    4  the same house number and the rests Jaro-Winkler >= 0.88 (`STREET_JW`)
+    3  only one street has a house number and the rests Jaro-Winkler >= 0.88 (a number left
+       out: "main st" / "123 main street")
+    2  Jaro-Winkler >= 0.88 on the whole streets (e.g. only the house number differs; a shared
        number also lifts the whole: "123 main st" / "123 elm st" is 0.91 though the rest is 0.75)
+    1  the same house number (the rests not close, or one street only a number: "123 main st" /
+       "123 oak ave", "123" / "123 main st")
     0  else
 
 city -- BillingCity normalised as street:
@@ -66,6 +82,7 @@ NULL = -1  # level when either side has no value: neutral evidence
 
 NAME_JW_HIGH = 0.92
 NAME_JW_LOW = 0.80
+NAME_WORD_JW = 0.88
 STREET_JW = 0.88
 CITY_JW = 0.88
 POSTAL_MAX_EDITS = 1  # OSA distance: one substitution or one adjacent transposition
@@ -75,7 +92,9 @@ COMPARED_META = empty_frame(
     {"IdL": STRING, "IdR": STRING, **{comparison: "int8" for comparison in COMPARISONS}}
 )
 
-_HOUSE_NUMBER = r"^(\d\w*) (.+)$"  # on normalised streets: a leading token starting with a digit
+_HOUSE_NUMBER = (
+    r"^(\d\w*)(?: (.+))?$"  # on normalised streets: a leading token starting with a digit
+)
 
 # Levels of distinct value pairs: (the distinct values, codes of the left and right values of
 # each pair into them) -> int8 levels. Equal codes are equal values.
@@ -89,17 +108,21 @@ def level_labels() -> dict[str, dict[int, str]]:
             NULL: "null",
             0: "else",
             1: f"jaro_winkler>={NAME_JW_LOW:.2f}",
-            2: f"jaro_winkler>={NAME_JW_HIGH:.2f}",
-            3: "same_tokens_or_subset",
-            4: "equal_without_spaces",
-            5: "exact",
+            2: "shared_word",
+            3: f"one_word_exact_other_jaro_winkler>={NAME_WORD_JW:.2f}_or_initial",
+            4: f"jaro_winkler>={NAME_JW_HIGH:.2f}",
+            5: "same_tokens_or_subset",
+            6: "equal_without_spaces",
+            7: "exact",
         },
         "street": {
             NULL: "null",
             0: "else",
-            1: f"jaro_winkler>={STREET_JW:.2f}",
-            2: f"same_number_rest_jaro_winkler>={STREET_JW:.2f}",
-            3: "exact",
+            1: "same_number",
+            2: f"jaro_winkler>={STREET_JW:.2f}",
+            3: f"number_missing_rest_jaro_winkler>={STREET_JW:.2f}",
+            4: f"same_number_rest_jaro_winkler>={STREET_JW:.2f}",
+            5: "exact",
         },
         "city": {NULL: "null", 0: "else", 1: f"jaro_winkler>={CITY_JW:.2f}", 2: "exact"},
         "state": {NULL: "null", 0: "else", 1: "exact"},
@@ -126,21 +149,58 @@ def _jaro_winkler(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np
     return _scores(values[left], values[right], JaroWinkler.normalized_similarity)
 
 
+def _words(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The words of names: (vocabulary, each value's first word and last word as codes into it,
+    the code of each vocabulary word's first letter). A one-word value has it as both."""
+    words = pd.Series(values, dtype=STRING).str.split(" ")
+    codes, vocabulary = pd.factorize(
+        pd.concat([words.str[0], words.str[-1]], ignore_index=True).astype(STRING)
+    )
+    vocabulary = np.asarray(vocabulary, dtype=object)
+    letters, _ = pd.factorize(pd.Series(vocabulary, dtype=STRING).str[0])
+    return vocabulary, codes[: len(values)], codes[len(values) :], letters
+
+
+def _word_close(
+    words: np.ndarray, left: np.ndarray, right: np.ndarray, mask: np.ndarray
+) -> np.ndarray:
+    """Whether words[left] and words[right] are close (Jaro-Winkler >= NAME_WORD_JW), computed
+    only where mask holds (False elsewhere)."""
+    close = np.zeros(len(left), dtype=bool)
+    close[mask] = _jaro_winkler(words, left[mask], right[mask]) >= NAME_WORD_JW
+    return close
+
+
 def _name_levels(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     jw = _jaro_winkler(values, left, right)
     same_tokens = (
         _scores(values[left], values[right], fuzz.token_sort_ratio, score_cutoff=100) >= 100
     ) | (_scores(values[left], values[right], fuzz.token_set_ratio, score_cutoff=100) >= 100)
     unspaced, _ = pd.factorize(pd.Series(values, dtype=STRING).str.replace(" ", "", regex=False))
+    vocabulary, first, last, letter = _words(values)
+    fl, fr, ll, lr = first[left], first[right], last[left], last[right]
+    # An initial: a one-letter first word on one side only, the other's first letter.
+    lengths = pd.Series(vocabulary, dtype=STRING).str.len().to_numpy(dtype=np.int64)
+    one_initial = ((lengths[fl] == 1) != (lengths[fr] == 1)) & (letter[fl] == letter[fr])
+    # One word exact and the other close or an initial, in the same or the swapped order.
+    same_order = ((ll == lr) & (_word_close(vocabulary, fl, fr, ll == lr) | one_initial)) | (
+        (fl == fr) & _word_close(vocabulary, ll, lr, fl == fr)
+    )
+    swapped = ((fl == lr) & _word_close(vocabulary, ll, fr, fl == lr)) | (
+        (ll == fr) & _word_close(vocabulary, fl, lr, ll == fr)
+    )
+    shared_word = (fl == fr) | (ll == lr) | (fl == lr) | (ll == fr)
     return np.select(
         [
             left == right,
             unspaced[left] == unspaced[right],
             same_tokens,
             jw >= NAME_JW_HIGH,
+            same_order | swapped,
+            shared_word,
             jw >= NAME_JW_LOW,
         ],
-        [5, 4, 3, 2, 1],
+        [7, 6, 5, 4, 3, 2, 1],
         0,
     ).astype(np.int8)
 
@@ -148,14 +208,29 @@ def _name_levels(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.
 def _street_levels(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
     parts = pd.Series(values, dtype=STRING).str.extract(_HOUSE_NUMBER)
     number, _ = pd.factorize(parts[0])  # -1 where a street has no house number
-    rests = parts[1].to_numpy(dtype=object, na_value=None)
-    same_number = (number[left] >= 0) & (number[left] == number[right])
+    # The street without its number: the whole street when it has none, null when it is only one.
+    rest = parts[1].where(number >= 0, pd.Series(values, dtype=STRING))
+    rest_codes, rests = pd.factorize(rest)  # -1 where null
+    rests = np.asarray(rests, dtype=object)
+    nl, nr = number[left], number[right]
+    same_number = (nl >= 0) & (nl == nr)
+    one_number = (nl >= 0) != (nr >= 0)
+    rl, rr = rest_codes[left], rest_codes[right]
+    wanted = (same_number | one_number) & (rl >= 0) & (rr >= 0)
     rest_close = np.zeros(len(left), dtype=bool)
-    rest_close[same_number] = (
-        _jaro_winkler(rests, left[same_number], right[same_number]) >= STREET_JW
-    )
+    rest_close[wanted] = _jaro_winkler(rests, rl[wanted], rr[wanted]) >= STREET_JW
     jw = _jaro_winkler(values, left, right)
-    return np.select([left == right, rest_close, jw >= STREET_JW], [3, 2, 1], 0).astype(np.int8)
+    return np.select(
+        [
+            left == right,
+            same_number & rest_close,
+            one_number & rest_close,
+            jw >= STREET_JW,
+            same_number,
+        ],
+        [5, 4, 3, 2, 1],
+        0,
+    ).astype(np.int8)
 
 
 def _city_levels(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:

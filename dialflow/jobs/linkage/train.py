@@ -69,7 +69,8 @@ def deterministic_prior(patterns: pd.DataFrame, recall: float) -> float:
     total = patterns[COUNT].sum()
     if total == 0:
         return 0.5
-    sure = ((patterns["name"] >= 4) & (patterns["postal"] == 2)) | (patterns["phone"] == 1)
+    # name levels 6 and 7: equal once spaces are removed, exact
+    sure = ((patterns["name"] >= 6) & (patterns["postal"] == 2)) | (patterns["phone"] == 1)
     return float(np.clip(patterns.loc[sure, COUNT].sum() / recall / total, 1e-6, 0.99))
 
 
@@ -97,9 +98,7 @@ def train_m(
         for comparison in others:
             estimates[comparison].append(session.m[comparison])
     start = default_m_start(levels)
-    return {
-        c: np.mean(found, axis=0) if found else start[c] for c, found in estimates.items()
-    }
+    return {c: np.mean(found, axis=0) if found else start[c] for c, found in estimates.items()}
 
 
 def monotone_m(m: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -42,16 +42,27 @@ def level_of(comparison: str, left, right) -> int:
 @pytest.mark.parametrize(
     "left, right, level",
     [
-        ("Jack Matthews", "JACK MATTHEWS", 5),
-        ("Acme, Inc.", "acme", 5),  # the suffix and punctuation go before comparing
-        ("Ja ck Matthews", "Jack Matthews", 4),
-        ("JackMatthews", "Jack Matthews", 4),
-        ("Matthews, Jack", "Jack Matthews", 3),
-        ("Jon Smith Plumbing", "Smith Plumbing", 3),
-        ("Jon Smith Plumbing", "John Smith Plumbing LLC", 2),  # Jaro-Winkler 0.94
-        ("Jack Matthews", "Jack Mattson", 2),  # 0.9205
-        ("Jack Matthews", "Jill Matthews", 1),  # 0.83
-        ("Jack Matthews", "Jake Mathers", 1),  # 0.89
+        ("Jack Matthews", "JACK MATTHEWS", 7),
+        ("Acme, Inc.", "acme", 7),  # the suffix and punctuation go before comparing
+        ("Ja ck Matthews", "Jack Matthews", 6),
+        ("JackMatthews", "Jack Matthews", 6),
+        ("Matthews, Jack", "Jack Matthews", 5),
+        ("Jon Smith Plumbing", "Smith Plumbing", 5),
+        ("Jon Smith Plumbing", "John Smith Plumbing LLC", 4),  # Jaro-Winkler 0.94
+        ("Jack Matthews", "Jack Mattson", 4),  # 0.9205
+        ("Jon Matthews", "John Matthews", 4),  # 0.98: the whole is close before the words
+        ("J. Matthews", "Jack Matthews", 3),  # an initial, the last words equal (whole 0.87)
+        ("Jack Matthews", "J Matthews", 3),
+        ("Stephen Acme Plumbing", "Steven Acme Plumbing", 3),  # firsts 0.894, whole 0.917
+        ("Acme Tile Supply", "Acme Tile and Stone Supplies", 3),  # firsts equal, lasts 0.89
+        ("Smith Kristina", "Christina Smith", 3),  # swapped; kristina / christina 0.884
+        ("Matthews Jakc", "Jack Matthews", 3),  # swapped; jakc / jack 0.93
+        ("Jack Matthews", "Kylie Matthews", 2),  # a shared last word (whole 0.76)
+        ("Jack Matthews", "Jill Matthews", 2),  # 0.83 whole, but only a shared word
+        ("Charlotte Vincent", "Charlotte McCracken", 2),  # a shared first word (whole 0.87)
+        ("Matthews Kylie", "Jack Matthews", 2),  # one's first word is the other's last
+        ("J Matthews", "K Smith", 0),  # initials alone share nothing
+        ("Jack Matthews", "Jake Mathers", 1),  # 0.89, no word equal
         ("Jack Matthews", "Acme Plumbing", 0),
         ("Jack Matthews", None, NULL),
         (None, "Jack Matthews", NULL),
@@ -66,13 +77,20 @@ def test_name_levels(left, right, level):
 @pytest.mark.parametrize(
     "left, right, level",
     [
-        ("123 Main St.", "123 main st", 3),
-        ("123 Main St", "123 Main Street", 2),  # same number, rest 0.93
-        ("123 Main St", "123 Maine St", 2),
-        ("123 Main St", "124 Main St", 1),  # another number: only the whole is close
-        ("Main St", "Main Street", 1),  # no house number
-        ("123 Main St", "123 Elm St", 1),  # rest 0.75 but the whole 0.91 (shared "123 " prefix)
-        ("123 Main St", "Main St", 0),  # whole 0.78
+        ("123 Main St.", "123 main st", 5),
+        ("123 Main St", "123 Main Street", 4),  # same number, rest 0.93
+        ("123 Main St", "123 Maine St", 4),
+        ("Main St", "123 Main Street", 3),  # a number left out, the rests 0.93
+        ("123 Main St", "Main St", 3),  # whole 0.78
+        ("12B Oak Ave", "Oak Avenue", 3),
+        ("123 Main St", "124 Main St", 2),  # another number: only the whole is close
+        ("Main St", "Main Street", 2),  # no house number
+        ("123 Main St", "123 Elm St", 2),  # rest 0.75 but the whole 0.91 (shared "123 " prefix)
+        ("123 Main St", "123 Oak Ave", 1),  # the same number only
+        ("123", "123 Main St", 1),  # a street that is only a number, the same one
+        ("123", "124 Main St", 0),
+        ("123", "124", 0),
+        ("PO Box 7", "7 Oak Ave", 0),
         ("123 Main St", "500 Oak Ave", 0),
         ("123 Main St", None, NULL),
         (None, "123 Main St", NULL),
@@ -183,9 +201,9 @@ ACCOUNTS = [
 PAIRS = [("001A", "001B"), ("001A", "001C"), ("001B", "001C"), ("001A", "001D"), ("001C", "001D")]
 EXPECTED = pd.DataFrame(
     [
-        ("001A", "001B", 3, 2, 1, 1, 1, 1),
-        ("001A", "001C", 5, 1, 0, 0, 0, 0),
-        ("001B", "001C", 3, 1, 0, 0, 0, 0),
+        ("001A", "001B", 5, 4, 1, 1, 1, 1),
+        ("001A", "001C", 7, 2, 0, 0, 0, 0),
+        ("001B", "001C", 5, 2, 0, 0, 0, 0),
         ("001A", "001D", 0, NULL, NULL, NULL, NULL, NULL),
         ("001C", "001D", 0, NULL, NULL, NULL, NULL, NULL),
     ],
@@ -215,7 +233,7 @@ def test_keeps_the_index_of_pairs():
     pairs.index = [41, 7]
     result = compare_pairs(pairs, records_frame(ACCOUNTS), SUFFIXES, 5)
     assert result.index.tolist() == [41, 7]
-    assert result["name"].tolist() == [3, 5]
+    assert result["name"].tolist() == [5, 7]
 
 
 def test_repeated_value_pairs_get_the_same_levels():
@@ -226,7 +244,7 @@ def test_repeated_value_pairs_get_the_same_levels():
     pairs = pairs_frame([(f"{i:03d}", f"{j:03d}") for i in range(8) for j in range(i + 1, 8)])
     result = compare_pairs(pairs, records, SUFFIXES, 5)
     same = (pairs["IdL"].str[-1].astype(int) % 2) == (pairs["IdR"].str[-1].astype(int) % 2)
-    assert (result["name"] == np.where(same, 5, 1)).all()
+    assert (result["name"] == np.where(same, 7, 2)).all()
 
 
 def test_an_id_the_records_lack_is_null_everywhere():
@@ -265,7 +283,7 @@ def test_postal_digits_sets_the_prefix():
 def test_labels_name_every_level():
     labels = level_labels()
     assert tuple(labels) == COMPARISONS
-    top = {"name": 5, "street": 3, "city": 2, "state": 1, "postal": 2, "phone": 1}
+    top = {"name": 7, "street": 5, "city": 2, "state": 1, "postal": 2, "phone": 1}
     for comparison, by_level in labels.items():
         assert sorted(by_level) == list(range(NULL, top[comparison] + 1))
         assert all(isinstance(label, str) and label for label in by_level.values())
@@ -280,20 +298,44 @@ def reference_level(comparison: str, left, right) -> int:
     jw = JaroWinkler.normalized_similarity(left, right)
     if comparison == "name":
         if left == right:
-            return 5
+            return 7
         if left.replace(" ", "") == right.replace(" ", ""):
-            return 4
+            return 6
         if fuzz.token_sort_ratio(left, right) == 100 or fuzz.token_set_ratio(left, right) == 100:
+            return 5
+        if jw >= 0.92:
+            return 4
+        words_l, words_r = left.split(), right.split()
+        first_l, last_l, first_r, last_r = words_l[0], words_l[-1], words_r[0], words_r[-1]
+        for (a, b), (c, d) in [
+            ((last_l, last_r), (first_l, first_r)),
+            ((first_l, first_r), (last_l, last_r)),
+            ((first_l, last_r), (last_l, first_r)),
+            ((last_l, first_r), (first_l, last_r)),
+        ]:
+            if a == b and JaroWinkler.normalized_similarity(c, d) >= 0.88:
+                return 3
+        initial = (len(first_l) == 1) != (len(first_r) == 1) and first_l[0] == first_r[0]
+        if last_l == last_r and initial:
             return 3
-        return 2 if jw >= 0.92 else 1 if jw >= 0.80 else 0
+        if {first_l, last_l} & {first_r, last_r}:
+            return 2
+        return 1 if jw >= 0.80 else 0
     if comparison == "street":
         if left == right:
+            return 5
+        num_l, _, rest_l = left.partition(" ") if left[0].isdigit() else ("", "", left)
+        num_r, _, rest_r = right.partition(" ") if right[0].isdigit() else ("", "", right)
+        rests_close = bool(rest_l and rest_r) and (
+            JaroWinkler.normalized_similarity(rest_l, rest_r) >= 0.88
+        )
+        if num_l and num_l == num_r and rests_close:
+            return 4
+        if bool(num_l) != bool(num_r) and rests_close:
             return 3
-        (num_l, _, rest_l), (num_r, _, rest_r) = left.partition(" "), right.partition(" ")
-        if num_l[0].isdigit() and num_l == num_r and rest_l and rest_r:
-            if JaroWinkler.normalized_similarity(rest_l, rest_r) >= 0.88:
-                return 2
-        return 1 if jw >= 0.88 else 0
+        if jw >= 0.88:
+            return 2
+        return 1 if num_l and num_l == num_r else 0
     if comparison == "postal":
         return 2 if left == right else 1 if OSA.distance(left, right) == 1 else 0
     return 2 if left == right else 1 if jw >= 0.88 else 0  # city
@@ -308,6 +350,10 @@ def test_agrees_with_the_rules_pair_by_pair():
             "Ja ck Matthews",
             "Jack Mathews",
             "Jill Matthews",
+            "J Matthews",
+            "Matthews Jakc",
+            "Kylie Matthews",
+            "Jack",
             "Jon Smith Plumbing",
             "John Smith Plumbing LLC",
             "Smith Plumbing",
@@ -322,6 +368,9 @@ def test_agrees_with_the_rules_pair_by_pair():
             "Main St",
             "12B Oak Ave",
             "12B Oak Avenue",
+            "Oak Avenue",
+            "123",
+            "123 Oak Ave",
             "PO Box 7",
             None,
         ],

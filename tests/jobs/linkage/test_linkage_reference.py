@@ -8,10 +8,12 @@ import pandas as pd
 from dialflow.jobs.linkage.reference import LinkageParams, probabilistic_pairs
 from dialflow.schema import DEFAULT_PHONE_FIELDS
 
+# fmt: off
 FIRST = ["acme", "bayside", "delta", "summit", "harbor", "pioneer", "cedar", "atlas", "apex",
          "granite", "liberty", "meridian", "northstar", "orchard", "quantum", "redwood"]
 LAST = ["plumbing", "tools", "farms", "roofing", "dental", "motors", "bakery", "electric",
         "logistics", "printing", "landscaping", "consulting", "realty", "cleaners"]
+# fmt: on
 CITIES = ["austin", "dallas", "houston", "denver", "boston", "seattle", "miami", "phoenix"]
 STREETS = ["main st", "oak ave", "elm st", "pine rd", "maple dr", "cedar ln", "lake blvd"]
 
