@@ -31,7 +31,10 @@ _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 MATCH_KEYS = ("phone", "name_postal")
 # The probabilistic matcher's blocking rules (dialflow/jobs/linkage/blocking.py says what each is).
-BLOCKING_RULES = ("phone", "postal", "first_token", "last_token", "phonetic_city")
+BLOCKING_RULES = (
+    "phone", "name", "postal_first_word", "postal_last_word", "name_city", "words_state",
+    "phonetic_city", "postal", "first_token", "last_token",
+)  # fmt: skip
 
 
 def _identifier(value: str) -> str:
@@ -357,9 +360,13 @@ class DedupeSettings(_Section):
     threshold: float = Field(0.95, gt=0, lt=1)
     review_threshold: float = Field(0.80, gt=0, lt=1)
     blocking_rules: tuple[
-        Literal["phone", "postal", "first_token", "last_token", "phonetic_city"], ...
-    ] = BLOCKING_RULES
-    max_block_size: int = Field(1_000, ge=2)
+        Literal[
+            "phone", "name", "postal_first_word", "postal_last_word", "name_city",
+            "words_state", "phonetic_city", "postal", "first_token", "last_token",
+        ],
+        ...,
+    ] = BLOCKING_RULES  # fmt: skip
+    max_block_size: int = Field(100, ge=2)
     max_cluster_size: int = Field(20, ge=2)
     model: Annotated[Path | None, EmptyIsNone] = None
     seed: int = Field(7, ge=0)
@@ -403,7 +410,6 @@ class DedupeSettings(_Section):
                 "pairs between the two go to review, so review_threshold must be the lower"
             )
         return self
-
 
 
 class AutoflushSettings(_Section):
@@ -487,7 +493,6 @@ class AutoflushSettings(_Section):
         return value
 
 
-
 class CallingHours(_Section):
     """Local clock hours (0-24) inside which calling is allowed."""
 
@@ -522,7 +527,6 @@ class ListiqSettings(_Section):
         return value
 
 
-
 JobName = Literal["dedupe", "autoflush", "infoflow", "listiq"]
 INFOFLOW_SIGNALS = ("address_changed", "reached_before", "numbers_flushed", "new_account")
 
@@ -542,7 +546,6 @@ class InfoflowSettings(_Section):
     }
     sql_table: Identifier = "research_requests"
     request_status: str = "New"
-
 
 
 _EMAIL_ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+$")

@@ -1,14 +1,28 @@
 """Blocking: which pairs of Account records are compared at all.
 
 A blocking rule gives each record zero or more key values; two records are a candidate pair when
-they share a value of one rule. The rules (`BLOCKING_RULES`):
+they share a value of one rule. Words are those of the normalized name (`normalize_names`:
+casefolded, punctuation and trailing legal suffixes removed), sounds their metaphone codes. The
+rules (`BLOCKING_RULES`):
 
 - `phone`: each valid E.164 number in any phone field;
-- `postal`: the first postal digits (`postal_digits`);
-- `first_token` / `last_token`: the first and the last word of the normalized name;
-- `phonetic_city`: the metaphone code of the name's last word, with the city.
+- `name`: the whole name without spaces (the same business anywhere; it also gives the training
+  session that learns how places of duplicates differ);
+- `postal_first_word` / `postal_last_word`: the postal code (`postal_digits`) with the sound of
+  the name's first / last word (a typo elsewhere in the name, a missing or extra word);
+- `name_city`: the whole name without spaces, with the city (a mistyped postal code);
+- `words_state`: the sounds of the first and last word in sorted order, with the state (the
+  words swapped, or the postal code and city both differing);
+- `phonetic_city`: the sound of the last word, with the city;
+- `postal`, `first_token`, `last_token`: the postal code alone, the first or the last word alone.
 
-A block (records sharing one value of one rule) larger than `max_block_size` is skipped and
+The default is every rule (config `dedupe.blocking_rules`). The last three have blocks that grow
+with the data (a ZIP code, a common word); they find what the others miss on small or badly
+typed data (on FEBRL 3, 95% of the true pairs are candidates with them, 80% without), and at
+scale their large blocks are skipped. Every other rule's blocks stay small as the data grows,
+because a postal code, a city or a state splits them.
+
+A block (records sharing one value of one rule) larger than `max_block_size` (100) is skipped and
 counted: a value every tenth record holds ("smith", a shared switchboard number) would make the
 pairs grow with the square of the data, and its pairs are found by the other rules when they are
 duplicates. Pairs are (IdL, IdR) with IdL < IdR, each once whatever number of rules found it, with
@@ -22,6 +36,7 @@ that blocks in different partitions found.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jellyfish
@@ -35,7 +50,7 @@ from ..dedupe import normalize_names, postal_prefix
 KEYS_COLUMNS = ["Id", "Rule", "Value"]
 KEYS_META = empty_frame(dict.fromkeys(KEYS_COLUMNS, STRING))
 PAIRS_COLUMNS = ["IdL", "IdR"]
-FOUND_META = empty_frame({"IdL": STRING, "IdR": STRING, "Rules": "int8"})
+FOUND_META = empty_frame({"IdL": STRING, "IdR": STRING, "Rules": "int16"})
 
 
 def rule_bit(rule: str) -> int:
@@ -49,10 +64,17 @@ def rules_mask(rules: tuple[str, ...]) -> int:
 
 
 def _metaphone(words: pd.Series) -> pd.Series:
-    """Return the metaphone code of each word, computed once per distinct word."""
+    """Return the metaphone code of each word, computed once per distinct word; a word with no
+    code (digits: "store 17") stands for itself."""
     distinct = pd.unique(words.dropna())
-    codes = {word: jellyfish.metaphone(word) or None for word in distinct}
+    codes = {word: jellyfish.metaphone(word) or word for word in distinct}
     return words.map(codes).astype(STRING)
+
+
+def _sorted_pair(a: pd.Series, b: pd.Series) -> pd.Series:
+    """`a b` with the smaller first, so that swapped words give the same value."""
+    swap = (a > b).fillna(False)
+    return a.where(~swap, b) + " " + b.where(~swap, a)
 
 
 def blocking_keys(
@@ -69,14 +91,21 @@ def blocking_keys(
     ids = records["Id"].astype(STRING)
     name = normalize_names(records["Name"], legal_suffixes)
     words = name.str.split(" ")
-    by_rule = {
-        "postal": postal_prefix(records["BillingPostalCode"], postal_digits),
-        "first_token": words.str[0].astype(STRING),
-        "last_token": words.str[-1].astype(STRING),
+    first, last = words.str[0].astype(STRING), words.str[-1].astype(STRING)
+    postal = postal_prefix(records["BillingPostalCode"], postal_digits)
+    city = normalize_names(records["BillingCity"], ())
+    state = records["BillingState"].astype(STRING).str.strip().str.upper()
+    values_of: dict[str, Callable[[], pd.Series]] = {
+        "name": lambda: name.str.replace(" ", "", regex=False),
+        "postal": lambda: postal,
+        "first_token": lambda: first,
+        "last_token": lambda: last,
+        "phonetic_city": lambda: _metaphone(last) + "|" + city,
+        "postal_first_word": lambda: postal + "|" + _metaphone(first),
+        "postal_last_word": lambda: postal + "|" + _metaphone(last),
+        "name_city": lambda: name.str.replace(" ", "", regex=False) + "|" + city,
+        "words_state": lambda: _sorted_pair(_metaphone(first), _metaphone(last)) + "|" + state,
     }
-    if "phonetic_city" in rules:
-        city = records["BillingCity"].astype(STRING).str.strip().str.lower()
-        by_rule["phonetic_city"] = _metaphone(by_rule["last_token"]) + "|" + city
     parts = []
     for rule in rules:
         if rule == "phone":
@@ -84,7 +113,7 @@ def blocking_keys(
             exploded = pd.DataFrame({"Id": ids, "Value": phones}).explode("Value")
             values, owners = exploded["Value"].astype(STRING), exploded["Id"]
         else:
-            values, owners = by_rule[rule], ids
+            values, owners = values_of[rule](), ids
         keep = values.notna() & (values != "")
         parts.append(
             pd.DataFrame({"Id": owners[keep], "Rule": rule, "Value": values[keep]}).astype(STRING)
@@ -140,7 +169,7 @@ def found_pairs(keys: pd.DataFrame, max_block_size: int) -> pd.DataFrame:
     joined = joined[joined["IdL"] < joined["IdR"]]
     bits = joined["Rule"].map({rule: rule_bit(rule) for rule in BLOCKING_RULES})
     found = pd.DataFrame(
-        {"IdL": joined["IdL"], "IdR": joined["IdR"], "Rules": bits.to_numpy(dtype=np.int8)}
+        {"IdL": joined["IdL"], "IdR": joined["IdR"], "Rules": bits.to_numpy(dtype=np.int16)}
     )
     return merge_found_pairs(found)
 
@@ -161,12 +190,12 @@ def merge_found_pairs(found: pd.DataFrame) -> pd.DataFrame:
     ordered = found.sort_values(["IdL", "IdR"], ignore_index=True, kind="stable")
     left, right = ordered["IdL"].to_numpy(dtype=object), ordered["IdR"].to_numpy(dtype=object)
     starts = np.flatnonzero(np.r_[True, (left[1:] != left[:-1]) | (right[1:] != right[:-1])])
-    rules = np.bitwise_or.reduceat(ordered["Rules"].to_numpy(dtype=np.int8), starts)
+    rules = np.bitwise_or.reduceat(ordered["Rules"].to_numpy(dtype=np.int16), starts)
     return pd.DataFrame(
         {
             "IdL": ordered["IdL"].iloc[starts].to_numpy(),
             "IdR": ordered["IdR"].iloc[starts].to_numpy(),
-            "Rules": rules.astype(np.int8),
+            "Rules": rules.astype(np.int16),
         }
     ).astype(FOUND_META.dtypes.to_dict())
 

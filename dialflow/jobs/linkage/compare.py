@@ -39,20 +39,22 @@ house number, nothing when it is only a number):
        "123 oak ave", "123" / "123 main st")
     0  else
 
-city -- BillingCity normalised as street:
-    2  exact
-    1  Jaro-Winkler >= 0.88 (`CITY_JW`)
+place -- one comparison of BillingPostalCode, BillingCity and BillingState together: the three
+agree together (a ZIP code lies in one city and state), and as three comparisons a pair in the
+same ZIP code would count the one fact three times (on the demo data, a shared business word and
+a neighbouring ZIP in the same city added up to a match). Postal is `postal_prefix` (its first
+`postal_digits` digits; null when fewer), city normalised as street, state stripped and
+upper-cased; each compares only where both records have it:
+    6  postal exact and city exact or Jaro-Winkler >= 0.88 (`CITY_JW`)
+    5  postal exact (city different or missing)
+    4  postal one edit (one digit substituted, or two adjacent digits transposed: OSA distance
+       == 1; 94105 / 49105, 94105 / 94150, 94105 / 94106; not 94105 / 95104) and city exact
+       or >= 0.88
+    3  city exact or >= 0.88, postal not exact and states not different
+    2  postal one edit (city different or missing)
+    1  state exact
     0  else
-
-state -- BillingState stripped and upper-cased:
-    1  exact
-    0  else
-
-postal -- `postal_prefix` of BillingPostalCode (its first `postal_digits` digits; null when fewer):
-    2  exact
-    1  one digit substituted, or two adjacent digits transposed (OSA distance == 1;
-       94105 / 49105, 94105 / 94150, 94105 / 94106; not 94105 / 95104)
-    0  else
+   -1  none of the three on both records
 
 phone -- Phones, the record's valid E.164 numbers joined by ';':
     1  the two records share a number
@@ -77,7 +79,7 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from ...schema import STRING, empty_frame
 from ..dedupe import normalize_names, postal_prefix
 
-COMPARISONS = ("name", "street", "city", "state", "postal", "phone")
+COMPARISONS = ("name", "street", "place", "phone")
 NULL = -1  # level when either side has no value: neutral evidence
 
 NAME_JW_HIGH = 0.92
@@ -124,13 +126,15 @@ def level_labels() -> dict[str, dict[int, str]]:
             4: f"same_number_rest_jaro_winkler>={STREET_JW:.2f}",
             5: "exact",
         },
-        "city": {NULL: "null", 0: "else", 1: f"jaro_winkler>={CITY_JW:.2f}", 2: "exact"},
-        "state": {NULL: "null", 0: "else", 1: "exact"},
-        "postal": {
+        "place": {
             NULL: "null",
             0: "else",
-            1: f"osa_distance=={POSTAL_MAX_EDITS}",
-            2: "exact",
+            1: "same_state",
+            2: f"postal_osa_distance=={POSTAL_MAX_EDITS}",
+            3: f"same_city_jaro_winkler>={CITY_JW:.2f}",
+            4: f"postal_osa_distance=={POSTAL_MAX_EDITS}_same_city",
+            5: "postal_exact",
+            6: "postal_exact_same_city",
         },
         "phone": {NULL: "null", 0: "no_shared_number", 1: "shared_number"},
     }
@@ -295,6 +299,27 @@ _LEVELLERS: dict[str, _Leveller] = {
 }
 
 
+def _place_levels(city: np.ndarray, state: np.ndarray, postal: np.ndarray) -> np.ndarray:
+    """The place level from the levels of city (2/1/0), state (1/0) and postal (2/1/0), each
+    NULL where a record lacks it."""
+    city_close = city >= 1
+    states_differ = state == 0
+    level = np.select(
+        [
+            (postal == 2) & city_close,
+            postal == 2,
+            (postal == 1) & city_close,
+            city_close & ~states_differ,
+            postal == 1,
+            state == 1,
+        ],
+        [6, 5, 4, 3, 2, 1],
+        0,
+    )
+    nothing = (city == NULL) & (state == NULL) & (postal == NULL)
+    return np.where(nothing, NULL, level).astype(np.int8)
+
+
 def _phone_levels(phones: pd.Series, at_l: np.ndarray, at_r: np.ndarray) -> np.ndarray:
     """1 where the two records share a number, 0 where both have numbers, NULL otherwise.
 
@@ -353,7 +378,12 @@ def compare_pairs(
         return result.assign(**{c: np.zeros(0, dtype=np.int8) for c in COMPARISONS})
     at_l = ids.get_indexer(id_l)
     at_r = ids.get_indexer(id_r)
-    for comparison, values in _normalised(records, legal_suffixes, postal_digits).items():
-        result[comparison] = _levels(values, at_l, at_r, _LEVELLERS[comparison])
+    fields = {
+        field: _levels(values, at_l, at_r, _LEVELLERS[field])
+        for field, values in _normalised(records, legal_suffixes, postal_digits).items()
+    }
+    result["name"] = fields["name"]
+    result["street"] = fields["street"]
+    result["place"] = _place_levels(fields["city"], fields["state"], fields["postal"])
     result["phone"] = _phone_levels(records["Phones"], at_l, at_r)
     return result

@@ -15,9 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from ...config import BLOCKING_RULES
 from ...phones import normalize_e164
 from ...schema import STRING, TIMESTAMP, empty_frame
-from .blocking import BLOCKING_RULES, blocking_keys, candidate_pairs, sample_records
+from .blocking import blocking_keys, candidate_pairs, sample_records
 from .compare import COMPARED_META, compare_pairs
 from .decide import decide
 from .model import FellegiSunter
@@ -35,7 +36,7 @@ RECORDS_META = empty_frame(
     }
 )
 # Compared candidate pairs keep the rules that found them (for the training sessions).
-FOUND_COMPARED_META = COMPARED_META.assign(Rules=pd.Series(dtype="int8"))
+FOUND_COMPARED_META = COMPARED_META.assign(Rules=pd.Series(dtype="int16"))
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class LinkageParams:
     legal_suffixes: tuple[str, ...] = ("inc", "llc", "ltd", "corp", "co")
     postal_digits: int = 5
     rules: tuple[str, ...] = BLOCKING_RULES
-    max_block_size: int = 1_000
+    max_block_size: int = 100
     # Merging needs strong evidence: a false merge hides an account's data behind another's,
     # a missed duplicate costs one extra call.
     threshold: float = 0.95
@@ -61,8 +62,8 @@ class LinkageParams:
     # Training session -> the blocking rules that must all have found its pairs, and the
     # comparisons those rules bias (left out of that session). See train.py.
     sessions: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-        (("postal",), ("postal", "city", "state")),
-        (("first_token", "last_token"), ("name",)),
+        (("postal",), ("place",)),
+        (("name",), ("name",)),
     )
     session_prior_start: float = 0.1
 

@@ -12,7 +12,7 @@
   on a demo CRM, pairs sharing only one common name word ("miller", "plumbing") are nearly all
   non-matches, and EM over them took "same city" for the match class; pairs sharing both the
   first and the last word are mostly the same business. A postal block biases the city and
-  state as well as the postal code (a ZIP lies in one city).
+  state as well as the postal code (a ZIP lies in one city): the whole place comparison.
 - m is then made monotone: a closer level never weighs less than a farther one (`monotone_m`).
 - prior: the pairs a strict deterministic rule calls duplicates, divided by the share of the
   duplicates that rule is assumed to find (`prior_recall`).
@@ -69,8 +69,8 @@ def deterministic_prior(patterns: pd.DataFrame, recall: float) -> float:
     total = patterns[COUNT].sum()
     if total == 0:
         return 0.5
-    # name levels 6 and 7: equal once spaces are removed, exact
-    sure = ((patterns["name"] >= 6) & (patterns["postal"] == 2)) | (patterns["phone"] == 1)
+    # name levels 6 and 7: equal once spaces are removed, exact; place 5 and 6: postal exact
+    sure = ((patterns["name"] >= 6) & (patterns["place"] >= 5)) | (patterns["phone"] == 1)
     return float(np.clip(patterns.loc[sure, COUNT].sum() / recall / total, 1e-6, 0.99))
 
 

@@ -4,25 +4,39 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dialflow.jobs.linkage.blocking import blocking_keys, candidate_pairs, random_pairs
+from dialflow.jobs.linkage.blocking import (
+    blocking_keys,
+    candidate_pairs,
+    merge_found_pairs,
+    random_pairs,
+    rule_bit,
+    sample_records,
+)
 
 SUFFIXES = ("inc", "llc")
 
 
 def records(rows: list[dict]) -> pd.DataFrame:
-    columns = ["Id", "Name", "BillingCity", "BillingPostalCode", "Phones"]
+    columns = ["Id", "Name", "BillingCity", "BillingState", "BillingPostalCode", "Phones"]
     return pd.DataFrame([{c: row.get(c) for c in columns} for row in rows]).astype("string")
 
 
 RECORDS = records(
     [
-        dict(Id="A", Name="Jon Smith Plumbing", BillingCity="Austin", BillingPostalCode="78701",
-             Phones="+15125550100"),
-        dict(Id="B", Name="John Smith Plumbing LLC", BillingCity="Austin",
+        dict(Id="A", Name="Jon Smith Plumbing", BillingCity="Austin", BillingState="TX",
+             BillingPostalCode="78701", Phones="+15125550100"),
+        dict(Id="B", Name="John Smith Plumbing LLC", BillingCity="Austin", BillingState="TX",
              BillingPostalCode="78710", Phones="+15125550100;+15125550199"),
-        dict(Id="C", Name="Acme Tools", BillingCity="Dallas", BillingPostalCode="75201"),
-        dict(Id="D", Name="Acme Tools Inc", BillingCity="Dallas", BillingPostalCode=None),
-        dict(Id="E", Name=None, BillingCity="Austin", BillingPostalCode="75201"),
+        dict(Id="C", Name="Acme Tools", BillingCity="Dallas", BillingState="TX",
+             BillingPostalCode="75201"),
+        dict(Id="D", Name="Acme Tools Inc", BillingCity="Dallas", BillingState="TX",
+             BillingPostalCode=None),
+        dict(Id="E", Name=None, BillingCity="Austin", BillingState="TX",
+             BillingPostalCode="75201"),
+        dict(Id="F", Name="Tools Acme", BillingCity="Plano", BillingState="TX",
+             BillingPostalCode="75024"),
+        dict(Id="G", Name="Acme Tool Supply", BillingCity="Dallas", BillingState="TX",
+             BillingPostalCode="75201"),
     ]
 )  # fmt: skip
 
@@ -35,26 +49,58 @@ def pairs_of(rules: tuple[str, ...], max_block_size: int = 100) -> list[tuple[st
 
 def test_each_rule_finds_exactly_its_pairs():
     assert pairs_of(("phone",)) == [("A", "B")]
-    assert pairs_of(("postal",)) == [("C", "E")]
-    assert pairs_of(("first_token",)) == [("C", "D")]  # "jon" / "john" differ
+    assert pairs_of(("postal",)) == [("C", "E"), ("C", "G"), ("E", "G")]
+    assert pairs_of(("first_token",)) == [("C", "D"), ("C", "G"), ("D", "G")]  # "jon" / "john"
     assert pairs_of(("last_token",)) == [("A", "B"), ("C", "D")]
     # Metaphone of the last word with the city: "plumbing|austin" twice, "tls|dallas" twice.
     assert pairs_of(("phonetic_city",)) == [("A", "B"), ("C", "D")]
+    # ZIP 75201 with the sound of the first word: "acme" for C and G; E has no name.
+    assert pairs_of(("postal_first_word",)) == [("C", "G")]
+    # ZIP with the sound of the last word: "tools" (C) and "supply" (G) differ.
+    assert pairs_of(("postal_last_word",)) == []
+    # The whole name without spaces, with the city: "acmetools" in Dallas (suffix dropped).
+    assert pairs_of(("name_city",)) == [("C", "D")]
+    # Sorted sounds of the first and last word with the state: "jon" and "john" sound alike
+    # (JN); "acme tools" is swapped in F.
+    assert pairs_of(("words_state",)) == [("A", "B"), ("C", "D"), ("C", "F"), ("D", "F")]
 
 
-def test_pairs_found_by_several_rules_are_listed_once_and_counted_per_rule():
+def test_pairs_found_by_several_rules_are_listed_once_with_every_rule_and_counted_per_rule():
     keys = blocking_keys(RECORDS, ("phone", "last_token", "postal"), SUFFIXES, 5)
     pairs, counts = candidate_pairs(keys, 100)
-    # Rules: phone 1, postal 2, last_token 8 (the bits of BLOCKING_RULES' order).
+    bits = {rule: rule_bit(rule) for rule in ("phone", "last_token", "postal")}
     assert sorted(pairs.itertuples(index=False, name=None)) == [
-        ("A", "B", 1 | 8), ("C", "D", 8), ("C", "E", 2),
-    ]  # fmt: skip
-    assert counts["pairs_by_rule"] == {"last_token": 2, "phone": 1, "postal": 1}
+        ("A", "B", bits["phone"] | bits["last_token"]),
+        ("C", "D", bits["last_token"]),
+        ("C", "E", bits["postal"]),
+        ("C", "G", bits["postal"]),
+        ("E", "G", bits["postal"]),
+    ]
+    assert counts["pairs_by_rule"] == {"last_token": 2, "phone": 1, "postal": 3}
     assert counts["skipped_blocks"] == 0
 
 
+def test_copies_of_a_pair_from_several_partitions_merge_their_rules():
+    found = pd.DataFrame(
+        {"IdL": ["A", "A", "B", "A"], "IdR": ["B", "B", "C", "C"], "Rules": [1, 4, 2, 8]}
+    ).astype({"IdL": "string", "IdR": "string", "Rules": "int16"})
+    merged = merge_found_pairs(found)
+    assert list(merged.itertuples(index=False, name=None)) == [
+        ("A", "B", 5), ("A", "C", 8), ("B", "C", 2),
+    ]  # fmt: skip
+
+
+def test_the_record_sample_does_not_depend_on_how_records_are_split():
+    many = records([dict(Id=f"{i:04d}") for i in range(500)])
+    whole = sample_records(many, 40, seed=3)
+    parts = pd.concat([sample_records(part, 40, seed=3) for part in (many[:170], many[170:])])
+    assert len(whole) == 40
+    assert sorted(sample_records(parts, 40, seed=3)["Id"]) == sorted(whole["Id"])
+    assert sorted(sample_records(many, 40, seed=4)["Id"]) != sorted(whole["Id"])
+
+
 def test_a_block_above_the_limit_is_skipped_and_counted():
-    many = records([dict(Id=f"{i:03d}", Name=f"Firm {i} Smith", BillingCity="X") for i in range(5)])
+    many = records([dict(Id=f"{i:03d}", Name=f"Firm {i} Smith") for i in range(5)])
     keys = blocking_keys(many, ("last_token",), SUFFIXES, 5)
     pairs, counts = candidate_pairs(keys, max_block_size=4)
     assert pairs.empty

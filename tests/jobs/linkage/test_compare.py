@@ -15,18 +15,12 @@ from dialflow.jobs.linkage.compare import (
 )
 
 SUFFIXES = ("llc", "inc")
-FIELDS = {
-    "name": "Name",
-    "street": "BillingStreet",
-    "city": "BillingCity",
-    "state": "BillingState",
-    "postal": "BillingPostalCode",
-    "phone": "Phones",
-}
+FIELDS = {"name": "Name", "street": "BillingStreet", "phone": "Phones"}
+PLACE_FIELDS = ("BillingCity", "BillingState", "BillingPostalCode")
 
 
 def records_frame(rows: list[dict]) -> pd.DataFrame:
-    columns = ["Id", *FIELDS.values()]
+    columns = ["Id", "Name", "BillingStreet", *PLACE_FIELDS, "Phones"]
     return pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns).astype(
         "string[pyarrow]"
     )
@@ -101,53 +95,47 @@ def test_street_levels(left, right, level):
     assert level_of("street", left, right) == level
 
 
-@pytest.mark.parametrize(
-    "left, right, level",
-    [
-        ("San Francisco", "san  francisco.", 2),
-        ("San Francisco", "San Fransisco", 1),
-        ("San Francisco", "South San Francisco", 0),  # 0.79
-        ("San Francisco", "Oakland", 0),
-        ("San Francisco", None, NULL),
-        (None, "San Francisco", NULL),
-    ],
-)
-def test_city_levels(left, right, level):
-    assert level_of("city", left, right) == level
+def place_of(left: tuple, right: tuple) -> int:
+    """The place level of two records given as (city, state, postal code)."""
+    records = records_frame(
+        [
+            {"Id": "001A", **dict(zip(PLACE_FIELDS, left, strict=True))},
+            {"Id": "001B", **dict(zip(PLACE_FIELDS, right, strict=True))},
+        ]
+    )
+    pairs = pd.DataFrame({"IdL": ["001A"], "IdR": ["001B"]}, dtype="string[pyarrow]")
+    return int(compare_pairs(pairs, records, SUFFIXES, 5)["place"].iloc[0])
+
+
+SF = ("San Francisco", "CA", "94105")
 
 
 @pytest.mark.parametrize(
     "left, right, level",
     [
-        ("CA", " ca ", 1),
-        ("CA", "NY", 0),
-        ("CA", "Calif.", 0),
-        ("CA", None, NULL),
-        (None, "CA", NULL),
-        ("CA", " ", NULL),
+        (SF, ("san  francisco.", " ca ", "94105-1234"), 6),  # only five digits compare
+        (SF, ("San Fransisco", "CA", "94105"), 6),  # city Jaro-Winkler >= 0.88
+        (SF, ("Oakland", "CA", "94105"), 5),
+        (SF, (None, None, "94105"), 5),
+        (SF, ("San Francisco", "CA", "94106"), 4),  # one substituted digit
+        (SF, ("San Francisco", "CA", "49105"), 4),  # adjacent digits transposed
+        (SF, ("San Francisco", "CA", "94150"), 4),
+        (SF, ("San Francisco", "CA", "95104"), 3),  # a far transposition is two edits
+        (SF, ("San Francisco", None, None), 3),
+        (SF, ("San Francisco", "NY", "10001"), 0),  # the same city name in another state
+        (SF, ("South San Francisco", "CA", "94106"), 2),  # city 0.79: not close
+        (SF, ("Oakland", "NY", "49105"), 2),
+        (SF, ("Oakland", "CA", "94612"), 1),
+        (SF, ("Oakland", "ca", "9461"), 1),  # a postal code too short to compare
+        (SF, ("Oakland", "NY", "10001"), 0),
+        (SF, ("Oakland", "Calif.", None), 0),
+        (SF, (None, None, None), NULL),
+        (SF, (None, " ", "941"), NULL),  # a blank state and a short postal code are missing
+        ((None, None, None), (None, None, None), NULL),
     ],
 )
-def test_state_levels(left, right, level):
-    assert level_of("state", left, right) == level
-
-
-@pytest.mark.parametrize(
-    "left, right, level",
-    [
-        ("94105", "94105-1234", 2),  # only the first five digits compare
-        ("94105", "94106", 1),  # one substituted digit
-        ("94105", "49105", 1),  # adjacent digits transposed
-        ("94105", "94150", 1),
-        ("94105", "95104", 0),  # a transposition of non-adjacent digits is two edits
-        ("94105", "94176", 0),
-        ("94105", "10001", 0),
-        ("94105", "9410", NULL),  # too short to have a prefix
-        ("94105", None, NULL),
-        (None, "94105", NULL),
-    ],
-)
-def test_postal_levels(left, right, level):
-    assert level_of("postal", left, right) == level
+def test_place_levels(left, right, level):
+    assert place_of(left, right) == level
 
 
 @pytest.mark.parametrize(
@@ -201,11 +189,11 @@ ACCOUNTS = [
 PAIRS = [("001A", "001B"), ("001A", "001C"), ("001B", "001C"), ("001A", "001D"), ("001C", "001D")]
 EXPECTED = pd.DataFrame(
     [
-        ("001A", "001B", 5, 4, 1, 1, 1, 1),
-        ("001A", "001C", 7, 2, 0, 0, 0, 0),
-        ("001B", "001C", 5, 2, 0, 0, 0, 0),
-        ("001A", "001D", 0, NULL, NULL, NULL, NULL, NULL),
-        ("001C", "001D", 0, NULL, NULL, NULL, NULL, NULL),
+        ("001A", "001B", 5, 4, 4, 1),
+        ("001A", "001C", 7, 2, 0, 0),
+        ("001B", "001C", 5, 2, 0, 0),
+        ("001A", "001D", 0, NULL, NULL, NULL),
+        ("001C", "001D", 0, NULL, NULL, NULL),
     ],
     columns=list(COMPARED_META.columns),
 ).astype(COMPARED_META.dtypes.to_dict())
@@ -274,16 +262,16 @@ def test_postal_digits_sets_the_prefix():
         [dict(Id="001A", BillingPostalCode="94105"), dict(Id="001B", BillingPostalCode="94199")]
     )
     levels = [
-        int(compare_pairs(pairs_frame(PAIRS[:1]), records, SUFFIXES, digits)["postal"].iloc[0])
+        int(compare_pairs(pairs_frame(PAIRS[:1]), records, SUFFIXES, digits)["place"].iloc[0])
         for digits in (3, 4, 5)
     ]
-    assert levels == [2, 1, 0]
+    assert levels == [5, 2, 0]
 
 
 def test_labels_name_every_level():
     labels = level_labels()
     assert tuple(labels) == COMPARISONS
-    top = {"name": 7, "street": 5, "city": 2, "state": 1, "postal": 2, "phone": 1}
+    top = {"name": 7, "street": 5, "place": 6, "phone": 1}
     for comparison, by_level in labels.items():
         assert sorted(by_level) == list(range(NULL, top[comparison] + 1))
         assert all(isinstance(label, str) and label for label in by_level.values())
@@ -336,9 +324,27 @@ def reference_level(comparison: str, left, right) -> int:
         if jw >= 0.88:
             return 2
         return 1 if num_l and num_l == num_r else 0
-    if comparison == "postal":
-        return 2 if left == right else 1 if OSA.distance(left, right) == 1 else 0
-    return 2 if left == right else 1 if jw >= 0.88 else 0  # city
+    raise AssertionError(comparison)
+
+
+def reference_place(city_l, city_r, postal_l, postal_r) -> int:
+    """The place level of records without a state, straight from the module docstring."""
+    if (city_l is None or city_r is None) and (postal_l is None or postal_r is None):
+        return NULL
+    city_close = (
+        city_l is not None
+        and city_r is not None
+        and (city_l == city_r or JaroWinkler.normalized_similarity(city_l, city_r) >= 0.88)
+    )
+    postal_known = postal_l is not None and postal_r is not None
+    if postal_known and postal_l == postal_r:
+        return 6 if city_close else 5
+    one_edit = postal_known and OSA.distance(postal_l, postal_r) == 1
+    if one_edit and city_close:
+        return 4
+    if city_close:
+        return 3
+    return 2 if one_edit else 0
 
 
 def test_agrees_with_the_rules_pair_by_pair():
@@ -395,11 +401,15 @@ def test_agrees_with_the_rules_pair_by_pair():
         "city": normalize_names(records["BillingCity"], ()),
         "postal": postal_prefix(records["BillingPostalCode"], 5),
     }
+    plain = {
+        field: [None if pd.isna(v) else v for v in values] for field, values in normalised.items()
+    }
     position = {record_id: i for i, record_id in enumerate(records["Id"])}
-    for comparison, values in normalised.items():
-        plain = [None if pd.isna(v) else v for v in values]
-        expected = [
-            reference_level(comparison, plain[position[a]], plain[position[b]])
-            for a, b in zip(pairs["IdL"], pairs["IdR"], strict=True)
-        ]
+    at = [(position[a], position[b]) for a, b in zip(pairs["IdL"], pairs["IdR"], strict=True)]
+    for comparison in ("name", "street"):
+        values = plain[comparison]
+        expected = [reference_level(comparison, values[i], values[j]) for i, j in at]
         assert result[comparison].tolist() == expected, comparison
+    city, postal = plain["city"], plain["postal"]
+    expected = [reference_place(city[i], city[j], postal[i], postal[j]) for i, j in at]
+    assert result["place"].tolist() == expected
