@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from dialflow.cli import app
-from dialflow.config import DedupeSettings
+from dialflow.config import DedupeSettings, Settings
 from dialflow.jobs.dedupe import DedupeParams
-from dialflow.schema import DEFAULT_PHONE_FIELDS, PANDAS_DTYPES, table_columns
+from dialflow.schema import PANDAS_DTYPES, table_columns
 from tests.salesforce_server import salesforce_server  # noqa: F401 - a Salesforce-like server
 from tests.smtp_server import serve  # noqa: F401 - a fixture: a real SMTP server on loopback
 from tests.sql_servers import sql_url  # noqa: F401 - a fixture: sqlite/postgresql/mariadb
@@ -76,16 +76,15 @@ def accounts_frame(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
+def exact_dedupe_params(**changes: object) -> DedupeParams:
+    """The default dedupe parameters with the exact method, and `changes`."""
+    settings = Settings(dedupe=DedupeSettings(method="exact"))
+    return DedupeParams.from_settings(settings).model_copy(update=changes)
+
+
 @pytest.fixture
 def dedupe_defaults() -> DedupeParams:
-    defaults = DedupeSettings()
-    return DedupeParams(
-        match_keys=defaults.match_keys,
-        phone_field=DEFAULT_PHONE_FIELDS[0],
-        region="US",
-        postal_digits=defaults.postal_digits,
-        legal_suffixes=defaults.legal_suffixes,
-    )
+    return exact_dedupe_params()
 
 
 def calls_frame(rows: list[tuple]) -> pd.DataFrame:

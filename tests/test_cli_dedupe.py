@@ -18,11 +18,14 @@ from tests.conftest import (
 ACCOUNTS = CHAIN_ACCOUNTS
 
 
+EXACT = "dedupe:\n  method: exact\n"
+
+
 def test_dedupe_end_to_end_on_a_local_cluster(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     accounts_frame(ACCOUNTS).to_parquet(data / "Account.parquet")
-    config = write_config(tmp_path, data)
+    config = write_config(tmp_path, data, EXACT)
 
     result = run_cli("run", "dedupe", "--config", str(config), "--as-of", "2026-11-25")
     assert result.exit_code == 0, result.output
@@ -103,7 +106,7 @@ def test_a_phone_column_is_not_demanded_when_no_key_uses_it(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     accounts_frame(ACCOUNTS).drop(columns=["Phone"]).to_parquet(data / "Account.parquet")
-    config = write_config(tmp_path, data, extra="dedupe:\n  match_keys: [name_postal]\n")
+    config = write_config(tmp_path, data, extra=EXACT + "  match_keys: [name_postal]\n")
     result = run_cli("run", "dedupe", "--config", str(config), "--no-sql")
     folder = Path(result.stdout.strip().splitlines()[-1]) if result.exit_code == 0 else None
     assert folder is not None, result.output
@@ -190,12 +193,12 @@ def test_demo_data_then_dedupe_through_the_cli_equals_the_pure_job(tmp_path):
     assert made.exit_code == 0, made.output
     planted = json.loads((data / "_demo.json").read_text())
 
-    result = run_cli("run", "dedupe", "--config", str(write_config(tmp_path, data)))
+    result = run_cli("run", "dedupe", "--config", str(write_config(tmp_path, data, EXACT)))
     assert result.exit_code == 0, result.output
     folder = Path(result.stdout.strip().splitlines()[-1])
     flagged = pd.read_csv(folder / "dedupe_flagged.csv", dtype=str)
 
-    settings = Settings()
+    settings = Settings(dedupe={"method": "exact"})
     source = FileSource(data, {}, settings.phones.fields)
     accounts = pd.read_parquet(data / "Account")
     params = DedupeParams.from_settings(settings)
@@ -215,7 +218,7 @@ def test_failed_sql_write_fails_the_run_and_leaves_no_run_folder(tmp_path):
     (tmp_path / "out").mkdir()
     with sqlite3.connect(tmp_path / "out" / "dialflow.sqlite") as db:
         db.execute("create table dedupe_flagged (other integer not null)")
-    result = run_cli("run", "dedupe", "--config", str(write_config(tmp_path, data)))
+    result = run_cli("run", "dedupe", "--config", str(write_config(tmp_path, data, EXACT)))
     assert result.exit_code == 1
     line = one_error_line(result.output)
     assert "SQL table dedupe_flagged: writing 2 rows failed" in line
@@ -223,3 +226,158 @@ def test_failed_sql_write_fails_the_run_and_leaves_no_run_folder(tmp_path):
     assert no_run_folder(tmp_path, "dedupe")
     with sqlite3.connect(tmp_path / "out" / "dialflow.sqlite") as db:
         assert db.execute("select count(*) from dedupe_flagged").fetchone() == (0,)
+
+
+# The probabilistic method (the default).
+
+FUZZY_ACCOUNTS = [
+    dict(Id="001A", Name="Bayside Tools Inc", BillingStreet="12 Harbor St",
+         BillingCity="Austin", BillingState="TX", BillingPostalCode="78701",
+         Phone="(512) 555-0100", LastModifiedDate="2026-01-01", CreatedDate="2020-01-01"),
+    # A typo in the name, the street spelled out, the same phone in another format: newer.
+    dict(Id="001B", Name="Bayside Tool Inc.", BillingStreet="12 Harbor Street",
+         BillingCity="Austin", BillingState="TX", BillingPostalCode="78701",
+         Phone="512.555.0100", LastModifiedDate="2026-03-01", CreatedDate="2021-01-01"),
+    # The same name and house number in another city: for a person to check.
+    dict(Id="001C", Name="BAYSIDE TOOLS", BillingStreet="12 Harbour St",
+         BillingCity="Dallas", BillingState="TX", BillingPostalCode="75201",
+         LastModifiedDate="2026-02-01", CreatedDate="2021-06-01"),
+    dict(Id="001D", Name="Zeta Farms", BillingStreet="4 Elm Rd", BillingCity="Boise",
+         BillingState="ID", BillingPostalCode="83702", LastModifiedDate="2026-02-01",
+         CreatedDate="2022-01-01"),
+]  # fmt: skip
+
+
+def pinned_model():
+    """A model with round m and u, so that the pairs' weights can be read off."""
+    import numpy as np
+
+    from dialflow.jobs.linkage.model import FellegiSunter
+
+    m = {
+        "name": [0.01, 0.01, 0.03, 0.05, 0.2, 0.1, 0.1, 0.5],
+        "street": [0.2, 0.05, 0.1, 0.1, 0.15, 0.4],
+        "place": [0.01, 0.04, 0.05, 0.1, 0.1, 0.1, 0.6],
+        "phone": [0.5, 0.5],
+    }
+    u = {
+        "name": [0.9, 0.05, 0.02, 0.01, 0.01, 0.005, 0.003, 0.002],
+        "street": [0.95, 0.02, 0.01, 0.01, 0.005, 0.005],
+        "place": [0.5, 0.4, 0.04, 0.03, 0.01, 0.01, 0.01],
+        "phone": [0.999, 0.001],
+    }
+    arrays = {c: np.array(v) for c, v in m.items()}, {c: np.array(v) for c, v in u.items()}
+    return FellegiSunter(("name", "street", "place", "phone"), *arrays, prior=0.01)
+
+
+def test_probabilistic_dedupe_with_a_pinned_model_flags_merges_and_lists_review_pairs(tmp_path):
+    from dialflow.jobs.linkage.compare import level_labels
+    from dialflow.jobs.linkage.decide import evidence
+
+    data = tmp_path / "data"
+    data.mkdir()
+    accounts_frame(FUZZY_ACCOUNTS).to_parquet(data / "Account.parquet")
+    model = pinned_model()
+    model_file = tmp_path / "model.json"
+    model_file.write_text(json.dumps(model.to_json(level_labels())), encoding="utf-8")
+    config = write_config(tmp_path, data, f"dedupe:\n  model: {model_file}\n")
+
+    result = run_cli("run", "dedupe", "--config", str(config), "--as-of", "2026-11-25")
+    assert result.exit_code == 0, result.output
+    folder = Path(result.stdout.strip().splitlines()[-1])
+
+    # A-B: name Jaro-Winkler >= 0.92 (4), same number and close street (4), postal and city
+    # exact (6), a shared phone (1). A-C: exact name (7), same number and close street (4),
+    # only the state in common (1), C has no phone. Weights +4.32 +4.91 +5.91 +8.97 and
+    # +7.97 +4.91 -3.32 on the prior's -6.63: P = 1.0000 and 0.8834.
+    levels = pd.DataFrame({"name": [4, 7], "street": [4, 4], "place": [6, 1], "phone": [1, -1]})
+    probability = model.match_probability(levels).round(4).tolist()
+    assert probability == [1.0, 0.8834]
+    words = evidence(levels, model).tolist()
+    assert words[1] == (
+        "name=exact(+7.97); street=same_number_rest_jaro_winkler>=0.88(+4.91); "
+        "place=same_state(-3.32); phone=null"
+    )
+
+    flagged = pd.read_csv(folder / "dedupe_flagged.csv", dtype=str, keep_default_na=False)
+    assert flagged.columns.tolist() == [
+        "Id", "SurvivorId", "ClusterSize", "MatchKeys", "LastModifiedDate",
+        "SurvivorLastModifiedDate", "MatchProbability", "Evidence",
+    ]  # fmt: skip
+    assert flagged[["Id", "SurvivorId", "ClusterSize", "MatchKeys"]].values.tolist() == [
+        ["001A", "001B", "2", "probabilistic"]
+    ]
+    assert abs(float(flagged["MatchProbability"].iloc[0]) - 1.0) < 1e-4
+    assert flagged["Evidence"].iloc[0] == words[0]
+
+    review = pd.read_csv(folder / "dedupe_review.csv", dtype=str, keep_default_na=False)
+    assert review[["Reason", "IdL", "IdR", "NameL", "NameR", "BillingCityR"]].values.tolist() == [
+        ["review_band", "001A", "001C", "Bayside Tools Inc", "BAYSIDE TOOLS", "Dallas"]
+    ]
+    assert round(float(review["MatchProbability"].iloc[0]), 4) == 0.8834
+    assert review["Evidence"].iloc[0] == words[1]
+
+    # The pinned model is the run's model.
+    written = json.loads((folder / "model.json").read_text(encoding="utf-8"))
+    assert written == json.loads(model_file.read_text(encoding="utf-8"))
+    summary = json.loads((folder / "summary.json").read_text())
+    counts = summary["counts"]
+    assert counts["method"] == "probabilistic" and counts["model"] == str(model_file)
+    assert (counts["matched_pairs"], counts["review_pairs"], counts["flagged"]) == (1, 1, 1)
+    assert counts["largest_clusters"] == [2] and counts["clusters_over_max_size"] == 0
+    assert summary["outputs"]["files"] == ["dedupe_review.csv", "model.json"]
+    assert summary["inputs"] == {"Account": 4}
+    with sqlite3.connect(tmp_path / "out" / "dialflow.sqlite") as db:
+        rows = db.execute("select Id, SurvivorId, MatchKeys from dedupe_flagged").fetchall()
+    assert rows == [("001A", "001B", "probabilistic")]
+
+
+def test_a_pinned_model_that_is_no_model_stops_the_run_with_one_line(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    accounts_frame(FUZZY_ACCOUNTS).to_parquet(data / "Account.parquet")
+    model_file = tmp_path / "model.json"
+    model_file.write_text('{"prior": 0.1}', encoding="utf-8")
+    config = write_config(tmp_path, data, f"dedupe:\n  model: {model_file}\n")
+    result = run_cli("run", "dedupe", "--config", str(config))
+    assert result.exit_code == 2
+    assert one_error_line(result.output).startswith(
+        f"Error: {model_file}: dedupe.model is not a model.json of a dedupe run ("
+    )
+    assert no_run_folder(tmp_path, "dedupe")
+
+
+def test_probabilistic_dedupe_through_the_cli_equals_the_one_frame_reference(tmp_path):
+    from dialflow.config import Settings
+    from dialflow.jobs.dedupe import DedupeParams
+    from dialflow.jobs.linkage.compare import level_labels
+    from dialflow.jobs.linkage.reference import match_frame
+    from dialflow.sources import FileSource
+
+    data = tmp_path / "demo"
+    made = run_cli(
+        "demo-data", "--accounts", "4000", "--calls", "6000", "--seed", "11", "--out", str(data)
+    )
+    assert made.exit_code == 0, made.output
+    result = run_cli("run", "dedupe", "--config", str(write_config(tmp_path, data)))
+    assert result.exit_code == 0, result.output
+    folder = Path(result.stdout.strip().splitlines()[-1])
+
+    settings = Settings()
+    accounts = FileSource(data, {}, settings.phones.fields).read("Account").compute()
+    params = DedupeParams.from_settings(settings).linkage()
+    flagged, review, model, counts = match_frame(accounts.reset_index(drop=True), params)
+    assert len(flagged) > 0
+    written = pd.read_csv(folder / "dedupe_flagged.csv", dtype=str, keep_default_na=False)
+    assert written["Id"].tolist() == flagged["Id"].tolist()
+    assert written["SurvivorId"].tolist() == flagged["SurvivorId"].tolist()
+    assert written["Evidence"].tolist() == flagged["Evidence"].tolist()
+    written_review = pd.read_csv(folder / "dedupe_review.csv", dtype=str, keep_default_na=False)
+    assert written_review[["IdL", "IdR"]].values.tolist() == review[["IdL", "IdR"]].values.tolist()
+    assert json.loads((folder / "model.json").read_text()) == json.loads(
+        json.dumps(model.to_json(level_labels()))
+    )
+    summary = json.loads((folder / "summary.json").read_text())
+    assert {k: v for k, v in summary["counts"].items() if k not in ("dropped_rows", "model")} == (
+        json.loads(json.dumps(counts))
+    )

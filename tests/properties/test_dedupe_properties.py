@@ -7,11 +7,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
-from dialflow.jobs.dedupe import DedupeParams, account_keys, dedupe_frame, run_dedupe
+from dialflow.jobs.dedupe import account_keys, dedupe_frame, run_dedupe
 from dialflow.schema import DEFAULT_PHONE_FIELDS
-from tests.conftest import accounts_frame
+from tests.conftest import accounts_frame, exact_dedupe_params
 
-PARAMS = DedupeParams(
+PARAMS = exact_dedupe_params(
     match_keys=("phone", "name_postal"),
     phone_field=DEFAULT_PHONE_FIELDS[0],
     region="US",
