@@ -148,6 +148,19 @@ def sql_engine(url: str) -> sa.engine.Engine:
     return engine
 
 
+def _add_missing_columns(connection: sa.Connection, target: sa.Table) -> None:
+    """Add the frame's columns an existing result table lacks, nullable (earlier runs' rows
+    have no value for them): dedupe's probabilistic method writes MatchProbability and
+    Evidence into the table its exact method created."""
+    present = {column["name"].lower() for column in sa.inspect(connection).get_columns(target.name)}
+    preparer = connection.dialect.identifier_preparer
+    for column in target.columns:
+        if column.name.lower() in present:
+            continue
+        definition = sa.schema.CreateColumn(column).compile(dialect=connection.dialect)
+        connection.execute(sa.text(f"ALTER TABLE {preparer.quote(target.name)} ADD {definition}"))
+
+
 def write_sql_table(
     url: str,
     table: str,
@@ -200,6 +213,7 @@ def write_sql_table(
     try:
         with engine.begin() as connection:
             target.create(connection, checkfirst=True)
+            _add_missing_columns(connection, target)
             runs.create(connection, checkfirst=True)
         if engine.dialect.name == "sqlite":
             # One file, one writer: the transaction alone is all or nothing, no staging needed.

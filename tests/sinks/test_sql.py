@@ -234,6 +234,19 @@ def test_two_runs_append(sql_url):
     ]  # fmt: skip
 
 
+def test_a_run_with_more_columns_adds_them_to_the_table_and_earlier_rows_keep_null(sql_url):
+    write_sql_table(sql_url, TABLE, small_frame(1, "a", rows=1), RUN_IDS[0])
+    wider = small_frame(2, "b", rows=1).assign(
+        MatchProbability=pd.array([0.75], dtype="Float64"),
+        Evidence=pd.array(["name=exact(+9.00)"], dtype="string"),
+    )
+    write_sql_table(sql_url, TABLE, wider, RUN_IDS[1])
+    rows = read_rows(sql_url)
+    assert [(r["text"], r["MatchProbability"], r["Evidence"]) for r in rows] == [
+        ("a-0", None, None), ("b-0", 0.75, "name=exact(+9.00)"),
+    ]  # fmt: skip
+
+
 def test_each_run_is_registered_with_its_rows_in_the_same_write(sql_url):
     write_sql_table(sql_url, TABLE, small_frame(1, "a", rows=3), RUN_IDS[0])
     write_sql_table(sql_url, "other", small_frame(2, "b", rows=2), RUN_IDS[1])
