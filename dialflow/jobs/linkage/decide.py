@@ -15,6 +15,7 @@ pairs at or above the review threshold come back from the workers).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -75,6 +76,14 @@ def _best_pair_of_each_record(matched: pd.DataFrame) -> pd.DataFrame:
     return best.set_index("Id")[["MatchProbability", "Evidence"]]
 
 
+@dataclass(frozen=True)
+class Decision:
+    flagged: pd.DataFrame  # FLAGGED_PROBABILISTIC_META
+    review: pd.DataFrame  # REVIEW_META
+    merged: pd.DataFrame  # the pairs that link records: scored pairs with Evidence
+    counts: dict[str, Any]
+
+
 def decide(
     scored: pd.DataFrame,
     records: pd.DataFrame,
@@ -82,8 +91,8 @@ def decide(
     threshold: float,
     review_threshold: float,
     max_cluster_size: int,
-) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    """Return the flagged records, the pairs for review and the counts.
+) -> Decision:
+    """Return the flagged records, the pairs for review, the merging pairs and the counts.
 
     Args:
         scored: pairs at or above `review_threshold`: IdL, IdR, the levels, MatchWeight,
@@ -152,7 +161,7 @@ def decide(
         "clusters_over_max_size": int(oversized["SurvivorId"].nunique()),
         "records_held_back": len(held_back),
     }
-    return flagged.reset_index(drop=True), review_frame(review, records), counts
+    return Decision(flagged.reset_index(drop=True), review_frame(review, records), merged, counts)
 
 
 def review_frame(review: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:

@@ -15,8 +15,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -38,6 +37,7 @@ from .model import FellegiSunter
 from .reference import (
     FOUND_COMPARED_META,
     RECORDS_META,
+    MatchResult,
     compare_found,
     prepare_records,
     score,
@@ -50,14 +50,6 @@ if TYPE_CHECKING:
     from .reference import LinkageParams
 
 COMPARED_FIELDS = [c for c in RECORDS_META.columns if c not in ("LastModifiedDate", "CreatedDate")]
-
-
-@dataclass(frozen=True)
-class MatchResult:
-    flagged: pd.DataFrame
-    review: pd.DataFrame
-    model: FellegiSunter
-    counts: dict[str, Any]
 
 
 def compare_joined(joined: pd.DataFrame, params: LinkageParams) -> pd.DataFrame:
@@ -166,7 +158,7 @@ def run_matcher(
     # The records the likely pairs name: small by construction.
     named_ids = pd.unique(pd.concat([likely["IdL"], likely["IdR"]]).to_numpy())
     (named,) = compute(records[records["Id"].isin(list(named_ids))], stage="gather pair records")
-    flagged, review, counts = decide(
+    decision = decide(
         likely.reset_index(drop=True),
         named,
         model,
@@ -179,11 +171,11 @@ def run_matcher(
         "accounts": int(n_records),
         "blocking": summed_block_counts(count_parts),
         "candidate_pairs": int(pattern_parts["count"].sum()),
-        **counts,
+        **decision.counts,
         "prior": model.prior,
         "dropped_rows": dropped,
     }
-    return MatchResult(flagged, review, model, counts)
+    return MatchResult(decision.flagged, decision.review, model, counts, decision.merged)
 
 
 def _scored_meta() -> pd.DataFrame:

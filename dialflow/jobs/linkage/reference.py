@@ -138,16 +138,25 @@ def probabilistic_pairs(
     return LinkageResult(score(levels, model), model, counts)
 
 
+@dataclass(frozen=True)
+class MatchResult:
+    flagged: pd.DataFrame
+    review: pd.DataFrame
+    model: FellegiSunter
+    counts: dict[str, Any]
+    merged: pd.DataFrame  # the pairs that link records
+
+
 def match_frame(
     accounts: pd.DataFrame, params: LinkageParams, model: FellegiSunter | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame, FellegiSunter, dict[str, Any]]:
-    """The whole probabilistic dedupe on one frame: flagged records, review pairs, the model and
-    the counts (as the Dask run's, without the dropped rows)."""
+) -> MatchResult:
+    """The whole probabilistic dedupe on one frame (the counts as the Dask run's, without the
+    dropped rows)."""
     result = probabilistic_pairs(accounts, params, model)
     likely = result.pairs[result.pairs["MatchProbability"] >= params.review_threshold]
     records = prepare_records(accounts, params.phone_fields, params.region)
     named = records[records["Id"].isin(likely["IdL"]) | records["Id"].isin(likely["IdR"])]
-    flagged, review, counts = decide(
+    decision = decide(
         likely.reset_index(drop=True),
         named,
         result.model,
@@ -155,5 +164,5 @@ def match_frame(
         params.review_threshold,
         params.max_cluster_size,
     )
-    counts = {**result.counts, **counts, "prior": result.model.prior}
-    return flagged, review, result.model, counts
+    counts = {**result.counts, **decision.counts, "prior": result.model.prior}
+    return MatchResult(decision.flagged, decision.review, result.model, counts, decision.merged)
