@@ -57,19 +57,44 @@ def draw_names(rng: np.random.Generator, n: int) -> Names:
     )
 
 
-def render_names(names: Names) -> pa.Array:
-    """Return the Name strings."""
+def name_bases(names: Names) -> pa.Array:
+    """Return the names without their legal suffix, spaced as the row says (doubled or not)."""
     parts = [
         take_words(FIRST_PARTS, names.first),
         take_words(MODIFIERS, np.maximum(names.modifier, 0), names.modifier < 0),
         take_words(INDUSTRIES, names.industry),
     ]
-    base = pc.if_else(pa.array(names.spacing == 1), join(parts, "  "), join(parts, " "))
+    return pc.if_else(pa.array(names.spacing == 1), join(parts, "  "), join(parts, " "))
+
+
+def render_names(names: Names, base: pa.Array | None = None) -> pa.Array:
+    """Return the Name strings; `base` replaces `name_bases(names)` (fuzzy duplicates edit it)."""
+    base = name_bases(names) if base is None else base
     tail = np.where(names.family < 0, 0, 1 + (names.family * 3 + names.form) * 2 + names.sep)
     name = join([base, take_words(TAILS, tail)], "")
     name = pc.if_else(pa.array(names.spacing == 2), join([" ", name, " "], ""), name)
     name = pc.if_else(pa.array(names.case == 1), pc.utf8_upper(name), name)
     return pc.if_else(pa.array(names.case == 2), pc.utf8_lower(name), name)
+
+
+def change_suffix(rng: np.random.Generator, names: Names, rows: np.ndarray) -> None:
+    """Write each row's legal suffix differently: another form of its family, another family,
+    none; or one where there was none. The raw suffix always changes."""
+    no_suffix = names.family[rows] < 0
+    how = rng.integers(0, 3, rows.size)
+    form_shift = rng.integers(1, 3, rows.size)
+    family_shift = rng.integers(1, len(SUFFIX_FAMILIES), rows.size)
+    new_family = pick(rng, SUFFIX_FAMILY_WEIGHTS, rows.size)
+    new_form = pick(rng, SUFFIX_FORM_WEIGHTS, rows.size)
+    family, form = names.family[rows], names.form[rows]
+    names.form[rows] = np.select(
+        [no_suffix, how == 0, how == 1], [new_form, (form + form_shift) % 3, new_form], form
+    )
+    names.family[rows] = np.select(
+        [no_suffix, how == 1, how == 2],
+        [new_family, (family + family_shift) % len(SUFFIX_FAMILIES), -1],
+        family,
+    )
 
 
 def name_variants(rng: np.random.Generator, names: Names, src: np.ndarray, dst: np.ndarray) -> None:
