@@ -24,6 +24,8 @@ SUFFIX_FAMILY_WEIGHTS = (0.34, 0.34, 0.06, 0.14, 0.12)
 SUFFIX_FORM_WEIGHTS = (0.6, 0.3, 0.1)
 SUFFIX_SEPARATORS = (" ", ", ")
 NO_SUFFIX_SHARE = 0.15
+# Forms that differ only in case (LLC, Llc) are one form in a name written in capitals.
+FOLDED_FORMS = np.array([[form.casefold() for form in family] for family in SUFFIX_FAMILIES])
 TAILS = ("",) + tuple(
     sep + form for family in SUFFIX_FAMILIES for form in family for sep in SUFFIX_SEPARATORS
 )
@@ -79,7 +81,7 @@ def render_names(names: Names, base: pa.Array | None = None) -> pa.Array:
 
 def change_suffix(rng: np.random.Generator, names: Names, rows: np.ndarray) -> None:
     """Write each row's legal suffix differently: another form of its family, another family,
-    none; or one where there was none. The raw suffix always changes."""
+    none; or one where there was none. The suffix as written changes, in any case."""
     no_suffix = names.family[rows] < 0
     how = rng.integers(0, 3, rows.size)
     form_shift = rng.integers(1, 3, rows.size)
@@ -87,8 +89,12 @@ def change_suffix(rng: np.random.Generator, names: Names, rows: np.ndarray) -> N
     new_family = pick(rng, SUFFIX_FAMILY_WEIGHTS, rows.size)
     new_form = pick(rng, SUFFIX_FORM_WEIGHTS, rows.size)
     family, form = names.family[rows], names.form[rows]
+    other_form = (form + form_shift) % 3
+    # At most two forms of a family fold alike: the third form differs from both.
+    folded_alike = FOLDED_FORMS[family, other_form] == FOLDED_FORMS[family, form]
+    other_form = np.where(folded_alike, (form + 3 - form_shift) % 3, other_form)
     names.form[rows] = np.select(
-        [no_suffix, how == 0, how == 1], [new_form, (form + form_shift) % 3, new_form], form
+        [no_suffix, how == 0, how == 1], [new_form, other_form, new_form], form
     )
     names.family[rows] = np.select(
         [no_suffix, how == 1, how == 2],
