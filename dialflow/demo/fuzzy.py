@@ -118,7 +118,7 @@ def _choose_rows(
     return sources, copies
 
 
-def _typo_street(
+def _street_variants(
     rng: np.random.Generator, places: Places, street_name: pa.Array, rows: np.ndarray
 ) -> tuple[pa.Array, int]:
     """Write the street of some rows differently; return every row's street name and how many."""
@@ -192,7 +192,7 @@ def plant_fuzzy_duplicates(
     places.zip5[rows] = _zip_number(digits)
 
     single = np.concatenate([rows for kind, rows in copies.items() if kind != "fuzzy_suffix"])
-    street_name, street_variants = _typo_street(
+    street_name, street_variants = _street_variants(
         rng, places, take_words(STREET_NAMES, places.street_name), np.sort(single)
     )
     pairs = {kind: np.stack([sources[kind], copies[kind]], axis=1) for kind in FUZZY_RATES}
