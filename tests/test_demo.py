@@ -11,9 +11,12 @@ from pathlib import Path
 import pandas as pd
 import phonenumbers
 import pytest
+from rapidfuzz.distance import OSA, Levenshtein
 
+from dialflow.config import Settings
 from dialflow.demo import KEY_PREFIXES, TABLE_NAMES, generate_demo_data
 from dialflow.errors import ConfigError
+from dialflow.jobs.dedupe import DedupeParams, dedupe_frame
 from dialflow.phones import reference_e164
 from dialflow.schema import DEFAULT_PHONE_FIELDS, PANDAS_DTYPES, table_columns
 
@@ -21,6 +24,14 @@ DATA = Path(__file__).resolve().parent.parent / "dialflow" / "data"
 SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "build_area_codes.py"
 AS_OF = pd.Timestamp("2025-06-01", tz="UTC")
 SMALL = {"accounts": 3_000, "calls": 8_000, "seed": 7, "as_of": AS_OF, "chunk_accounts": 1_500}
+# Enough fuzzy pairs of every kind (about 40 to 110) to check what each kind says.
+WIDE = {"accounts": 20_000, "calls": 20_000, "seed": 3, "as_of": AS_OF, "chunk_accounts": 10_000}
+TRUTH = Path("_truth") / "duplicate_pairs"
+EXACT_KINDS = ("phone", "name_postal", "chain")
+FUZZY_KINDS = (
+    "fuzzy_typo", "fuzzy_swapped", "fuzzy_missing_word", "fuzzy_space", "fuzzy_suffix",
+    "fuzzy_zip_transposed", "fuzzy_zip_digit",
+)  # fmt: skip
 
 # An independent reading of the README's rules, with the categories the generator plants.
 CATEGORIES = {
@@ -54,6 +65,14 @@ def frames(demo: tuple[Path, dict]) -> dict[str, pd.DataFrame]:
     return {name: pd.read_parquet(out / name) for name in TABLE_NAMES}
 
 
+@pytest.fixture(scope="module")
+def wide(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Generate a wider demo once: its Account table (by Id), its truth pairs and its counts."""
+    out = tmp_path_factory.mktemp("wide")
+    counts = generate_demo_data(out, **WIDE)
+    return pd.read_parquet(out / "Account").set_index("Id"), pd.read_parquet(out / TRUTH), counts
+
+
 # Phone values repeat across fields and calls: parse each distinct one once.
 _e164 = functools.lru_cache(maxsize=None)(reference_e164)
 
@@ -80,6 +99,9 @@ def test_same_arguments_give_same_data_and_another_seed_does_not(
     for name in TABLE_NAMES:
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "again" / name), frames[name])
     assert (tmp_path / "again" / "_demo.json").read_bytes() == (out / "_demo.json").read_bytes()
+    for part in ("part-00000.parquet", "part-00001.parquet"):
+        again_truth = (tmp_path / "again" / TRUTH / part).read_bytes()
+        assert again_truth == (out / TRUTH / part).read_bytes()
 
     generate_demo_data(tmp_path / "other", **{**SMALL, "seed": 8})
     other = pd.read_parquet(tmp_path / "other" / "Account")
@@ -341,3 +363,130 @@ def test_rerun_replaces_earlier_parts(tmp_path: Path) -> None:
     counts = generate_demo_data(tmp_path, accounts=200, calls=400, as_of=AS_OF)
     assert sorted(p.name for p in (tmp_path / "Account").iterdir()) == ["part-00000.parquet"]
     assert len(pd.read_parquet(tmp_path / "Account")) == counts["rows"]["Account"] == 200
+
+
+def test_truth_lists_every_planted_pair_once_by_kind(demo: tuple[Path, dict], frames: dict) -> None:
+    out, counts = demo
+    truth = pd.read_parquet(out / TRUTH)
+    assert list(truth.columns) == ["IdL", "IdR", "Kind"]
+    assert sorted(p.name for p in (out / TRUTH).iterdir()) == [
+        "part-00000.parquet",
+        "part-00001.parquet",
+    ]
+    duplicates = counts["duplicates"]
+    expected = {kind: duplicates[kind] for kind in ("phone", "name_postal", *FUZZY_KINDS)}
+    # A chain's three records are one customer: three pairs.
+    expected["chain"] = 3 * duplicates["chain"]
+    assert truth["Kind"].value_counts().to_dict() == expected
+    assert len(truth) == duplicates["pairs"] == sum(expected.values())
+    assert (truth["IdL"] < truth["IdR"]).all()
+    assert not truth.duplicated(["IdL", "IdR"]).any()
+    assert set(truth["IdL"]) | set(truth["IdR"]) <= set(frames["Account"]["Id"])
+    # Plants live inside one chunk (Id characters 9-11), and a fuzzy record in one pair only.
+    assert (truth["IdL"].str[9:12] == truth["IdR"].str[9:12]).all()
+    fuzzy = truth[truth["Kind"].isin(FUZZY_KINDS)]
+    ids = pd.concat([truth["IdL"], truth["IdR"]])
+    assert ids.isin(set(fuzzy["IdL"]) | set(fuzzy["IdR"])).sum() == 2 * len(fuzzy)
+    assert ids.value_counts().max() == 2  # the middle record of a chain
+
+
+def test_exact_dedupe_links_the_exact_pairs_and_no_fuzzy_pair(wide: tuple) -> None:
+    account, truth, counts = wide
+    flagged, _ = dedupe_frame(account.reset_index(), DedupeParams.from_settings(Settings()))
+    survivor = dict(zip(flagged["Id"], flagged["SurvivorId"], strict=True))
+    linked = truth["IdL"].map(lambda i: survivor.get(i, i)) == truth["IdR"].map(
+        lambda i: survivor.get(i, i)
+    )
+    assert linked[truth["Kind"].isin(EXACT_KINDS)].all()
+    assert not linked[truth["Kind"].isin(FUZZY_KINDS)].any()
+    # Random data may add a rare accidental duplicate on top of the planted ones.
+    assert counts["duplicates"]["flagged"] <= len(flagged) <= counts["duplicates"]["flagged"] + 3
+    # About 2,100 fuzzy pairs per 100,000 accounts.
+    fuzzy = sum(counts["duplicates"][kind] for kind in FUZZY_KINDS)
+    assert 0.015 * WIDE["accounts"] <= fuzzy <= 0.03 * WIDE["accounts"]
+
+
+SUFFIX = re.compile(
+    r"(?:,? (?:inc\.?|incorporated|llc|l\.l\.c\.|ltd\.?|limited|corp\.?|corporation|co\.?"
+    r"|company))?$"
+)
+STREET_TYPES = {"street": "st", "avenue": "ave", "road": "rd"}
+
+
+def _split_suffix(name: str) -> tuple[str, str]:
+    """Return a casefolded name without its legal suffix, and the suffix as written."""
+    name = name.casefold().strip()
+    start = SUFFIX.search(name).start()
+    return name[:start], name[start:]
+
+
+def _zip_transposed(a: str, b: str) -> bool:
+    return a != b and any(a[:i] + a[i + 1] + a[i] + a[i + 2 :] == b for i in range(4))
+
+
+def _zip_one_digit(a: str, b: str) -> bool:
+    return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
+def _short_street(street: str) -> str:
+    words = street.casefold().split()
+    return " ".join(STREET_TYPES.get(w, w) for w in words)
+
+
+def test_fuzzy_pairs_differ_as_their_kind_says(wide: tuple) -> None:
+    account, truth, counts = wide
+    pairs = truth[truth["Kind"].isin(FUZZY_KINDS)]
+    left, right = account.loc[pairs["IdL"]], account.loc[pairs["IdR"]]
+    street_variants = 0
+    for kind, a, b in zip(pairs["Kind"], left.itertuples(), right.itertuples(), strict=True):
+        name_a, name_b = a.Name.casefold(), b.Name.casefold()
+        words_a, words_b = name_a.split(), name_b.split()
+        zip_a, zip_b = a.BillingPostalCode[:5], b.BillingPostalCode[:5]
+        same_zip = zip_a == zip_b
+        if kind == "fuzzy_typo":
+            assert 0 < Levenshtein.distance(name_a, name_b) <= 2, (a.Name, b.Name)
+            assert len(words_a) == len(words_b), (a.Name, b.Name)
+            assert sum(x != y for x, y in zip(words_a, words_b, strict=True)) == 1
+        elif kind == "fuzzy_swapped":
+            assert sorted(words_a) == sorted(words_b) and words_a != words_b, (a.Name, b.Name)
+        elif kind == "fuzzy_missing_word":
+            assert words_a[1:] == words_b or words_b[1:] == words_a, (a.Name, b.Name)
+        elif kind == "fuzzy_space":
+            assert "".join(words_a) == "".join(words_b), (a.Name, b.Name)
+            assert abs(len(words_a) - len(words_b)) == 1, (a.Name, b.Name)
+        elif kind == "fuzzy_suffix":
+            (core_a, suffix_a), (core_b, suffix_b) = _split_suffix(a.Name), _split_suffix(b.Name)
+            assert suffix_a != suffix_b, (a.Name, b.Name)
+            typo = OSA.distance(core_a, core_b) == 1 and same_zip
+            wrong_digit = core_a == core_b and _zip_one_digit(zip_a, zip_b)
+            assert typo or wrong_digit, (a.Name, b.Name, zip_a, zip_b)
+        else:
+            assert name_a == name_b, (a.Name, b.Name)
+        if kind == "fuzzy_zip_transposed":
+            assert _zip_transposed(zip_a, zip_b), (zip_a, zip_b)
+        elif kind == "fuzzy_zip_digit":
+            assert _zip_one_digit(zip_a, zip_b), (zip_a, zip_b)
+        elif kind != "fuzzy_suffix":
+            assert same_zip, (kind, zip_a, zip_b)
+        # The same place; a street written differently in some (not with two changes already).
+        assert (a.BillingCity, a.BillingState) == (b.BillingCity, b.BillingState)
+        if a.BillingStreet != b.BillingStreet:
+            assert kind != "fuzzy_suffix"
+            street_a, street_b = _short_street(a.BillingStreet), _short_street(b.BillingStreet)
+            assert street_a == street_b or Levenshtein.distance(street_a, street_b) <= 2
+            street_variants += 1
+        # A re-typed account has its own phone number, or none.
+        assert _e164(a.Phone) is None or _e164(a.Phone) != _e164(b.Phone)
+    assert street_variants == counts["duplicates"]["street_variants"] > 0
+
+
+def test_a_chunks_data_and_truth_depend_on_that_chunk_only(
+    demo: tuple[Path, dict], tmp_path: Path
+) -> None:
+    out, _ = demo
+    # The first chunk of SMALL, alone: same seed, chunk index, accounts, calls and users.
+    first = {**SMALL, "accounts": 1_500, "calls": 4_000}
+    generate_demo_data(tmp_path, **first)
+    for folder in (Path("Account"), Path("Task"), TRUTH):
+        part = folder / "part-00000.parquet"
+        assert (tmp_path / part).read_bytes() == (out / part).read_bytes(), folder

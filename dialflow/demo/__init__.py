@@ -2,7 +2,8 @@
 
 The output is one folder of Parquet directories, `<out_dir>/<Table>/part-NNNNN.parquet`, with
 exactly the columns and dtypes of `dialflow.schema`, plus `<out_dir>/_demo.json` (parameters and
-counts).
+counts) and the planted duplicate pairs, `<out_dir>/_truth/duplicate_pairs/part-NNNNN.parquet`
+(one part per chunk; no table of the file source).
 
 How the data is built, so that the jobs have something to decide:
 - Accounts are generated chunk by chunk; the calls, research requests and address history of a
@@ -14,7 +15,22 @@ How the data is built, so that the jobs have something to decide:
 - Duplicates are planted inside a chunk between accounts that take part in no other plant: a later
   account copies an earlier one's Phone in another format (`phone`), or its name in a spelling
   variant with the same city and ZIP (`name_postal`), or both in a chain A~B by phone, B~C by name
-  (`chain`).
+  (`chain`, written as its three pairs).
+- Fuzzy duplicates, which the exact keys cannot find, are planted on other accounts (`fuzzy`): a
+  copy takes a source's name and address (same street, city, state and mostly ZIP) but keeps its
+  own phone numbers (or none), and differs as its kind says: `fuzzy_typo` (1-2 letter edits in
+  one word of the name), `fuzzy_swapped` (first part and modifier exchanged: company names only,
+  no person names), `fuzzy_missing_word` (the first word left out), `fuzzy_space` (a space inside
+  a word, doubled spaces in some), `fuzzy_suffix` (another legal suffix, or none, plus a one-edit
+  typo or a wrong ZIP digit), `fuzzy_zip_transposed` (two adjacent ZIP digits swapped),
+  `fuzzy_zip_digit` (one ZIP digit wrong). A pair's kind names its change that defeats the exact
+  keys; about 30% of the copies of every kind but `fuzzy_suffix` also write the street
+  differently (St/Street, Ave/Avenue, Rd/Road, or a typo in the street name; counted as
+  `street_variants`). About 2,100 pairs per 100,000 accounts. They draw from their own random
+  stream, so every other value stays what it was before they existed (only a copy's address
+  history follows its new state).
+- The truth has columns IdL, IdR (IdL < IdR) and Kind (`phone`, `name_postal`, `chain` or a fuzzy
+  kind); `_demo.json` counts the pairs per kind under `duplicates`.
 - Bad numbers are planted as call series on a forced-valid phone field (see `plants.SCENARIOS`).
   Background calls to any planted number get neutral dispositions only, and background keeps at
   most one disconnected-type call per number and one wrong-number-type call per (account, number),
@@ -25,6 +41,7 @@ The modules, from the top down (internal: only the names exported here are publi
 - `writer`: `generate_demo_data`, chunk by chunk into Parquet part files, the counts, `_demo.json`.
 - `chunk`: one chunk's accounts, calls, research requests and address history, and its counts.
 - `plants`: planted duplicates, bad-number series and near misses, the autoflush rows they imply.
+- `fuzzy`: planted fuzzy duplicates; `typos`: letter edits and split words on many strings at once.
 - `calls`: dispositions, background calls and the Task table; `users`: the User table.
 - `names`, `places`, `phones`: company names, addresses (with the states, area codes and cities
   they are drawn from), phone values in valid, malformed and junk formats.

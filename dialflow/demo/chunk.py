@@ -13,6 +13,7 @@ from dialflow.schema import DEFAULT_PHONE_FIELDS
 from .arrays import pick
 from .calls import DISP_CATEGORY, Calls, background_calls, task_slices
 from .columns import KEY_PREFIXES, canonical_table, render, salesforce_ids, take_words, timestamps
+from .fuzzy import plant_fuzzy_duplicates
 from .names import draw_names, render_names
 from .phones import EMPTY, JUNK_START, MALFORMED_START, PHONE_TEMPLATES, draw_phones, phone_fills
 from .places import Places, Reference, draw_places, render_places
@@ -22,6 +23,12 @@ from .timeline import ACCOUNT_YEARS, DAY
 RECENT_SHARE = 0.03  # accounts created in the 48 hours before as_of, the listiq "recent" bucket
 DO_NOT_CALL_SHARE = 0.03
 RESEARCH_STATUSES = ("New", "In Progress", "Completed", "No Number Found", "Cancelled")
+# The planted duplicate pairs, beside the tables: the file source opens a table by its name only,
+# and folder scanners (the test Salesforce server) skip names starting with "_".
+TRUTH_PAIRS = "_truth/duplicate_pairs"
+TRUTH_SCHEMA = pa.schema(
+    [("IdL", pa.large_string()), ("IdR", pa.large_string()), ("Kind", pa.large_string())]
+)
 
 
 def _account_created(rng: np.random.Generator, n: int, as_of: int) -> np.ndarray:
@@ -77,6 +84,21 @@ def _address_history(
     return account, seconds, draw_places(rng, ref, new_state)
 
 
+def truth_pairs(account_ids: pa.Array, pairs: dict[str, np.ndarray]) -> pa.Table:
+    """Return the planted duplicate pairs as (IdL, IdR, Kind) rows, IdL < IdR, sorted."""
+    rows = np.concatenate([np.empty((0, 2), np.int64), *pairs.values()]).astype(np.int64)
+    kind = np.repeat(np.arange(len(pairs)), [len(p) for p in pairs.values()])
+    # Ids sort like rows: a chunk's accounts are in creation order, and so are their Ids.
+    rows.sort(axis=1)
+    order = np.lexsort((rows[:, 1], rows[:, 0]))
+    table = {
+        "IdL": account_ids.take(pa.array(rows[order, 0])),
+        "IdR": account_ids.take(pa.array(rows[order, 1])),
+        "Kind": take_words(tuple(pairs), kind[order]),
+    }
+    return pa.table(table, schema=TRUTH_SCHEMA)
+
+
 def generate_chunk(
     rng: np.random.Generator,
     ref: Reference,
@@ -88,7 +110,8 @@ def generate_chunk(
 ) -> tuple[dict[str, pa.Table | Iterator[pa.Table]], dict[str, Any]]:
     """Return the tables of one chunk of n accounts and n_calls calls, and its counts.
 
-    Task comes as an iterator of slices, rendered only while it is written.
+    Task comes as an iterator of slices, rendered only while it is written. `TRUTH_PAIRS` holds
+    the chunk's planted duplicate pairs.
     """
     created = _account_created(rng, n, as_of)
     never_modified = rng.random(n) < 0.2
@@ -102,10 +125,15 @@ def generate_chunk(
     do_not_call = rng.random(n) < DO_NOT_CALL_SHARE
 
     order = rng.permutation(n)
-    duplicates, used = plant_duplicates(rng, names, places, phones, lmd, order)
+    duplicates, used, pairs = plant_duplicates(rng, names, places, phones, lmd, order)
     planted_calls, scenarios, planted_numbers, flagged = plant_bad_numbers(
         rng, phones, created, order[used:], as_of, n_calls
     )
+    # Every account of a bad-number series places calls: the others are free for fuzzy copies.
+    free = order[used:][~np.isin(order[used:], planted_calls.account)]
+    # Their own stream (a child of the chunk's), so that adding them left every other draw, and
+    # so the rest of the demo, as it was.
+    fuzzy = plant_fuzzy_duplicates(rng.spawn(1)[0], names, places, free)
     background = background_calls(
         rng, phones, created, as_of, n_calls - planted_calls.account.size, planted_numbers
     )
@@ -114,7 +142,7 @@ def generate_chunk(
     calls = Calls(*(getattr(calls, f)[call_order] for f in Calls.__dataclass_fields__))
 
     account_ids = salesforce_ids(KEY_PREFIXES["Account"], created, chunk_index)
-    address = render_places(ref, places)
+    address = render_places(ref, places, fuzzy.street_name)
     phone_columns = {
         field: render(
             PHONE_TEMPLATES,
@@ -126,7 +154,7 @@ def generate_chunk(
     }
     account = {
         "Id": account_ids,
-        "Name": render_names(names),
+        "Name": render_names(names, fuzzy.name_base),
         "OwnerId": user_ids.take(pa.array(owner)),
         "BillingStreet": address["street"],
         "BillingCity": address["city"],
@@ -160,9 +188,10 @@ def generate_chunk(
         "CreatedDate": timestamps(history_seconds),
     }
 
+    truth = truth_pairs(account_ids, {**pairs, **fuzzy.pairs})
     category = DISP_CATEGORY[calls.disposition]
     counts = {
-        "duplicates": duplicates,
+        "duplicates": {**duplicates, **fuzzy.counts, "pairs": truth.num_rows},
         "scenarios": scenarios,
         "autoflush_rows": autoflush_rows(phones, flagged),
         "phones": {
@@ -190,5 +219,6 @@ def generate_chunk(
         "Task": task_slices(calls, phones, account_ids, chunk_index),
         "Research_Request__c": canonical_table("Research_Request__c", research),
         "Address_History__c": canonical_table("Address_History__c", address_history),
+        TRUTH_PAIRS: truth,
     }
     return tables, counts

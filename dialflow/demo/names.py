@@ -24,6 +24,8 @@ SUFFIX_FAMILY_WEIGHTS = (0.34, 0.34, 0.06, 0.14, 0.12)
 SUFFIX_FORM_WEIGHTS = (0.6, 0.3, 0.1)
 SUFFIX_SEPARATORS = (" ", ", ")
 NO_SUFFIX_SHARE = 0.15
+# Forms that differ only in case (LLC, Llc) are one form in a name written in capitals.
+FOLDED_FORMS = np.array([[form.casefold() for form in family] for family in SUFFIX_FAMILIES])
 TAILS = ("",) + tuple(
     sep + form for family in SUFFIX_FAMILIES for form in family for sep in SUFFIX_SEPARATORS
 )
@@ -57,19 +59,48 @@ def draw_names(rng: np.random.Generator, n: int) -> Names:
     )
 
 
-def render_names(names: Names) -> pa.Array:
-    """Return the Name strings."""
+def name_bases(names: Names) -> pa.Array:
+    """Return the names without their legal suffix, spaced as the row says (doubled or not)."""
     parts = [
         take_words(FIRST_PARTS, names.first),
         take_words(MODIFIERS, np.maximum(names.modifier, 0), names.modifier < 0),
         take_words(INDUSTRIES, names.industry),
     ]
-    base = pc.if_else(pa.array(names.spacing == 1), join(parts, "  "), join(parts, " "))
+    return pc.if_else(pa.array(names.spacing == 1), join(parts, "  "), join(parts, " "))
+
+
+def render_names(names: Names, base: pa.Array | None = None) -> pa.Array:
+    """Return the Name strings; `base` replaces `name_bases(names)` (fuzzy duplicates edit it)."""
+    base = name_bases(names) if base is None else base
     tail = np.where(names.family < 0, 0, 1 + (names.family * 3 + names.form) * 2 + names.sep)
     name = join([base, take_words(TAILS, tail)], "")
     name = pc.if_else(pa.array(names.spacing == 2), join([" ", name, " "], ""), name)
     name = pc.if_else(pa.array(names.case == 1), pc.utf8_upper(name), name)
     return pc.if_else(pa.array(names.case == 2), pc.utf8_lower(name), name)
+
+
+def change_suffix(rng: np.random.Generator, names: Names, rows: np.ndarray) -> None:
+    """Write each row's legal suffix differently: another form of its family, another family,
+    none; or one where there was none. The suffix as written changes, in any case."""
+    no_suffix = names.family[rows] < 0
+    how = rng.integers(0, 3, rows.size)
+    form_shift = rng.integers(1, 3, rows.size)
+    family_shift = rng.integers(1, len(SUFFIX_FAMILIES), rows.size)
+    new_family = pick(rng, SUFFIX_FAMILY_WEIGHTS, rows.size)
+    new_form = pick(rng, SUFFIX_FORM_WEIGHTS, rows.size)
+    family, form = names.family[rows], names.form[rows]
+    other_form = (form + form_shift) % 3
+    # At most two forms of a family fold alike: the third form differs from both.
+    folded_alike = FOLDED_FORMS[family, other_form] == FOLDED_FORMS[family, form]
+    other_form = np.where(folded_alike, (form + 3 - form_shift) % 3, other_form)
+    names.form[rows] = np.select(
+        [no_suffix, how == 0, how == 1], [new_form, other_form, new_form], form
+    )
+    names.family[rows] = np.select(
+        [no_suffix, how == 1, how == 2],
+        [new_family, (family + family_shift) % len(SUFFIX_FAMILIES), -1],
+        family,
+    )
 
 
 def name_variants(rng: np.random.Generator, names: Names, src: np.ndarray, dst: np.ndarray) -> None:

@@ -23,6 +23,12 @@ STREET_TYPES = (
     "Hwy",
 )  # fmt: skip
 STREET_TYPE_WEIGHTS = (18, 6, 16, 5, 6, 12, 4, 10, 6, 6, 3, 4, 2, 2)
+# Per street type, the index of the same type written the other way (Street for St), -1 for none.
+_SPELLINGS = {"St": "Street", "Ave": "Avenue", "Rd": "Road"}
+_SPELLINGS.update({long: short for short, long in _SPELLINGS.items()})
+STREET_TYPE_OTHER = np.array(
+    [STREET_TYPES.index(_SPELLINGS[t]) if t in _SPELLINGS else -1 for t in STREET_TYPES]
+)
 UNIT_TEMPLATES = ("Suite #00", "Suite ##", "Ste ###", "Unit #", "Apt #", "Bldg #", "Floor #")
 UNIT_SHARE = 0.25
 
@@ -156,14 +162,19 @@ def draw_places(rng: np.random.Generator, ref: Reference, state: np.ndarray) -> 
     )
 
 
-def render_places(ref: Reference, places: Places) -> dict[str, pa.Array]:
-    """Return street, city, state and postal code arrays."""
+def render_places(
+    ref: Reference, places: Places, street_names: pa.Array | None = None
+) -> dict[str, pa.Array]:
+    """Return street, city, state and postal code arrays.
+
+    `street_names` replaces the rows' STREET_NAMES words (fuzzy duplicates mistype some).
+    """
     no_unit = places.unit < 0
     unit = render(UNIT_TEMPLATES, np.where(no_unit, 0, places.unit), places.unit_digits, no_unit)
     street = join(
         [
             pc.cast(pa.array(places.street_no), pa.large_string()),
-            take_words(STREET_NAMES, places.street_name),
+            take_words(STREET_NAMES, places.street_name) if street_names is None else street_names,
             take_words(STREET_TYPES, places.street_type),
             unit,
         ],

@@ -67,7 +67,7 @@ DUPLICATE_RATES = {"phone": 0.015, "name_postal": 0.015, "chain": 0.004}
 DUPLICATE_TIE_SHARE = 0.10  # planted pairs whose LastModifiedDate is exactly equal
 
 
-def _scenario_count(rate: float, n: int) -> int:
+def plant_count(rate: float, n: int) -> int:
     """Return how many of a plant a chunk of n accounts gets: at least one from 1,000 accounts."""
     count = int(round(rate * n))
     return max(count, 1) if n >= 1_000 else count
@@ -80,10 +80,14 @@ def plant_duplicates(
     phones: Phones,
     lmd: np.ndarray,
     order: np.ndarray,
-) -> tuple[dict[str, int], int]:
-    """Plant duplicate accounts on disjoint rows taken from `order`; return counts and rows used."""
+) -> tuple[dict[str, int], int, dict[str, np.ndarray]]:
+    """Plant duplicate accounts on disjoint rows taken from `order`.
+
+    Returns the count per kind, the rows of `order` used, and per kind the planted pairs of rows
+    (a chain's three records are three pairs: all of them are one customer).
+    """
     n = order.size
-    counts = {kind: _scenario_count(rate, n) for kind, rate in DUPLICATE_RATES.items()}
+    counts = {kind: plant_count(rate, n) for kind, rate in DUPLICATE_RATES.items()}
     sizes = {"phone": 2, "name_postal": 2, "chain": 3}
     while sum(counts[k] * sizes[k] for k in counts) > n:  # tiny chunks only
         largest = max(counts, key=lambda k: counts[k])
@@ -122,7 +126,13 @@ def plant_duplicates(
     lmd[tie[:, 0]] = latest
     lmd[tie[:, 1]] = latest
     counts["ties"] = len(tie)
-    return counts, used
+    chain = groups["chain"]
+    pairs = {
+        "phone": groups["phone"],
+        "name_postal": groups["name_postal"],
+        "chain": np.stack([chain[:, [0, 1]], chain[:, [1, 2]], chain[:, [0, 2]]], 1).reshape(-1, 2),
+    }
+    return counts, used, pairs
 
 
 def plant_bad_numbers(
@@ -139,7 +149,7 @@ def plant_bad_numbers(
     calls to them neutral) and, per outcome, the (account, number) pairs the rules should flag.
     """
     pool = pool[created[pool] <= as_of - PLANT_MIN_AGE]
-    wanted = np.array([_scenario_count(s.rate, created.size) for s in SCENARIOS])
+    wanted = np.array([plant_count(s.rate, created.size) for s in SCENARIOS])
     per_series = np.array([s.calls[1] + 2 for s in SCENARIOS])
     accounts_needed = np.array([2 if s.shared else 1 for s in SCENARIOS])
     # Planted calls stay a minority of the chunk's calls, and each series needs its own accounts.

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from dialflow.errors import ConfigError
 from dialflow.times import as_utc
 
-from .chunk import generate_chunk
+from .chunk import TRUTH_PAIRS, TRUTH_SCHEMA, generate_chunk
 from .columns import CHUNK_DIGITS, arrow_schema
 from .places import load_reference
 from .plants import SCENARIOS
@@ -27,14 +27,13 @@ TABLE_NAMES = ("Account", "Task", "Research_Request__c", "Address_History__c", "
 ROW_GROUP_ROWS = 100_000
 
 
-def _write_part(
-    out_dir: Path, table_name: str, index: int, data: pa.Table | Iterator[pa.Table]
-) -> int:
+def _write_part(out_dir: Path, folder: str, index: int, data: pa.Table | Iterator[pa.Table]) -> int:
     """Write one part file of a table from a table or an iterator of slices; return its rows."""
     slices = [data] if isinstance(data, pa.Table) else data
     rows = 0
-    path = out_dir / table_name / f"part-{index:05d}.parquet"
-    with pq.ParquetWriter(path, arrow_schema(table_name)) as writer:
+    path = out_dir / folder / f"part-{index:05d}.parquet"
+    schema = TRUTH_SCHEMA if folder == TRUTH_PAIRS else arrow_schema(folder)
+    with pq.ParquetWriter(path, schema) as writer:
         for table in slices:
             # Small row groups let readers split a part file into several Dask partitions.
             writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
@@ -80,8 +79,9 @@ def generate_demo_data(
     """Write deterministic demo tables as Parquet under out_dir and return what was planted.
 
     Args:
-        out_dir: folder that receives `<Table>/part-NNNNN.parquet` and `_demo.json`; earlier part
-            files of these tables are removed first.
+        out_dir: folder that receives `<Table>/part-NNNNN.parquet`, the planted duplicate pairs
+            in `_truth/duplicate_pairs/part-NNNNN.parquet` and `_demo.json`; earlier part files
+            of these are removed first.
         accounts: Account rows.
         calls: Task rows, about (planted series can shift the total by a few).
         seed: random seed; the same arguments always give the same files.
@@ -89,7 +89,7 @@ def generate_demo_data(
         chunk_accounts: accounts generated (and held in memory) at a time, with their calls.
 
     Returns:
-        Counts: rows per table, planted duplicates by kind, planted bad-number series by
+        Counts: rows per table, planted duplicate pairs by kind, planted bad-number series by
         scenario, the autoflush rows they imply, phone-value quality and more.
     """
     if as_of is None:
@@ -100,7 +100,7 @@ def generate_demo_data(
 
     ref = load_reference()
     out_dir = Path(out_dir)
-    for name in TABLE_NAMES:
+    for name in (*TABLE_NAMES, TRUTH_PAIRS):
         folder = out_dir / name
         folder.mkdir(parents=True, exist_ok=True)
         for stale in folder.glob("part-*.parquet"):
@@ -123,7 +123,9 @@ def generate_demo_data(
             rng, ref, index, stop - start, chunk_calls, as_of_seconds, users.column("Id")
         )
         for name, data in tables.items():
-            rows[name] += _write_part(out_dir, name, index, data)
+            written = _write_part(out_dir, name, index, data)
+            if name in rows:
+                rows[name] += written
         _merge_counts(totals, counts)
 
     scenarios = totals.pop("scenarios")
