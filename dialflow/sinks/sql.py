@@ -148,17 +148,29 @@ def sql_engine(url: str) -> sa.engine.Engine:
     return engine
 
 
-def _add_missing_columns(connection: sa.Connection, target: sa.Table) -> None:
-    """Add the frame's columns an existing result table lacks, nullable (earlier runs' rows
-    have no value for them): dedupe's probabilistic method writes MatchProbability and
-    Evidence into the table its exact method created."""
-    present = {column["name"].lower() for column in sa.inspect(connection).get_columns(target.name)}
+def _existing_columns(connection: sa.Connection, table: str) -> set[str] | None:
+    """The (casefolded) column names of a table, or None when there is no such table."""
+    inspector = sa.inspect(connection)
+    if not inspector.has_table(table):
+        return None
+    return {column["name"].lower() for column in inspector.get_columns(table)}
+
+
+def _add_missing_columns(connection: sa.Connection, target: sa.Table, present: set[str]) -> None:
+    """Add the columns an existing result table lacks when the run keeps all of the table's
+    columns and has more: nullable, earlier runs' rows have no value for them (dedupe's
+    probabilistic method writes MatchProbability and Evidence into the table its exact method
+    created). A run that lacks one of the table's columns is a mismatch, refused by the insert."""
+    wanted = {column.name.lower() for column in target.columns}
+    if not present < wanted:
+        return
     preparer = connection.dialect.identifier_preparer
     for column in target.columns:
-        if column.name.lower() in present:
-            continue
-        definition = sa.schema.CreateColumn(column).compile(dialect=connection.dialect)
-        connection.execute(sa.text(f"ALTER TABLE {preparer.quote(target.name)} ADD {definition}"))
+        if column.name.lower() not in present:
+            definition = sa.schema.CreateColumn(column).compile(dialect=connection.dialect)
+            connection.execute(
+                sa.text(f"ALTER TABLE {preparer.quote(target.name)} ADD {definition}")
+            )
 
 
 def write_sql_table(
@@ -212,8 +224,10 @@ def write_sql_table(
 
     try:
         with engine.begin() as connection:
+            present = _existing_columns(connection, table)
             target.create(connection, checkfirst=True)
-            _add_missing_columns(connection, target)
+            if present is not None:
+                _add_missing_columns(connection, target, present)
             runs.create(connection, checkfirst=True)
         if engine.dialect.name == "sqlite":
             # One file, one writer: the transaction alone is all or nothing, no staging needed.

@@ -506,6 +506,7 @@ def test_sql_server_statements_use_nvarchar_bigint_datetimeoffset_and_bound_valu
     frame = tricky_frame()
     fake = _RecordingConnection(newest=[RUN_IDS[2], RUN_IDS[1]])
     monkeypatch.setattr(sql, "sql_engine", lambda url: fake)
+    monkeypatch.setattr(sql, "_existing_columns", lambda connection, table: None)  # no table yet
     monkeypatch.setattr(sql.secrets, "token_hex", lambda n: "0badcafe")
     assert write_sql_table("mssql+pyodbc://db", TABLE, frame, RUN_IDS[2]) == len(frame)
     dialect = fake.dialect
