@@ -35,6 +35,9 @@ BLOCKING_RULES = (
     "phone", "name", "postal_first_word", "postal_last_word", "name_city", "words_state",
     "phonetic_city", "postal", "first_token", "last_token",
 )  # fmt: skip
+# phonetic_city is left out: the last word of a business name is mostly its trade ("plumbing"),
+# so with the city it made 5.7 million pairs of 400,000 demo accounts, more than every other rule.
+DEFAULT_BLOCKING_RULES = tuple(rule for rule in BLOCKING_RULES if rule != "phonetic_city")
 
 
 def _identifier(value: str) -> str:
@@ -365,7 +368,7 @@ class DedupeSettings(_Section):
             "words_state", "phonetic_city", "postal", "first_token", "last_token",
         ],
         ...,
-    ] = BLOCKING_RULES  # fmt: skip
+    ] = DEFAULT_BLOCKING_RULES  # fmt: skip
     max_block_size: int = Field(100, ge=2)
     max_cluster_size: int = Field(20, ge=2)
     model: Annotated[Path | None, EmptyIsNone] = None

@@ -45,7 +45,7 @@ import pandas as pd
 
 from ...config import BLOCKING_RULES
 from ...schema import STRING, empty_frame
-from ..dedupe import normalize_names, postal_prefix
+from .compare import normalise_records
 
 KEYS_COLUMNS = ["Id", "Rule", "Value"]
 KEYS_META = empty_frame(dict.fromkeys(KEYS_COLUMNS, STRING))
@@ -85,16 +85,20 @@ def blocking_keys(
 ) -> pd.DataFrame:
     """Return one row per (record, rule, value): the blocking values of one partition.
 
-    `records` holds Id, Name, BillingCity, BillingPostalCode and Phones (the record's valid
-    E.164 numbers joined by `;`). A record without a value for a rule gives no row for it.
+    `records` holds Id, Name, BillingCity, BillingState, BillingPostalCode and Phones (the
+    record's valid E.164 numbers joined by `;`). A record without a value for a rule gives no
+    row for it.
     """
-    ids = records["Id"].astype(STRING)
-    name = normalize_names(records["Name"], legal_suffixes)
+    return keys_of(normalise_records(records, legal_suffixes, postal_digits), rules)
+
+
+def keys_of(normalised: pd.DataFrame, rules: tuple[str, ...]) -> pd.DataFrame:
+    """`blocking_keys` of records already normalised (`compare.normalise_records`)."""
+    ids = normalised["Id"].astype(STRING)
+    name = normalised["name"]
     words = name.str.split(" ")
     first, last = words.str[0].astype(STRING), words.str[-1].astype(STRING)
-    postal = postal_prefix(records["BillingPostalCode"], postal_digits)
-    city = normalize_names(records["BillingCity"], ())
-    state = records["BillingState"].astype(STRING).str.strip().str.upper()
+    postal, city, state = normalised["postal"], normalised["city"], normalised["state"]
     values_of: dict[str, Callable[[], pd.Series]] = {
         "name": lambda: name.str.replace(" ", "", regex=False),
         "postal": lambda: postal,
@@ -109,7 +113,7 @@ def blocking_keys(
     parts = []
     for rule in rules:
         if rule == "phone":
-            phones = records["Phones"].astype(STRING).str.split(";")
+            phones = normalised["Phones"].astype(STRING).str.split(";")
             exploded = pd.DataFrame({"Id": ids, "Value": phones}).explode("Value")
             values, owners = exploded["Value"].astype(STRING), exploded["Id"]
         else:

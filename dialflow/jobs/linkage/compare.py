@@ -279,15 +279,28 @@ def _levels(
     return result
 
 
-def _normalised(records: pd.DataFrame, legal_suffixes: tuple[str, ...], digits: int) -> dict:
+# The normalised fields every comparison and blocking rule works on, one row per record.
+NORMALISED_FIELDS = ("name", "street", "city", "state", "postal", "Phones")
+
+
+def normalise_records(
+    records: pd.DataFrame, legal_suffixes: tuple[str, ...], postal_digits: int
+) -> pd.DataFrame:
+    """Id and the normalised fields (NORMALISED_FIELDS) of raw records: computed once per
+    record, then compared in every pair the record is in."""
     state = records["BillingState"].astype(STRING).str.strip().str.upper()
-    return {
-        "name": normalize_names(records["Name"], legal_suffixes),
-        "street": normalize_names(records["BillingStreet"], ()),
-        "city": normalize_names(records["BillingCity"], ()),
-        "state": state.mask(state == ""),
-        "postal": postal_prefix(records["BillingPostalCode"], digits),
-    }
+    return pd.DataFrame(
+        {
+            "Id": records["Id"].astype(STRING),
+            "name": normalize_names(records["Name"], legal_suffixes),
+            "street": normalize_names(records["BillingStreet"], ()),
+            "city": normalize_names(records["BillingCity"], ()),
+            "state": state.mask(state == ""),
+            "postal": postal_prefix(records["BillingPostalCode"], postal_digits),
+            "Phones": records["Phones"].astype(STRING),
+        },
+        index=records.index,
+    )
 
 
 _LEVELLERS: dict[str, _Leveller] = {
@@ -368,7 +381,12 @@ def compare_pairs(
         legal_suffixes: casefolded suffixes `normalize_names` drops from names.
         postal_digits: how many leading postal digits compare.
     """
-    ids = pd.Index(records["Id"].astype(STRING))
+    return compare_normalised(pairs, normalise_records(records, legal_suffixes, postal_digits))
+
+
+def compare_normalised(pairs: pd.DataFrame, normalised: pd.DataFrame) -> pd.DataFrame:
+    """`compare_pairs` on records already normalised (`normalise_records`)."""
+    ids = pd.Index(normalised["Id"].astype(STRING))
     if not ids.is_unique:
         raise ValueError("compare_pairs needs one record per Id")
     id_l = pairs["IdL"].astype(STRING)
@@ -379,11 +397,11 @@ def compare_pairs(
     at_l = ids.get_indexer(id_l)
     at_r = ids.get_indexer(id_r)
     fields = {
-        field: _levels(values, at_l, at_r, _LEVELLERS[field])
-        for field, values in _normalised(records, legal_suffixes, postal_digits).items()
+        field: _levels(normalised[field], at_l, at_r, leveller)
+        for field, leveller in _LEVELLERS.items()
     }
     result["name"] = fields["name"]
     result["street"] = fields["street"]
     result["place"] = _place_levels(fields["city"], fields["state"], fields["postal"])
-    result["phone"] = _phone_levels(records["Phones"], at_l, at_r)
+    result["phone"] = _phone_levels(normalised["Phones"], at_l, at_r)
     return result

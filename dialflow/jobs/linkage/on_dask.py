@@ -26,12 +26,13 @@ from .blocking import (
     FOUND_META,
     KEYS_META,
     block_counts,
-    blocking_keys,
     found_pairs,
+    keys_of,
     merge_found_pairs,
     sample_records,
     summed_block_counts,
 )
+from .compare import NORMALISED_FIELDS
 from .decide import decide
 from .model import FellegiSunter
 from .reference import (
@@ -49,10 +50,11 @@ if TYPE_CHECKING:
 
     from .reference import LinkageParams
 
-COMPARED_FIELDS = [c for c in RECORDS_META.columns if c not in ("LastModifiedDate", "CreatedDate")]
+# What the pairs carry of each record: its normalised fields only.
+COMPARED_FIELDS = ["Id", *NORMALISED_FIELDS]
 
 
-def compare_joined(joined: pd.DataFrame, params: LinkageParams) -> pd.DataFrame:
+def compare_joined(joined: pd.DataFrame) -> pd.DataFrame:
     """The levels of pairs that carry both records' fields (`<field>L`, `<field>R`)."""
     sides = [
         joined[[f"{field}{side}" for field in COMPARED_FIELDS]].set_axis(COMPARED_FIELDS, axis=1)
@@ -60,7 +62,7 @@ def compare_joined(joined: pd.DataFrame, params: LinkageParams) -> pd.DataFrame:
     ]
     # A repeated Id is refused after this stage; one record per Id keeps compare_pairs going.
     records = pd.concat(sides, ignore_index=True).drop_duplicates("Id", ignore_index=True)
-    return compare_found(joined[["IdL", "IdR", "Rules"]].reset_index(drop=True), records, params)
+    return compare_found(joined[["IdL", "IdR", "Rules"]].reset_index(drop=True), records)
 
 
 def _side(records: dd.DataFrame, side: str) -> dd.DataFrame:
@@ -95,16 +97,13 @@ def run_matcher(
     checks = AccountChecks.of(accounts)
     records = checks.accounts.map_partitions(
         prepare_records,
-        params.phone_fields,
-        params.region,
+        params,
         meta=RECORDS_META,
         token="linkage-records",
     )
     keys = records.map_partitions(
-        blocking_keys,
+        keys_of,
         params.rules,
-        params.legal_suffixes,
-        params.postal_digits,
         meta=KEYS_META,
         token="linkage-keys",
     )
@@ -120,7 +119,7 @@ def run_matcher(
     )
     joined = pairs.merge(_side(records, "L"), on="IdL").merge(_side(records, "R"), on="IdR")
     levels = joined.map_partitions(
-        compare_joined, params, meta=FOUND_COMPARED_META, token="linkage-compare"
+        compare_joined, meta=FOUND_COMPARED_META, token="linkage-compare"
     )
     records, levels, without_id, repeated = persist(
         records, levels, *checks.collections, stage="compare candidate pairs"

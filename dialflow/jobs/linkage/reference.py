@@ -15,11 +15,11 @@ from typing import Any
 
 import pandas as pd
 
-from ...config import BLOCKING_RULES
+from ...config import DEFAULT_BLOCKING_RULES
 from ...phones import normalize_e164
 from ...schema import STRING, TIMESTAMP, empty_frame
-from .blocking import blocking_keys, candidate_pairs, sample_records
-from .compare import COMPARED_META, compare_pairs
+from .blocking import candidate_pairs, keys_of, sample_records
+from .compare import COMPARED_META, NORMALISED_FIELDS, compare_normalised, normalise_records
 from .decide import decide
 from .model import FellegiSunter
 from .train import add_patterns, candidate_patterns, train_model
@@ -33,6 +33,7 @@ RECORDS_META = empty_frame(
         **dict.fromkeys(RECORD_COLUMNS, STRING),
         "Phones": STRING,
         **dict.fromkeys(DATE_COLUMNS, TIMESTAMP),
+        **{field: STRING for field in NORMALISED_FIELDS if field != "Phones"},
     }
 )
 # Compared candidate pairs keep the rules that found them (for the training sessions).
@@ -47,7 +48,7 @@ class LinkageParams:
     region: str = "US"
     legal_suffixes: tuple[str, ...] = ("inc", "llc", "ltd", "corp", "co")
     postal_digits: int = 5
-    rules: tuple[str, ...] = BLOCKING_RULES
+    rules: tuple[str, ...] = DEFAULT_BLOCKING_RULES
     max_block_size: int = 100
     # Merging needs strong evidence: a false merge hides an account's data behind another's,
     # a missed duplicate costs one extra call.
@@ -75,16 +76,15 @@ class LinkageResult:
     counts: dict[str, Any]
 
 
-def prepare_records(
-    accounts: pd.DataFrame, phone_fields: tuple[str, ...], region: str
-) -> pd.DataFrame:
-    """Return the compared fields of each account, its valid numbers joined by `;` (Phones)
-    and its dates (null when the accounts have none)."""
+def prepare_records(accounts: pd.DataFrame, params: LinkageParams) -> pd.DataFrame:
+    """Return each account's fields (for review), its valid numbers joined by `;` (Phones), its
+    dates (null when the accounts have none) and its normalised fields (`normalise_records`:
+    name, street, city, state, postal), computed once per record."""
     records = accounts[RECORD_COLUMNS].astype(STRING).reset_index(drop=True)
     numbers = pd.concat(
         [
-            pd.DataFrame({"Id": records["Id"], "Phone": normalize_e164(accounts[f], region)})
-            for f in phone_fields
+            pd.DataFrame({"Id": records["Id"], "Phone": normalize_e164(accounts[f], params.region)})
+            for f in params.phone_fields
             if f in accounts.columns
         ]
         or [pd.DataFrame({"Id": pd.Series(dtype=STRING), "Phone": pd.Series(dtype=STRING)})],
@@ -98,14 +98,13 @@ def prepare_records(
             records[column] = accounts[column].astype(TIMESTAMP).to_numpy()
         else:
             records[column] = pd.Series(pd.NaT, index=records.index, dtype=TIMESTAMP)
-    return records
+    normalised = normalise_records(records, params.legal_suffixes, params.postal_digits)
+    return pd.concat([records, normalised.drop(columns=["Id", "Phones"])], axis=1)
 
 
-def compare_found(
-    found: pd.DataFrame, records: pd.DataFrame, params: LinkageParams
-) -> pd.DataFrame:
+def compare_found(found: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
     """The levels of candidate pairs, keeping the rules that found them."""
-    levels = compare_pairs(found, records, params.legal_suffixes, params.postal_digits)
+    levels = compare_normalised(found, records[["Id", *NORMALISED_FIELDS]])
     return levels.assign(Rules=found["Rules"].to_numpy())
 
 
@@ -121,10 +120,10 @@ def probabilistic_pairs(
     accounts: pd.DataFrame, params: LinkageParams, model: FellegiSunter | None = None
 ) -> LinkageResult:
     """Score every candidate pair of one frame with a trained (or the given) model."""
-    records = prepare_records(accounts, params.phone_fields, params.region)
-    keys = blocking_keys(records, params.rules, params.legal_suffixes, params.postal_digits)
+    records = prepare_records(accounts, params)
+    keys = keys_of(records, params.rules)
     found, blocking = candidate_pairs(keys, params.max_block_size)
-    levels = compare_found(found, records, params)
+    levels = compare_found(found, records)
     if model is None:
         patterns = add_patterns(candidate_patterns(levels))
         sample = sample_records(records, params.u_sample_records, params.seed)
@@ -154,7 +153,7 @@ def match_frame(
     dropped rows)."""
     result = probabilistic_pairs(accounts, params, model)
     likely = result.pairs[result.pairs["MatchProbability"] >= params.review_threshold]
-    records = prepare_records(accounts, params.phone_fields, params.region)
+    records = prepare_records(accounts, params)
     named = records[records["Id"].isin(likely["IdL"]) | records["Id"].isin(likely["IdR"])]
     decision = decide(
         likely.reset_index(drop=True),

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .blocking import random_pairs, rules_mask
-from .compare import COMPARISONS, compare_pairs, level_labels
+from .compare import COMPARISONS, NORMALISED_FIELDS, compare_normalised, level_labels
 from .model import COUNT, FellegiSunter, default_m_start, estimate_u, fit_em, pattern_counts
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def add_patterns(parts: pd.DataFrame) -> pd.DataFrame:
 def u_from_sample(sample: pd.DataFrame, params: LinkageParams) -> dict[str, np.ndarray]:
     """u from `params.u_pairs` random pairs of the sampled records."""
     pairs = random_pairs(sample["Id"], params.u_pairs, params.seed)
-    levels = compare_pairs(pairs, sample, params.legal_suffixes, params.postal_digits)
+    levels = compare_normalised(pairs, sample[["Id", *NORMALISED_FIELDS]])
     return estimate_u(pattern_counts(levels, COMPARISONS), COMPARISONS, n_levels())
 
 

@@ -17,7 +17,15 @@ SUFFIXES = ("inc", "llc")
 
 
 def records(rows: list[dict]) -> pd.DataFrame:
-    columns = ["Id", "Name", "BillingCity", "BillingState", "BillingPostalCode", "Phones"]
+    columns = [
+        "Id",
+        "Name",
+        "BillingStreet",
+        "BillingCity",
+        "BillingState",
+        "BillingPostalCode",
+        "Phones",
+    ]
     return pd.DataFrame([{c: row.get(c) for c in columns} for row in rows]).astype("string")
 
 
