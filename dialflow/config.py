@@ -33,7 +33,7 @@ MATCH_KEYS = ("phone", "name_postal")
 # The probabilistic matcher's blocking rules (dialflow/jobs/linkage/blocking.py says what each is).
 BLOCKING_RULES = (
     "phone", "name", "postal_first_word", "postal_last_word", "name_city", "words_state",
-    "phonetic_city", "postal", "first_token", "last_token",
+    "phonetic_city", "postal", "first_token", "last_token", "postal_sample",
 )  # fmt: skip
 # phonetic_city is left out: the last word of a business name is mostly its trade ("plumbing"),
 # so with the city it made 5.7 million pairs of 400,000 demo accounts, more than every other rule.
@@ -366,6 +366,7 @@ class DedupeSettings(_Section):
         Literal[
             "phone", "name", "postal_first_word", "postal_last_word", "name_city",
             "words_state", "phonetic_city", "postal", "first_token", "last_token",
+            "postal_sample",
         ],
         ...,
     ] = DEFAULT_BLOCKING_RULES  # fmt: skip

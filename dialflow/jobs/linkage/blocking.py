@@ -14,6 +14,10 @@ rules (`BLOCKING_RULES`):
 - `words_state`: the sounds of the first and last word in sorted order, with the state (the
   words swapped, or the postal code and city both differing);
 - `phonetic_city`: the sound of the last word, with the city;
+- `postal_sample`: the postal code alone, for one postal code in 8 (chosen by a hash of the code):
+  the pairs the training session that learns names, streets and phones needs (the pairs of one
+  ZIP agree on the place whether they match or not, and nothing else is biased), at an eighth of
+  the cost of `postal`;
 - `postal`, `first_token`, `last_token`: the postal code alone, the first or the last word alone.
 
 The default is every rule (config `dedupe.blocking_rules`). The last three have blocks that grow
@@ -71,6 +75,17 @@ def _metaphone(words: pd.Series) -> pd.Series:
     return words.map(codes).astype(STRING)
 
 
+# The share of postal codes whose blocks `postal_sample` keeps.
+POSTAL_SAMPLE_SHARE = 8
+
+
+def _in_sample(values: pd.Series, one_in: int) -> pd.Series:
+    """True for one value in `one_in`, by a hash of the value (the same on every partition and
+    in every run)."""
+    hashed = pd.util.hash_pandas_object(values.fillna(""), index=False, hash_key="dialflowsample00")
+    return pd.Series(hashed.to_numpy() % np.uint64(one_in) == 0, index=values.index)
+
+
 def _sorted_pair(a: pd.Series, b: pd.Series) -> pd.Series:
     """`a b` with the smaller first, so that swapped words give the same value."""
     swap = (a > b).fillna(False)
@@ -102,6 +117,7 @@ def keys_of(normalised: pd.DataFrame, rules: tuple[str, ...]) -> pd.DataFrame:
     values_of: dict[str, Callable[[], pd.Series]] = {
         "name": lambda: name.str.replace(" ", "", regex=False),
         "postal": lambda: postal,
+        "postal_sample": lambda: postal.where(_in_sample(postal, POSTAL_SAMPLE_SHARE)),
         "first_token": lambda: first,
         "last_token": lambda: last,
         "phonetic_city": lambda: _metaphone(last) + "|" + city,

@@ -26,7 +26,11 @@ NULL_LEVEL = -1
 """The level of a comparison that could not be made (a value missing on either side)."""
 
 FLOOR = 1e-6
-"""Least probability of any level (and least prior, and least 1 - prior), so weights stay finite."""
+"""Least probability of any level (and least 1 - prior), so weights stay finite."""
+
+PRIOR_FLOOR = 1e-12
+"""Least prior: the chance that two random records match is below FLOOR from a few hundred
+thousand records on (3e-7 for 400,000 accounts)."""
 
 COUNT = "count"
 """The column of `pattern_counts` that holds how many pairs share a pattern."""
@@ -58,7 +62,7 @@ def _clamped_prior(prior: float) -> float:
     prior = float(prior)
     if not 0.0 <= prior <= 1.0 or not np.isfinite(prior):
         raise ValueError(f"prior must be a probability, got {prior}")
-    return min(max(prior, FLOOR), 1.0 - FLOOR)
+    return min(max(prior, PRIOR_FLOOR), 1.0 - FLOOR)
 
 
 def _level_matrix(
@@ -321,7 +325,7 @@ def fit_em(
         u_c[k] = sum_{p: l_pc = k} n_p (1 - w_p) / sum_{p: l_pc != -1} n_p (1 - w_p)
                  (unless fix_u)
 
-    each then floored at FLOOR and renormalised (prior clamped to [FLOOR, 1 - FLOOR]). A comparison
+    each then floored at FLOOR and renormalised (prior clamped to [PRIOR_FLOOR, 1 - FLOOR]). A comparison
     that is null on every pattern keeps its values. Stops when no m, u or prior moved by more than
     `tolerance` in one iteration, or after `max_iterations`.
     """

@@ -148,7 +148,7 @@ def run_matcher(
     dropped = dropped_counts(AccountChecks.settle(*checked))
     if model is None:
         sample = sample_records(sample_parts, params.u_sample_records, params.seed)
-        model = train_model(add_patterns(pattern_parts), sample, params)
+        model = train_model(add_patterns(pattern_parts), sample, int(n_records), params)
 
     scored = levels.map_partitions(
         score, model, params.review_threshold, meta=_scored_meta(), token="linkage-score"

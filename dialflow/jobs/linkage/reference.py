@@ -127,7 +127,7 @@ def probabilistic_pairs(
     if model is None:
         patterns = add_patterns(candidate_patterns(levels))
         sample = sample_records(records, params.u_sample_records, params.seed)
-        model = train_model(patterns, sample, params)
+        model = train_model(patterns, sample, len(records), params)
     counts = {
         "method": "probabilistic",
         "accounts": len(records),

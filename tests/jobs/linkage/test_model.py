@@ -245,7 +245,8 @@ def test_zero_probabilities_are_floored_so_weights_stay_finite():
     assert model.prior > 0
     weights = model.match_weight(pd.DataFrame({"a": [0, 1, -1]}))
     assert np.all(np.isfinite(weights))
-    assert weights[0] < 0 < weights[1]
+    assert weights[0] < weights[2] < weights[1]  # a null level adds nothing to the prior's
+    assert weights[2] == pytest.approx(np.log2(1e-12), abs=1e-6)  # the prior's floor
     with pytest.raises(ValueError):
         model.m["a"][0] = 0.5  # read-only
 

@@ -1,0 +1,55 @@
+"""Training from small tables: the prior over all pairs, monotone m, sessions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dialflow.jobs.linkage.blocking import rule_bit
+from dialflow.jobs.linkage.reference import LinkageParams
+from dialflow.jobs.linkage.train import deterministic_prior, monotone_m, n_levels, train_m
+
+PARAMS = LinkageParams(phone_fields=("Phone",))
+
+
+def patterns(rows: list[tuple]) -> pd.DataFrame:
+    """(name, street, place, phone, Rules, count) rows."""
+    return pd.DataFrame(rows, columns=["name", "street", "place", "phone", "Rules", "count"])
+
+
+def test_the_prior_is_over_all_pairs_of_the_records():
+    counts = patterns(
+        [(7, 5, 6, -1, 1, 30), (7, 0, 5, 0, 1, 5), (0, 0, 6, 1, 1, 5), (2, 0, 6, 0, 1, 60)]
+    )
+    # Sure: exact name with postal exact (35), or a shared phone (5): 40 pairs, found by a rule
+    # of recall 0.5, among 1,000 records' 499,500 pairs.
+    assert deterministic_prior(counts, 0.5, 1_000) == pytest.approx(80 / 499_500)
+    assert deterministic_prior(counts, 0.5, 1) == 0.5  # no pairs at all
+
+
+def test_monotone_m_raises_closer_levels_that_weigh_less_and_keeps_the_order():
+    u = np.array([0.9, 0.05, 0.04, 0.01])
+    m = np.array([0.1, 0.2, 1e-6, 0.7])  # level 2 weighs less than level 1
+    raised = monotone_m(m, u)
+    weights = np.log2(raised / u)
+    assert raised.sum() == pytest.approx(1.0)
+    assert np.all(np.diff(weights) >= -1e-12)
+    assert weights[2] == pytest.approx(weights[1])
+    # A monotone m only moves by the renormalisation: weights shift alike.
+    ok = np.array([0.1, 0.2, 0.3, 0.4])
+    assert np.allclose(np.log2(monotone_m(ok, u) / u) - np.log2(ok / u), 0)
+
+
+def test_a_session_without_pairs_is_skipped_and_its_comparisons_keep_the_start():
+    levels = n_levels()
+    u = {c: np.full(n, 1.0 / n) for c, n in levels.items()}
+    only_name_rule = patterns(
+        [(7, 5, 6, 1, rule_bit("name"), 50), (0, 0, 0, 0, rule_bit("name"), 50)]
+    )
+    m = train_m(only_name_rule, u, PARAMS)
+    # The postal session found nothing: name is trained by no session and keeps EM's start;
+    # the name session trained street, place and phone toward their top levels.
+    start = np.arange(1, levels["name"] + 1) ** 2
+    assert np.allclose(m["name"], start / start.sum())
+    assert m["street"][-1] > 0.4 and m["place"][-1] > 0.4 and m["phone"][-1] > 0.4
