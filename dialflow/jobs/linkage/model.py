@@ -325,9 +325,9 @@ def fit_em(
         u_c[k] = sum_{p: l_pc = k} n_p (1 - w_p) / sum_{p: l_pc != -1} n_p (1 - w_p)
                  (unless fix_u)
 
-    each then floored at FLOOR and renormalised (prior clamped to [PRIOR_FLOOR, 1 - FLOOR]). A comparison
-    that is null on every pattern keeps its values. Stops when no m, u or prior moved by more than
-    `tolerance` in one iteration, or after `max_iterations`.
+    each then floored at FLOOR and renormalised (prior clamped to [PRIOR_FLOOR, 1 - FLOOR]). A
+    comparison that is null on every pattern keeps its values. Stops when no m, u or prior moved
+    by more than `tolerance` in one iteration, or after `max_iterations`.
     """
     comparisons = tuple(comparisons)
     if max_iterations < 0:

@@ -130,4 +130,6 @@ def train_model(
     records."""
     u = u_from_sample(sample, params)
     m = {c: monotone_m(found, u[c]) for c, found in train_m(patterns, u, params).items()}
-    return FellegiSunter(COMPARISONS, m, u, deterministic_prior(patterns, params.prior_recall, records))
+    return FellegiSunter(
+        COMPARISONS, m, u, deterministic_prior(patterns, params.prior_recall, records)
+    )
