@@ -63,8 +63,8 @@ class LinkageParams:
     # Training session -> the blocking rules that must all have found its pairs, and the
     # comparisons those rules bias (left out of that session). See train.py.
     sessions: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...] = (
-        (("postal",), ("place",)),
-        (("name",), ("name",)),
+        (("postal_sample",), ("place",)),
+        (("name_sample",), ("name",)),
     )
     session_prior_start: float = 0.1
 

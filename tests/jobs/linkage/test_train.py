@@ -45,7 +45,7 @@ def test_a_session_without_pairs_is_skipped_and_its_comparisons_keep_the_start()
     levels = n_levels()
     u = {c: np.full(n, 1.0 / n) for c, n in levels.items()}
     only_name_rule = patterns(
-        [(7, 5, 6, 1, rule_bit("name"), 50), (0, 0, 0, 0, rule_bit("name"), 50)]
+        [(7, 5, 6, 1, rule_bit("name_sample"), 50), (0, 0, 0, 0, rule_bit("name_sample"), 50)]
     )
     m = train_m(only_name_rule, u, PARAMS)
     # The postal session found nothing: name is trained by no session and keeps EM's start;
