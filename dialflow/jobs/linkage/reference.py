@@ -76,6 +76,26 @@ class LinkageResult:
     counts: dict[str, Any]
 
 
+def _joined_by_id(numbers: pd.DataFrame) -> pd.Series:
+    """Id -> its numbers joined by `;` in their order, in C (a Python join per Id cost 2 of the
+    3.4 seconds of preparing 100,000 records)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = pa.table(
+        {
+            "Id": pa.array(numbers["Id"].to_numpy(dtype=object), pa.string()),
+            "Phone": pa.array(numbers["Phone"].to_numpy(dtype=object), pa.string()),
+        }
+    )
+    grouped = table.group_by("Id", use_threads=False).aggregate([("Phone", "list")])
+    joined = pc.binary_join(grouped["Phone_list"], ";")
+    return pd.Series(
+        joined.to_pandas(types_mapper=pd.ArrowDtype).astype(STRING).to_numpy(),
+        index=grouped["Id"].to_pandas(),
+    )
+
+
 def prepare_records(accounts: pd.DataFrame, params: LinkageParams) -> pd.DataFrame:
     """Return each account's fields (for review), its valid numbers joined by `;` (Phones), its
     dates (null when the accounts have none) and its normalised fields (`normalise_records`:
@@ -91,8 +111,7 @@ def prepare_records(accounts: pd.DataFrame, params: LinkageParams) -> pd.DataFra
         ignore_index=True,
     ).dropna()
     numbers = numbers.drop_duplicates().sort_values(["Id", "Phone"])
-    joined = numbers.groupby("Id", sort=False)["Phone"].agg(";".join)
-    records["Phones"] = records["Id"].map(joined).astype(STRING)
+    records["Phones"] = records["Id"].map(_joined_by_id(numbers)).astype(STRING)
     for column in DATE_COLUMNS:
         if column in accounts.columns:
             records[column] = accounts[column].astype(TIMESTAMP).to_numpy()
