@@ -47,6 +47,7 @@ that blocks in different partitions found.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 import jellyfish
@@ -126,19 +127,28 @@ def keys_of(normalised: pd.DataFrame, rules: tuple[str, ...]) -> pd.DataFrame:
     words = name.str.split(" ")
     first, last = words.str[0].astype(STRING), words.str[-1].astype(STRING)
     postal, city, state = normalised["postal"], normalised["city"], normalised["state"]
+
+    @cache
+    def sound(which: str) -> pd.Series:  # several rules use each: computed once
+        return _metaphone(first if which == "first" else last)
+
+    @cache
+    def unspaced() -> pd.Series:
+        return name.str.replace(" ", "", regex=False)
+
     values_of: dict[str, Callable[[], pd.Series]] = {
-        "name": lambda: name.str.replace(" ", "", regex=False),
+        "name": unspaced,
         "postal": lambda: postal,
         "postal_number": lambda: postal + "|" + _house_number(normalised["street"]),
         "postal_sample": lambda: _sample_of(postal),
-        "name_sample": lambda: _sample_of(name.str.replace(" ", "", regex=False)),
+        "name_sample": lambda: _sample_of(unspaced()),
         "first_token": lambda: first,
         "last_token": lambda: last,
-        "phonetic_city": lambda: _metaphone(last) + "|" + city,
-        "postal_first_word": lambda: postal + "|" + _metaphone(first),
-        "postal_last_word": lambda: postal + "|" + _metaphone(last),
-        "name_city": lambda: name.str.replace(" ", "", regex=False) + "|" + city,
-        "words_state": lambda: _sorted_pair(_metaphone(first), _metaphone(last)) + "|" + state,
+        "phonetic_city": lambda: sound("last") + "|" + city,
+        "postal_first_word": lambda: postal + "|" + sound("first"),
+        "postal_last_word": lambda: postal + "|" + sound("last"),
+        "name_city": lambda: unspaced() + "|" + city,
+        "words_state": lambda: _sorted_pair(sound("first"), sound("last")) + "|" + state,
     }
     parts = []
     for rule in rules:
