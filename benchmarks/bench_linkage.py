@@ -40,8 +40,8 @@ from dialflow.schema import PANDAS_DTYPES, table_columns  # noqa: E402
 
 DATASETS = ("febrl1", "febrl2", "febrl3")
 METHODS = (
-    "dialflow exact", "dialflow probabilistic", "dialflow probabilistic clusters", "splink",
-    "recordlinkage",
+    "dialflow exact", "dialflow probabilistic", "dialflow probabilistic clusters",
+    "dialflow probabilistic at 0.5", "splink", "recordlinkage",
 )  # fmt: skip
 FIXED_DATE = pd.Timestamp("2026-01-01T00:00:00Z")
 # splink predictions at or above this match probability are called duplicates.
@@ -182,6 +182,15 @@ def dialflow_probabilistic(accounts: pd.DataFrame) -> pd.DataFrame:
     return canonical_pairs(merged["IdL"].to_numpy(), merged["IdR"].to_numpy())
 
 
+def dialflow_probabilistic_at_half(accounts: pd.DataFrame) -> pd.DataFrame:
+    """The pairs it would merge at splink's threshold (0.5), for a like-for-like row."""
+    from dialflow.jobs.linkage.reference import match_frame
+
+    params = dialflow_params().model_copy(update={"threshold": 0.5, "review_threshold": 0.5})
+    merged = match_frame(accounts, params.linkage()).merged
+    return canonical_pairs(merged["IdL"].to_numpy(), merged["IdR"].to_numpy())
+
+
 def dialflow_probabilistic_clusters(accounts: pd.DataFrame) -> pd.DataFrame:
     """The same, as dedupe writes it: every pair inside each cluster (links are transitive)."""
     from dialflow.jobs.linkage.reference import match_frame
@@ -255,6 +264,7 @@ METHOD_FUNCTIONS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "dialflow exact": dialflow_exact,
     "dialflow probabilistic": dialflow_probabilistic,
     "dialflow probabilistic clusters": dialflow_probabilistic_clusters,
+    "dialflow probabilistic at 0.5": dialflow_probabilistic_at_half,
     "splink": splink_fs,
     "recordlinkage": recordlinkage_ecm,
 }
@@ -357,29 +367,31 @@ def report(rows: list[dict], causes: dict, repeat: int, command: str) -> str:
         "records, which are held back for review), scored as splink's and recordlinkage's "
         "pairs are; `clusters` scores what dedupe writes, every pair inside each cluster "
         "(links are transitive, so one false link adds a false pair per member of the other "
-        "cluster). Blocking on phones, the whole name, the "
-        "postal code with the sound of the first or last name word, the name with the city, "
-        "the sounds of the first and last word with the state, the sound of the last word with "
-        "the city, the postal code, the first word and the last word (blocks over 100 records "
-        "skipped); levels on the name (the whole string, then its first and last words: one "
-        "exact and the other close or an initial, in either order, or one shared), street "
-        "(the house number apart from the rest: the same number, or one left out), place (postal "
-        "code, city and state as one comparison: the postal code exact, or an edit or a "
-        "transposition, with or without the city; the city; the state) and shared phones; u "
-        "from 200,000 random pairs of a 20,000-record sample; m by EM in two training sessions "
-        "(pairs blocked on the postal code, leaving the place out; pairs with the same whole "
-        "name, leaving the name out), made monotone in the level; prior from a deterministic "
-        "rule at recall 0.7; merge threshold 0.95 (a false merge hides an account's data, a "
-        "miss costs a call). Caveats, so that FEBRL is read as what it is, no clean holdout: "
-        "0.95 was set after FEBRL had been scored at 0.5; the first comparison levels were "
-        "fixed before any scoring (pair F1 0.990 / 0.971 / 0.963), the name-word and "
-        "house-number levels added after an analysis of FEBRL 3's missed pairs (0.990 / 0.976 "
-        "/ 0.966); the blocking rules and the block limit of 100 were set for scale, and "
-        "checked on FEBRL (limit 50: 0.993 / 0.975 / 0.972; 100: 0.993 / 0.978 / 0.973; "
-        "200: 0.993 / 0.980 / 0.973, with separate city, state and postal comparisons); the "
-        "one place comparison replaced those three after the demo data showed them counting "
-        "one shared ZIP three times (merging different businesses in one ZIP); on FEBRL, "
-        "where postcode and suburb are corrupted independently, it costs about 0.005 of F1. "
+        "cluster); `at 0.5` merges at splink's threshold, for a like-for-like row. Blocking "
+        "(the defaults): phones, the postal code with the sound of the first or the last name "
+        "word, the postal code with the house number, the name with the city, the sounds of "
+        "the first and last word with the state, the first word, the last word, and one postal "
+        "code and one name in 8 for training (blocks over 100 records skipped); levels on the "
+        "name (the whole string, then its first and last words: one exact and the other close "
+        "or an initial, in either order, or one shared), street (the house number apart from "
+        "the rest: the same number, or one left out), place (postal code, city and state as one "
+        "comparison: the postal code exact, or an edit or a transposition, with or without the "
+        "city; the city; the state) and shared phones; u from 200,000 random pairs of a "
+        "20,000-record sample; m by EM in two training sessions (pairs in one sampled postcode, "
+        "leaving the place out; pairs with one sampled name, leaving the name out), made "
+        "monotone in the level; prior: a random pair's chance to match, from a deterministic "
+        "rule at recall 0.7 over all pairs of the records; merge threshold 0.95 (a false merge "
+        "hides an account's data, a miss costs a call). What FEBRL was used for while this was "
+        "built, so that it is read as what it is, no clean holdout: 0.95 was set after FEBRL "
+        "had been scored at 0.5; the first comparison levels were fixed before any scoring, the "
+        "name-word and house-number levels added after an analysis of FEBRL 3's missed pairs; "
+        "the blocking rules were chosen for scale on the demo data and `postal_number` added "
+        "after FEBRL lost candidate recall without the postcode-only rule (0.984 / 0.966 / "
+        "0.946 with it, 0.922 / 0.894 / 0.859 without, 0.976 / 0.944 / 0.928 with "
+        "`postal_number`); the one place comparison and the prior over all pairs came from the "
+        "demo data (a shared ZIP counted three times; a prior over candidate pairs 12 bits too "
+        "high: precision 0.585 on the demo's planted truth, 0.992 after), and cost FEBRL recall "
+        "at 0.95, where its names and addresses are corrupted independently. "
         "splink scores lower at 0.95 than at "
         "0.5 (0.981 / 0.952 / 0.944), so it is shown at 0.5. splink 5 (DuckDB) and "
         "recordlinkage compare "
