@@ -387,3 +387,21 @@ def test_probabilistic_dedupe_through_the_cli_equals_the_one_frame_reference(tmp
     assert {k: v for k, v in summary["counts"].items() if k not in ("dropped_rows", "model")} == (
         json.loads(json.dumps(counts))
     )
+
+
+def test_skipped_blocks_are_counted_and_logged(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    accounts_frame(FUZZY_ACCOUNTS).to_parquet(data / "Account.parquet")
+    config = write_config(tmp_path, data, "dedupe:\n  max_block_size: 2\n")
+    result = run_cli("run", "dedupe", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    folder = Path(result.stdout.strip().splitlines()[-1])
+    blocking = json.loads((folder / "summary.json").read_text())["counts"]["blocking"]
+    # "bayside" starts three names (first_token): the one block over 2 records ("tool" and
+    # "tools" sound unlike, so words_state's blocks hold 2 and 1).
+    assert (blocking["skipped_blocks"], blocking["skipped_block_records"]) == (1, 3)
+    assert (
+        "dedupe: 1 blocks over dedupe.max_block_size (2 records) were skipped (3 key rows)"
+        in (folder / "run.log").read_text()
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from ..jobs.linkage.model import FellegiSunter
     from ..progress import ProgressCompute
     from ..run import Run
+
+log = logging.getLogger("dialflow")
 
 
 def pinned_model(path: Path) -> FellegiSunter:
@@ -37,6 +40,26 @@ def pinned_model(path: Path) -> FellegiSunter:
             f"{n_levels()}; leave dedupe.model empty for one run and pin its new model.json"
         )
     return model
+
+
+def _warn_about_limits(counts: dict, params: DedupeParams) -> None:
+    """Say in the log what the block and cluster limits left out (summary.json counts it)."""
+    blocking = counts["blocking"]
+    if blocking["skipped_blocks"]:
+        log.warning(
+            "dedupe: %d blocks over dedupe.max_block_size (%d records) were skipped (%d key "
+            "rows); their pairs are compared only when another rule finds them",
+            blocking["skipped_blocks"],
+            params.max_block_size,
+            blocking["skipped_block_records"],
+        )
+    if counts["clusters_over_max_size"]:
+        log.warning(
+            "dedupe: %d clusters over dedupe.max_cluster_size (%d records) were not merged; "
+            "their pairs are in dedupe_review.csv with the reason cluster_too_large",
+            counts["clusters_over_max_size"],
+            params.max_cluster_size,
+        )
 
 
 def plan(context: JobContext) -> JobPlan:
@@ -73,6 +96,7 @@ def plan(context: JobContext) -> JobPlan:
             stage["flagged"] = len(result.flagged)
         run.counts.update(result.counts)
         run.counts["model"] = str(params.model) if pinned is not None else "trained"
+        _warn_about_limits(result.counts, params)
         run.inputs["Account"] = result.counts["accounts"]
         return JobOutput(
             result.flagged,
