@@ -181,21 +181,26 @@ def test_unreachable_scheduler_fails_fast_with_the_address(tmp_path):
     assert no_run_folder(tmp_path, "dedupe")
 
 
-def test_demo_data_then_dedupe_through_the_cli_equals_the_pure_job(tmp_path):
-    from dialflow.config import Settings
-    from dialflow.jobs.dedupe import DedupeParams, dedupe_frame
-    from dialflow.sources import FileSource
-
+def demo_then_dedupe(tmp_path: Path, extra: str = "") -> tuple[Path, Path]:
+    """Write 4,000 demo accounts and run dedupe on them through the CLI; return the demo
+    folder and the run folder."""
     data = tmp_path / "demo"
     made = run_cli(
         "demo-data", "--accounts", "4000", "--calls", "6000", "--seed", "11", "--out", str(data)
     )
     assert made.exit_code == 0, made.output
-    planted = json.loads((data / "_demo.json").read_text())
-
-    result = run_cli("run", "dedupe", "--config", str(write_config(tmp_path, data, EXACT)))
+    result = run_cli("run", "dedupe", "--config", str(write_config(tmp_path, data, extra)))
     assert result.exit_code == 0, result.output
-    folder = Path(result.stdout.strip().splitlines()[-1])
+    return data, Path(result.stdout.strip().splitlines()[-1])
+
+
+def test_demo_data_then_dedupe_through_the_cli_equals_the_pure_job(tmp_path):
+    from dialflow.config import Settings
+    from dialflow.jobs.dedupe import DedupeParams, dedupe_frame
+    from dialflow.sources import FileSource
+
+    data, folder = demo_then_dedupe(tmp_path, EXACT)
+    planted = json.loads((data / "_demo.json").read_text())
     flagged = pd.read_csv(folder / "dedupe_flagged.csv", dtype=str)
 
     settings = Settings(dedupe={"method": "exact"})
@@ -354,14 +359,7 @@ def test_probabilistic_dedupe_through_the_cli_equals_the_one_frame_reference(tmp
     from dialflow.jobs.linkage.reference import match_frame
     from dialflow.sources import FileSource
 
-    data = tmp_path / "demo"
-    made = run_cli(
-        "demo-data", "--accounts", "4000", "--calls", "6000", "--seed", "11", "--out", str(data)
-    )
-    assert made.exit_code == 0, made.output
-    result = run_cli("run", "dedupe", "--config", str(write_config(tmp_path, data)))
-    assert result.exit_code == 0, result.output
-    folder = Path(result.stdout.strip().splitlines()[-1])
+    data, folder = demo_then_dedupe(tmp_path)
 
     settings = Settings()
     accounts = FileSource(data, {}, settings.phones.fields).read("Account").compute()
