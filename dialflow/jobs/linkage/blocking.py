@@ -227,21 +227,16 @@ def candidate_pairs(keys: pd.DataFrame, max_block_size: int) -> tuple[pd.DataFra
 
 
 def merge_found_pairs(found: pd.DataFrame) -> pd.DataFrame:
-    """One row per (IdL, IdR), its Rules the union of every row's: correct on a partition only
-    when all rows of a pair are in it (after a shuffle on IdL, say)."""
+    """One row per (IdL, IdR), its Rules the union of every row's and its other columns the
+    first row's: correct on a partition only when all rows of a pair are in it (after a
+    shuffle or a hash join on IdL, say)."""
     if found.empty:
-        return FOUND_META.copy()
+        return found.iloc[:0].reset_index(drop=True)
     ordered = found.sort_values(["IdL", "IdR"], ignore_index=True, kind="stable")
     left, right = ordered["IdL"].to_numpy(dtype=object), ordered["IdR"].to_numpy(dtype=object)
     starts = np.flatnonzero(np.r_[True, (left[1:] != left[:-1]) | (right[1:] != right[:-1])])
     rules = np.bitwise_or.reduceat(ordered["Rules"].to_numpy(dtype=np.int16), starts)
-    return pd.DataFrame(
-        {
-            "IdL": ordered["IdL"].iloc[starts].to_numpy(),
-            "IdR": ordered["IdR"].iloc[starts].to_numpy(),
-            "Rules": rules.astype(np.int16),
-        }
-    ).astype(FOUND_META.dtypes.to_dict())
+    return ordered.iloc[starts].reset_index(drop=True).assign(Rules=rules.astype(np.int16))
 
 
 def sample_records(records: pd.DataFrame, size: int, seed: int) -> pd.DataFrame:

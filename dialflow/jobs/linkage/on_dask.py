@@ -3,8 +3,9 @@
 1. Records per partition (the compared fields, valid phones, dates) and their blocking keys.
 2. Keys shuffled by (Rule, Value) so every block is whole in one partition; the pairs inside
    each block, and per-rule counts of pairs and skipped blocks.
-3. Pairs shuffled by IdL, copies found by several rules merged; both records joined on (two
-   hash joins); the comparison levels per partition. Records and levels are persisted: the
+3. The left record joined on (a hash join on IdL, which brings the copies of a pair that several
+   rules found together: they merge there), then the right record (a hash join on IdR); the
+   comparison levels per partition. Records and levels are persisted: the
    training reads them and the scoring reads them again.
 4. Gathered to the client, small by construction: pattern counts (patterns x partitions), the
    record sample for u (`u_sample_records` per partition at most), the block counts. The model
@@ -114,10 +115,13 @@ def run_matcher(
     found = blocks.map_partitions(
         found_pairs, params.max_block_size, meta=FOUND_META, token="linkage-pairs"
     )
-    pairs = found.shuffle(on="IdL").map_partitions(
-        merge_found_pairs, meta=FOUND_META, token="linkage-merge-pairs"
+    # The hash join on IdL brings every copy of a pair (found by several rules) into one
+    # partition, where they merge before the second join.
+    with_left = found.merge(_side(records, "L"), on="IdL")
+    pairs = with_left.map_partitions(
+        merge_found_pairs, meta=with_left._meta, token="linkage-merge-pairs"
     )
-    joined = pairs.merge(_side(records, "L"), on="IdL").merge(_side(records, "R"), on="IdR")
+    joined = pairs.merge(_side(records, "R"), on="IdR")
     levels = joined.map_partitions(
         compare_joined, meta=FOUND_COMPARED_META, token="linkage-compare"
     )
