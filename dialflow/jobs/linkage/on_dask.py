@@ -44,7 +44,15 @@ from .reference import (
     prepare_records,
     score,
 )
-from .train import PATTERN_COLUMNS, add_patterns, candidate_patterns, train_model
+from .train import (
+    EXACT_LEVELS,
+    PATTERN_COLUMNS,
+    SHARED_META,
+    add_patterns,
+    candidate_patterns,
+    shared_pairs_of,
+    train_model,
+)
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -138,21 +146,38 @@ def run_matcher(
         meta=RECORDS_META,
         token="linkage-sample",
     )
+    # Each exact value's holders counted whole (a groupby across partitions), then summed per
+    # partition of the counts: one row per comparison and partition comes back.
+    shared = (
+        [
+            records.dropna(subset=list(fields))
+            .groupby(list(fields))
+            .size(split_out=True)
+            .map_partitions(shared_pairs_of, comparison, meta=SHARED_META)
+            for comparison, (_, fields) in EXACT_LEVELS.items()
+        ]
+        if model is None
+        else []
+    )
     # Small by construction: patterns x partitions, u_sample_records x partitions, rules x
-    # partitions rows.
-    pattern_parts, sample_parts, count_parts, n_records, *checked = compute(
+    # partitions rows, and the shared-value rows.
+    pattern_parts, sample_parts, count_parts, n_records, *rest = compute(
         patterns,
         sample,
         counted,
         records.map_partitions(len).sum(),
+        *shared,
         without_id,
         repeated,
         stage="count patterns",
     )
+    shared_parts, checked = rest[: len(shared)], rest[len(shared) :]
     dropped = dropped_counts(AccountChecks.settle(*checked))
     if model is None:
         sample = sample_records(sample_parts, params.u_sample_records, params.seed)
-        model = train_model(add_patterns(pattern_parts), sample, int(n_records), params)
+        model = train_model(
+            add_patterns(pattern_parts), sample, pd.concat(shared_parts), int(n_records), params
+        )
 
     scored = levels.map_partitions(
         score, model, params.review_threshold, meta=_scored_meta(), token="linkage-score"

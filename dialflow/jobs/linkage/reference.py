@@ -22,7 +22,13 @@ from .blocking import candidate_pairs, keys_of, sample_records
 from .compare import COMPARED_META, NORMALISED_FIELDS, compare_normalised, normalise_records
 from .decide import decide
 from .model import FellegiSunter
-from .train import add_patterns, candidate_patterns, train_model
+from .train import (
+    EXACT_LEVELS,
+    add_patterns,
+    candidate_patterns,
+    shared_value_pairs,
+    train_model,
+)
 
 RECORD_COLUMNS = [
     "Id", "Name", "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode",
@@ -146,7 +152,8 @@ def probabilistic_pairs(
     if model is None:
         patterns = add_patterns(candidate_patterns(levels))
         sample = sample_records(records, params.u_sample_records, params.seed)
-        model = train_model(patterns, sample, len(records), params)
+        shared = pd.concat([shared_value_pairs(records, c) for c in EXACT_LEVELS])
+        model = train_model(patterns, sample, shared, len(records), params)
     counts = {
         "method": "probabilistic",
         "accounts": len(records),
