@@ -8,7 +8,15 @@ import pytest
 
 from dialflow.jobs.linkage.blocking import rule_bit
 from dialflow.jobs.linkage.reference import LinkageParams
-from dialflow.jobs.linkage.train import deterministic_prior, monotone_m, n_levels, train_m
+from dialflow.jobs.linkage.train import (
+    deterministic_prior,
+    monotone_m,
+    n_levels,
+    shared_pairs_of,
+    shared_value_pairs,
+    train_m,
+    with_exact_u,
+)
 
 PARAMS = LinkageParams(phone_fields=("Phone",))
 
@@ -53,3 +61,28 @@ def test_a_session_without_pairs_is_skipped_and_its_comparisons_keep_the_start()
     start = np.arange(1, levels["name"] + 1) ** 2
     assert np.allclose(m["name"], start / start.sum())
     assert m["street"][-1] > 0.4 and m["place"][-1] > 0.4 and m["phone"][-1] > 0.4
+
+
+def test_exact_levels_take_their_share_from_every_pair_of_records():
+    records = pd.DataFrame(
+        {
+            "name": ["acme", "acme", "acme", "bolt", "bolt", "zeta", None],
+            "street": [None] * 7,
+            "postal": ["10001"] * 7,
+            "city": ["austin"] * 6 + [None],
+        }
+    )
+    shared = pd.concat([shared_value_pairs(records, c) for c in ("name", "street", "place")])
+    # name: acme x3 (3 pairs) + bolt x2 (1 pair) of 6 holders (15 pairs); place: the six
+    # records with a city share (postal, city): 15 of 15; no street at all keeps the sample's.
+    levels = n_levels()
+    u = {c: np.full(n, 1.0 / n) for c, n in levels.items()}
+    exact = with_exact_u(u, shared)
+    assert exact["name"][7] == pytest.approx(4 / 15)
+    assert exact["name"][:7] == pytest.approx(np.full(7, (1 - 4 / 15) / 7))
+    assert exact["place"][6] == pytest.approx(1.0)
+    assert np.array_equal(exact["street"], u["street"])
+    # Counts from two partitions of the value counts add up to the whole.
+    counts = records.dropna(subset=["name"]).groupby("name").size()
+    parts = pd.concat([shared_pairs_of(counts[:1], "name"), shared_pairs_of(counts[1:], "name")])
+    assert with_exact_u(u, parts)["name"][7] == pytest.approx(4 / 15)
