@@ -36,9 +36,11 @@ BLOCKING_RULES = (
     "phonetic_city", "postal", "first_token", "last_token", "postal_sample", "name_sample",
     "postal_number",
 )  # fmt: skip
-# blocking.py says why these three are left out by default.
+# blocking.py says why these four are left out by default.
 DEFAULT_BLOCKING_RULES = tuple(
-    rule for rule in BLOCKING_RULES if rule not in ("name", "postal", "phonetic_city")
+    rule
+    for rule in BLOCKING_RULES
+    if rule not in ("name", "postal", "phonetic_city", "words_state")
 )
 
 
