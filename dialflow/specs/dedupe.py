@@ -44,21 +44,22 @@ def pinned_model(path: Path) -> FellegiSunter:
 
 def _warn_about_limits(counts: dict, params: DedupeParams) -> None:
     """Say in the log what the block and cluster limits left out (summary.json counts it)."""
+    # Counts with thousands separators: the log masks runs of seven digits or more as phones.
     blocking = counts["blocking"]
     if blocking["skipped_blocks"]:
         log.warning(
-            "dedupe: %d blocks over dedupe.max_block_size (%d records) were skipped (%d key "
+            "dedupe: %s blocks over dedupe.max_block_size (%s records) were skipped (%s key "
             "rows); their pairs are compared only when another rule finds them",
-            blocking["skipped_blocks"],
-            params.max_block_size,
-            blocking["skipped_block_records"],
+            f"{blocking['skipped_blocks']:,}",
+            f"{params.max_block_size:,}",
+            f"{blocking['skipped_block_records']:,}",
         )
     if counts["clusters_over_max_size"]:
         log.warning(
-            "dedupe: %d clusters over dedupe.max_cluster_size (%d records) were not merged; "
+            "dedupe: %s clusters over dedupe.max_cluster_size (%s records) were not merged; "
             "their pairs are in dedupe_review.csv with the reason cluster_too_large",
-            counts["clusters_over_max_size"],
-            params.max_cluster_size,
+            f"{counts['clusters_over_max_size']:,}",
+            f"{params.max_cluster_size:,}",
         )
 
 
