@@ -47,8 +47,8 @@ def write_tables(folder: Path, accounts: list[dict], calls: list[dict] = CALLS) 
     return folder
 
 
-def run_job(tmp_path: Path, job: str, data: Path):  # noqa: ANN201 - typer's Result
-    config = write_config(tmp_path, data)
+def run_job(tmp_path: Path, job: str, data: Path, extra: str = ""):  # noqa: ANN201 - typer's Result
+    config = write_config(tmp_path, data, extra)
     return run_cli("run", job, "--config", str(config), "--as-of", AS_OF, "--no-email")
 
 
@@ -60,13 +60,17 @@ def summary(folder: Path) -> dict:
     return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
 
 
-def test_dedupe_drops_and_counts_accounts_without_id(tmp_path):
+@pytest.mark.parametrize("method", ["exact", "probabilistic"])
+def test_dedupe_drops_and_counts_accounts_without_id(tmp_path, method):
     duplicate = dict(Id="001C", Name="Alpha Copy", Phone=NUMBER, CreatedDate="2026-01-01")
     data = write_tables(tmp_path / "data", ACCOUNTS + [duplicate])
-    result = run_job(tmp_path, "dedupe", data)
+    result = run_job(tmp_path, "dedupe", data, f"dedupe:\n  method: {method}\n")
     folder = run_folder(result)
     assert "Account: 2 rows without an Id dropped" in result.output
-    assert read_output(folder, "dedupe")[["Id", "SurvivorId"]].values.tolist() == [["001A", "001C"]]
+    flagged = read_output(folder, "dedupe")[["Id", "SurvivorId"]].values.tolist()
+    # The exact phone key links the two; the probabilistic method weighs a shared phone as one
+    # piece of evidence, and the names and addresses differ: no merge.
+    assert flagged == ([["001A", "001C"]] if method == "exact" else [])
     assert summary(folder)["counts"]["dropped_rows"] == {"Account": {"no_id": 2}}
 
 
