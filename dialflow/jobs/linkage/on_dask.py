@@ -1,6 +1,7 @@
 """The probabilistic matcher wired on Dask: the same pure steps as `reference.match_frame`.
 
-1. Records per partition (the compared fields, valid phones, dates) and their blocking keys.
+1. Records per partition (the fields, valid phones, dates and the normalised fields) and their
+   blocking keys.
 2. Keys shuffled by (Rule, Value) so every block is whole in one partition; the pairs inside
    each block, and per-rule counts of pairs and skipped blocks.
 3. The left record joined on (a hash join on IdL, which brings the copies of a pair that several
@@ -8,8 +9,9 @@
    comparison levels per partition. Records and levels are persisted: the
    training reads them and the scoring reads them again.
 4. Gathered to the client, small by construction: pattern counts (patterns x partitions), the
-   record sample for u (`u_sample_records` per partition at most), the block counts. The model
-   is trained there (or pinned).
+   record sample for u (`u_sample_records` per partition at most), the block counts, and for
+   each exact level the pairs sharing a value (one row per partition of a groupby that counts
+   each value's holders on the workers). The model is trained there (or pinned).
 5. Scored per partition; only pairs at or above the review threshold come back, with the
    fields of the records they name; the decision runs on the client.
 """

@@ -2,10 +2,11 @@
 (`dialflow.jobs.linkage.on_dask`) must equal, and what `benchmarks/bench_linkage.py` measures on
 FEBRL.
 
-Steps: records (the compared fields and each record's valid phone numbers) -> blocking keys ->
-candidate pairs -> comparison levels -> the model (`train.py`: u from random pairs of a record
-sample, m by EM on pattern counts in training sessions, prior from a deterministic rule), or a
-pinned one -> match probability per pair -> the decision (`decide.py`).
+Steps: records (the fields, each record's valid phone numbers and its normalised fields) ->
+blocking keys -> candidate pairs -> comparison levels -> the model (`train.py`: u from random
+pairs of a record sample and exact levels over all pairs, m by EM on pattern counts in training
+sessions, prior over all pairs from a deterministic rule), or a pinned one -> match probability
+per pair -> the decision (`decide.py`).
 """
 
 from __future__ import annotations

@@ -1,21 +1,24 @@
 """Training the Fellegi-Sunter model from small tables: what the Dask run gathers to the client.
 
 - u: from random pairs of a record sample (`sample_records`, the same whatever the partitions),
-  compared on the client: nearly all random pairs are non-matches.
+  compared on the client: nearly all random pairs are non-matches. The exact levels of name,
+  street and place are counted over every pair of records instead (`with_exact_u`).
 - m: EM on the level patterns of the candidate pairs, counted with the set of blocking rules
   that found each pair (`Rules`), in training sessions (as splink trains). Pairs found by
   blocking on a field agree on that field by construction, so EM over them would credit that
   field with evidence it does not carry (run over all candidate pairs at once, EM called 97% of
   FEBRL's candidate pairs matches). Each session runs EM on the pairs that every rule of its
   group found and keeps m only for the comparisons those rules do not bias; a comparison's m
-  is the mean over the sessions that estimate it. Sessions need pairs where matches are common:
-  on a demo CRM, pairs sharing only one common name word ("miller", "plumbing") are nearly all
-  non-matches, and EM over them took "same city" for the match class; pairs sharing both the
-  first and the last word are mostly the same business. A postal block biases the city and
-  state as well as the postal code (a ZIP lies in one city): the whole place comparison.
+  is the mean over the sessions that estimate it. The sessions (`LinkageParams.sessions`):
+  pairs in one sampled postal code (`postal_sample`: they agree on the place, so it trains name,
+  street and phone) and pairs with one sampled name (`name_sample`: trains street, place and
+  phone). Sessions need pairs where matches are common: on the demo data, pairs sharing one
+  common name word ("miller", "plumbing") are nearly all non-matches, and EM over them took
+  "same city" for the match class.
 - m is then made monotone: a closer level never weighs less than a farther one (`monotone_m`).
-- prior: the pairs a strict deterministic rule calls duplicates, divided by the share of the
-  duplicates that rule is assumed to find (`prior_recall`).
+- prior: a random pair's chance to match: the pairs a strict deterministic rule calls
+  duplicates, divided by the share of the duplicates that rule is assumed to find
+  (`prior_recall`), over all pairs of the records (`deterministic_prior`).
 """
 
 from __future__ import annotations
