@@ -1,0 +1,48 @@
+"""Count the candidate pairs dedupe's default blocking rules make on a demo data set, per rule,
+in one pandas process (no cluster, no comparisons): how the pairs grow with the data.
+
+Run: .venv/bin/python benchmarks/count_blocks.py benchmarks/data/accounts-10000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dialflow.config import Settings  # noqa: E402
+from dialflow.jobs.dedupe import DedupeParams  # noqa: E402
+from dialflow.jobs.linkage.blocking import block_counts, keys_of, summed_block_counts  # noqa: E402
+from dialflow.jobs.linkage.reference import prepare_records  # noqa: E402
+
+CHUNK = 500_000  # records prepared at a time, so that only the keys are held whole
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data", type=Path, help="a demo data folder (with Account/)")
+    args = parser.parse_args()
+    params = DedupeParams.from_settings(Settings()).linkage()
+    started = time.monotonic()
+    parts = []
+    for path in sorted((args.data / "Account").glob("*.parquet")):
+        accounts = pd.read_parquet(path)
+        for start in range(0, len(accounts), CHUNK):
+            records = prepare_records(accounts.iloc[start : start + CHUNK], params)
+            parts.append(keys_of(records, params.rules))
+    keys = pd.concat(parts, ignore_index=True)
+    counts = summed_block_counts(block_counts(keys, params.max_block_size))
+    print(f"{len(keys):,} key rows in {time.monotonic() - started:.0f} s")
+    for rule, pairs in sorted(counts["pairs_by_rule"].items(), key=lambda item: -item[1]):
+        print(f"{rule}: {pairs:,}")
+    print(f"total {sum(counts['pairs_by_rule'].values()):,} pairs before merging")
+    print(f"skipped blocks {counts['skipped_blocks']:,} ({counts['skipped_block_records']:,} rows)")
+
+
+if __name__ == "__main__":
+    main()
