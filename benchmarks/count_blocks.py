@@ -17,7 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dialflow.config import Settings  # noqa: E402
 from dialflow.jobs.dedupe import DedupeParams  # noqa: E402
-from dialflow.jobs.linkage.blocking import block_counts, keys_of, summed_block_counts  # noqa: E402
+from dialflow.jobs.linkage.blocking import (  # noqa: E402
+    block_counts,
+    keys_of,
+    sampled_blocks,
+    summed_block_counts,
+)
 from dialflow.jobs.linkage.reference import prepare_records  # noqa: E402
 
 CHUNK = 500_000  # records prepared at a time, so that only the keys are held whole
@@ -36,7 +41,7 @@ def main() -> None:
             records = prepare_records(accounts.iloc[start : start + CHUNK], params)
             parts.append(keys_of(records, params.rules))
     keys = pd.concat(parts, ignore_index=True)
-    counts = summed_block_counts(block_counts(keys, params.max_block_size))
+    counts = summed_block_counts(block_counts(sampled_blocks(keys), params.max_block_size))
     print(f"{len(keys):,} key rows in {time.monotonic() - started:.0f} s")
     for rule, pairs in sorted(counts["pairs_by_rule"].items(), key=lambda item: -item[1]):
         print(f"{rule}: {pairs:,}")

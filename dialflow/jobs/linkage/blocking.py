@@ -197,8 +197,8 @@ def sampled_blocks(keys: pd.DataFrame) -> pd.DataFrame:
 
 def block_counts(keys: pd.DataFrame, max_block_size: int) -> pd.DataFrame:
     """Per rule: the pairs its blocks hold (before removing pairs several rules found), and the
-    blocks and key rows skipped for their size. Blocks must be whole in `keys`."""
-    keys = sampled_blocks(keys)
+    blocks and key rows skipped for their size. Blocks must be whole in `keys`, and cut by
+    `sampled_blocks`."""
     sizes = keys.groupby(["Rule", "Value"], observed=True).size().rename("size").reset_index()
     usable = sizes["size"].where(sizes["size"] <= max_block_size, 0)
     over = sizes["size"] > max_block_size
@@ -230,8 +230,8 @@ def summed_block_counts(counts: pd.DataFrame) -> dict[str, Any]:
 
 def found_pairs(keys: pd.DataFrame, max_block_size: int) -> pd.DataFrame:
     """Return the distinct pairs inside each block of the keys: IdL, IdR and Rules. Every block
-    must be whole in `keys` (one partition after a shuffle by Rule and Value)."""
-    keys = sampled_blocks(keys)
+    must be whole in `keys` (one partition after a shuffle by Rule and Value), and cut by
+    `sampled_blocks`."""
     sizes = keys.groupby(["Rule", "Value"], observed=True)["Id"].transform("size")
     usable = keys[(sizes <= max_block_size) & (sizes > 1)]
     joined = usable.merge(usable, on=["Rule", "Value"], suffixes=("L", "R"))
@@ -245,6 +245,7 @@ def found_pairs(keys: pd.DataFrame, max_block_size: int) -> pd.DataFrame:
 
 def candidate_pairs(keys: pd.DataFrame, max_block_size: int) -> tuple[pd.DataFrame, dict]:
     """`found_pairs` and `summed_block_counts` of one frame."""
+    keys = sampled_blocks(keys)
     return (
         found_pairs(keys, max_block_size),
         summed_block_counts(block_counts(keys, max_block_size)),

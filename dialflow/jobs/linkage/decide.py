@@ -56,7 +56,7 @@ def evidence(levels: pd.DataFrame, model: FellegiSunter) -> pd.Series:
         for level, weight in enumerate(weights[comparison]):
             words[level] = f"{comparison}={labels[comparison][level]}({weight:+.2f})"
         parts.append(levels[comparison].astype(np.int64).map(words).astype(STRING))
-    if not parts or levels.empty:
+    if levels.empty:
         return pd.Series(pd.array([], dtype=STRING), index=levels.index)
     return parts[0].str.cat(parts[1:], sep="; ")
 

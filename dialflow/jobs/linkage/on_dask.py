@@ -2,8 +2,9 @@
 
 1. Records per partition (the fields, valid phones, dates and the normalised fields) and their
    blocking keys.
-2. Keys shuffled by (Rule, Value) so every block is whole in one partition; the pairs inside
-   each block, and per-rule counts of pairs and skipped blocks.
+2. Keys shuffled by (Rule, Value) so every block is whole in one partition, the sampled rules'
+   blocks cut once (`sampled_blocks`); the pairs inside each block, and per-rule counts of pairs
+   and skipped blocks.
 3. The left record joined on (a hash join on IdL, which brings the copies of a pair that several
    rules found together: they merge there), then the right record (a hash join on IdR); the
    comparison levels per partition. Records and levels are persisted: the
@@ -33,6 +34,7 @@ from .blocking import (
     keys_of,
     merge_found_pairs,
     sample_records,
+    sampled_blocks,
     summed_block_counts,
 )
 from .compare import NORMALISED_FIELDS
@@ -118,7 +120,9 @@ def run_matcher(
         meta=KEYS_META,
         token="linkage-keys",
     )
-    blocks = keys.shuffle(on=["Rule", "Value"])
+    blocks = keys.shuffle(on=["Rule", "Value"]).map_partitions(
+        sampled_blocks, meta=KEYS_META, token="linkage-sampled-blocks"
+    )
     counted = blocks.map_partitions(
         block_counts, params.max_block_size, meta=BLOCK_COUNTS_META, token="linkage-blocks"
     )

@@ -81,6 +81,7 @@ class LinkageResult:
     pairs: pd.DataFrame  # IdL, IdR, the levels, Rules, MatchWeight, MatchProbability
     model: FellegiSunter
     counts: dict[str, Any]
+    records: pd.DataFrame  # prepare_records of the accounts
 
 
 def _joined_by_id(numbers: pd.DataFrame) -> pd.Series:
@@ -161,7 +162,7 @@ def probabilistic_pairs(
         "blocking": blocking,
         "candidate_pairs": len(found),
     }
-    return LinkageResult(score(levels, model), model, counts)
+    return LinkageResult(score(levels, model), model, counts, records)
 
 
 @dataclass(frozen=True)
@@ -180,7 +181,7 @@ def match_frame(
     dropped rows)."""
     result = probabilistic_pairs(accounts, params, model)
     likely = result.pairs[result.pairs["MatchProbability"] >= params.review_threshold]
-    records = prepare_records(accounts, params)
+    records = result.records
     named = records[records["Id"].isin(likely["IdL"]) | records["Id"].isin(likely["IdR"])]
     decision = decide(
         likely.reset_index(drop=True),
