@@ -41,7 +41,7 @@ def main() -> None:
             records = prepare_records(accounts.iloc[start : start + CHUNK], params)
             parts.append(keys_of(records, params.rules))
     keys = pd.concat(parts, ignore_index=True)
-    counts = summed_block_counts(block_counts(sampled_blocks(keys), params.max_block_size))
+    counts = summed_block_counts(block_counts(sampled_blocks(keys), params.blocks))
     print(f"{len(keys):,} key rows in {time.monotonic() - started:.0f} s")
     for rule, pairs in sorted(counts["pairs_by_rule"].items(), key=lambda item: -item[1]):
         print(f"{rule}: {pairs:,}")

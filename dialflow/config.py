@@ -32,9 +32,8 @@ _SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 MATCH_KEYS = ("phone", "name_postal")
 # The probabilistic matcher's blocking rules (dialflow/jobs/linkage/blocking.py says what each is).
 BLOCKING_RULES = (
-    "phone", "name", "postal_first_word", "postal_last_word", "name_city", "words_state",
-    "phonetic_city", "postal", "first_token", "last_token", "postal_sample", "name_sample",
-    "postal_number",
+    "phone", "name", "postal_word", "name_city", "words_state", "phonetic_city", "postal",
+    "first_token", "last_token", "postal_sample", "name_sample", "postal_number", "city_number",
 )  # fmt: skip
 # blocking.py says why these four are left out by default.
 DEFAULT_BLOCKING_RULES = tuple(
@@ -368,13 +367,15 @@ class DedupeSettings(_Section):
     review_threshold: float = Field(0.80, gt=0, lt=1)
     blocking_rules: tuple[
         Literal[
-            "phone", "name", "postal_first_word", "postal_last_word", "name_city",
-            "words_state", "phonetic_city", "postal", "first_token", "last_token",
-            "postal_sample", "name_sample", "postal_number",
+            "phone", "name", "postal_word", "name_city", "words_state", "phonetic_city",
+            "postal", "first_token", "last_token", "postal_sample", "name_sample",
+            "postal_number", "city_number",
         ],
         ...,
     ] = DEFAULT_BLOCKING_RULES  # fmt: skip
-    max_block_size: int = Field(100, ge=2)
+    max_block_size: int = Field(1000, ge=2)
+    whole_block_size: int = Field(20, ge=2)
+    block_window: int = Field(10, ge=2)
     max_cluster_size: int = Field(20, ge=2)
     model: Annotated[Path | None, EmptyIsNone] = None
     seed: int = Field(7, ge=0)

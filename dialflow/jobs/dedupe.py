@@ -44,6 +44,8 @@ class DedupeParams(JobParams):
     review_threshold: float
     blocking_rules: tuple[str, ...]
     max_block_size: int
+    whole_block_size: int
+    block_window: int
     max_cluster_size: int
     model: Path | None
     seed: int
@@ -66,6 +68,7 @@ class DedupeParams(JobParams):
 
     def linkage(self) -> LinkageParams:
         """The probabilistic matcher's parameters."""
+        from .linkage.blocking import BlockLimits
         from .linkage.reference import LinkageParams
 
         return LinkageParams(
@@ -74,7 +77,9 @@ class DedupeParams(JobParams):
             legal_suffixes=self.legal_suffixes,
             postal_digits=self.postal_digits,
             rules=self.blocking_rules,
-            max_block_size=self.max_block_size,
+            blocks=BlockLimits(
+                whole=self.whole_block_size, window=self.block_window, most=self.max_block_size
+            ),
             threshold=self.threshold,
             review_threshold=self.review_threshold,
             max_cluster_size=self.max_cluster_size,

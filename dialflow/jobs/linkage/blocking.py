@@ -8,11 +8,15 @@ rules (`BLOCKING_RULES`):
 - `phone`: each valid E.164 number in any phone field;
 - `name`: the whole name without spaces (the same business anywhere; it also gives the training
   session that learns how places of duplicates differ);
-- `postal_first_word` / `postal_last_word`: the postal code (`postal_digits`) with the sound of
-  the name's first / last word (a typo elsewhere in the name, a missing or extra word);
+- `postal_word`: the postal code (`postal_digits`) with the sound of the name's first word, and
+  with the sound of its last word, as two keys of one rule (a typo elsewhere in the name, a
+  missing or extra word, the words swapped: "matthews jack" / "jack matthews");
 - `name_city`: the whole name without spaces, with the city (a mistyped postal code);
 - `postal_number`: the postal code with the street's house number (the same address whatever
   the name: a name garbled or replaced, the words of another trade);
+- `city_number`: the city with the house number and the first two letters of the street after
+  it (the same address with a mistyped postal code and a name that differs too; with one
+  letter, the blocks of a big city's small house numbers made twice the pairs);
 - `words_state`: the sounds of the first and last word in sorted order, with the state (the
   words swapped, or the postal code and city both differing);
 - `phonetic_city`: the sound of the last word, with the city;
@@ -24,23 +28,27 @@ rules (`BLOCKING_RULES`):
 - `postal`, `first_token`, `last_token`: the postal code alone, the first or the last word alone.
 
 The default (config `dedupe.blocking_rules`) is every rule but `name`, `postal`,
-`phonetic_city` and `words_state`. On 400,000 demo accounts the first three made 12.6 million of
-14.9 million pairs (`phonetic_city` 5.7, `postal` 4.9, `name` 1.9) and found no planted duplicate
-the others missed: the last word of a business name is mostly its trade, a ZIP code holds dozens
-of businesses, and one name in many places is mostly many businesses; their samples train the
-model. `words_state` made 2.4 of 7.5 million pairs at 1,000,000 accounts, growing with the square
-of a state's accounts, for half a point of FEBRL's candidate recall.
+`phonetic_city` and `words_state`. `postal_word` and `city_number` came from FEBRL's missed
+pairs (its candidate recall went from 0.966 / 0.925 / 0.905 to 0.984 / 0.957 / 0.942). On
+400,000 demo accounts the first three left out made 12.6 million of 14.9 million pairs
+(`phonetic_city` 5.7, `postal` 4.9, `name` 1.9) and found no planted duplicate the others
+missed: the last word of a business name is mostly its trade, a ZIP code holds dozens of
+businesses, and one name in many places is mostly many businesses; their samples train the
+model. `words_state` made 2.4 of 7.5 million pairs at 1,000,000 accounts, growing with the
+square of a state's accounts, for half a point of FEBRL's candidate recall.
 `first_token` and `last_token` have blocks that grow with the data (a common word); they find
 what the others miss on small or badly typed data (FEBRL), and at scale their large blocks are
-skipped. Every other rule's blocks stay small as the data grows, because a postal code, a city
-or a state splits them.
+windowed or skipped. The blocks of the other rules grow more slowly, split by a postal code, a
+city or a state.
 
-A block (records sharing one value of one rule) larger than `max_block_size` (100) is skipped and
-counted: a value every tenth record holds ("smith", a shared switchboard number) would make the
-pairs grow with the square of the data, and its pairs are found by the other rules when they are
-duplicates. Pairs are (IdL, IdR) with IdL < IdR, each once whatever number of rules found it, with
-`Rules`: the set of rules that found it as bits (`rule_bit`), which training uses to pick the pairs
-of its sessions.
+How a block is paired depends on its size (`BlockLimits`): every pair up to `whole` (20)
+records; a larger block by a sorted window (each record with the next `window - 1` in name
+order), so that a dense ZIP code at 10 million accounts costs pairs in proportion to its records
+rather than to their square; a block above `most` (1,000) is skipped and counted: a value every
+tenth record holds ("smith", a shared switchboard number), whose pairs are found by the other
+rules when they are duplicates. Pairs are (IdL, IdR) with IdL < IdR, each once whatever number
+of rules found it, with `Rules`: the set of rules that found it as bits (`rule_bit`), which
+training uses to pick the pairs of its sessions.
 
 On Dask the key rows are shuffled by (rule, value) so that a block is whole in one partition;
 `candidate_pairs` then runs on each partition, and `merge_found_pairs` joins the copies of a pair
@@ -50,6 +58,7 @@ that blocks in different partitions found.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -61,8 +70,25 @@ from ...config import BLOCKING_RULES
 from ...schema import STRING, empty_frame
 from .compare import normalise_records
 
-KEYS_COLUMNS = ["Id", "Rule", "Value"]
+# Sort: the record's name without spaces, the order of a windowed block (`BlockLimits`).
+KEYS_COLUMNS = ["Id", "Rule", "Value", "Sort"]
 KEYS_META = empty_frame(dict.fromkeys(KEYS_COLUMNS, STRING))
+
+
+@dataclass(frozen=True)
+class BlockLimits:
+    """How the records of one block (one value of one rule) are paired.
+
+    A block of up to `whole` records gives every pair. A larger one, up to `most` records, is
+    sorted by name (the name without spaces, then the Id) and each record is paired with the
+    next `window - 1` (the sorted neighbourhood method): its pairs grow with the block, not with
+    its square, and names that differ by a typo late in the name or a missing last word sort
+    side by side. A block above `most` is skipped and counted.
+    """
+
+    whole: int = 20
+    window: int = 10
+    most: int = 1000
 PAIRS_COLUMNS = ["IdL", "IdR"]
 FOUND_META = empty_frame({"IdL": STRING, "IdR": STRING, "Rules": "int16"})
 
@@ -102,6 +128,13 @@ def _house_number(streets: pd.Series) -> pd.Series:
     return streets.str.extract(r"^(\d\w*)", expand=False).astype(STRING)
 
 
+def _house_number_street_start(streets: pd.Series) -> pd.Series:
+    """The house number and the first two letters of what follows it ("123 ma" of "123 main
+    st"), null when the street has no number or nothing after it."""
+    parts = streets.str.extract(r"^(\d\w*) (\w{1,2})")
+    return (parts[0] + " " + parts[1]).astype(STRING)
+
+
 def _sorted_pair(a: pd.Series, b: pd.Series) -> pd.Series:
     """`a b` with the smaller first, so that swapped words give the same value."""
     swap = (a > b).fillna(False)
@@ -139,39 +172,52 @@ def keys_of(normalised: pd.DataFrame, rules: tuple[str, ...]) -> pd.DataFrame:
     def unspaced() -> pd.Series:
         return name.str.replace(" ", "", regex=False)
 
-    values_of: dict[str, Callable[[], pd.Series]] = {
-        "name": unspaced,
-        "postal": lambda: postal,
-        "postal_number": lambda: postal + "|" + _house_number(normalised["street"]),
-        "postal_sample": lambda: _sample_of(postal),
-        "name_sample": lambda: _sample_of(unspaced()),
-        "first_token": lambda: first,
-        "last_token": lambda: last,
-        "phonetic_city": lambda: sound("last") + "|" + city,
-        "postal_first_word": lambda: postal + "|" + sound("first"),
-        "postal_last_word": lambda: postal + "|" + sound("last"),
-        "name_city": lambda: unspaced() + "|" + city,
-        "words_state": lambda: _sorted_pair(sound("first"), sound("last")) + "|" + state,
+    # Each rule's values, one Series per key a record may have (a rule with two, postal_word,
+    # puts both in one namespace, so the first word of one name meets the last of the other).
+    values_of: dict[str, Callable[[], list[pd.Series]]] = {
+        "name": lambda: [unspaced()],
+        "postal": lambda: [postal],
+        "postal_number": lambda: [postal + "|" + _house_number(normalised["street"])],
+        "city_number": lambda: [city + "|" + _house_number_street_start(normalised["street"])],
+        "postal_sample": lambda: [_sample_of(postal)],
+        "name_sample": lambda: [_sample_of(unspaced())],
+        "first_token": lambda: [first],
+        "last_token": lambda: [last],
+        "phonetic_city": lambda: [sound("last") + "|" + city],
+        "postal_word": lambda: [postal + "|" + sound("first"), postal + "|" + sound("last")],
+        "name_city": lambda: [unspaced() + "|" + city],
+        "words_state": lambda: [_sorted_pair(sound("first"), sound("last")) + "|" + state],
     }
     parts = []
     for rule in rules:
         if rule == "phone":
             phones = normalised["Phones"].astype(STRING).str.split(";")
-            exploded = pd.DataFrame({"Id": ids, "Value": phones}).explode("Value")
-            values, owners = exploded["Value"].astype(STRING), exploded["Id"]
+            exploded = pd.DataFrame({"Id": ids, "Value": phones, "Sort": unspaced()}).explode(
+                "Value"
+            )
+            found = [(exploded["Value"].astype(STRING), exploded["Id"], exploded["Sort"])]
         else:
-            values, owners = values_of[rule](), ids
-        keep = values.notna() & (values != "")
-        parts.append(
-            pd.DataFrame({"Id": owners[keep], "Rule": rule, "Value": values[keep]}).astype(STRING)
-        )
+            found = [(values, ids, unspaced()) for values in values_of[rule]()]
+        for values, owners, order in found:
+            keep = values.notna() & (values != "")
+            parts.append(
+                pd.DataFrame(
+                    {"Id": owners[keep], "Rule": rule, "Value": values[keep], "Sort": order[keep]}
+                ).astype(STRING)
+            )
     if not parts:
         return KEYS_META.copy()
     return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
 
 
 BLOCK_COUNTS_META = empty_frame(
-    {"Rule": STRING, "pairs": "int64", "skipped_blocks": "int64", "skipped_block_records": "int64"}
+    {
+        "Rule": STRING,
+        "pairs": "int64",
+        "windowed_blocks": "int64",
+        "skipped_blocks": "int64",
+        "skipped_block_records": "int64",
+    }
 )
 
 
@@ -195,17 +241,28 @@ def sampled_blocks(keys: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([keys[~sampled], kept], ignore_index=True)
 
 
-def block_counts(keys: pd.DataFrame, max_block_size: int) -> pd.DataFrame:
-    """Per rule: the pairs its blocks hold (before removing pairs several rules found), and the
-    blocks and key rows skipped for their size. Blocks must be whole in `keys`, and cut by
-    `sampled_blocks`."""
+def _block_pairs(size: pd.Series | np.ndarray, limits: BlockLimits) -> np.ndarray:
+    """The pairs a block of `size` records gives (`BlockLimits`), 0 for a skipped one."""
+    size = np.asarray(size, dtype=np.int64)
+    # A windowed block: each record with the next window - 1, fewer at its end.
+    steps = np.minimum(limits.window - 1, size - 1)
+    windowed = steps * size - steps * (steps + 1) // 2
+    return np.select(
+        [size > limits.most, size > limits.whole], [0, windowed], size * (size - 1) // 2
+    )
+
+
+def block_counts(keys: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
+    """Per rule: the pairs its blocks hold (before removing pairs several rules found), the
+    blocks paired by a window, and the blocks and key rows skipped for their size. Blocks must
+    be whole in `keys`, and cut by `sampled_blocks`."""
     sizes = keys.groupby(["Rule", "Value"], observed=True).size().rename("size").reset_index()
-    usable = sizes["size"].where(sizes["size"] <= max_block_size, 0)
-    over = sizes["size"] > max_block_size
+    over = sizes["size"] > limits.most
     counts = pd.DataFrame(
         {
             "Rule": sizes["Rule"],
-            "pairs": usable * (usable - 1) // 2,
+            "pairs": _block_pairs(sizes["size"], limits),
+            "windowed_blocks": ((sizes["size"] > limits.whole) & ~over).astype("int64"),
             "skipped_blocks": over.astype("int64"),
             "skipped_block_records": sizes["size"].where(over, 0),
         }
@@ -223,33 +280,62 @@ def summed_block_counts(counts: pd.DataFrame) -> dict[str, Any]:
     by_rule = counts.groupby("Rule", observed=True)["pairs"].sum()
     return {
         "pairs_by_rule": {str(rule): int(n) for rule, n in by_rule.items() if n > 0},
+        "windowed_blocks": int(counts["windowed_blocks"].sum()),
         "skipped_blocks": int(counts["skipped_blocks"].sum()),
         "skipped_block_records": int(counts["skipped_block_records"].sum()),
     }
 
 
-def found_pairs(keys: pd.DataFrame, max_block_size: int) -> pd.DataFrame:
-    """Return the distinct pairs inside each block of the keys: IdL, IdR and Rules. Every block
-    must be whole in `keys` (one partition after a shuffle by Rule and Value), and cut by
-    `sampled_blocks`."""
+def _window_pairs(keys: pd.DataFrame, window: int) -> pd.DataFrame:
+    """Rule, IdL, IdR of each record and the next window - 1 of its block in name order."""
+    ordered = keys.sort_values(["Rule", "Value", "Sort", "Id"], kind="stable")
+    block = ordered.groupby(["Rule", "Value"], observed=True, sort=False).ngroup().to_numpy()
+    ids = ordered["Id"].to_numpy(dtype=object)
+    rules = ordered["Rule"].to_numpy(dtype=object)
+    parts = []
+    for step in range(1, window):
+        same = block[step:] == block[:-step]
+        a, b = ids[:-step][same], ids[step:][same]
+        lower = a < b
+        parts.append(
+            pd.DataFrame(
+                {
+                    "Rule": rules[step:][same],
+                    "IdL": np.where(lower, a, b),
+                    "IdR": np.where(lower, b, a),
+                }
+            )
+        )
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["Rule", "IdL", "IdR"]
+    )
+
+
+def found_pairs(keys: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
+    """Return the distinct pairs of each block of the keys (`BlockLimits`): IdL, IdR and
+    Rules. Every block must be whole in `keys` (one partition after a shuffle by Rule and
+    Value), and cut by `sampled_blocks`."""
     sizes = keys.groupby(["Rule", "Value"], observed=True)["Id"].transform("size")
-    usable = keys[(sizes <= max_block_size) & (sizes > 1)]
-    joined = usable.merge(usable, on=["Rule", "Value"], suffixes=("L", "R"))
-    joined = joined[joined["IdL"] < joined["IdR"]]
-    bits = joined["Rule"].map({rule: rule_bit(rule) for rule in BLOCKING_RULES})
+    whole = keys[(sizes <= min(limits.whole, limits.most)) & (sizes > 1)]
+    joined = whole.merge(whole, on=["Rule", "Value"], suffixes=("L", "R"))
+    joined = joined.loc[joined["IdL"] < joined["IdR"], ["Rule", "IdL", "IdR"]]
+    windowed = _window_pairs(keys[(sizes > limits.whole) & (sizes <= limits.most)], limits.window)
+    both = pd.concat([joined, windowed], ignore_index=True)
+    bits = both["Rule"].map({rule: rule_bit(rule) for rule in BLOCKING_RULES})
     found = pd.DataFrame(
-        {"IdL": joined["IdL"], "IdR": joined["IdR"], "Rules": bits.to_numpy(dtype=np.int16)}
+        {
+            "IdL": both["IdL"].astype(STRING),
+            "IdR": both["IdR"].astype(STRING),
+            "Rules": bits.to_numpy(dtype=np.int16),
+        }
     )
     return merge_found_pairs(found)
 
 
-def candidate_pairs(keys: pd.DataFrame, max_block_size: int) -> tuple[pd.DataFrame, dict]:
+def candidate_pairs(keys: pd.DataFrame, limits: BlockLimits) -> tuple[pd.DataFrame, dict]:
     """`found_pairs` and `summed_block_counts` of one frame."""
     keys = sampled_blocks(keys)
-    return (
-        found_pairs(keys, max_block_size),
-        summed_block_counts(block_counts(keys, max_block_size)),
-    )
+    return found_pairs(keys, limits), summed_block_counts(block_counts(keys, limits))
 
 
 def merge_found_pairs(found: pd.DataFrame) -> pd.DataFrame:

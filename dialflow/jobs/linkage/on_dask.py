@@ -124,10 +124,10 @@ def run_matcher(
         sampled_blocks, meta=KEYS_META, token="linkage-sampled-blocks"
     )
     counted = blocks.map_partitions(
-        block_counts, params.max_block_size, meta=BLOCK_COUNTS_META, token="linkage-blocks"
+        block_counts, params.blocks, meta=BLOCK_COUNTS_META, token="linkage-blocks"
     )
     found = blocks.map_partitions(
-        found_pairs, params.max_block_size, meta=FOUND_META, token="linkage-pairs"
+        found_pairs, params.blocks, meta=FOUND_META, token="linkage-pairs"
     )
     # The hash join on IdL brings every copy of a pair (found by several rules) into one
     # partition, where they merge before the second join.

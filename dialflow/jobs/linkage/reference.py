@@ -19,7 +19,7 @@ import pandas as pd
 from ...config import DEFAULT_BLOCKING_RULES
 from ...phones import normalize_e164
 from ...schema import STRING, TIMESTAMP, empty_frame
-from .blocking import candidate_pairs, keys_of, sample_records
+from .blocking import BlockLimits, candidate_pairs, keys_of, sample_records
 from .compare import COMPARED_META, NORMALISED_FIELDS, compare_normalised, normalise_records
 from .decide import decide
 from .model import FellegiSunter
@@ -56,7 +56,7 @@ class LinkageParams:
     legal_suffixes: tuple[str, ...] = ("inc", "llc", "ltd", "corp", "co")
     postal_digits: int = 5
     rules: tuple[str, ...] = DEFAULT_BLOCKING_RULES
-    max_block_size: int = 100
+    blocks: BlockLimits = BlockLimits()
     # Merging needs strong evidence: a false merge hides an account's data behind another's,
     # a missed duplicate costs one extra call.
     threshold: float = 0.95
@@ -149,7 +149,7 @@ def probabilistic_pairs(
     """Score every candidate pair of one frame with a trained (or the given) model."""
     records = prepare_records(accounts, params)
     keys = keys_of(records, params.rules)
-    found, blocking = candidate_pairs(keys, params.max_block_size)
+    found, blocking = candidate_pairs(keys, params.blocks)
     levels = compare_found(found, records)
     if model is None:
         patterns = add_patterns(candidate_patterns(levels))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dialflow.jobs.linkage.blocking import (
+    BlockLimits,
     blocking_keys,
     candidate_pairs,
     merge_found_pairs,
@@ -49,9 +50,9 @@ RECORDS = records(
 )  # fmt: skip
 
 
-def pairs_of(rules: tuple[str, ...], max_block_size: int = 100) -> list[tuple[str, str]]:
+def pairs_of(rules: tuple[str, ...]) -> list[tuple[str, str]]:
     keys = blocking_keys(RECORDS, rules, SUFFIXES, 5)
-    pairs, _ = candidate_pairs(keys, max_block_size)
+    pairs, _ = candidate_pairs(keys, BlockLimits())
     return sorted(pairs[["IdL", "IdR"]].itertuples(index=False, name=None))
 
 
@@ -62,10 +63,9 @@ def test_each_rule_finds_exactly_its_pairs():
     assert pairs_of(("last_token",)) == [("A", "B"), ("C", "D")]
     # Metaphone of the last word with the city: "plumbing|austin" twice, "tls|dallas" twice.
     assert pairs_of(("phonetic_city",)) == [("A", "B"), ("C", "D")]
-    # ZIP 75201 with the sound of the first word: "acme" for C and G; E has no name.
-    assert pairs_of(("postal_first_word",)) == [("C", "G")]
-    # ZIP with the sound of the last word: "tools" (C) and "supply" (G) differ.
-    assert pairs_of(("postal_last_word",)) == []
+    # ZIP 75201 with the sound of the first or the last word: "acme" for C and G ("tools" and
+    # "supply" differ); E has no name.
+    assert pairs_of(("postal_word",)) == [("C", "G")]
     # The whole name without spaces, with the city: "acmetools" in Dallas (suffix dropped).
     assert pairs_of(("name_city",)) == [("C", "D")]
     # Sorted sounds of the first and last word with the state: "jon" and "john" sound alike
@@ -73,9 +73,36 @@ def test_each_rule_finds_exactly_its_pairs():
     assert pairs_of(("words_state",)) == [("A", "B"), ("C", "D"), ("C", "F"), ("D", "F")]
 
 
+def test_postal_word_meets_swapped_words_and_city_number_a_mistyped_zip():
+    rows = records(
+        [
+            dict(Id="A", Name="Matthews Jack", BillingStreet="12 Oak St", BillingCity="Austin",
+                 BillingPostalCode="78701"),
+            dict(Id="B", Name="Jack Mathews", BillingStreet="12 Oak Street", BillingCity="Austin",
+                 BillingPostalCode="78710"),
+            dict(Id="C", Name="Jack Matthews", BillingStreet="12 Elm St", BillingCity="Austin",
+                 BillingPostalCode="78701"),
+            dict(Id="D", Name="Acme", BillingStreet="12 O", BillingCity="Dallas",
+                 BillingPostalCode="78701"),
+            dict(Id="E", Name="Zed", BillingStreet="Oak St", BillingCity="Austin",
+                 BillingPostalCode="78799"),
+        ]
+    )  # fmt: skip
+
+    def found(rule: str) -> list[tuple[str, str]]:
+        pairs, _ = candidate_pairs(blocking_keys(rows, (rule,), SUFFIXES, 5), BlockLimits())
+        return sorted(pairs[["IdL", "IdR"]].itertuples(index=False, name=None))
+
+    # ZIP 78701: A's last word "jack" meets C's first word "jack", A's first word C's last.
+    assert found("postal_word") == [("A", "C")]
+    # Austin, house number 12, a street starting with "o": A and B (ZIPs differ); C's street
+    # starts with "e", D is in Dallas, E has no house number.
+    assert found("city_number") == [("A", "B")]
+
+
 def test_pairs_found_by_several_rules_are_listed_once_with_every_rule_and_counted_per_rule():
     keys = blocking_keys(RECORDS, ("phone", "last_token", "postal"), SUFFIXES, 5)
-    pairs, counts = candidate_pairs(keys, 100)
+    pairs, counts = candidate_pairs(keys, BlockLimits())
     bits = {rule: rule_bit(rule) for rule in ("phone", "last_token", "postal")}
     assert sorted(pairs.itertuples(index=False, name=None)) == [
         ("A", "B", bits["phone"] | bits["last_token"]),
@@ -110,11 +137,26 @@ def test_the_record_sample_does_not_depend_on_how_records_are_split():
 def test_a_block_above_the_limit_is_skipped_and_counted():
     many = records([dict(Id=f"{i:03d}", Name=f"Firm {i} Smith") for i in range(5)])
     keys = blocking_keys(many, ("last_token",), SUFFIXES, 5)
-    pairs, counts = candidate_pairs(keys, max_block_size=4)
+    pairs, counts = candidate_pairs(keys, BlockLimits(most=4))
     assert pairs.empty
     assert counts["skipped_blocks"] == 1 and counts["skipped_block_records"] == 5
-    pairs, counts = candidate_pairs(keys, max_block_size=5)
+    pairs, counts = candidate_pairs(keys, BlockLimits(most=5))
     assert len(pairs) == 10  # 5 records: 5 x 4 / 2 pairs
+    assert counts["windowed_blocks"] == 0 and counts["pairs_by_rule"] == {"last_token": 10}
+
+
+def test_a_block_above_whole_pairs_each_record_with_its_neighbours_in_name_order():
+    names = ["Smith Zed", "Smith Abe", "Smith Bo", "Smith Abel", "Smith Cy", "Smith Ada"]
+    many = records([dict(Id=f"{i}", Name=name) for i, name in enumerate(names)])
+    keys = blocking_keys(many, ("first_token",), SUFFIXES, 5)
+    pairs, counts = candidate_pairs(keys, BlockLimits(whole=5, window=3, most=6))
+    # Name order: smithabe (1), smithabel (3), smithada (5), smithbo (2), smithcy (4), smithzed
+    # (0); each with the next two: 1-3 1-5, 3-5 3-2, 5-2 5-4, 2-4 2-0, 4-0.
+    assert sorted(pairs[["IdL", "IdR"]].itertuples(index=False, name=None)) == [
+        ("0", "2"), ("0", "4"), ("1", "3"), ("1", "5"), ("2", "3"), ("2", "4"), ("2", "5"),
+        ("3", "5"), ("4", "5"),
+    ]  # fmt: skip
+    assert counts["pairs_by_rule"] == {"first_token": 9} and counts["windowed_blocks"] == 1
 
 
 def test_random_pairs_are_distinct_ordered_and_independent_of_input_order():

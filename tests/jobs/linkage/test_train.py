@@ -9,13 +9,16 @@ import pytest
 from dialflow.jobs.linkage.blocking import rule_bit
 from dialflow.jobs.linkage.reference import LinkageParams
 from dialflow.jobs.linkage.train import (
+    COMPARISONS,
     deterministic_prior,
+    em_prior,
     monotone_m,
     n_levels,
     shared_pairs_of,
     shared_value_pairs,
     train_m,
     with_exact_u,
+    without_matches,
 )
 
 PARAMS = LinkageParams(phone_fields=("Phone",))
@@ -34,6 +37,41 @@ def test_the_prior_is_over_all_pairs_of_the_records():
     # of recall 0.5, among 1,000 records' 499,500 pairs.
     assert deterministic_prior(counts, 0.5, 1_000) == pytest.approx(80 / 499_500)
     assert deterministic_prior(counts, 0.5, 1) == 0.5  # no pairs at all
+
+
+def synthetic_model(seed: int) -> tuple[dict, dict]:
+    """m and u for every comparison, drawn at random (m leaning to the closest levels)."""
+    rng = np.random.default_rng(seed)
+    m, u = {}, {}
+    for comparison, levels in n_levels().items():
+        m[comparison] = rng.dirichlet(np.arange(1, levels + 1, dtype=float) ** 2)
+        u[comparison] = rng.dirichlet(np.arange(levels, 0, -1, dtype=float) ** 2)
+    return m, u
+
+
+def test_em_prior_recovers_the_prior_the_pairs_were_drawn_with():
+    m, u = synthetic_model(seed=5)
+    records, prior = 2_000, 1e-3
+    pairs = records * (records - 1) / 2
+    grids = np.meshgrid(*[np.arange(n) for n in n_levels().values()], indexing="ij")
+    levels = pd.DataFrame({c: g.ravel() for c, g in zip(COMPARISONS, grids, strict=True)})
+    given_match = np.prod([m[c][levels[c]] for c in COMPARISONS], axis=0)
+    given_non = np.prod([u[c][levels[c]] for c in COMPARISONS], axis=0)
+    # Every pair a candidate, each pattern with its expected count.
+    expected = levels.assign(
+        Rules=1, count=pairs * (prior * given_match + (1 - prior) * given_non)
+    )
+    for start in (1e-6, 1e-2):
+        assert em_prior(expected, m, u, start, records) == pytest.approx(prior, rel=1e-4)
+
+
+def test_u_without_matches_takes_the_matches_share_out_of_random_pairs():
+    m, u = synthetic_model(seed=6)
+    prior = 0.01
+    for comparison in COMPARISONS:
+        random_u = prior * m[comparison] + (1 - prior) * u[comparison]
+        cleaned = without_matches(random_u, m[comparison], prior)
+        assert cleaned == pytest.approx(u[comparison], abs=1e-6)
 
 
 def test_monotone_m_raises_closer_levels_that_weigh_less_and_keeps_the_order():
