@@ -18,14 +18,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from dialflow.config import Settings  # noqa: E402
 from dialflow.jobs.dedupe import DedupeParams  # noqa: E402
 from dialflow.jobs.linkage.blocking import (  # noqa: E402
-    block_counts,
+    SAMPLE_BLOCK_RECORDS,
+    counts_of_sizes,
     keys_of,
-    sampled_blocks,
     summed_block_counts,
 )
 from dialflow.jobs.linkage.reference import prepare_records  # noqa: E402
 
-CHUNK = 500_000  # records prepared at a time, so that only the keys are held whole
+CHUNK = 500_000  # records prepared at a time, so that only the block sizes are held whole
 
 
 def main() -> None:
@@ -35,17 +35,32 @@ def main() -> None:
     params = DedupeParams.from_settings(Settings()).linkage()
     started = time.monotonic()
     parts = []
+    rows = 0
     for path in sorted((args.data / "Account").glob("*.parquet")):
         accounts = pd.read_parquet(path)
         for start in range(0, len(accounts), CHUNK):
             records = prepare_records(accounts.iloc[start : start + CHUNK], params)
-            parts.append(keys_of(records, params.rules))
-    keys = pd.concat(parts, ignore_index=True)
-    counts = summed_block_counts(block_counts(sampled_blocks(keys), params.blocks))
-    print(f"{len(keys):,} key rows in {time.monotonic() - started:.0f} s")
+            keys = keys_of(records, params.rules)
+            rows += len(keys)
+            # A block is its rule and a 64-bit hash of its value: 10 million accounts' keys
+            # whole did not fit in memory.
+            hashed = pd.util.hash_pandas_object(keys["Value"], index=False).to_numpy()
+            parts.append(
+                pd.DataFrame({"Rule": keys["Rule"].astype("category"), "hash": hashed})
+                .value_counts()
+                .rename("size")
+                .reset_index()
+            )
+    sizes = pd.concat(parts).groupby(["Rule", "hash"], observed=True)["size"].sum().reset_index()
+    # sampled_blocks keeps SAMPLE_BLOCK_RECORDS records of a sampled rule's block.
+    sampled = sizes["Rule"].astype(str).str.endswith("_sample")
+    sizes["size"] = sizes["size"].where(~sampled, sizes["size"].clip(upper=SAMPLE_BLOCK_RECORDS))
+    counts = summed_block_counts(counts_of_sizes(sizes[["Rule", "size"]], params.blocks))
+    print(f"{rows:,} key rows in {time.monotonic() - started:.0f} s")
     for rule, pairs in sorted(counts["pairs_by_rule"].items(), key=lambda item: -item[1]):
         print(f"{rule}: {pairs:,}")
     print(f"total {sum(counts['pairs_by_rule'].values()):,} pairs before merging")
+    print(f"windowed blocks {counts['windowed_blocks']:,}")
     print(f"skipped blocks {counts['skipped_blocks']:,} ({counts['skipped_block_records']:,} rows)")
 
 

@@ -256,7 +256,12 @@ def block_counts(keys: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
     """Per rule: the pairs its blocks hold (before removing pairs several rules found), the
     blocks paired by a window, and the blocks and key rows skipped for their size. Blocks must
     be whole in `keys`, and cut by `sampled_blocks`."""
-    sizes = keys.groupby(["Rule", "Value"], observed=True).size().rename("size").reset_index()
+    sizes = keys.groupby(["Rule", "Value"], observed=True).size()
+    return counts_of_sizes(sizes.rename("size").reset_index()[["Rule", "size"]], limits)
+
+
+def counts_of_sizes(sizes: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
+    """`block_counts` from one row per block: its Rule and its size."""
     over = sizes["size"] > limits.most
     counts = pd.DataFrame(
         {
