@@ -34,7 +34,9 @@ def main() -> None:
     args = parser.parse_args()
     params = DedupeParams.from_settings(Settings()).linkage()
     started = time.monotonic()
-    parts = []
+    # Per rule, block sizes by a 64-bit hash of the value (10 million accounts' keys whole did
+    # not fit in memory, nor did one frame of (rule, hash) pairs grouped in pandas).
+    sizes_by_rule: dict[str, pd.Series] = {}
     rows = 0
     for path in sorted((args.data / "Account").glob("*.parquet")):
         accounts = pd.read_parquet(path)
@@ -42,18 +44,19 @@ def main() -> None:
             records = prepare_records(accounts.iloc[start : start + CHUNK], params)
             keys = keys_of(records, params.rules)
             rows += len(keys)
-            # A block is its rule and a 64-bit hash of its value: 10 million accounts' keys
-            # whole did not fit in memory.
-            hashed = pd.util.hash_pandas_object(keys["Value"], index=False).to_numpy()
-            parts.append(
-                pd.DataFrame({"Rule": keys["Rule"].astype("category"), "hash": hashed})
-                .value_counts()
-                .rename("size")
-                .reset_index()
-            )
-    sizes = pd.concat(parts).groupby(["Rule", "hash"], observed=True)["size"].sum().reset_index()
+            for rule, values in keys.groupby("Rule", observed=True)["Value"]:
+                hashed = pd.util.hash_pandas_object(values, index=False)
+                counted = hashed.value_counts()
+                known = sizes_by_rule.get(rule)
+                sizes_by_rule[rule] = (
+                    counted if known is None else known.add(counted, fill_value=0).astype("int64")
+                )
+    sizes = pd.concat(
+        [pd.DataFrame({"Rule": rule, "size": s.to_numpy()}) for rule, s in sizes_by_rule.items()],
+        ignore_index=True,
+    )
     # sampled_blocks keeps SAMPLE_BLOCK_RECORDS records of a sampled rule's block.
-    sampled = sizes["Rule"].astype(str).str.endswith("_sample")
+    sampled = sizes["Rule"].str.endswith("_sample")
     sizes["size"] = sizes["size"].where(~sampled, sizes["size"].clip(upper=SAMPLE_BLOCK_RECORDS))
     counts = summed_block_counts(counts_of_sizes(sizes[["Rule", "size"]], params.blocks))
     print(f"{rows:,} key rows in {time.monotonic() - started:.0f} s")

@@ -374,8 +374,8 @@ class DedupeSettings(_Section):
         ...,
     ] = DEFAULT_BLOCKING_RULES  # fmt: skip
     max_block_size: int = Field(1000, ge=2)
-    whole_block_size: int = Field(20, ge=2)
-    block_window: int = Field(10, ge=2)
+    whole_block_size: int = Field(10, ge=2)
+    block_window: int = Field(5, ge=2)
     max_cluster_size: int = Field(20, ge=2)
     model: Annotated[Path | None, EmptyIsNone] = None
     seed: int = Field(7, ge=0)

@@ -8,12 +8,16 @@ rules (`BLOCKING_RULES`):
 - `phone`: each valid E.164 number in any phone field;
 - `name`: the whole name without spaces (the same business anywhere; it also gives the training
   session that learns how places of duplicates differ);
-- `postal_word`: the postal code (`postal_digits`) with the sound of the name's first word, and
-  with the sound of its last word, as two keys of one rule (a typo elsewhere in the name, a
-  missing or extra word, the words swapped: "matthews jack" / "jack matthews");
+- `postal_word`: the postal code (`postal_digits`) with the sound of the name's first word and
+  the first letter of its last word, and the same the other way round, as two keys of one rule
+  (a typo in either word, the words swapped: "matthews jack" / "jack matthews"). The other
+  word's letter keeps the blocks small in a dense ZIP code: with the sound alone this rule made
+  64.7 of 118 million pairs at 10,000,000 demo accounts, with the letter 5.3;
 - `name_city`: the whole name without spaces, with the city (a mistyped postal code);
-- `postal_number`: the postal code with the street's house number (the same address whatever
-  the name: a name garbled or replaced, the words of another trade);
+- `postal_number`: the postal code with the street's house number and the first two letters
+  of the street after it (the same address whatever the name: a name garbled or replaced, the
+  words of another trade; the letters cut this rule's pairs at 10,000,000 demo accounts from
+  17.6 to 1.0 million);
 - `city_number`: the city with the house number and the first two letters of the street after
   it (the same address with a mistyped postal code and a name that differs too; with one
   letter, the blocks of a big city's small house numbers made twice the pairs);
@@ -70,9 +74,13 @@ from ...config import BLOCKING_RULES
 from ...schema import STRING, empty_frame
 from .compare import normalise_records
 
-# Sort: the record's name without spaces, the order of a windowed block (`BlockLimits`).
+# Sort: the order of a windowed block (`BlockLimits`): the record's name without spaces, or for
+# the rules in ADDRESS_RULES its street and postal code.
 KEYS_COLUMNS = ["Id", "Rule", "Value", "Sort"]
 KEYS_META = empty_frame(dict.fromkeys(KEYS_COLUMNS, STRING))
+
+
+ADDRESS_RULES = frozenset({"postal_number", "city_number"})
 
 
 @dataclass(frozen=True)
@@ -80,14 +88,15 @@ class BlockLimits:
     """How the records of one block (one value of one rule) are paired.
 
     A block of up to `whole` records gives every pair. A larger one, up to `most` records, is
-    sorted by name (the name without spaces, then the Id) and each record is paired with the
-    next `window - 1` (the sorted neighbourhood method): its pairs grow with the block, not with
-    its square, and names that differ by a typo late in the name or a missing last word sort
-    side by side. A block above `most` is skipped and counted.
+    sorted (by the name without spaces, or by street and postal code for the address rules;
+    then by Id) and each record is paired with the next `window - 1` (the sorted neighbourhood
+    method): its pairs grow with the block, not with its square, and names that differ by a
+    typo late in the name or a missing last word sort side by side. A block above `most` is
+    skipped and counted.
     """
 
-    whole: int = 20
-    window: int = 10
+    whole: int = 10
+    window: int = 5
     most: int = 1000
 PAIRS_COLUMNS = ["IdL", "IdR"]
 FOUND_META = empty_frame({"IdL": STRING, "IdR": STRING, "Rules": "int16"})
@@ -172,19 +181,26 @@ def keys_of(normalised: pd.DataFrame, rules: tuple[str, ...]) -> pd.DataFrame:
     def unspaced() -> pd.Series:
         return name.str.replace(" ", "", regex=False)
 
+    @cache
+    def address() -> pd.Series:
+        return normalised["street"].fillna("") + "|" + postal.fillna("")
+
     # Each rule's values, one Series per key a record may have (a rule with two, postal_word,
     # puts both in one namespace, so the first word of one name meets the last of the other).
     values_of: dict[str, Callable[[], list[pd.Series]]] = {
         "name": lambda: [unspaced()],
         "postal": lambda: [postal],
-        "postal_number": lambda: [postal + "|" + _house_number(normalised["street"])],
+        "postal_number": lambda: [postal + "|" + _house_number_street_start(normalised["street"])],
         "city_number": lambda: [city + "|" + _house_number_street_start(normalised["street"])],
         "postal_sample": lambda: [_sample_of(postal)],
         "name_sample": lambda: [_sample_of(unspaced())],
         "first_token": lambda: [first],
         "last_token": lambda: [last],
         "phonetic_city": lambda: [sound("last") + "|" + city],
-        "postal_word": lambda: [postal + "|" + sound("first"), postal + "|" + sound("last")],
+        "postal_word": lambda: [
+            postal + "|" + sound("first") + "|" + last.str[0],
+            postal + "|" + sound("last") + "|" + first.str[0],
+        ],
         "name_city": lambda: [unspaced() + "|" + city],
         "words_state": lambda: [_sorted_pair(sound("first"), sound("last")) + "|" + state],
     }
@@ -197,7 +213,10 @@ def keys_of(normalised: pd.DataFrame, rules: tuple[str, ...]) -> pd.DataFrame:
             )
             found = [(exploded["Value"].astype(STRING), exploded["Id"], exploded["Sort"])]
         else:
-            found = [(values, ids, unspaced()) for values in values_of[rule]()]
+            # A windowed block is read in name order, or in address order where the rule is
+            # the address: its duplicates may differ in name, not in street.
+            order = address() if rule in ADDRESS_RULES else unspaced()
+            found = [(values, ids, order) for values in values_of[rule]()]
         for values, owners, order in found:
             keep = values.notna() & (values != "")
             parts.append(
