@@ -7,8 +7,9 @@
    and skipped blocks.
 3. The left record joined on (a hash join on IdL, which brings the copies of a pair that several
    rules found together: they merge there), then the right record (a hash join on IdR); the
-   comparison levels per partition. Records and levels are persisted: the
-   training reads them and the scoring reads them again.
+   comparison levels per partition. Records, levels and the block counts are persisted
+   together, so the keys are shuffled once: the training reads them and the scoring reads the
+   levels again.
 4. Gathered to the client, small by construction: pattern counts (patterns x partitions), the
    record sample for u (`u_sample_records` per partition at most), the block counts, and for
    each exact level the pairs sharing a value (one row per partition of a groupby that counts
@@ -139,8 +140,10 @@ def run_matcher(
     levels = joined.map_partitions(
         compare_joined, meta=FOUND_COMPARED_META, token="linkage-compare"
     )
-    records, levels, without_id, repeated = persist(
-        records, levels, *checks.collections, stage="compare candidate pairs"
+    # The block counts go in the same persist as the levels: computed later, they would shuffle
+    # every key again (at 10,000,000 accounts the run spent minutes redoing the keys).
+    records, levels, counted, without_id, repeated = persist(
+        records, levels, counted, *checks.collections, stage="compare candidate pairs"
     )
     patterns = levels.map_partitions(
         candidate_patterns, meta=_pattern_meta(), token="linkage-patterns"
