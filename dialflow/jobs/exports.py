@@ -10,10 +10,11 @@ keeps the listed accounts). The call list CSV itself is never changed here.
 
 Dialer zone (decision): a row whose area code spans several zones (`America/Boise|America/
 Los_Angeles`) keeps all of them in `TimeZones`; the one zone a dialer gets (`TimeZone`) is the
-first zone the area code lists, the one the call list's local times are already written in. The
-window is the intersection over every zone, so each of its instants is legal everywhere; naming
-another zone would move its wall-clock reading, not the instants. A dialer that applies its own
-hours in that zone without the row's window is not safe for such rows: import the window.
+first zone the area code lists, the zone the call list's local times are already written in, so
+every file reads the same wall clock. The window is the intersection over all the zones, so each
+of its instants is legal in every zone, whichever zone names it: naming another zone changes how
+the window reads, never when calls may happen. No single zone makes a dialer's own fixed hours
+(8:00-21:00 in that zone) legal for such a row, so a dialer must import the row's window.
 """
 
 from __future__ import annotations
@@ -213,7 +214,9 @@ def vicidial_frame(call_list: pd.DataFrame, details: pd.DataFrame, day: date) ->
         state=rows["State"].to_numpy(),
         postal_code=found["PostalCode"].to_numpy(),
         country_code="USA",
+        gender="U",  # vicidial_list's own defaults: a blank is refused by a strict MySQL
         alt_phone=_nanp_digits(alt).to_numpy(),
+        rank="0",
     )
     frame = pd.DataFrame(values, index=pd.RangeIndex(len(rows)))[VICIDIAL_COLUMNS]
     frame = frame.astype(STRING).fillna("")
@@ -248,6 +251,11 @@ def build_exports(
                 "file": name,
                 "rows": len(frame),
                 "alt_phone": int((frame["alt_phone"] != "").sum()),
+                # VICIdial applies the campaign's hours in one GMT offset per lead, which it
+                # looks up itself: these rows need hours legal in each of their zones.
+                "multi_zone_rows": int(
+                    _with_window(call_list)["TimeZone"].str.contains("|", regex=False).sum()
+                ),
             }
         else:
             files[name] = genesys_contacts(call_list)

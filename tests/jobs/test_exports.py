@@ -195,7 +195,9 @@ def test_vicidial_exact_rows():
             "state": "CA",
             "postal_code": "94103-1234",
             "country_code": "USA",
+            "gender": "U",
             "alt_phone": "4158675310",
+            "rank": "0",
         },
         {
             **blank,
@@ -209,6 +211,8 @@ def test_vicidial_exact_rows():
             "state": "OR",
             "postal_code": "97701",
             "country_code": "USA",
+            "gender": "U",
+            "rank": "0",
         },
     ]
 
@@ -239,7 +243,12 @@ def test_build_exports_names_files_by_day_and_counts():
     files, counts = build_exports(call_list(), vicidial_details(), run_params)
     assert list(files) == ["vicidial_leads_2026-11-26.txt", "genesys_contacts_2026-11-26.csv"]
     assert counts == {
-        "vicidial": {"file": "vicidial_leads_2026-11-26.txt", "rows": 2, "alt_phone": 1},
+        "vicidial": {
+            "file": "vicidial_leads_2026-11-26.txt",
+            "rows": 2,
+            "alt_phone": 1,
+            "multi_zone_rows": 1,
+        },
         "genesys": {"file": "genesys_contacts_2026-11-26.csv", "rows": 2},
         "rows_without_window": 1,
     }
