@@ -26,6 +26,9 @@ from .schema import DEFAULT_PHONE_FIELDS
 from .times import as_utc, range_problem
 
 DEFAULT_CONFIG_PATH = Path("config.yaml")
+# listiq's export profiles: the call list CSV (always written), VICIdial's lead loader file and a
+# Genesys Cloud contact list (dialflow/jobs/exports.py writes them).
+EXPORT_PROFILES = ("csv", "vicidial", "genesys")
 
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 _SQL_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
@@ -526,6 +529,28 @@ class ListiqSettings(_Section):
         state: CallingHours(start=8, end=20) for state in ("FL", "MD", "OK", "WA")
     }
     sql_table: Identifier = "call_list"
+    # Files written beside the call list CSV, which is always written (`csv`): see EXPORT_PROFILES.
+    exports: tuple[str, ...] = ("csv",)
+
+    @field_validator("exports", mode="before")
+    @classmethod
+    def _exports_are_known_profiles(cls, value: Any) -> Any:
+        if isinstance(value, str) or not isinstance(value, (list, tuple)):
+            raise ValueError(
+                f"give a list of export profiles, e.g. [csv, vicidial]; known: "
+                f"{', '.join(EXPORT_PROFILES)}"
+            )
+        seen = set()
+        for profile in value:
+            if profile not in EXPORT_PROFILES:
+                raise ValueError(
+                    f"{profile!r} is not an export profile; use one or more of "
+                    f"{', '.join(EXPORT_PROFILES)}"
+                )
+            if profile in seen:
+                raise ValueError(f"{profile!r} is listed twice; list each profile once")
+            seen.add(profile)
+        return tuple(value)
 
     @field_validator("state_calling_hours")
     @classmethod

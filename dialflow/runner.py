@@ -128,8 +128,9 @@ class JobOutput:
     sql_table: str
     prune: bool = True  # False keeps every run (infoflow's table is its request log)
     report: Callable[[Path], None] | None = None  # writes the run's report.html
-    # More files of the run folder: a frame is written as CSV, anything else as JSON.
-    files: Mapping[str, pd.DataFrame | dict] = field(default_factory=dict)
+    # More files of the run folder: a frame is written as CSV, text as it is (a dialer's own
+    # format), anything else as JSON.
+    files: Mapping[str, pd.DataFrame | str | dict] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -297,6 +298,9 @@ def _write(run: Run, settings: Settings, output: JobOutput, sql_url: str | None)
         for name, content in output.files.items():
             if isinstance(content, pd.DataFrame):
                 stage[name] = write_csv(content, run.folder / name)
+            elif isinstance(content, str):
+                (run.folder / name).write_bytes(content.encode("utf-8"))
+                stage[name] = content.count("\n")
             else:
                 text = json.dumps(content, indent=2, ensure_ascii=False) + "\n"
                 (run.folder / name).write_text(text, encoding="utf-8")

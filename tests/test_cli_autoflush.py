@@ -1,6 +1,7 @@
 """autoflush end to end through the CLI on a real LocalCluster, on generated demo data."""
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -61,8 +62,18 @@ def test_autoflush_end_to_end_equals_the_pure_job_and_the_planted_numbers(tmp_pa
         == expected["FirstBadCall"].dt.strftime("%Y-%m-%dT%H:%M:%SZ").tolist()
     )
 
+    dnc = (folder / "dnc_numbers.csv").read_text(encoding="utf-8").splitlines()
+    numbers = dnc[1:]
+    assert dnc[0] == "PhoneE164" and numbers == sorted(set(numbers))
+    assert len(numbers) == counts["bad_numbers"]["disconnected"] > 0
+    assert all(re.fullmatch(r"\+1[0-9]{10}", number) for number in numbers)
+    disconnected = expected.loc[expected["Reason"] == "disconnected", "PhoneE164"]
+    wrong_only = set(expected.loc[expected["Reason"] == "wrong_number", "PhoneE164"])
+    assert set(disconnected) <= set(numbers) and not wrong_only & set(numbers)
+
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["counts"] == counts
+    assert summary["outputs"]["files"] == ["dnc_numbers.csv"]
     assert summary["inputs"] == {"Task": 20000}
     planted = json.loads((demo / "_demo.json").read_text())["counts"]["autoflush_rows"]
     assert counts["cleanup_by_reason"] == planted

@@ -1,12 +1,15 @@
 """listiq end to end through the CLI after dedupe and autoflush, on demo data, SQL and email."""
 
+import csv
 import json
 import sqlite3
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import pytest
 
+from dialflow.jobs.exports import GENESYS_COLUMNS, VICIDIAL_COLUMNS
 from dialflow.jobs.listiq import CALL_LIST_COLUMNS
 from dialflow.phones import normalize_e164
 from tests.conftest import (
@@ -92,8 +95,38 @@ def test_same_day_rerun_gives_the_same_list_and_no_sql_works_without_sql(tmp_pat
     name = "call_list_2026-11-25.csv"
     assert (first / name).read_bytes() == (second / name).read_bytes()
     assert not (tmp_path / "out" / "dialflow.sqlite").exists()
-    seeded = run_folder(run_cli(*args[:-2], "--no-sql"))  # same day, same seed
+    # Same day, same seed; with every export profile on, the call list stays byte for byte.
+    exports = "listiq:\n  target_total_records: 300\n  exports: [csv, vicidial, genesys]\n"
+    write_config(tmp_path, demo, extra=exports)
+    seeded = run_folder(run_cli(*args[:-2], "--no-sql"))
     assert (seeded / name).read_bytes() == (first / name).read_bytes()
+    listed = pd.read_csv(seeded / name, dtype=str, keep_default_na=False)
+
+    leads = pd.read_csv(
+        seeded / "vicidial_leads_2026-11-25.txt", sep="\t", header=None, dtype=str,
+        names=VICIDIAL_COLUMNS, keep_default_na=False, quoting=csv.QUOTE_NONE,
+    )  # fmt: skip
+    assert leads["vendor_lead_code"].tolist() == listed["AccountId"].tolist()
+    assert (leads["phone_code"] + leads["phone_number"]).tolist() == [
+        phone.removeprefix("+") for phone in listed["Phone"]
+    ]
+    assert leads["alt_phone"].str.fullmatch(r"([0-9]{10})?").all()
+    assert not set(leads["alt_phone"]) & set(leads["phone_number"])
+    assert (leads["postal_code"] != "").any() and (leads["address1"] != "").any()
+
+    contacts = pd.read_csv(seeded / "genesys_contacts_2026-11-25.csv", dtype=str)
+    assert contacts.columns.tolist() == GENESYS_COLUMNS
+    assert contacts["Phone"].tolist() == listed["Phone"].tolist()
+    assert contacts["TimeZones"].tolist() == listed["TimeZone"].tolist()
+    assert all(ZoneInfo(zone) for zone in contacts["TimeZone"])
+    assert contacts["TimeZone"].tolist() == [zones.split("|")[0] for zones in listed["TimeZone"]]
+    assert contacts["WindowStartUTC"].tolist() == [
+        pd.Timestamp(local).tz_convert("UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+        for local in listed["WindowStartLocal"]
+    ]
+    counts = json.loads((seeded / "summary.json").read_text())["counts"]["exports"]
+    assert (counts["vicidial"]["rows"], counts["genesys"]["rows"]) == (300, 300)
+    assert counts["rows_without_window"] == 0
 
 
 def test_bad_call_date_is_one_line_and_writes_nothing(tmp_path, demo):

@@ -99,6 +99,21 @@ def test_environment_default_applies_when_unset(tmp_path, monkeypatch):
             "cluster:\n  workers: 3\n",
             "unknown setting cluster.workers; remove it or check its spelling against config.yaml",
         ),
+        (
+            "listiq:\n  exports: [csv, vicidal]\n",
+            "listiq.exports = ['csv', 'vicidal'] is not allowed: 'vicidal' is not an export "
+            "profile; use one or more of csv, vicidial, genesys",
+        ),
+        (
+            "listiq:\n  exports: genesys\n",
+            "listiq.exports = 'genesys' is not allowed: give a list of export profiles, e.g. "
+            "[csv, vicidial]; known: csv, vicidial, genesys",
+        ),
+        (
+            "listiq:\n  exports: [genesys, genesys]\n",
+            "listiq.exports = ['genesys', 'genesys'] is not allowed: 'genesys' is listed twice; "
+            "list each profile once",
+        ),
         ("- a\n- b\n", "the top level must be a mapping of sections (run, cluster, ...)"),
         ("cluster: [\n", "not valid YAML at line 2; fix the syntax"),
     ],

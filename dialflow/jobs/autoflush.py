@@ -289,6 +289,17 @@ def cleanup_rows(
     return matched[list(CLEANUP_META.columns)].astype(CLEANUP_META.dtypes.to_dict())
 
 
+def dnc_numbers(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Return the disconnected numbers for a dialer's do-not-dial import: E.164, each once, sorted.
+
+    Only `disconnected` verdicts: a number that is dead for everyone. A wrong-number pair is
+    wrong for one account only (the number may well reach someone else), so it never goes here.
+    """
+    numbers = verdicts.loc[verdicts["Reason"] == "disconnected", "PhoneE164"].dropna()
+    numbers = numbers.astype(STRING).drop_duplicates().sort_values(kind="stable")
+    return pd.DataFrame({"PhoneE164": numbers.to_numpy()}, dtype=STRING)
+
+
 def summarise(
     counts: pd.DataFrame, unparseable: int, verdicts: pd.DataFrame, cleanup: pd.DataFrame
 ) -> dict[str, Any]:

@@ -46,6 +46,7 @@ class ListiqParams(JobParams):
     call_date: date
     hours: tuple[int, int]
     state_hours: dict[str, tuple[int, int]]
+    exports: tuple[str, ...]  # profiles written beside the call list (jobs/exports.py)
     as_of: pd.Timestamp
 
     @classmethod

@@ -15,9 +15,12 @@ if TYPE_CHECKING:
     from ..sources.previous import PreviousResult
 
 
+DNC_FILE = "dnc_numbers.csv"  # the disconnected numbers, for a dialer's do-not-dial import
+
+
 def plan(context: JobContext) -> JobPlan:
     """Read Task and the Account phone fields; one cleanup row per (account, field) to clear."""
-    from ..jobs.autoflush import CALL_COLUMNS, run_autoflush
+    from ..jobs.autoflush import CALL_COLUMNS, dnc_numbers, run_autoflush
     from ..times import parse_since
     from ..writeback import apply_cleanup
 
@@ -33,7 +36,13 @@ def plan(context: JobContext) -> JobPlan:
             stage["cleanup_rows"] = len(result.cleanup)
         run.counts.update(result.counts)
         run.inputs["Task"] = sum(result.counts["calls_by_category"].values())
-        return JobOutput(result.cleanup, "autoflush_cleanup", settings.autoflush.sql_table)
+        # In the run folder, so it is committed (or not) together with the cleanup.
+        return JobOutput(
+            result.cleanup,
+            "autoflush_cleanup",
+            settings.autoflush.sql_table,
+            files={DNC_FILE: dnc_numbers(result.verdicts)},
+        )
 
     reads = {"Task": CALL_COLUMNS, "Account": ["Id", *params.phone_fields]}
     return JobPlan(params, reads, compute, write_back=apply_cleanup)

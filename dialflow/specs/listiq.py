@@ -25,6 +25,7 @@ log = logging.getLogger("dialflow")
 def plan(context: JobContext) -> JobPlan:
     """Read the reference tables and the latest dedupe and autoflush results before any work;
     build the pool, apportion, pick and window the list on the cluster."""
+    from ..jobs.exports import BILLING, build_exports, fetch_details, needs_details
     from ..jobs.listiq import account_columns, run_listiq
     from ..jobs.usable_phone import cleared_keys
     from ..reports import target_vs_delivered_html
@@ -45,6 +46,7 @@ def plan(context: JobContext) -> JobPlan:
                 job_name,
                 context.output_dir,
             )
+    cleared = cleared_keys(cleanup.rows) if cleanup else pd.Index([], dtype=str)
 
     def compute(run: Run, compute: ProgressCompute, tables: dict[str, dd.DataFrame]) -> JobOutput:
         with run.stage("listiq") as stage:
@@ -52,7 +54,7 @@ def plan(context: JobContext) -> JobPlan:
                 tables["Account"],
                 tables["Task"],
                 pd.Index(flagged.rows["Id"]) if flagged else pd.Index([], dtype=str),
-                cleared_keys(cleanup.rows) if cleanup else pd.Index([], dtype=str),
+                cleared,
                 reference.area_codes,
                 reference.census_population.set_index("state")["population"],
                 params,
@@ -61,7 +63,16 @@ def plan(context: JobContext) -> JobPlan:
             )
             stage["pool"] = result.counts["pool"]
             stage["delivered"] = result.counts["delivered"]
+            details = None
+            if needs_details(params.exports):
+                details = fetch_details(
+                    tables["Account"], result.call_list, cleared, reference.area_codes, params,
+                    compute,
+                )  # fmt: skip
+            files, exported = build_exports(result.call_list, details, params)
         run.counts.update(result.counts)
+        if exported:
+            run.counts["exports"] = exported
         run.inputs["Account"] = sum(result.counts["accounts_by_status"].values())
         run.inputs["reference_tables"] = reference.origin
         run.inputs["previous_runs"] = previous_runs(dedupe=flagged, autoflush=cleanup)
@@ -72,10 +83,17 @@ def plan(context: JobContext) -> JobPlan:
             target_vs_delivered_html(result.plan, path, title)
 
         return JobOutput(
-            result.call_list, f"call_list_{day}", settings.listiq.sql_table, report=report
+            result.call_list,
+            f"call_list_{day}",
+            settings.listiq.sql_table,
+            report=report,
+            files=files,
         )
 
-    reads = {"Account": account_columns(params), "Task": ["AccountId", "CreatedDate"]}
+    accounts = account_columns(params)
+    if needs_details(params.exports):  # the VICIdial file's address fields
+        accounts += [column for column in BILLING.values() if column not in accounts]
+    reads = {"Account": accounts, "Task": ["AccountId", "CreatedDate"]}
     return JobPlan(params, reads, compute)
 
 

@@ -191,3 +191,24 @@ def test_dask_wiring_equals_the_pure_function(partitions):
     )
     assert_frame_equal(result.cleanup, reference)
     assert result.counts == reference_counts
+
+
+def test_dnc_numbers_are_the_disconnected_ones_once_sorted():
+    from dialflow.jobs.autoflush import VERDICTS_META, dnc_numbers
+
+    verdicts = pd.DataFrame(
+        [
+            ("+14158675310", None, "disconnected"),
+            ("+12127365000", None, "disconnected"),
+            ("+12127365000", None, "disconnected"),  # twice in: once out
+            ("+13125550100", "A1", "wrong_number"),  # wrong for A1 only: never a DNC
+            ("+14158675310", "A2", "wrong_number"),
+        ],
+        columns=["PhoneE164", "AccountId", "Reason"],
+    ).assign(BadCallCount=3, FirstBadCall=pd.NaT, LastBadCall=pd.NaT)
+    verdicts[["FirstBadCall", "LastBadCall"]] = pd.Timestamp("2026-01-01", tz="UTC")
+    verdicts = verdicts.astype(VERDICTS_META.dtypes.to_dict())
+    got = dnc_numbers(verdicts)
+    assert got.columns.tolist() == ["PhoneE164"]
+    assert got["PhoneE164"].tolist() == ["+12127365000", "+14158675310"]
+    assert dnc_numbers(verdicts.iloc[:0]).columns.tolist() == ["PhoneE164"]
