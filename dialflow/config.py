@@ -310,6 +310,12 @@ class SourceSettings(_Section):
         return value
 
 
+class DncSettings(_Section):
+    # The National Do Not Call Registry's store (docs/dnc.md): not under source.path, which
+    # holds the canonical tables and may be a database or Salesforce instead of a folder.
+    path: Path = Path("data/dnc")
+
+
 class PhoneSettings(_Section):
     region: str = Field("US", pattern=r"^[A-Z]{2}$")
     fields: tuple[str, ...] = DEFAULT_PHONE_FIELDS
@@ -591,6 +597,7 @@ class Settings(_Section):
     run: RunSettings = RunSettings()
     cluster: ClusterSettings = ClusterSettings()
     source: SourceSettings = SourceSettings()
+    dnc: DncSettings = DncSettings()
     salesforce: SalesforceSettings = SalesforceSettings()
     phones: PhoneSettings = PhoneSettings()
     sql: SqlSettings = SqlSettings()
