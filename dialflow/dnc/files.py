@@ -4,7 +4,8 @@ What the files are, where that comes from and what was decided where the sources
 docs/dnc.md. In short, a line of a full list is `area code,number` (`201,2345678`) or the ten
 digits (`2012345678`); a line of a change list adds the change type, `201,2345678,A` (added)
 or `201,2345678,D` (deleted). Blank lines are skipped. The registry's date comes from the file
-name (`YYYYMMDD` or `YYYY-MM-DD` in it) or from `--date`. A `.zip` (the registry's downloads
+name (`YYYYMMDD` or `YYYY-MM-DD` in it) or from `--date`; the kind from the name (`full` or
+`change` as a word in it) or else from the first line. A `.zip` (the registry's downloads
 are zipped) is read member by member without unpacking it to disk.
 
 Lines are read as bytes, a block at a time (pyarrow's streaming CSV reader with one column
@@ -133,6 +134,14 @@ def name_date(name: str) -> date | None:
     return None
 
 
+def name_kind(name: str) -> Kind | None:
+    """Return the kind a file name states (`change` or `full` as a word in it), if it does."""
+    words = set(re.split(r"[^a-z]+", Path(name).name.lower()))
+    if "change" in words or "changes" in words:
+        return "change"
+    return "full" if "full" in words else None
+
+
 def line_kind(line: bytes) -> Kind:
     """Return which kind of file a (first, non-blank) line belongs to: change lists have a
     third field, the change type; everything else is read as a full list and checked as one."""
@@ -179,8 +188,15 @@ def describe_files(
                     f"name or --date"
                 )
             draft = RegistryFile(path, member, "full", when)
-            first = _first_line(draft.open)
-            kind: Kind = "full" if first is None else line_kind(first)
+            kind = name_kind(member or path.name)
+            if kind is None:
+                first = _first_line(draft.open)
+                if first is None:
+                    raise InputError(
+                        f"{shown}: the file is empty, and its name does not say whether it is "
+                        f"a full list or a change list; put 'full' or 'change' in its name"
+                    )
+                kind = line_kind(first)
             found.append(RegistryFile(path, member, kind, when))
     return found
 
@@ -233,6 +249,8 @@ def read_batches(file: RegistryFile, block_bytes: int = BLOCK_BYTES) -> Iterator
     the file, the line, the field and the fix (InputError). Blank lines are skipped."""
     pattern = _LINE_PATTERN[file.kind]
     line_no = 0
+    if file.size() == 0:  # an area code with no registered number; pyarrow refuses empty input
+        return
     with _read_errors(file, lambda: line_no), file.open() as handle:
         for block in _reader(handle, block_bytes):
             lines = block.column(0)
