@@ -98,8 +98,8 @@ def _area_weights(ref: Reference) -> np.ndarray:
 def generate_demo_registry(
     out_dir: Path, numbers: int, seed: int = 7, as_of: pd.Timestamp | None = None
 ) -> dict:
-    """Write `<out_dir>/_dnc/`: full lists `dnc-full-<AAA>-<YYYYMMDD>.txt` holding `numbers`
-    numbers in all, and `dnc-change-<YYYYMMDD>.txt`; return what was written.
+    """Write `<out_dir>/_dnc/`: full lists `dnc-full-<AAA>-<YYYY-MM-DD>.txt` holding `numbers`
+    numbers in all, and `dnc-change-<YYYY-MM-DD>.txt`; return what was written.
 
     Args:
         out_dir: the demo folder; its Account table, if written, lends numbers to the registry.
@@ -110,8 +110,9 @@ def generate_demo_registry(
     if numbers < 1:
         raise ConfigError(f"demo dnc numbers must be at least 1, got {numbers}")
     as_of = (as_of or pd.Timestamp.now(tz="UTC")).normalize()
-    full_day = (as_of - timedelta(days=FULL_LIST_AGE_DAYS)).strftime("%Y%m%d")
-    change_day = (as_of - timedelta(days=CHANGE_LIST_AGE_DAYS)).strftime("%Y%m%d")
+    # Dates with dashes: error lines mask runs of 7+ digits (phones), and would mask 20261110.
+    full_day = (as_of - timedelta(days=FULL_LIST_AGE_DAYS)).strftime("%Y-%m-%d")
+    change_day = (as_of - timedelta(days=CHANGE_LIST_AGE_DAYS)).strftime("%Y-%m-%d")
     rng = np.random.default_rng([seed, STREAM])
     ref = load_reference()
     folder = Path(out_dir) / REGISTRY_FOLDER

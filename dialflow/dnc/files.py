@@ -44,9 +44,10 @@ _BLANK_LINE = r"^[ \t]*$"
 _DELETE_LINE = r",[ \t]*[Dd][ \t]*$"
 _NAME_DATE = re.compile(r"(?<![0-9])(\d{4})-?(\d{2})-?(\d{2})(?![0-9])")
 _LINE_PATTERN = {"full": _FULL_LINE, "change": _CHANGE_LINE}
+# Without an example number: error lines mask runs of 7+ digits (phones).
 FORMAT_HINT = {
-    "full": "a full list line is 'area code,number' like 201,2345678 (or 2012345678)",
-    "change": "a change list line is 'area code,number,A|D' like 201,2345678,A",
+    "full": "a full list line is 'area code,seven-digit number' or the ten digits",
+    "change": "a change list line is 'area code,seven-digit number,A|D'",
 }
 
 
