@@ -597,7 +597,6 @@ class Settings(_Section):
     run: RunSettings = RunSettings()
     cluster: ClusterSettings = ClusterSettings()
     source: SourceSettings = SourceSettings()
-    dnc: DncSettings = DncSettings()
     salesforce: SalesforceSettings = SalesforceSettings()
     phones: PhoneSettings = PhoneSettings()
     sql: SqlSettings = SqlSettings()
@@ -606,6 +605,7 @@ class Settings(_Section):
     listiq: ListiqSettings = ListiqSettings()
     infoflow: InfoflowSettings = InfoflowSettings()
     email: EmailSettings = EmailSettings()
+    dnc: DncSettings = DncSettings()
 
     @model_validator(mode="after")
     def _dedupe_phone_field_is_a_phone_field(self) -> Settings:
