@@ -23,18 +23,24 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from dialflow.errors import InputError
+from dialflow.errors import BusyError, InputError
 from dialflow.lock import job_lock
 from dialflow.run import file_mode, is_run_id, new_run_id, stop_on_signals
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from dialflow.config import Settings
 
 from .files import AREA_FACTOR, BLOCK_BYTES, RegistryFile, describe_files, read_batches
 
@@ -312,7 +318,7 @@ def import_registry(
             f"dnc.path {store}: cannot create the registry folder ({exc.strerror}); set dnc.path "
             f"to a folder this user can write"
         ) from None
-    with job_lock(store, "dnc-import"), stop_on_signals():
+    with _import_lock(store), stop_on_signals():
         _remove_leftovers(store)
         previous = current_version(store)
         manifest = (
@@ -373,8 +379,22 @@ def import_registry(
     return summary
 
 
+@contextmanager
+def _import_lock(store: Path) -> Iterator[None]:
+    """Hold `<store>/.dnc-import.lock` for the import, or stop at once naming who holds it."""
+    try:
+        with job_lock(store, "dnc-import"):
+            yield
+    except BusyError as exc:
+        holder = str(exc).split(";")[0].removeprefix("dnc-import is already running on ")
+        raise BusyError(
+            f"dnc.path {holder}: another dnc import is running; this one did not start: wait "
+            f"for it to finish"
+        ) from None
+
+
 def import_with_settings(
-    settings: Any, paths: list[Path], date_override: date | None, progress: Progress
+    settings: Settings, paths: list[Path], date_override: date | None, progress: Progress
 ) -> dict[str, Any]:
     """Import into `dnc.path` under `run.umask` (the registry is the operation's data too)."""
     with file_mode(int(settings.run.umask, 8)):

@@ -144,3 +144,46 @@ def test_only_the_newest_two_versions_are_kept_and_leftovers_are_removed(tmp_pat
     manifest = json.loads((store / names[-1] / "manifest.json").read_text())
     assert len(manifest["imports"]) == 4
     assert manifest["registry_date"] == "2026-11-04"
+
+
+def test_small_blocks_and_staging_buffers_give_the_same_store(tmp_path, monkeypatch):
+    lines = [f"{code},{i:07d}" for i in range(0, 3000, 7) for code in (201, 989, 202)]
+    full = write(tmp_path, "full-20261101.txt", *lines)
+    change = write(tmp_path, "change-20261102.txt", *(f"{line},D" for line in lines[::5]))
+    import_registry([full, change], tmp_path / "one", today=TODAY)
+    monkeypatch.setattr("dialflow.dnc.store.FLUSH_NUMBERS", 10)
+    import_registry([full, change], tmp_path / "many", today=TODAY, block_bytes=1024)
+    assert stored(tmp_path / "many") == stored(tmp_path / "one")
+    assert sum(map(len, stored(tmp_path / "one").values())) == len(lines) - len(lines[::5])
+
+
+def test_a_failure_while_building_area_codes_leaves_the_store_as_it_was(tmp_path, monkeypatch):
+    store = tmp_path / "dnc"
+    import_registry([write(tmp_path, "full-20261101.txt", "201,2000001")], store, today=TODAY)
+    before = current_version(store)
+    calls = []
+
+    def full_disk(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("dialflow.dnc.store._write_numbers", full_disk)
+    files = [write(tmp_path, "full-20261110.txt", "201,2000002", "202,3000001", "203,4000001")]
+    with pytest.raises(OSError, match="No space left"):
+        import_registry(files, store, today=TODAY)
+    assert sorted(p.name for p in store.iterdir()) == [".dnc-import.lock", before.name]
+    assert current_version(store) == before
+
+
+def test_a_second_import_on_the_same_store_stops_at_once(tmp_path):
+    from dialflow.errors import BusyError
+    from dialflow.lock import job_lock
+
+    store = tmp_path / "dnc"
+    with job_lock(store, "dnc-import"), pytest.raises(BusyError) as caught:
+        import_registry([write(tmp_path, "full-20261101.txt", "201,2000001")], store, today=TODAY)
+    assert caught.value.exit_code == 3
+    assert str(caught.value).startswith(f"dnc.path {store} (pid ")
+    assert str(caught.value).endswith("another dnc import is running; this one did not start: "
+                                      "wait for it to finish")  # fmt: skip
