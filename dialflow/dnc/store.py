@@ -48,6 +48,7 @@ MANIFEST = "manifest.json"
 NUMBERS = "numbers"
 FORMAT_VERSION = 1
 KEEP_VERSIONS = 2  # the current version and the one before it
+HISTORY_IMPORTS = 50  # imports listed in the manifest (a daily full download names ~400 files)
 FLUSH_NUMBERS = 4_000_000  # staged numbers buffered (32 MB) before they are written out
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -366,7 +367,9 @@ def import_registry(
                 "registry_date": summary["registry_date"],
                 "numbers": summary["numbers"],
                 "area_codes": entries,
-                "imports": [*history, {k: summary[k] for k in ("import_id", "files")}],
+                "imports": [*history, {k: summary[k] for k in ("import_id", "files")}][
+                    -HISTORY_IMPORTS:
+                ],
             }
             text = json.dumps(new_manifest, indent=2) + "\n"
             (temporary / MANIFEST).write_text(text, encoding="utf-8")
