@@ -124,6 +124,11 @@ class Batch:
     deleted: np.ndarray | None  # bool per number for a change list (True: D), None for a full list
     lines: int  # physical lines in the block, blank ones included
 
+    @property
+    def area_codes(self) -> np.ndarray:
+        """Return each number's area code (int64, e.g. 201)."""
+        return self.numbers // AREA_FACTOR
+
 
 def name_date(name: str) -> date | None:
     """Return the registry date written in a file name (`20261120` or `2026-11-20`), if any."""

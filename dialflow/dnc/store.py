@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 
     from dialflow.config import Settings
 
-from .files import AREA_FACTOR, BLOCK_BYTES, RegistryFile, describe_files, read_batches
+from .files import BLOCK_BYTES, RegistryFile, describe_files, read_batches
 
 MANIFEST = "manifest.json"
 NUMBERS = "numbers"
@@ -147,7 +147,7 @@ def _stage_file(
         if batch.deleted is not None:
             stage.deleted += int(flags.sum())
             stage.added += int((~flags).sum())
-        areas = batch.numbers // AREA_FACTOR
+        areas = batch.area_codes
         key = areas * 2 + flags  # one group per (area code, added or deleted)
         order = np.argsort(key, kind="stable")
         keys, starts = np.unique(key[order], return_index=True)

@@ -123,6 +123,7 @@ def test_numbers_are_int64(tmp_path):
     [file] = describe_files([path], today=TODAY)
     [batch] = read_batches(file)
     assert batch.numbers.dtype == np.int64
+    assert batch.area_codes.tolist() == [989]
 
 
 def test_an_empty_file_takes_its_kind_from_its_name_or_is_refused(tmp_path):
