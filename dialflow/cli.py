@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import re
 import time
 from datetime import date
 from pathlib import Path
@@ -134,14 +135,16 @@ def salesforce_restore(
 
 def _day_option(value: Optional[str], option: str) -> Optional[date]:
     """Parse a YYYY-MM-DD option, or stop with one line (exit 2) naming it."""
+    from .times import DATE_FIX
+
     if value is None:
         return None
     try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            raise ValueError(value)
         return date.fromisoformat(value.strip())
     except ValueError:
-        raise ConfigError(
-            f"{option} {value!r}: not a day; give YYYY-MM-DD like 2026-11-20"
-        ) from None
+        raise ConfigError(f"{option} {value!r}: not a date; {DATE_FIX}") from None
 
 
 @dnc_app.command("import")

@@ -94,7 +94,7 @@ def test_a_bad_date_option_and_a_missing_file_are_one_line_each(tmp_path):
                     "--config", str(config(tmp_path)))  # fmt: skip
     assert given.exit_code == 2
     assert one_error_line(given.output) == (
-        "Error: --date 'Nov 20': not a day; give YYYY-MM-DD like 2026-11-20"
+        "Error: --date 'Nov 20': not a date; give YYYY-MM-DD like 2026-11-25"
     )
     missing = run_cli(
         "dnc", "import", str(tmp_path / "nope.txt"), "--config", str(config(tmp_path))
