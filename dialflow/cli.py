@@ -5,7 +5,9 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import re
 import time
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
@@ -14,7 +16,7 @@ import yaml
 from rich.console import Console
 
 from .config import load_settings, masked_settings
-from .errors import DialflowError
+from .errors import ConfigError, DialflowError
 
 if TYPE_CHECKING:
     from .runner import JobSpec
@@ -26,6 +28,8 @@ app.add_typer(config_app, name="config")
 salesforce_app = typer.Typer(no_args_is_help=True, help="Check the org mapping; undo write-back.")
 app.add_typer(run_app, name="run")
 app.add_typer(salesforce_app, name="salesforce")
+dnc_app = typer.Typer(no_args_is_help=True, help="Import the National Do Not Call Registry.")
+app.add_typer(dnc_app, name="dnc")
 
 console = Console(stderr=True)
 log = logging.getLogger("dialflow")
@@ -129,6 +133,92 @@ def salesforce_restore(
         raise DialflowError(f"restore: {counts['failed']} field(s) failed; see {out}")
 
 
+def _day_option(value: Optional[str], option: str) -> Optional[date]:
+    """Parse a YYYY-MM-DD option, or stop with one line (exit 2) naming it."""
+    from .times import DATE_FIX
+
+    if value is None:
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()):
+            raise ValueError(value)
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(f"{option} {value!r}: not a date; {DATE_FIX}") from None
+
+
+@dnc_app.command("import")
+@_one_line_errors
+def dnc_import(
+    files: list[Path] = typer.Argument(
+        ..., help="Registry files: full lists per area code and change lists (.txt or .zip)."
+    ),
+    config: Optional[Path] = CONFIG_OPTION,
+    registry_date: Optional[str] = typer.Option(
+        None,
+        "--date",
+        help="The registry date of every file (YYYY-MM-DD), instead of their names'.",
+    ),
+) -> None:
+    """Apply registry files to the store under dnc.path, all or nothing, in date order."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    from .dnc import import_with_settings
+
+    settings = load_settings(config)
+    when = _day_option(registry_date, "--date")
+    labels = {"read": "read files", "apply": "build area codes"}
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), console=console
+    ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(labels.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        summary = import_with_settings(settings, list(files), when, progress)
+    for entry in summary["files"]:
+        changes = f", +{entry['added']} -{entry['deleted']}" if entry["kind"] == "change" else ""
+        console.print(
+            f"  {entry['file']}: {entry['kind']} list of {entry['date']}, {entry['records']} "
+            f"records in {entry['area_codes']} area code(s){changes}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    skipped = {k: v for k, v in summary["skipped"].items() if v}
+    if skipped:
+        log.warning("dnc import: skipped as older than the stored data: %s", skipped)
+    console.print(
+        f"DNC registry {summary['version']}: {summary['numbers']} numbers in "
+        f"{summary['area_codes']} area codes, registry date {summary['registry_date']}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@dnc_app.command("status")
+@_one_line_errors
+def dnc_status(
+    config: Optional[Path] = CONFIG_OPTION,
+    call_date: Optional[str] = typer.Option(
+        None, "--call-date", help="Check the registry's age on this day (default today)."
+    ),
+) -> None:
+    """Print the registry's dates and check that it is recent enough for the call date."""
+    from .dnc import check_registry
+
+    settings = load_settings(config)
+    day = _day_option(call_date, "--call-date") or date.today()
+    manifest = check_registry(settings.dnc.path, day)
+    console.print(
+        f"DNC registry OK for {day.isoformat()}: {manifest['numbers']} numbers in "
+        f"{len(manifest['area_codes'])} area codes, registry date {manifest['registry_date']}",
+        highlight=False,
+    )
+
+
 @app.command("demo-data")
 @_one_line_errors
 def demo_data(
@@ -139,15 +229,25 @@ def demo_data(
     as_of: Optional[str] = typer.Option(
         None, "--as-of", help="Dates lie before this (default today)."
     ),
+    dnc: int = typer.Option(
+        0,
+        "--dnc",
+        min=0,
+        help="Also write a synthetic Do Not Call Registry of this many numbers (registry file "
+        "format) into OUT/_dnc/.",
+    ),
 ) -> None:
     """Write the canonical tables as Parquet: realistic, dirty demo data with planted problems."""
-    from .demo import generate_demo_data
+    from .demo import generate_demo_data, generate_demo_registry
     from .times import parse_timestamp
 
     stamp = parse_timestamp(as_of, "--as-of").normalize() if as_of is not None else None
     started = time.perf_counter()
     counts = generate_demo_data(out, accounts=accounts, calls=calls, seed=seed, as_of=stamp)
     console.print(f"demo data written to {out} in {time.perf_counter() - started:.1f}s: {counts}")
+    if dnc:
+        registry = generate_demo_registry(out, dnc, seed=seed, as_of=stamp)
+        console.print(f"demo DNC registry files written to {registry['folder']}: {registry}")
 
 
 @app.command("submit")

@@ -313,6 +313,12 @@ class SourceSettings(_Section):
         return value
 
 
+class DncSettings(_Section):
+    # The National Do Not Call Registry's store (docs/dnc.md): not under source.path, which
+    # holds the canonical tables and may be a database or Salesforce instead of a folder.
+    path: Path = Path("data/dnc")
+
+
 class PhoneSettings(_Section):
     region: str = Field("US", pattern=r"^[A-Z]{2}$")
     fields: tuple[str, ...] = DEFAULT_PHONE_FIELDS
@@ -624,6 +630,7 @@ class Settings(_Section):
     listiq: ListiqSettings = ListiqSettings()
     infoflow: InfoflowSettings = InfoflowSettings()
     email: EmailSettings = EmailSettings()
+    dnc: DncSettings = DncSettings()
 
     @model_validator(mode="after")
     def _dedupe_phone_field_is_a_phone_field(self) -> Settings:

@@ -259,7 +259,7 @@ def test_autoflush_since_must_precede_as_of(tmp_path):
         ("run.output_dir.x", "run.output_dir is a single value, so run.output_dir.x cannot be "
          "set below it; override run.output_dir itself"),
         ("runs.output_dir", "runs is not a setting; known here: run, cluster, source, "
-         "salesforce, phones, sql, dedupe, autoflush, listiq, infoflow, email"),
+         "salesforce, phones, sql, dedupe, autoflush, listiq, infoflow, email, dnc"),
         ("listiq.calling_hours.noon", "listiq.calling_hours.noon is not a setting; known here: "
          "start, end"),
     ],

@@ -45,6 +45,8 @@ The modules, from the top down (internal: only the names exported here are publi
 - `calls`: dispositions, background calls and the Task table; `users`: the User table.
 - `names`, `places`, `phones`: company names, addresses (with the states, area codes and cities
   they are drawn from), phone values in valid, malformed and junk formats.
+- `dnc`: a synthetic Do Not Call Registry in the registry's file format (`--dnc N`), from its
+  own random stream after the tables.
 - `words`: the word lists and cities, read from `dialflow/data/demo/`.
 - `columns`, `arrays`, `timeline`: Arrow columns and Ids, numpy draws, the time scale.
 
@@ -53,6 +55,7 @@ output, so reordering draws (or lines of the word lists) changes every demo data
 """
 
 from .columns import KEY_PREFIXES
+from .dnc import generate_demo_registry
 from .writer import TABLE_NAMES, generate_demo_data
 
-__all__ = ["KEY_PREFIXES", "TABLE_NAMES", "generate_demo_data"]
+__all__ = ["KEY_PREFIXES", "TABLE_NAMES", "generate_demo_data", "generate_demo_registry"]

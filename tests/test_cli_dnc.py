@@ -1,0 +1,113 @@
+"""`dialflow dnc import` and `dnc status` end to end through typer's runner, on the demo's
+synthetic registry; `demo-data --dnc` deterministic and leaving the tables unchanged."""
+
+import hashlib
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from dialflow.dnc import current_version, read_manifest
+from tests.conftest import one_error_line, run_cli
+
+AS_OF = "2026-11-20"
+
+
+def make(folder: Path, dnc: int | None, seed: int = 5) -> Path:
+    args = ["demo-data", "--accounts", "3000", "--calls", "100", "--seed", str(seed),
+            "--as-of", AS_OF, "--out", str(folder)]  # fmt: skip
+    made = run_cli(*args, *(["--dnc", str(dnc)] if dnc else []))
+    assert made.exit_code == 0, made.output
+    return folder
+
+
+def digests(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    return make(tmp_path_factory.mktemp("demo"), 5000)
+
+
+def config(tmp_path: Path) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(f"dnc:\n  path: {tmp_path / 'dnc'}\n", encoding="utf-8")
+    return path
+
+
+def test_the_demo_registry_imports_with_some_account_phones_on_it(tmp_path, demo):
+    files = sorted((demo / "_dnc").glob("*.txt"))
+    assert len([f for f in files if "change" in f.name]) == 1
+    result = run_cli("dnc", "import", *map(str, files), "--config", str(config(tmp_path)))
+    assert result.exit_code == 0, result.output
+    assert "registry date 2026-11-19" in result.output
+    full = sum(len(f.read_text().splitlines()) for f in files if "full" in f.name)
+    change = [line.split(",")[2] for f in files if "change" in f.name
+              for line in f.read_text().splitlines()]  # fmt: skip
+    manifest = read_manifest(tmp_path / "dnc")
+    assert full == 5000
+    assert manifest["numbers"] == full + change.count("A") - change.count("D")
+    registry = pq.read_table(current_version(tmp_path / "dnc") / "numbers")["number"]
+    phones = pq.read_table(demo / "Account", columns=["Phone"])["Phone"]
+    digits = pc.replace_substring_regex(phones, r"[^0-9]", "")
+    digits = digits.filter(pc.fill_null(pc.match_substring_regex(digits, r"^1?\d{10}$"), False))
+    ten = pc.cast(pc.utf8_slice_codeunits(digits, -10), "int64")
+    on_registry = pc.sum(pc.is_in(ten, value_set=registry)).as_py()
+    assert 10 <= on_registry < 3000
+
+
+def test_a_bad_line_is_one_error_line_exit_2_and_nothing_written(tmp_path, demo):
+    full = sorted((demo / "_dnc").glob("dnc-full-*.txt"))[0]
+    bad = tmp_path / "dnc-change-2026-11-19.txt"
+    bad.write_text("201,2000001,A\n201,2000002,X\n", encoding="ascii")
+    result = run_cli("dnc", "import", str(full), str(bad), "--config", str(config(tmp_path)))
+    assert result.exit_code == 2
+    assert one_error_line(result.output) == (
+        f"Error: {bad}: line 2: field change type 'X' is neither A (added) nor D (deleted); a "
+        f"change list line is 'area code,seven-digit number,A|D': correct or remove the line, "
+        f"or download the file again"
+    )
+    assert [p.name for p in (tmp_path / "dnc").iterdir()] == [".dnc-import.lock"]
+
+
+def test_status_passes_a_fresh_registry_and_refuses_a_stale_one(tmp_path, demo):
+    files = [str(f) for f in sorted((demo / "_dnc").glob("*.txt"))]
+    assert run_cli("dnc", "import", *files, "--config", str(config(tmp_path))).exit_code == 0
+    fresh = run_cli("dnc", "status", "--config", str(config(tmp_path)), "--call-date", "2026-12-20")
+    assert fresh.exit_code == 0, fresh.output
+    stale = run_cli("dnc", "status", "--config", str(config(tmp_path)), "--call-date", "2026-12-21")
+    assert stale.exit_code == 2
+    assert one_error_line(stale.output).startswith(
+        f"Error: dnc.path {tmp_path / 'dnc'}: the DNC registry is 32 days old on call date "
+        f"2026-12-21: area code "
+    )
+
+
+def test_a_bad_date_option_and_a_missing_file_are_one_line_each(tmp_path):
+    given = run_cli("dnc", "import", str(tmp_path / "nope.txt"), "--date", "Nov 20",
+                    "--config", str(config(tmp_path)))  # fmt: skip
+    assert given.exit_code == 2
+    assert one_error_line(given.output) == (
+        "Error: --date 'Nov 20': not a date; give YYYY-MM-DD like 2026-11-25"
+    )
+    missing = run_cli(
+        "dnc", "import", str(tmp_path / "nope.txt"), "--config", str(config(tmp_path))
+    )
+    assert one_error_line(missing.output) == (
+        f"Error: {tmp_path / 'nope.txt'}: no such file; give the registry files to import"
+    )
+
+
+def test_demo_registry_is_deterministic_and_leaves_the_tables_unchanged(tmp_path, demo):
+    again = make(tmp_path / "again", 5000)
+    assert digests(again / "_dnc") == digests(demo / "_dnc")
+    plain = digests(make(tmp_path / "plain", None))
+    assert {k: v for k, v in digests(again).items() if not k.startswith("_dnc")} == plain
+    other = make(tmp_path / "other", 5000, seed=6)
+    assert digests(other / "_dnc") != digests(demo / "_dnc")
