@@ -77,7 +77,8 @@ def _shipped_census() -> pd.DataFrame:
 
 
 def _check_first_use(url: str, schema: str | None = None) -> None:
-    """Both tables exist with the shipped rows, the declared columns and an integer population."""
+    """Every reference table exists with the shipped rows, the declared columns and an integer
+    population."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
@@ -85,6 +86,8 @@ def _check_first_use(url: str, schema: str | None = None) -> None:
             assert set(inspector.get_table_names(schema=schema)) == {
                 "area_codes",
                 "census_population",
+                "state_calling_rules",
+                "state_holidays",
             }
             columns = {
                 name: {c["name"]: c["type"] for c in inspector.get_columns(name, schema=schema)}
@@ -102,6 +105,10 @@ def _check_first_use(url: str, schema: str | None = None) -> None:
                 for name in ("area_codes", "census_population")
             }
             assert counts == {"area_codes": SHIPPED_AREA_CODES, "census_population": SHIPPED_STATES}
+            al = connection.execute(
+                sa.text("SELECT sunday_start, sunday_end FROM state_calling_rules WHERE state = 'AL'")
+            ).one()
+            assert tuple(al) == ("closed", "closed")
             total = connection.execute(sa.text("SELECT SUM(population) FROM census_population"))
             assert total.scalar() == SHIPPED_POPULATION
             ny = connection.execute(
