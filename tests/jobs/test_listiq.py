@@ -328,21 +328,26 @@ def test_whole_job_exact_list_with_a_state_short_of_records():
 
 
 def test_dask_wiring_equals_the_pandas_reference_on_demo_data(tmp_path):
+    from datetime import date
+
     import dask.dataframe as dd
 
     from dialflow.demo import generate_demo_data
     from dialflow.jobs.listiq import account_columns, listiq_frame, run_listiq
     from dialflow.sources import FileSource
+    from dialflow.sources.reference import load_reference_tables
 
     generate_demo_data(tmp_path, accounts=3000, calls=9000, seed=5, as_of=AS_OF.normalize())
-    run_params = params(target_total_records=700)
+    # A Sunday, with the shipped state rules: AL, LA, MS, RI and UT are closed.
+    run_params = params(target_total_records=700, call_date=date(2026, 11, 29))
+    rules = load_reference_tables(None).calling_rules
     source = FileSource(tmp_path, {}, run_params.phone_fields)
     accounts = source.read("Account", account_columns(run_params)).compute()
     calls = source.read("Task", ["AccountId", "CreatedDate"]).compute()
     area_codes, population = reference()
     excluded = pd.Index(accounts["Id"].iloc[::50])
     expected = listiq_frame(
-        accounts, calls, excluded, pd.Index([]), area_codes, population, run_params
+        accounts, calls, excluded, pd.Index([]), area_codes, population, run_params, rules
     )
     for partitions in (1, 4):
         got = run_listiq(
@@ -353,11 +358,14 @@ def test_dask_wiring_equals_the_pandas_reference_on_demo_data(tmp_path):
             area_codes,
             population,
             run_params,
+            rules=rules,
         )
         pd.testing.assert_frame_equal(got.call_list, expected.call_list)
         pd.testing.assert_frame_equal(got.plan, expected.plan)
         assert got.counts == expected.counts
     assert len(expected.call_list) == 700
+    assert sorted(expected.closed) == ["AL", "LA", "MS", "RI", "UT"]
+    assert not expected.call_list["State"].isin(list(expected.closed)).any()
     assert expected.counts["accounts_by_status"]["dedupe_flagged"] == len(excluded) - (
         accounts["Do_Not_Call__c"].fillna(False).iloc[::50].sum()
     )
@@ -374,3 +382,47 @@ def test_account_status_on_a_partition_whose_index_repeats():
     status = account_status(accounts, pd.Index([]), pd.Index([]), area_codes, params())
     assert status["Phone"].tolist() == ["+12127365000", "+14158675309"]
     assert status["PhoneField"].tolist() == ["Phone_2__c", "Phone"]
+
+
+def test_a_state_closed_on_the_call_date_passes_its_quota_to_the_open_states():
+    from datetime import date
+
+    from dialflow.calling_rules import RULE_COLUMNS, check_calling_rules
+    from dialflow.jobs.listiq import listiq_frame
+    from tests.conftest import accounts_frame, calls_frame
+
+    # CA (415) 3 recent + 10 older; NY (212) 1 recent + 2 older; FL none. NY closes on Sundays.
+    rows = [account(f"CR{i}", f"2026-11-25T0{i}:00:00Z", Phone=f"415-867-530{i}") for i in range(3)]
+    rows += [account(f"CH{i}", Phone=f"415-867-54{i:02d}") for i in range(10)]
+    rows += [account("NR0", "2026-11-24T10:00:00Z", Phone="212-736-5100")]
+    rows += [account(f"NH{i}", Phone=f"212-736-520{i}") for i in range(2)]
+    ny = dict.fromkeys(RULE_COLUMNS, "")
+    ny.update(state="NY", sunday_start="closed", sunday_end="closed", source="test",
+              verified="2026-11-29")  # fmt: skip
+    holidays = pd.DataFrame(columns=["holiday", "name", "rule", "years", "observance"])
+    rules = check_calling_rules(pd.DataFrame([ny]), holidays, {"CA", "FL", "NY"}, "test")
+    area_codes, _ = reference()
+    population = pd.Series({"CA": 50, "NY": 30, "FL": 20})
+    sunday = params(target_total_records=10, seed=11, call_date=date(2026, 11, 29))
+    result = listiq_frame(
+        accounts_frame(rows), calls_frame([]), pd.Index([]), pd.Index([]), area_codes,
+        population, sunday, rules,
+    )  # fmt: skip
+    # Quotas 5/3/2. NY is closed and FL has no records: their 5 go to CA, the only open state
+    # with records, which takes all 10 (its 3 recent and 7 older).
+    assert result.plan[["quota", "granted", "shortfall"]].to_dict("index") == {
+        "CA": {"quota": 5, "granted": 10, "shortfall": 0},
+        "FL": {"quota": 2, "granted": 0, "shortfall": 2},
+        "NY": {"quota": 3, "granted": 0, "shortfall": 3},
+    }
+    assert set(result.call_list["State"]) == {"CA"} and len(result.call_list) == 10
+    assert result.closed == {"NY": "no calls on Sundays"}
+    assert result.counts["closed_states"] == {"NY": "no calls on Sundays"}
+    assert result.counts["states"]["NY"]["recent_available"] == 1  # still counted in the pool
+    # The same data on the Monday: NY is open again and gets its 3.
+    monday = sunday.model_copy(update={"call_date": date(2026, 11, 30)})
+    again = listiq_frame(
+        accounts_frame(rows), calls_frame([]), pd.Index([]), pd.Index([]), area_codes,
+        population, monday, rules,
+    )  # fmt: skip
+    assert again.plan.loc["NY", "granted"] == 3 and again.closed == {}

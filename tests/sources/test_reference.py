@@ -106,7 +106,7 @@ def _check_first_use(url: str, schema: str | None = None) -> None:
             }
             assert counts == {"area_codes": SHIPPED_AREA_CODES, "census_population": SHIPPED_STATES}
             al = connection.execute(
-                sa.text("SELECT sunday_start, sunday_end FROM state_calling_rules WHERE state = 'AL'")
+                sa.text("SELECT sunday_start, sunday_end FROM state_calling_rules WHERE state='AL'")
             ).one()
             assert tuple(al) == ("closed", "closed")
             total = connection.execute(sa.text("SELECT SUM(population) FROM census_population"))
