@@ -412,3 +412,26 @@ def test_postgresql_failed_first_use_load_leaves_no_table(pg_url, monkeypatch):
     with pytest.raises(DialflowError, match="^reference tables in SQL: UniqueViolation: "):
         load_reference_tables(url)
     assert _snapshot(url) == {}
+
+
+def test_an_operators_edit_of_the_state_rules_wins_and_a_bad_one_is_refused(tmp_path):
+    from datetime import date
+
+    from dialflow.errors import ConfigError
+
+    url = _sqlite_url(tmp_path)
+    sunday = date(2026, 11, 29)
+    assert load_reference_tables(url).calling_rules.on("AL", sunday).window is None
+    _execute(
+        url,
+        "UPDATE state_calling_rules SET sunday_start = '12:30', sunday_end = '17:00' "
+        "WHERE state = 'AL'",
+    )
+    assert load_reference_tables(url).calling_rules.on("AL", sunday).window == (750, 1020)
+    _execute(url, "UPDATE state_calling_rules SET holidays = 'boxing_day' WHERE state = 'AL'")
+    with pytest.raises(ConfigError) as caught:
+        load_reference_tables(url)
+    assert str(caught.value) == (
+        f"{url}: table state_calling_rules, row AL, column holidays: 'boxing_day' is not an id "
+        "of table state_holidays; add it there or fix the id"
+    )
