@@ -46,12 +46,6 @@ def plan(context: JobContext) -> JobPlan:
             rules,
         )
     )
-    if closed:
-        log.warning(
-            "call date %s: no calls in %s; their quota goes to the open states",
-            params.call_date.isoformat(),
-            ", ".join(f"{state} ({why})" for state, why in closed.items()),
-        )
     flagged = context.latest("dedupe", "dedupe_flagged.csv", settings.dedupe.sql_table, ["Id"])
     cleanup = latest_cleanup(context)
     for job_name, found in (("dedupe", flagged), ("autoflush", cleanup)):
@@ -63,6 +57,12 @@ def plan(context: JobContext) -> JobPlan:
             )
 
     def compute(run: Run, compute: ProgressCompute, tables: dict[str, dd.DataFrame]) -> JobOutput:
+        if closed:  # inside the run, so that run.log has it as well as the console
+            log.warning(
+                "call date %s: no calls in %s; their quota goes to the open states",
+                params.call_date.isoformat(),
+                ", ".join(f"{state} ({why})" for state, why in closed.items()),
+            )
         with run.stage("listiq") as stage:
             result = run_listiq(
                 tables["Account"],
