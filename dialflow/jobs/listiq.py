@@ -355,6 +355,7 @@ DEDUPE_FLAGGED = "dedupe_flagged"
 NO_VALID_PHONE = "no_valid_phone"
 UNMAPPED_AREA_CODE = "unmapped_area_code"
 RECENTLY_CALLED = "recently_called"
+ATTEMPT_CAP = "attempt_cap"
 SHARED_NUMBER = "shared_number"
 STATUSES = (
     CALLABLE,
@@ -363,6 +364,7 @@ STATUSES = (
     NO_VALID_PHONE,
     UNMAPPED_AREA_CODE,
     RECENTLY_CALLED,
+    ATTEMPT_CAP,
     SHARED_NUMBER,
 )
 
@@ -457,6 +459,78 @@ def recently_called(calls: pd.DataFrame, params: ListiqParams) -> pd.DataFrame:
     since = params.as_of - pd.Timedelta(days=params.contact_days_threshold)
     called = calls.loc[calls["CreatedDate"] > since, ["AccountId"]]
     return called.dropna().astype({"AccountId": STRING})
+
+
+CAP_WINDOW_META = empty_frame(
+    {"TimeZone": STRING, "State": STRING, "Cap": "int64", "Since": TIMESTAMP, "Until": TIMESTAMP}
+)
+CAPPED_META = empty_frame({"AccountId": STRING})
+
+
+def cap_windows(
+    area_codes: pd.DataFrame, params: ListiqParams, rules: CallingRules | None
+) -> pd.DataFrame:
+    """Return, per (TimeZone, State) of a state with an attempt cap that is open on the call
+    date, the cap and the span whose calls count against it (UTC).
+
+    The span runs from `attempt_window_hours` before the day's calling window opens to the
+    window's end: a number called `cap` times in it could reach cap + 1 inside some rolling
+    window if called that day (the cautious reading: any call in the span counts).
+    """
+    capped = {
+        state: rule for state, rule in (rules or CallingRules()).states.items() if rule.attempt_cap
+    }
+    places = area_codes.loc[area_codes["state"].isin(list(capped)), ["time_zone", "state"]]
+    if places.empty:
+        return CAP_WINDOW_META.copy()
+    places = places.drop_duplicates().set_axis(["TimeZone", "State"], axis=1)
+    windows = calling_windows(places, params.call_date, params.hours, params.state_hours, rules)
+    windows = windows.dropna(subset=["WindowStartUTC"]).reset_index(drop=True)
+    hours = windows["State"].map(lambda state: capped[state].attempt_window_hours)
+    return pd.DataFrame(
+        {
+            "TimeZone": windows["TimeZone"],
+            "State": windows["State"],
+            "Cap": windows["State"].map(lambda state: capped[state].attempt_cap),
+            "Since": windows["WindowStartUTC"] - pd.to_timedelta(hours, unit="h"),
+            "Until": windows["WindowEndUTC"],
+        }
+    ).astype(CAP_WINDOW_META.dtypes.to_dict())
+
+
+def calls_in_cap_windows(calls: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
+    """Return the Task rows (AccountId, CreatedDate) inside the widest cap span."""
+    if windows.empty:
+        return calls.loc[[], ["AccountId", "CreatedDate"]].astype({"AccountId": STRING})
+    inside = (calls["CreatedDate"] >= windows["Since"].min()) & (
+        calls["CreatedDate"] < windows["Until"].max()
+    )
+    return calls.loc[inside, ["AccountId", "CreatedDate"]].dropna().astype({"AccountId": STRING})
+
+
+def capped_accounts(
+    pool: pd.DataFrame, calls: pd.DataFrame, windows: pd.DataFrame
+) -> pd.DataFrame:
+    """Return the AccountIds whose Task rows inside their place's cap span reach the cap.
+
+    Args:
+        pool: callable rows with AccountId, TimeZone and State.
+        calls: Task rows with AccountId and CreatedDate (the same accounts' partition).
+        windows: the output of `cap_windows`.
+    """
+    places = pool[["AccountId", "TimeZone", "State"]].merge(windows, on=["TimeZone", "State"])
+    hits = calls[["AccountId", "CreatedDate"]].merge(places, on="AccountId")
+    hits = hits[(hits["CreatedDate"] >= hits["Since"]) & (hits["CreatedDate"] < hits["Until"])]
+    counts = hits.groupby("AccountId")["Cap"].agg(["size", "max"])
+    return pd.DataFrame({"AccountId": counts.index[counts["size"] >= counts["max"]]}).astype(
+        {"AccountId": STRING}
+    )
+
+
+def without_capped(pool: pd.DataFrame, calls: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
+    """Return the pool rows whose account is not at its attempt cap (`capped_accounts`)."""
+    capped = capped_accounts(pool, calls, windows)["AccountId"]
+    return pool[~pool["AccountId"].isin(capped).to_numpy()]
 
 
 def one_per_number(pool: pd.DataFrame) -> pd.DataFrame:
@@ -591,6 +665,13 @@ def listiq_frame(
     status.loc[(status["Status"] == CALLABLE) & status["AccountId"].isin(called), "Status"] = (
         RECENTLY_CALLED
     )
+    windows = cap_windows(area_codes, params, rules)
+    capped = capped_accounts(
+        status[status["Status"] == CALLABLE], calls_in_cap_windows(calls, windows), windows
+    )["AccountId"]
+    status.loc[(status["Status"] == CALLABLE) & status["AccountId"].isin(capped), "Status"] = (
+        ATTEMPT_CAP
+    )
     contacted = status[status["Status"] == CALLABLE]
     pool = one_per_number(contacted)
     status.loc[contacted.index.difference(pool.index), "Status"] = SHARED_NUMBER
@@ -604,6 +685,34 @@ def listiq_frame(
     )
     summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed)
     return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped}, closed)
+
+
+def _without_capped(
+    not_called: dd.DataFrame, partitions: int, calls: dd.DataFrame, windows: pd.DataFrame
+) -> dd.DataFrame:
+    """Drop the accounts at their state's attempt cap.
+
+    `not_called` comes out of `without_accounts`, hashed by AccountId into `partitions`
+    partitions; the Task rows of the cap spans (few) are hashed the same way, so each account
+    meets its calls without moving the pool again.
+    """
+    import dask.dataframe as dd
+
+    if windows.empty:
+        return not_called
+    recent = calls.map_partitions(
+        calls_in_cap_windows, windows, meta=CAPPED_META.assign(CreatedDate=pd.Series(
+            [], dtype=TIMESTAMP)), token="listiq-cap-calls",
+    )  # fmt: skip
+    return dd.map_partitions(
+        without_capped,
+        not_called,
+        recent.shuffle(on="AccountId", npartitions=partitions),
+        windows,
+        meta=not_called._meta,
+        align_dataframes=False,
+        token="listiq-not-capped",
+    )
 
 
 def run_listiq(
@@ -643,31 +752,40 @@ def run_listiq(
     )
     # Repeated call rows need no dedupe first: the anti-join takes them as they are.
     not_called = without_accounts(callable_, called, token="listiq-not-called")
-    pool = not_called.shuffle(on="Phone").map_partitions(
+    partitions = max(callable_.npartitions, called.npartitions)  # as without_accounts hashes
+    not_capped = _without_capped(
+        not_called, partitions, calls, cap_windows(area_codes, params, rules)
+    )
+    pool = not_capped.shuffle(on="Phone").map_partitions(
         one_per_number, meta=POOL_META, token="listiq-one-per-number"
     )
-    pool, statuses, unmapped, n_callable, n_not_called, available, *checked = persist(
-        pool,
-        statuses,
-        unmapped,
-        callable_.map_partitions(len).sum(),
-        not_called.map_partitions(len).sum(),
-        _available(pool),
-        *checks.collections,
-        tasks_without_account(calls),
-        stage="build the pool",
+    pool, statuses, unmapped, n_callable, n_not_called, n_not_capped, available, *checked = (
+        persist(
+            pool,
+            statuses,
+            unmapped,
+            callable_.map_partitions(len).sum(),
+            not_called.map_partitions(len).sum(),
+            not_capped.map_partitions(len).sum(),
+            _available(pool),
+            *checks.collections,
+            tasks_without_account(calls),
+            stage="build the pool",
+        )
     )
     # All small by construction: counts by status, area code, state and bucket, and the checks.
-    statuses, unmapped, n_callable, n_not_called, available, *checked = compute(
-        statuses, unmapped, n_callable, n_not_called, available, *checked, stage="count the pool"
-    )
+    statuses, unmapped, n_callable, n_not_called, n_not_capped, available, *checked = compute(
+        statuses, unmapped, n_callable, n_not_called, n_not_capped, available, *checked,
+        stage="count the pool",
+    )  # fmt: skip
     *account_checks, no_account = checked
     dropped = dropped_counts(AccountChecks.settle(*account_checks), no_account)
     n_pool = int(available.sum())
     statuses = statuses.drop(CALLABLE, errors="ignore")
     statuses[CALLABLE] = n_pool
     statuses[RECENTLY_CALLED] = int(n_callable) - int(n_not_called)
-    statuses[SHARED_NUMBER] = int(n_not_called) - n_pool
+    statuses[ATTEMPT_CAP] = int(n_not_called) - int(n_not_capped)
+    statuses[SHARED_NUMBER] = int(n_not_capped) - n_pool
 
     def candidates(granted: pd.Series) -> pd.DataFrame:
         reduced = keep_best(pool, state_candidates, POOL_META, granted=granted, seed=params.seed)

@@ -426,3 +426,51 @@ def test_a_state_closed_on_the_call_date_passes_its_quota_to_the_open_states():
         population, monday, rules,
     )  # fmt: skip
     assert again.plan.loc["NY", "granted"] == 3 and again.closed == {}
+
+
+def test_an_account_at_its_states_attempt_cap_is_left_out_in_pandas_and_on_dask():
+    import dask.dataframe as dd
+
+    from dialflow.calling_rules import RULE_COLUMNS, check_calling_rules
+    from dialflow.jobs.listiq import listiq_frame, run_listiq
+    from tests.conftest import accounts_frame, calls_frame
+
+    fl = dict.fromkeys(RULE_COLUMNS, "")
+    fl.update(state="FL", attempt_cap="3", attempt_window_hours="24", source="test",
+              verified="2026-11-29")  # fmt: skip
+    holidays = pd.DataFrame(columns=["holiday", "name", "rule", "years", "observance"])
+    rules = check_calling_rules(pd.DataFrame([fl]), holidays, {"FL", "NY"}, "test")
+    rows = [
+        account("F3", Phone="305-555-0103"),
+        account("F2", Phone="305-555-0102"),
+        account("FOLD", Phone="305-555-0104"),
+        account("N3", Phone="212-736-5103"),
+    ]
+    # 25 Nov 2026: Florida's window opens 8:00 EST = 13:00 UTC, so calls from 24 Nov 13:00 UTC
+    # count. F3 has 3 of them (capped); F2 has 2; FOLD's third is an hour too early; New York
+    # has no cap. With contact_days_threshold 0 none of these calls (all before --as-of) is
+    # "recently called".
+    calls = [
+        *(("F3", "", "No Answer", f"2026-11-{d}Z") for d in ("24T13:00", "25T09:00", "25T11:59")),
+        *(("F2", "", "No Answer", f"2026-11-{d}Z") for d in ("24T14:00", "25T09:00")),
+        *(("FOLD", "", "No Answer", f"2026-11-{d}Z") for d in ("24T12:00", "24T14:00", "25T09:00")),
+        *(("N3", "", "No Answer", f"2026-11-{d}Z") for d in ("24T14:00", "25T09:00", "25T10:00")),
+    ]
+    area_codes, _ = reference()
+    population = pd.Series({"FL": 50, "NY": 50})
+    run_params = params(target_total_records=10, contact_days_threshold=0)
+    accounts, tasks = accounts_frame(rows), calls_frame(calls)
+    expected = listiq_frame(
+        accounts, tasks, pd.Index([]), pd.Index([]), area_codes, population, run_params, rules
+    )
+    assert sorted(expected.call_list["AccountId"]) == ["F2", "FOLD", "N3"]
+    assert {k: v for k, v in expected.counts["accounts_by_status"].items() if v} == {
+        "callable": 3,
+        "attempt_cap": 1,
+    }
+    got = run_listiq(
+        dd.from_pandas(accounts, npartitions=2), dd.from_pandas(tasks, npartitions=3),
+        pd.Index([]), pd.Index([]), area_codes, population, run_params, rules=rules,
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(got.call_list, expected.call_list)
+    assert got.counts == expected.counts
