@@ -122,6 +122,31 @@ def test_bad_call_date_is_one_line_and_writes_nothing(tmp_path, demo):
     assert no_run_folder(tmp_path, "listiq")
 
 
+def test_a_bad_state_rule_in_sql_is_one_line_and_writes_nothing(tmp_path, demo):
+    import sqlalchemy as sa
+
+    from dialflow.sources.reference import load_reference_tables
+
+    config = str(write_config(tmp_path, demo))
+    url = f"sqlite:///{tmp_path / 'out' / 'dialflow.sqlite'}"
+    (tmp_path / "out").mkdir(exist_ok=True)
+    load_reference_tables(url)  # first use: the shipped copy goes into SQL
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE state_calling_rules SET weekday_start = '10am' WHERE state = 'KY'")
+        )
+    engine.dispose()
+    result = run_cli("run", "listiq", "--config", config, "--as-of", AS_OF, "--no-email")
+    assert result.exit_code == 2
+    assert one_error_line(result.output) == (
+        f"Error: {url}: table state_calling_rules, row KY, column weekday_start: '10am' is not "
+        "a local time; write HH:MM (e.g. 09:00), leave start and end empty for federal hours, "
+        "or write closed in both"
+    )
+    assert no_run_folder(tmp_path, "listiq")
+
+
 def test_failed_run_is_emailed_with_its_cause(tmp_path, demo, serve):
     inbox, port = serve()
     config = write_config(tmp_path, demo, extra=email_config(port))
