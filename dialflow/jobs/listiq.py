@@ -465,6 +465,7 @@ CAP_WINDOW_META = empty_frame(
     {"TimeZone": STRING, "State": STRING, "Cap": "int64", "Since": TIMESTAMP, "Until": TIMESTAMP}
 )
 CAPPED_META = empty_frame({"AccountId": STRING})
+CAP_CALLS_META = empty_frame({"AccountId": STRING, "CreatedDate": TIMESTAMP})
 
 
 def cap_windows(
@@ -701,9 +702,8 @@ def _without_capped(
     if windows.empty:
         return not_called
     recent = calls.map_partitions(
-        calls_in_cap_windows, windows, meta=CAPPED_META.assign(CreatedDate=pd.Series(
-            [], dtype=TIMESTAMP)), token="listiq-cap-calls",
-    )  # fmt: skip
+        calls_in_cap_windows, windows, meta=CAP_CALLS_META, token="listiq-cap-calls"
+    )
     return dd.map_partitions(
         without_capped,
         not_called,
