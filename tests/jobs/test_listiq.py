@@ -468,9 +468,23 @@ def test_an_account_at_its_states_attempt_cap_is_left_out_in_pandas_and_on_dask(
         "callable": 3,
         "attempt_cap": 1,
     }
-    got = run_listiq(
-        dd.from_pandas(accounts, npartitions=2), dd.from_pandas(tasks, npartitions=3),
-        pd.Index([]), pd.Index([]), area_codes, population, run_params, rules=rules,
-    )  # fmt: skip
-    pd.testing.assert_frame_equal(got.call_list, expected.call_list)
-    assert got.counts == expected.counts
+    # On Dask, with 20 more capped accounts so that they land in several partitions: each must
+    # meet its calls whatever the partition counts.
+    more = [account(f"C{i:02d}", Phone=f"305-555-02{i:02d}") for i in range(20)]
+    more_calls = [
+        (f"C{i:02d}", "", "No Answer", f"2026-11-25T0{hour}:00Z") for i in range(20)
+        for hour in (1, 2, 3)
+    ]  # fmt: skip
+    accounts, tasks = accounts_frame(rows + more), calls_frame(calls + more_calls)
+    expected = listiq_frame(
+        accounts, tasks, pd.Index([]), pd.Index([]), area_codes, population, run_params, rules
+    )
+    assert expected.counts["accounts_by_status"]["attempt_cap"] == 21
+    for account_parts, task_parts in ((2, 3), (5, 2), (4, 7)):
+        got = run_listiq(
+            dd.from_pandas(accounts, npartitions=account_parts),
+            dd.from_pandas(tasks, npartitions=task_parts),
+            pd.Index([]), pd.Index([]), area_codes, population, run_params, rules=rules,
+        )  # fmt: skip
+        pd.testing.assert_frame_equal(got.call_list, expected.call_list)
+        assert got.counts == expected.counts
