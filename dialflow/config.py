@@ -531,9 +531,9 @@ class ListiqSettings(_Section):
     contact_days_threshold: float = Field(30, ge=0)
     seed: int | None = Field(None, ge=0)
     calling_hours: CallingHours = CallingHours()
-    state_calling_hours: dict[str, CallingHours] = {
-        state: CallingHours(start=8, end=20) for state in ("FL", "MD", "OK", "WA")
-    }
+    # Operator's narrowing on top of the state_calling_rules reference table (which holds FL,
+    # MD, OK, WA 8:00-20:00 and the other states' rules): never widens a state's window.
+    state_calling_hours: dict[str, CallingHours] = {}
     sql_table: Identifier = "call_list"
     # Files written beside the call list CSV, which is always written (`csv`): see EXPORT_PROFILES.
     exports: tuple[str, ...] = ("csv",)

@@ -63,6 +63,19 @@ def test_listiq_after_dedupe_and_autoflush_excludes_their_results(tmp_path, demo
     assert len(cleared) > 0 and not cleared & set(used)
     assert (listed["Phone"] == normalize_e164(listed["Phone"]).astype(str)).all()
     assert set(listed["Bucket"]) == {"recent", "historical"}
+    # 2026-11-26 is Thanksgiving: the shipped state rules close five states.
+    thanksgiving = ["AL", "LA", "PA", "RI", "UT"]
+    assert not listed["State"].isin(thanksgiving).any()
+    (line,) = [
+        line for line in (listiq / "run.log").read_text().splitlines() if "no calls in" in line
+    ]
+    assert line.endswith(
+        "call date 2026-11-26: no calls in AL (holiday: Thanksgiving Day), LA (holiday: "
+        "Thanksgiving Day), PA (holiday: Thanksgiving Day), RI (holiday: Thanksgiving Day), "
+        "UT (holiday: Thanksgiving Day); their quota goes to the open states"
+    )
+    kentucky = listed[listed["State"] == "KY"].iloc[0]
+    assert kentucky["WindowStartLocal"].startswith("2026-11-26T10:00:00-0")
     florida = listed[listed["State"] == "FL"].iloc[0]
     assert florida["WindowStartLocal"].startswith("2026-11-26T08:00:00-0")
     assert florida["WindowEndLocal"].endswith(("T19:00:00-06:00", "T20:00:00-05:00"))
@@ -71,6 +84,8 @@ def test_listiq_after_dedupe_and_autoflush_excludes_their_results(tmp_path, demo
     counts = summary["counts"]
     assert (counts["target"], counts["delivered"]) == (900, 900)
     assert sum(s["delivered"] for s in counts["states"].values()) == 900
+    assert counts["closed_states"] == dict.fromkeys(thanksgiving, "holiday: Thanksgiving Day")
+    assert all(counts["states"][state]["delivered"] == 0 for state in thanksgiving)
     assert counts["accounts_by_status"]["dedupe_flagged"] > 0
     assert summary["inputs"]["previous_runs"]["dedupe"]["run_id"] == dedupe.name
     assert summary["inputs"]["previous_runs"]["autoflush"]["run_id"] == autoflush.name
@@ -79,7 +94,8 @@ def test_listiq_after_dedupe_and_autoflush_excludes_their_results(tmp_path, demo
     with sqlite3.connect(tmp_path / "out" / "dialflow.sqlite") as db:
         rows = db.execute("select count(*), min(run_id) from call_list").fetchone()
         states = db.execute("select count(*) from census_population").fetchone()
-    assert rows == (900, listiq.name) and states == (51,)
+        rules = db.execute("select count(*) from state_calling_rules").fetchone()
+    assert rows == (900, listiq.name) and states == (51,) and rules == (18,)
 
     (message,) = [inbox.message()]
     assert inbox.subject().startswith("[DIAL-Flow] listiq succeeded: 900 rows")
@@ -135,6 +151,31 @@ def test_bad_call_date_is_one_line_and_writes_nothing(tmp_path, demo):
     assert result.exit_code == 2
     assert one_error_line(result.output) == (
         "Error: --call-date 'tomorrow': not a date; give YYYY-MM-DD like 2026-11-25"
+    )
+    assert no_run_folder(tmp_path, "listiq")
+
+
+def test_a_bad_state_rule_in_sql_is_one_line_and_writes_nothing(tmp_path, demo):
+    import sqlalchemy as sa
+
+    from dialflow.sources.reference import load_reference_tables
+
+    config = str(write_config(tmp_path, demo))
+    url = f"sqlite:///{tmp_path / 'out' / 'dialflow.sqlite'}"
+    (tmp_path / "out").mkdir(exist_ok=True)
+    load_reference_tables(url)  # first use: the shipped copy goes into SQL
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text("UPDATE state_calling_rules SET weekday_start = '10am' WHERE state = 'KY'")
+        )
+    engine.dispose()
+    result = run_cli("run", "listiq", "--config", config, "--as-of", AS_OF, "--no-email")
+    assert result.exit_code == 2
+    assert one_error_line(result.output) == (
+        f"Error: {url}: table state_calling_rules, row KY, column weekday_start: '10am' is not "
+        "a local time; write HH:MM (e.g. 09:00), leave start and end empty for federal hours, "
+        "or write closed in both"
     )
     assert no_run_folder(tmp_path, "listiq")
 

@@ -8,19 +8,25 @@ pure functions on pandas frames; `listiq_frame` runs them all in pandas (the ref
 
 Calling windows (decision): the window is the interval that is inside the local calling hours
 of every time zone of the number's area code, computed for the call date with each zone's own
-daylight-saving rules. It is written as ISO-8601 local times with their UTC offset in the first
-zone the area code lists, so that the same instant reads the same in every tool.
+daylight-saving rules. The local hours are the state's for that date (`calling_rules`: the
+`state_calling_rules` table, then `listiq.state_calling_hours`, both only ever narrowing the
+federal `listiq.calling_hours`). It is written as ISO-8601 local times with their UTC offset in
+the first zone the area code lists, so that the same instant reads the same in every tool.
+
+A state closed on the call date (a Sunday ban, a holiday, a `closed` day) is planned as a state
+without records: it gets no rows and its quota passes to the open states like any shortfall.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import pandas as pd
 
+from ..calling_rules import CallingRules, DayRule, Window, intersect
 from ..schema import STRING, TIMESTAMP, empty_frame
 from . import Compute, Persist, dask_compute, dask_persist, keep_best, without_accounts
 from .params import JobParams
@@ -239,11 +245,48 @@ def pick_state_lists(
     return chosen.reset_index(drop=True)
 
 
+def state_day_rules(
+    states: pd.Index | list[str],
+    call_date: date,
+    hours: tuple[int, int] = (8, 21),
+    state_hours: dict[str, tuple[int, int]] | None = None,
+    rules: CallingRules | None = None,
+) -> dict[str, DayRule]:
+    """Return each state's local window on the call date, or why it is closed.
+
+    The window is the intersection of the federal `hours`, the state's rule for that date (its
+    hours for the kind of day; closed on a `closed` day or a holiday) and the configured
+    `state_hours`; an empty intersection closes the state too.
+    """
+    rules = rules or CallingRules()
+    state_hours = state_hours or {}
+    federal: Window = (hours[0] * 60, hours[1] * 60)
+    result = {}
+    for state in states:
+        day = rules.on(state, call_date, federal)
+        configured = state_hours.get(state)
+        if day.window is not None and configured is not None:
+            window = intersect(day.window, (configured[0] * 60, configured[1] * 60))
+            day = DayRule(window, None if window else "no legal hours (listiq.state_calling_hours)")
+        result[state] = day
+    return result
+
+
+def closed_states(day_rules: dict[str, DayRule]) -> dict[str, str]:
+    """Return the closed states and why, in state order."""
+    return {
+        state: str(day.closed_because)
+        for state, day in sorted(day_rules.items())
+        if day.window is None
+    }
+
+
 def calling_windows(
     places: pd.DataFrame,
     call_date: date,
     hours: tuple[int, int] = (8, 21),
     state_hours: dict[str, tuple[int, int]] | None = None,
+    rules: CallingRules | None = None,
 ) -> pd.DataFrame:
     """Return the legal calling window of each distinct (TimeZone, State) on a call date.
 
@@ -251,22 +294,26 @@ def calling_windows(
         places: TimeZone (IANA names joined by "|") and State columns; few distinct pairs.
         call_date: the day of calling.
         hours: local (start, end) hours allowed by default (the federal 8:00 to 21:00).
-        state_hours: stricter local hours by state code (e.g. FL and OK: 8:00 to 20:00).
+        state_hours: configured local hours by state code, narrowing the rest.
+        rules: the state calling rules (hours by kind of day, Sunday and holiday closures).
 
     Returns:
         One row per pair: WindowStartLocal and WindowEndLocal (ISO-8601 with offset, in the first
-        zone), WindowStartUTC and WindowEndUTC; all null when no instant is legal in every zone.
+        zone), WindowStartUTC and WindowEndUTC; all null when no instant is legal in every zone
+        (or the state is closed on the call date).
     """
-    state_hours = state_hours or {}
+    pairs = places[["TimeZone", "State"]].drop_duplicates()
+    day_rules = state_day_rules(pairs["State"].unique(), call_date, hours, state_hours, rules)
     rows = []
     # A Python loop over distinct (zones, state) pairs: a few hundred at most, never per record.
-    for zones_text, state in (
-        places[["TimeZone", "State"]].drop_duplicates().itertuples(index=False)
-    ):
-        start_hour, end_hour = state_hours.get(state, hours)
+    for zones_text, state in pairs.itertuples(index=False):
+        window = day_rules[state].window
+        if window is None:
+            rows.append((zones_text, state, None, None, pd.NaT, pd.NaT))
+            continue
         zones = zones_text.split("|")
-        start = max(_local(call_date, start_hour, zone) for zone in zones)
-        end = min(_local(call_date, end_hour, zone) for zone in zones)
+        start = max(_local(call_date, window[0], zone) for zone in zones)
+        end = min(_local(call_date, window[1], zone) for zone in zones)
         if start >= end:
             rows.append((zones_text, state, None, None, pd.NaT, pd.NaT))
             continue
@@ -294,11 +341,12 @@ def calling_windows(
     )
 
 
-def _local(day: date, hour: int, zone: str) -> pd.Timestamp:
-    """Return `hour`:00 local time on `day` in `zone`, as a UTC timestamp."""
-    wall = datetime.combine(day, time(hour % 24))
+def _local(day: date, minutes: int, zone: str) -> pd.Timestamp:
+    """Return the local time `minutes` after midnight on `day` in `zone`, as a UTC timestamp."""
+    hour, minute = divmod(minutes % (24 * 60), 60)
+    wall = datetime.combine(day, time(hour, minute))
     stamp = pd.Timestamp(wall).tz_localize(zone)
-    return stamp.tz_convert("UTC") + pd.Timedelta(days=hour // 24)
+    return stamp.tz_convert("UTC") + pd.Timedelta(days=minutes // (24 * 60))
 
 
 # Why an account is not in the pool; `callable` ones are.
@@ -308,6 +356,7 @@ DEDUPE_FLAGGED = "dedupe_flagged"
 NO_VALID_PHONE = "no_valid_phone"
 UNMAPPED_AREA_CODE = "unmapped_area_code"
 RECENTLY_CALLED = "recently_called"
+ATTEMPT_CAP = "attempt_cap"
 SHARED_NUMBER = "shared_number"
 STATUSES = (
     CALLABLE,
@@ -316,6 +365,7 @@ STATUSES = (
     NO_VALID_PHONE,
     UNMAPPED_AREA_CODE,
     RECENTLY_CALLED,
+    ATTEMPT_CAP,
     SHARED_NUMBER,
 )
 
@@ -412,6 +462,79 @@ def recently_called(calls: pd.DataFrame, params: ListiqParams) -> pd.DataFrame:
     return called.dropna().astype({"AccountId": STRING})
 
 
+CAP_WINDOW_META = empty_frame(
+    {"TimeZone": STRING, "State": STRING, "Cap": "int64", "Since": TIMESTAMP, "Until": TIMESTAMP}
+)
+CAPPED_META = empty_frame({"AccountId": STRING})
+CAP_CALLS_META = empty_frame({"AccountId": STRING, "CreatedDate": TIMESTAMP})
+
+
+def cap_windows(
+    area_codes: pd.DataFrame, params: ListiqParams, rules: CallingRules | None
+) -> pd.DataFrame:
+    """Return, per (TimeZone, State) of a state with an attempt cap that is open on the call
+    date, the cap and the span whose calls count against it (UTC).
+
+    The span runs from `attempt_window_hours` before the day's calling window opens to the
+    window's end: a number called `cap` times in it could reach cap + 1 inside some rolling
+    window if called that day (the cautious reading: any call in the span counts).
+    """
+    capped = {
+        state: rule for state, rule in (rules or CallingRules()).states.items() if rule.attempt_cap
+    }
+    places = area_codes.loc[area_codes["state"].isin(list(capped)), ["time_zone", "state"]]
+    if places.empty:
+        return CAP_WINDOW_META.copy()
+    places = places.drop_duplicates().set_axis(["TimeZone", "State"], axis=1)
+    windows = calling_windows(places, params.call_date, params.hours, params.state_hours, rules)
+    windows = windows.dropna(subset=["WindowStartUTC"]).reset_index(drop=True)
+    hours = windows["State"].map(lambda state: capped[state].attempt_window_hours)
+    return pd.DataFrame(
+        {
+            "TimeZone": windows["TimeZone"],
+            "State": windows["State"],
+            "Cap": windows["State"].map(lambda state: capped[state].attempt_cap),
+            "Since": windows["WindowStartUTC"] - pd.to_timedelta(hours, unit="h"),
+            "Until": windows["WindowEndUTC"],
+        }
+    ).astype(CAP_WINDOW_META.dtypes.to_dict())
+
+
+def calls_in_cap_windows(calls: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
+    """Return the Task rows (AccountId, CreatedDate) inside the widest cap span."""
+    if windows.empty:
+        return calls.loc[[], ["AccountId", "CreatedDate"]].astype({"AccountId": STRING})
+    inside = (calls["CreatedDate"] >= windows["Since"].min()) & (
+        calls["CreatedDate"] < windows["Until"].max()
+    )
+    return calls.loc[inside, ["AccountId", "CreatedDate"]].dropna().astype({"AccountId": STRING})
+
+
+def capped_accounts(
+    pool: pd.DataFrame, calls: pd.DataFrame, windows: pd.DataFrame
+) -> pd.DataFrame:
+    """Return the AccountIds whose Task rows inside their place's cap span reach the cap.
+
+    Args:
+        pool: callable rows with AccountId, TimeZone and State.
+        calls: Task rows with AccountId and CreatedDate (the same accounts' partition).
+        windows: the output of `cap_windows`.
+    """
+    places = pool[["AccountId", "TimeZone", "State"]].merge(windows, on=["TimeZone", "State"])
+    hits = calls[["AccountId", "CreatedDate"]].merge(places, on="AccountId")
+    hits = hits[(hits["CreatedDate"] >= hits["Since"]) & (hits["CreatedDate"] < hits["Until"])]
+    counts = hits.groupby("AccountId")["Cap"].agg(["size", "max"])
+    return pd.DataFrame({"AccountId": counts.index[counts["size"] >= counts["max"]]}).astype(
+        {"AccountId": STRING}
+    )
+
+
+def without_capped(pool: pd.DataFrame, calls: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
+    """Return the pool rows whose account is not at its attempt cap (`capped_accounts`)."""
+    capped = capped_accounts(pool, calls, windows)["AccountId"]
+    return pool[~pool["AccountId"].isin(capped).to_numpy()]
+
+
 def one_per_number(pool: pd.DataFrame) -> pd.DataFrame:
     """Keep one account per phone number: the newest record (CreatedDate, then greatest Id).
 
@@ -424,9 +547,11 @@ def one_per_number(pool: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop_duplicates("Phone", keep="first")
 
 
-def finish_call_list(chosen: pd.DataFrame, params: ListiqParams) -> pd.DataFrame:
+def finish_call_list(
+    chosen: pd.DataFrame, params: ListiqParams, rules: CallingRules | None = None
+) -> pd.DataFrame:
     """Shuffle the chosen records with the seed and add each number's calling window."""
-    windows = calling_windows(chosen, params.call_date, params.hours, params.state_hours)
+    windows = calling_windows(chosen, params.call_date, params.hours, params.state_hours, rules)
     shuffled = chosen.assign(_order=seeded_order(chosen["AccountId"], params.seed, SHUFFLE))
     shuffled = shuffled.sort_values(["_order", "AccountId"])
     listed = shuffled.merge(windows, on=["TimeZone", "State"], how="left", validate="m:1")
@@ -435,9 +560,10 @@ def finish_call_list(chosen: pd.DataFrame, params: ListiqParams) -> pd.DataFrame
 
 def summarise(
     statuses: pd.Series, unmapped: pd.Series, plan: pd.DataFrame, available: pd.DataFrame,
-    call_list: pd.DataFrame, params: ListiqParams,
+    call_list: pd.DataFrame, params: ListiqParams, closed: dict[str, str] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Return the run summary's counts: the pool, target vs delivered per state and bucket."""
+    """Return the run summary's counts: the pool, target vs delivered per state and bucket, and
+    the states closed on the call date (with why)."""
     delivered = call_list.groupby(["State", "Bucket"]).size().unstack(fill_value=0)
     delivered = delivered.reindex(index=plan.index, columns=[RECENT, HISTORICAL], fill_value=0)
     per_state = {
@@ -465,6 +591,7 @@ def summarise(
             HISTORICAL: int(delivered[HISTORICAL].sum()),
         },
         "states": per_state,
+        "closed_states": dict(closed or {}),
         "seed": params.seed,
         "call_date": params.call_date.isoformat(),
     }
@@ -475,6 +602,7 @@ class ListiqResult:
     call_list: pd.DataFrame
     plan: pd.DataFrame  # by state: population, quota, granted, shortfall
     counts: dict[str, Any]
+    closed: dict[str, str] = field(default_factory=dict)  # states closed on the call date: why
 
 
 def _status_counts(
@@ -500,17 +628,26 @@ def _plan_and_pick(
     population: pd.Series,
     candidates: Callable[[pd.Series], pd.DataFrame],
     params: ListiqParams,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Apportion the target, fetch the candidates the plan needs, pick and finish the list."""
+    rules: CallingRules | None,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, str]]:
+    """Apportion the target, fetch the candidates the plan needs, pick and finish the list.
+
+    A state closed on the call date is planned as one without records, so its quota passes to
+    the open states as any shortfall does.
+    """
     by_bucket = (
         available.unstack(fill_value=0)
         .reindex(index=population.index, columns=[RECENT, HISTORICAL], fill_value=0)
         .astype("int64")
     )
-    plan = apportion(population, by_bucket.sum(axis=1), params.target_total_records)
+    closed = closed_states(
+        state_day_rules(population.index, params.call_date, params.hours, params.state_hours, rules)
+    )
+    open_available = by_bucket.sum(axis=1).where(~by_bucket.index.isin(list(closed)), 0)
+    plan = apportion(population, open_available, params.target_total_records)
     chosen = pick_state_lists(candidates(plan["granted"]), plan, params.recent_share, params.seed)
     plan.insert(0, "population", population)
-    return finish_call_list(chosen, params), plan, by_bucket
+    return finish_call_list(chosen, params, rules), plan, by_bucket, closed
 
 
 def listiq_frame(
@@ -521,6 +658,7 @@ def listiq_frame(
     area_codes: pd.DataFrame,
     population: pd.Series,
     params: ListiqParams,
+    rules: CallingRules | None = None,
 ) -> ListiqResult:
     """Run the whole job on pandas frames: the reference the Dask wiring must equal."""
     accounts, dropped = checked_frames(accounts, calls)
@@ -529,18 +667,53 @@ def listiq_frame(
     status.loc[(status["Status"] == CALLABLE) & status["AccountId"].isin(called), "Status"] = (
         RECENTLY_CALLED
     )
+    windows = cap_windows(area_codes, params, rules)
+    capped = capped_accounts(
+        status[status["Status"] == CALLABLE], calls_in_cap_windows(calls, windows), windows
+    )["AccountId"]
+    status.loc[(status["Status"] == CALLABLE) & status["AccountId"].isin(capped), "Status"] = (
+        ATTEMPT_CAP
+    )
     contacted = status[status["Status"] == CALLABLE]
     pool = one_per_number(contacted)
     status.loc[contacted.index.difference(pool.index), "Status"] = SHARED_NUMBER
     statuses, unmapped = _status_counts(status)
-    call_list, plan, by_bucket = _plan_and_pick(
+    call_list, plan, by_bucket, closed = _plan_and_pick(
         _available(pool),
         population,
         lambda granted: state_candidates(pool.drop(columns="Status"), granted, params.seed),
         params,
+        rules,
     )
-    summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params)
-    return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped})
+    summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed)
+    return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped}, closed)
+
+
+def _without_capped(
+    not_called: dd.DataFrame, partitions: int, calls: dd.DataFrame, windows: pd.DataFrame
+) -> dd.DataFrame:
+    """Drop the accounts at their state's attempt cap.
+
+    `not_called` comes out of `without_accounts`, hashed by AccountId into `partitions`
+    partitions; the Task rows of the cap spans (few) are hashed the same way, so each account
+    meets its calls without moving the pool again.
+    """
+    import dask.dataframe as dd
+
+    if windows.empty:
+        return not_called
+    recent = calls.map_partitions(
+        calls_in_cap_windows, windows, meta=CAP_CALLS_META, token="listiq-cap-calls"
+    )
+    return dd.map_partitions(
+        without_capped,
+        not_called,
+        recent.shuffle(on="AccountId", npartitions=partitions),
+        windows,
+        meta=not_called._meta,
+        align_dataframes=False,
+        token="listiq-not-capped",
+    )
 
 
 def run_listiq(
@@ -553,6 +726,7 @@ def run_listiq(
     params: ListiqParams,
     compute: Compute = dask_compute,
     persist: Persist = dask_persist,
+    rules: CallingRules | None = None,
 ) -> ListiqResult:
     """Wire the pure functions on Dask: build and count the pool, plan, fetch candidates, pick.
 
@@ -579,31 +753,40 @@ def run_listiq(
     )
     # Repeated call rows need no dedupe first: the anti-join takes them as they are.
     not_called = without_accounts(callable_, called, token="listiq-not-called")
-    pool = not_called.shuffle(on="Phone").map_partitions(
+    partitions = max(callable_.npartitions, called.npartitions)  # as without_accounts hashes
+    not_capped = _without_capped(
+        not_called, partitions, calls, cap_windows(area_codes, params, rules)
+    )
+    pool = not_capped.shuffle(on="Phone").map_partitions(
         one_per_number, meta=POOL_META, token="listiq-one-per-number"
     )
-    pool, statuses, unmapped, n_callable, n_not_called, available, *checked = persist(
-        pool,
-        statuses,
-        unmapped,
-        callable_.map_partitions(len).sum(),
-        not_called.map_partitions(len).sum(),
-        _available(pool),
-        *checks.collections,
-        tasks_without_account(calls),
-        stage="build the pool",
+    pool, statuses, unmapped, n_callable, n_not_called, n_not_capped, available, *checked = (
+        persist(
+            pool,
+            statuses,
+            unmapped,
+            callable_.map_partitions(len).sum(),
+            not_called.map_partitions(len).sum(),
+            not_capped.map_partitions(len).sum(),
+            _available(pool),
+            *checks.collections,
+            tasks_without_account(calls),
+            stage="build the pool",
+        )
     )
     # All small by construction: counts by status, area code, state and bucket, and the checks.
-    statuses, unmapped, n_callable, n_not_called, available, *checked = compute(
-        statuses, unmapped, n_callable, n_not_called, available, *checked, stage="count the pool"
-    )
+    statuses, unmapped, n_callable, n_not_called, n_not_capped, available, *checked = compute(
+        statuses, unmapped, n_callable, n_not_called, n_not_capped, available, *checked,
+        stage="count the pool",
+    )  # fmt: skip
     *account_checks, no_account = checked
     dropped = dropped_counts(AccountChecks.settle(*account_checks), no_account)
     n_pool = int(available.sum())
     statuses = statuses.drop(CALLABLE, errors="ignore")
     statuses[CALLABLE] = n_pool
     statuses[RECENTLY_CALLED] = int(n_callable) - int(n_not_called)
-    statuses[SHARED_NUMBER] = int(n_not_called) - n_pool
+    statuses[ATTEMPT_CAP] = int(n_not_called) - int(n_not_capped)
+    statuses[SHARED_NUMBER] = int(n_not_capped) - n_pool
 
     def candidates(granted: pd.Series) -> pd.DataFrame:
         reduced = keep_best(pool, state_candidates, POOL_META, granted=granted, seed=params.seed)
@@ -611,6 +794,8 @@ def run_listiq(
         (frame,) = compute(reduced, stage="pick records")
         return frame
 
-    call_list, plan, by_bucket = _plan_and_pick(available, population, candidates, params)
-    summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params)
-    return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped})
+    call_list, plan, by_bucket, closed = _plan_and_pick(
+        available, population, candidates, params, rules
+    )
+    summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed)
+    return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped}, closed)

@@ -1,4 +1,5 @@
-"""Reference tables: area codes and census population, shipped with the package and kept in SQL.
+"""Reference tables: area codes, census population and the state calling rules (with their
+holidays), shipped with the package and kept in SQL.
 
 With SQL enabled, the tables are read from `sql.url`; on first use (the table does not exist yet)
 the shipped copy is created and loaded there in one transaction, so the embedded SQLite database
@@ -17,6 +18,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pandas as pd
 import sqlalchemy as sa
 
+from ..calling_rules import (
+    HOLIDAY_COLUMNS,
+    RULE_COLUMNS,
+    STATE_CALLING_RULES,
+    STATE_HOLIDAYS,
+    CallingRules,
+    check_calling_rules,
+)
 from ..config import mask_passwords
 from ..errors import InputError
 from ..schema import STRING
@@ -43,7 +52,26 @@ def _reference_tables(metadata: sa.MetaData) -> dict[str, sa.Table]:
             sa.Column("state", sa.Unicode(2), primary_key=True),
             sa.Column("population", sa.BigInteger(), nullable=False),
         ),
+        # Text throughout, empty meaning "not set": dialflow/calling_rules.py checks every row.
+        STATE_CALLING_RULES: sa.Table(
+            STATE_CALLING_RULES,
+            metadata,
+            sa.Column("state", sa.Unicode(2), primary_key=True),
+            *(
+                sa.Column(name, sa.UnicodeText() if name in _LONG_TEXT else sa.Unicode(32))
+                for name in RULE_COLUMNS[1:]
+            ),
+        ),
+        STATE_HOLIDAYS: sa.Table(
+            STATE_HOLIDAYS,
+            metadata,
+            sa.Column("holiday", sa.Unicode(64), primary_key=True),
+            *(sa.Column(name, sa.Unicode(255)) for name in HOLIDAY_COLUMNS[1:]),
+        ),
     }
+
+
+_LONG_TEXT = ("holidays", "source")
 
 
 @dataclass(frozen=True)
@@ -53,6 +81,7 @@ class ReferenceTables:
     area_codes: pd.DataFrame  # area_code, state, time_zone (IANA names joined by "|")
     census_population: pd.DataFrame  # state, population
     origin: str
+    calling_rules: CallingRules = CallingRules()  # state_calling_rules with state_holidays
 
 
 def shipped_table(name: str) -> pd.DataFrame:
@@ -62,17 +91,20 @@ def shipped_table(name: str) -> pd.DataFrame:
 
 
 def load_reference_tables(sql_url: str | None) -> ReferenceTables:
-    """Read and check both reference tables from SQL (loading the shipped copy on first use),
+    """Read and check every reference table from SQL (loading the shipped copy on first use),
     or from the shipped copy when `sql_url` is None."""
     if sql_url is None:
-        raw = {name: shipped_table(name) for name in (AREA_CODES, CENSUS_POPULATION)}
+        raw = {name: shipped_table(name) for name in _reference_tables(sa.MetaData())}
         origin = "shipped copy (dialflow/data)"
     else:
         raw = _read_from_sql(sql_url)
         origin = mask_passwords(sql_url)
     census = check_census_population(raw[CENSUS_POPULATION], origin)
     area_codes = check_area_codes(raw[AREA_CODES], set(census["state"]), origin)
-    return ReferenceTables(area_codes, census, origin)
+    rules = check_calling_rules(
+        raw[STATE_CALLING_RULES], raw[STATE_HOLIDAYS], set(census["state"]), origin
+    )
+    return ReferenceTables(area_codes, census, origin, rules)
 
 
 def _read_from_sql(url: str) -> dict[str, pd.DataFrame]:

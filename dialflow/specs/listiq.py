@@ -26,7 +26,7 @@ def plan(context: JobContext) -> JobPlan:
     """Read the reference tables and the latest dedupe and autoflush results before any work;
     build the pool, apportion, pick and window the list on the cluster."""
     from ..jobs.exports import BILLING, build_exports, fetch_details, needs_details
-    from ..jobs.listiq import account_columns, run_listiq
+    from ..jobs.listiq import account_columns, closed_states, run_listiq, state_day_rules
     from ..jobs.usable_phone import cleared_keys
     from ..reports import target_vs_delivered_html
     from ..sources.reference import load_reference_tables
@@ -37,6 +37,16 @@ def plan(context: JobContext) -> JobPlan:
     day = parse_call_date(call_date, context.as_of) if call_date is not None else None
     params = ListiqParams.from_settings(settings, context.as_of, day)
     reference = load_reference_tables(context.sql_url)
+    rules = reference.calling_rules
+    closed = closed_states(
+        state_day_rules(
+            reference.census_population["state"],
+            params.call_date,
+            params.hours,
+            params.state_hours,
+            rules,
+        )
+    )
     flagged = context.latest("dedupe", "dedupe_flagged.csv", settings.dedupe.sql_table, ["Id"])
     cleanup = latest_cleanup(context)
     for job_name, found in (("dedupe", flagged), ("autoflush", cleanup)):
@@ -49,6 +59,12 @@ def plan(context: JobContext) -> JobPlan:
     cleared = cleared_keys(cleanup.rows) if cleanup else pd.Index([], dtype=str)
 
     def compute(run: Run, compute: ProgressCompute, tables: dict[str, dd.DataFrame]) -> JobOutput:
+        if closed:  # inside the run, so that run.log has it as well as the console
+            log.warning(
+                "call date %s: no calls in %s; their quota goes to the open states",
+                params.call_date.isoformat(),
+                ", ".join(f"{state} ({why})" for state, why in closed.items()),
+            )
         with run.stage("listiq") as stage:
             result = run_listiq(
                 tables["Account"],
@@ -60,6 +76,7 @@ def plan(context: JobContext) -> JobPlan:
                 params,
                 compute=compute,
                 persist=compute.persist,
+                rules=rules,
             )
             stage["pool"] = result.counts["pool"]
             stage["delivered"] = result.counts["delivered"]
@@ -80,6 +97,8 @@ def plan(context: JobContext) -> JobPlan:
 
         def report(path: Path) -> None:
             title = f"listiq {day}: target vs delivered by state"
+            if result.closed:
+                title += f" (closed today: {', '.join(result.closed)})"
             target_vs_delivered_html(result.plan, path, title)
 
         return JobOutput(

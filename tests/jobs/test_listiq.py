@@ -328,21 +328,26 @@ def test_whole_job_exact_list_with_a_state_short_of_records():
 
 
 def test_dask_wiring_equals_the_pandas_reference_on_demo_data(tmp_path):
+    from datetime import date
+
     import dask.dataframe as dd
 
     from dialflow.demo import generate_demo_data
     from dialflow.jobs.listiq import account_columns, listiq_frame, run_listiq
     from dialflow.sources import FileSource
+    from dialflow.sources.reference import load_reference_tables
 
     generate_demo_data(tmp_path, accounts=3000, calls=9000, seed=5, as_of=AS_OF.normalize())
-    run_params = params(target_total_records=700)
+    # A Sunday, with the shipped state rules: AL, LA, MS, RI and UT are closed.
+    run_params = params(target_total_records=700, call_date=date(2026, 11, 29))
+    rules = load_reference_tables(None).calling_rules
     source = FileSource(tmp_path, {}, run_params.phone_fields)
     accounts = source.read("Account", account_columns(run_params)).compute()
     calls = source.read("Task", ["AccountId", "CreatedDate"]).compute()
     area_codes, population = reference()
     excluded = pd.Index(accounts["Id"].iloc[::50])
     expected = listiq_frame(
-        accounts, calls, excluded, pd.Index([]), area_codes, population, run_params
+        accounts, calls, excluded, pd.Index([]), area_codes, population, run_params, rules
     )
     for partitions in (1, 4):
         got = run_listiq(
@@ -353,11 +358,14 @@ def test_dask_wiring_equals_the_pandas_reference_on_demo_data(tmp_path):
             area_codes,
             population,
             run_params,
+            rules=rules,
         )
         pd.testing.assert_frame_equal(got.call_list, expected.call_list)
         pd.testing.assert_frame_equal(got.plan, expected.plan)
         assert got.counts == expected.counts
     assert len(expected.call_list) == 700
+    assert sorted(expected.closed) == ["AL", "LA", "MS", "RI", "UT"]
+    assert not expected.call_list["State"].isin(list(expected.closed)).any()
     assert expected.counts["accounts_by_status"]["dedupe_flagged"] == len(excluded) - (
         accounts["Do_Not_Call__c"].fillna(False).iloc[::50].sum()
     )
@@ -374,3 +382,109 @@ def test_account_status_on_a_partition_whose_index_repeats():
     status = account_status(accounts, pd.Index([]), pd.Index([]), area_codes, params())
     assert status["Phone"].tolist() == ["+12127365000", "+14158675309"]
     assert status["PhoneField"].tolist() == ["Phone_2__c", "Phone"]
+
+
+def test_a_state_closed_on_the_call_date_passes_its_quota_to_the_open_states():
+    from datetime import date
+
+    from dialflow.calling_rules import RULE_COLUMNS, check_calling_rules
+    from dialflow.jobs.listiq import listiq_frame
+    from tests.conftest import accounts_frame, calls_frame
+
+    # CA (415) 3 recent + 10 older; NY (212) 1 recent + 2 older; FL none. NY closes on Sundays.
+    rows = [account(f"CR{i}", f"2026-11-25T0{i}:00:00Z", Phone=f"415-867-530{i}") for i in range(3)]
+    rows += [account(f"CH{i}", Phone=f"415-867-54{i:02d}") for i in range(10)]
+    rows += [account("NR0", "2026-11-24T10:00:00Z", Phone="212-736-5100")]
+    rows += [account(f"NH{i}", Phone=f"212-736-520{i}") for i in range(2)]
+    ny = dict.fromkeys(RULE_COLUMNS, "")
+    ny.update(state="NY", sunday_start="closed", sunday_end="closed", source="test",
+              verified="2026-11-29")  # fmt: skip
+    holidays = pd.DataFrame(columns=["holiday", "name", "rule", "years", "observance"])
+    rules = check_calling_rules(pd.DataFrame([ny]), holidays, {"CA", "FL", "NY"}, "test")
+    area_codes, _ = reference()
+    population = pd.Series({"CA": 50, "NY": 30, "FL": 20})
+    sunday = params(target_total_records=10, seed=11, call_date=date(2026, 11, 29))
+    result = listiq_frame(
+        accounts_frame(rows), calls_frame([]), pd.Index([]), pd.Index([]), area_codes,
+        population, sunday, rules,
+    )  # fmt: skip
+    # Quotas 5/3/2. NY is closed and FL has no records: their 5 go to CA, the only open state
+    # with records, which takes all 10 (its 3 recent and 7 older).
+    assert result.plan[["quota", "granted", "shortfall"]].to_dict("index") == {
+        "CA": {"quota": 5, "granted": 10, "shortfall": 0},
+        "FL": {"quota": 2, "granted": 0, "shortfall": 2},
+        "NY": {"quota": 3, "granted": 0, "shortfall": 3},
+    }
+    assert set(result.call_list["State"]) == {"CA"} and len(result.call_list) == 10
+    assert result.closed == {"NY": "no calls on Sundays"}
+    assert result.counts["closed_states"] == {"NY": "no calls on Sundays"}
+    assert result.counts["states"]["NY"]["recent_available"] == 1  # still counted in the pool
+    # The same data on the Monday: NY is open again and gets its 3.
+    monday = sunday.model_copy(update={"call_date": date(2026, 11, 30)})
+    again = listiq_frame(
+        accounts_frame(rows), calls_frame([]), pd.Index([]), pd.Index([]), area_codes,
+        population, monday, rules,
+    )  # fmt: skip
+    assert again.plan.loc["NY", "granted"] == 3 and again.closed == {}
+
+
+def test_an_account_at_its_states_attempt_cap_is_left_out_in_pandas_and_on_dask():
+    import dask.dataframe as dd
+
+    from dialflow.calling_rules import RULE_COLUMNS, check_calling_rules
+    from dialflow.jobs.listiq import listiq_frame, run_listiq
+    from tests.conftest import accounts_frame, calls_frame
+
+    fl = dict.fromkeys(RULE_COLUMNS, "")
+    fl.update(state="FL", attempt_cap="3", attempt_window_hours="24", source="test",
+              verified="2026-11-29")  # fmt: skip
+    holidays = pd.DataFrame(columns=["holiday", "name", "rule", "years", "observance"])
+    rules = check_calling_rules(pd.DataFrame([fl]), holidays, {"FL", "NY"}, "test")
+    rows = [
+        account("F3", Phone="305-555-0103"),
+        account("F2", Phone="305-555-0102"),
+        account("FOLD", Phone="305-555-0104"),
+        account("N3", Phone="212-736-5103"),
+    ]
+    # 25 Nov 2026: Florida's window opens 8:00 EST = 13:00 UTC, so calls from 24 Nov 13:00 UTC
+    # count. F3 has 3 of them (capped); F2 has 2; FOLD's third is an hour too early; New York
+    # has no cap. With contact_days_threshold 0 none of these calls (all before --as-of) is
+    # "recently called".
+    calls = [
+        *(("F3", "", "No Answer", f"2026-11-{d}Z") for d in ("24T13:00", "25T09:00", "25T11:59")),
+        *(("F2", "", "No Answer", f"2026-11-{d}Z") for d in ("24T14:00", "25T09:00")),
+        *(("FOLD", "", "No Answer", f"2026-11-{d}Z") for d in ("24T12:00", "24T14:00", "25T09:00")),
+        *(("N3", "", "No Answer", f"2026-11-{d}Z") for d in ("24T14:00", "25T09:00", "25T10:00")),
+    ]
+    area_codes, _ = reference()
+    population = pd.Series({"FL": 50, "NY": 50})
+    run_params = params(target_total_records=10, contact_days_threshold=0)
+    accounts, tasks = accounts_frame(rows), calls_frame(calls)
+    expected = listiq_frame(
+        accounts, tasks, pd.Index([]), pd.Index([]), area_codes, population, run_params, rules
+    )
+    assert sorted(expected.call_list["AccountId"]) == ["F2", "FOLD", "N3"]
+    assert {k: v for k, v in expected.counts["accounts_by_status"].items() if v} == {
+        "callable": 3,
+        "attempt_cap": 1,
+    }
+    # On Dask, with 20 more capped accounts so that they land in several partitions: each must
+    # meet its calls whatever the partition counts.
+    more = [account(f"C{i:02d}", Phone=f"305-555-02{i:02d}") for i in range(20)]
+    more_calls = [
+        (f"C{i:02d}", "", "No Answer", f"2026-11-25T0{hour}:00Z") for i in range(20)
+        for hour in (1, 2, 3)
+    ]  # fmt: skip
+    accounts, tasks = accounts_frame(rows + more), calls_frame(calls + more_calls)
+    expected = listiq_frame(
+        accounts, tasks, pd.Index([]), pd.Index([]), area_codes, population, run_params, rules
+    )
+    assert expected.counts["accounts_by_status"]["attempt_cap"] == 21
+    for account_parts, task_parts in ((2, 3), (5, 2), (4, 7)):
+        got = run_listiq(
+            dd.from_pandas(accounts, npartitions=account_parts),
+            dd.from_pandas(tasks, npartitions=task_parts),
+            pd.Index([]), pd.Index([]), area_codes, population, run_params, rules=rules,
+        )  # fmt: skip
+        pd.testing.assert_frame_equal(got.call_list, expected.call_list)
+        assert got.counts == expected.counts

@@ -77,7 +77,8 @@ def _shipped_census() -> pd.DataFrame:
 
 
 def _check_first_use(url: str, schema: str | None = None) -> None:
-    """Both tables exist with the shipped rows, the declared columns and an integer population."""
+    """Every reference table exists with the shipped rows, the declared columns and an integer
+    population."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as connection:
@@ -85,6 +86,8 @@ def _check_first_use(url: str, schema: str | None = None) -> None:
             assert set(inspector.get_table_names(schema=schema)) == {
                 "area_codes",
                 "census_population",
+                "state_calling_rules",
+                "state_holidays",
             }
             columns = {
                 name: {c["name"]: c["type"] for c in inspector.get_columns(name, schema=schema)}
@@ -102,6 +105,10 @@ def _check_first_use(url: str, schema: str | None = None) -> None:
                 for name in ("area_codes", "census_population")
             }
             assert counts == {"area_codes": SHIPPED_AREA_CODES, "census_population": SHIPPED_STATES}
+            al = connection.execute(
+                sa.text("SELECT sunday_start, sunday_end FROM state_calling_rules WHERE state='AL'")
+            ).one()
+            assert tuple(al) == ("closed", "closed")
             total = connection.execute(sa.text("SELECT SUM(population) FROM census_population"))
             assert total.scalar() == SHIPPED_POPULATION
             ny = connection.execute(
@@ -405,3 +412,26 @@ def test_postgresql_failed_first_use_load_leaves_no_table(pg_url, monkeypatch):
     with pytest.raises(DialflowError, match="^reference tables in SQL: UniqueViolation: "):
         load_reference_tables(url)
     assert _snapshot(url) == {}
+
+
+def test_an_operators_edit_of_the_state_rules_wins_and_a_bad_one_is_refused(tmp_path):
+    from datetime import date
+
+    from dialflow.errors import ConfigError
+
+    url = _sqlite_url(tmp_path)
+    sunday = date(2026, 11, 29)
+    assert load_reference_tables(url).calling_rules.on("AL", sunday).window is None
+    _execute(
+        url,
+        "UPDATE state_calling_rules SET sunday_start = '12:30', sunday_end = '17:00' "
+        "WHERE state = 'AL'",
+    )
+    assert load_reference_tables(url).calling_rules.on("AL", sunday).window == (750, 1020)
+    _execute(url, "UPDATE state_calling_rules SET holidays = 'boxing_day' WHERE state = 'AL'")
+    with pytest.raises(ConfigError) as caught:
+        load_reference_tables(url)
+    assert str(caught.value) == (
+        f"{url}: table state_calling_rules, row AL, column holidays: 'boxing_day' is not an id "
+        "of table state_holidays; add it there or fix the id"
+    )
