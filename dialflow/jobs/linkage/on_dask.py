@@ -22,7 +22,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import dask
 import pandas as pd
 
 from .. import Compute, Persist, dask_compute, dask_persist
@@ -78,11 +77,6 @@ def compare_joined(joined: pd.DataFrame) -> pd.DataFrame:
     # A repeated Id is refused after this stage; one record per Id keeps compare_pairs going.
     records = pd.concat(sides, ignore_index=True).drop_duplicates("Id", ignore_index=True)
     return compare_found(joined[["IdL", "IdR", "Rules"]].reset_index(drop=True), records)
-
-
-def _records_named(records: pd.DataFrame, ids: pd.Index) -> pd.DataFrame:
-    """The records whose Id is among `ids`."""
-    return records[records["Id"].isin(ids)]
 
 
 def _side(records: dd.DataFrame, side: str) -> dd.DataFrame:
@@ -199,14 +193,8 @@ def run_matcher(
     )
     (likely,) = compute(scored, stage="score pairs")
     # The records the likely pairs name: small by construction.
-    named_ids = pd.Index(pd.unique(pd.concat([likely["IdL"], likely["IdR"]]).to_numpy()))
-    # One delayed copy of the Ids that every partition's task reads: given to isin, the list
-    # went into each of the tasks (at 10,000,000 accounts 600,000 Ids x 100 partitions, and
-    # 110 s of the run).
-    named = records.map_partitions(
-        _records_named, dask.delayed(named_ids), meta=records._meta, token="linkage-named"
-    )
-    (named,) = compute(named, stage="gather pair records")
+    named_ids = pd.unique(pd.concat([likely["IdL"], likely["IdR"]]).to_numpy())
+    (named,) = compute(records[records["Id"].isin(list(named_ids))], stage="gather pair records")
     decision = decide(
         likely.reset_index(drop=True),
         named,
