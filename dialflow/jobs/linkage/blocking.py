@@ -25,10 +25,10 @@ rules (`BLOCKING_RULES`):
   words swapped, or the postal code and city both differing);
 - `phonetic_city`: the sound of the last word, with the city;
 - `postal_sample`, `name_sample`: the postal code alone, the whole name alone, for one value in 8
-  (chosen by a hash of the value) and at most 12 records of each block (by a hash of the Id):
+  (chosen by a hash of the value) and at most 8 records of each block (by a hash of the Id):
   the pairs the training sessions need (the pairs of one ZIP agree on the place whether they
   match or not and nothing else is biased; the pairs of one name likewise on the name), at a
-  bounded cost (`SAMPLE_BLOCK_RECORDS`);
+  bounded cost (`SAMPLE_BLOCK_RECORDS`), every pair of the cut block (never a window);
 - `postal`, `first_token`, `last_token`: the postal code alone, the first or the last word alone.
 
 The default (config `dedupe.blocking_rules`) is every rule but `name`, `postal`,
@@ -242,14 +242,16 @@ BLOCK_COUNTS_META = empty_frame(
 
 # A sampled rule's block keeps this many of its records at most (those whose Id hashes lowest):
 # training needs pairs from many blocks, not every pair of a large one (at 1,000,000 demo
-# accounts the ZIP codes held 40 accounts each, and postal_sample made 2.6 million pairs).
-SAMPLE_BLOCK_RECORDS = 12
+# accounts the ZIP codes held 40 accounts each, and postal_sample made 2.6 million pairs). Its
+# pairs are always every pair of the cut block, never a window: a window in name order would
+# hand the training sessions the pairs with the closest names.
+SAMPLE_BLOCK_RECORDS = 8
 
 
 def sampled_blocks(keys: pd.DataFrame) -> pd.DataFrame:
     """The keys with each block of a `_sample` rule cut to SAMPLE_BLOCK_RECORDS records (the
     same whatever the partitions: blocks are whole, the cut goes by a hash of the Id)."""
-    sampled = keys["Rule"].str.endswith("_sample").fillna(False).to_numpy(dtype=bool)
+    sampled = _sampled(keys["Rule"])
     if not sampled.any():
         return keys
     part = keys[sampled]
@@ -260,14 +262,24 @@ def sampled_blocks(keys: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([keys[~sampled], kept], ignore_index=True)
 
 
-def _block_pairs(size: pd.Series | np.ndarray, limits: BlockLimits) -> np.ndarray:
-    """The pairs a block of `size` records gives (`BlockLimits`), 0 for a skipped one."""
+def _sampled(rules: pd.Series) -> np.ndarray:
+    """Whether each rule is a `_sample` rule (its blocks cut by `sampled_blocks`, paired whole)."""
+    return rules.astype(STRING).str.endswith("_sample").fillna(False).to_numpy(dtype=bool)
+
+
+def _block_pairs(
+    size: pd.Series | np.ndarray, sampled: np.ndarray, limits: BlockLimits
+) -> np.ndarray:
+    """The pairs a block of `size` records gives (`BlockLimits`; a sampled rule's block every
+    pair), 0 for a skipped one."""
     size = np.asarray(size, dtype=np.int64)
     # A windowed block: each record with the next window - 1, fewer at its end.
     steps = np.minimum(limits.window - 1, size - 1)
     windowed = steps * size - steps * (steps + 1) // 2
     return np.select(
-        [size > limits.most, size > limits.whole], [0, windowed], size * (size - 1) // 2
+        [sampled, size > limits.most, size > limits.whole],
+        [size * (size - 1) // 2, 0, windowed],
+        size * (size - 1) // 2,
     )
 
 
@@ -281,12 +293,15 @@ def block_counts(keys: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
 
 def counts_of_sizes(sizes: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
     """`block_counts` from one row per block: its Rule and its size."""
-    over = sizes["size"] > limits.most
+    sampled = _sampled(sizes["Rule"])
+    over = (sizes["size"] > limits.most) & ~sampled
     counts = pd.DataFrame(
         {
             "Rule": sizes["Rule"],
-            "pairs": _block_pairs(sizes["size"], limits),
-            "windowed_blocks": ((sizes["size"] > limits.whole) & ~over).astype("int64"),
+            "pairs": _block_pairs(sizes["size"], sampled, limits),
+            "windowed_blocks": ((sizes["size"] > limits.whole) & ~over & ~sampled).astype(
+                "int64"
+            ),
             "skipped_blocks": over.astype("int64"),
             "skipped_block_records": sizes["size"].where(over, 0),
         }
@@ -340,10 +355,13 @@ def found_pairs(keys: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
     Rules. Every block must be whole in `keys` (one partition after a shuffle by Rule and
     Value), and cut by `sampled_blocks`."""
     sizes = keys.groupby(["Rule", "Value"], observed=True)["Id"].transform("size")
-    whole = keys[(sizes <= min(limits.whole, limits.most)) & (sizes > 1)]
+    sampled = _sampled(keys["Rule"])
+    whole = keys[((sizes <= min(limits.whole, limits.most)) | sampled) & (sizes > 1)]
     joined = whole.merge(whole, on=["Rule", "Value"], suffixes=("L", "R"))
     joined = joined.loc[joined["IdL"] < joined["IdR"], ["Rule", "IdL", "IdR"]]
-    windowed = _window_pairs(keys[(sizes > limits.whole) & (sizes <= limits.most)], limits.window)
+    windowed = _window_pairs(
+        keys[(sizes > limits.whole) & (sizes <= limits.most) & ~sampled], limits.window
+    )
     both = pd.concat([joined, windowed], ignore_index=True)
     bits = both["Rule"].map({rule: rule_bit(rule) for rule in BLOCKING_RULES})
     found = pd.DataFrame(
