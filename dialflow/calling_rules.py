@@ -169,10 +169,14 @@ def _fail(origin: str, table: str, key: str, column: str, value: object, fix: st
     raise ConfigError(f"{origin}: table {table}, row {key}, column {column}: {value!r} {fix}")
 
 
-def _require(frame: pd.DataFrame, table: str, columns: list[str], origin: str) -> None:
+def require_columns(
+    frame: pd.DataFrame, table: str, columns: list[str], origin: str, error: type = ConfigError
+) -> None:
+    """Refuse a reference table without one of its columns, in one line (every reference table
+    uses this: `sources/reference.py` with InputError)."""
     missing = [column for column in columns if column not in frame.columns]
     if missing:
-        raise ConfigError(
+        raise error(
             f"{origin}: table {table} has no column {missing[0]}; it needs "
             f"{', '.join(columns)} (drop the table to reload the shipped copy)"
         )
@@ -185,7 +189,7 @@ def _text(value: object) -> str:
 def check_holidays(frame: pd.DataFrame, origin: str) -> dict[str, Holiday]:
     """Check the holiday table row by row; return the holidays by id."""
     table = STATE_HOLIDAYS
-    _require(frame, table, HOLIDAY_COLUMNS, origin)
+    require_columns(frame, table, HOLIDAY_COLUMNS, origin)
     holidays: dict[str, Holiday] = {}
     for row in frame[HOLIDAY_COLUMNS].map(_text).itertuples(index=False):
         key = row.holiday.strip()
@@ -235,7 +239,7 @@ def check_state_calling_rules(
         The rules by state code.
     """
     table = STATE_CALLING_RULES
-    _require(frame, table, RULE_COLUMNS, origin)
+    require_columns(frame, table, RULE_COLUMNS, origin)
     rules: dict[str, StateRule] = {}
     for row in frame[RULE_COLUMNS].map(_text).map(str.strip).to_dict("records"):
         state = row["state"]

@@ -25,6 +25,7 @@ from ..calling_rules import (
     STATE_HOLIDAYS,
     CallingRules,
     check_calling_rules,
+    require_columns,
 )
 from ..config import mask_passwords
 from ..errors import InputError
@@ -128,7 +129,7 @@ def _read_from_sql(url: str) -> dict[str, pd.DataFrame]:
                     connection.execute(table.insert(), rows.to_dict("records"))
                     log.info("reference table %s created from the shipped copy", name)
         with engine.connect() as connection:
-            # Reflected, not declared: a table an operator changed is reported by _require_columns.
+            # Reflected, not declared: a table an operator changed is reported by require_columns.
             reflected = {
                 name: sa.Table(name, sa.MetaData(), autoload_with=connection) for name in tables
             }
@@ -138,15 +139,6 @@ def _read_from_sql(url: str) -> dict[str, pd.DataFrame]:
                 )
                 for name, table in reflected.items()
             }
-
-
-def _require_columns(frame: pd.DataFrame, table: str, columns: list[str], origin: str) -> None:
-    missing = [column for column in columns if column not in frame.columns]
-    if missing:
-        raise InputError(
-            f"{origin}: table {table} has no column {missing[0]}; "
-            f"it needs {', '.join(columns)} (drop the table to reload the shipped copy)"
-        )
 
 
 def _bad_rows(
@@ -164,7 +156,7 @@ def _bad_rows(
 def check_census_population(frame: pd.DataFrame, origin: str) -> pd.DataFrame:
     """Return (state, population int64) after checking codes are unique and populations positive."""
     table = CENSUS_POPULATION
-    _require_columns(frame, table, ["state", "population"], origin)
+    require_columns(frame, table, ["state", "population"], origin, InputError)
     if frame.empty:
         raise InputError(f"{origin}: table {table} is empty; it needs one row per state")
     states = frame["state"].astype(object)
@@ -195,7 +187,7 @@ def _known_zone(name: str) -> bool:
 def check_area_codes(frame: pd.DataFrame, states: set[str], origin: str) -> pd.DataFrame:
     """Return (area_code, state, time_zone) as strings after checking every row is usable."""
     table = AREA_CODES
-    _require_columns(frame, table, ["area_code", "state", "time_zone"], origin)
+    require_columns(frame, table, ["area_code", "state", "time_zone"], origin, InputError)
     codes = frame["area_code"].astype(str).str.strip()
     _bad_rows(
         table, "area_code", ~codes.str.fullmatch(r"[2-9]\d\d"), frame, "3-digit area codes", origin
