@@ -355,15 +355,18 @@ def open_run(
     final = job_dir / run_id
     temporary = job_dir / f".{run_id}.tmp"
     temporary.mkdir(parents=True)
-    run = Run(job, run_id, as_of, temporary, final, parameters)
+    run: Run | None = None
     try:
+        # Inside the try: a SIGTERM just after the folder appeared must remove it too (seen once
+        # under load in the interrupt test).
+        run = Run(job, run_id, as_of, temporary, final, parameters)
         yield run
         _stop_unless_requested()
         write_summary(run)
         commit_step("files-written")
         _commit(run, temporary, final)
     except BaseException as exc:
-        if run.folder == temporary and not isinstance(exc, UnfinishedCommit):
+        if (run is None or run.folder == temporary) and not isinstance(exc, UnfinishedCommit):
             shutil.rmtree(temporary, ignore_errors=True)
         raise
 

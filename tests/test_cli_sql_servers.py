@@ -95,5 +95,6 @@ def test_autoflush_then_listiq_on_each_server(tmp_path, demo, sql_url):
         tables = set(sa.inspect(connection).get_table_names())
     assert counts == {"area_codes": 359, "census_population": 51}
     assert tables == {
-        "autoflush_cleanup", "call_list", "dialflow_runs", "area_codes", "census_population"
+        "autoflush_cleanup", "call_list", "dialflow_runs", "area_codes", "census_population",
+        "state_calling_rules", "state_holidays",
     }  # fmt: skip
