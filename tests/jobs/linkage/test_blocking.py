@@ -50,8 +50,8 @@ RECORDS = records(
 )  # fmt: skip
 
 
-def pairs_of(rules: tuple[str, ...]) -> list[tuple[str, str]]:
-    keys = blocking_keys(RECORDS, rules, SUFFIXES, 5)
+def pairs_of(rules: tuple[str, ...], rows: pd.DataFrame = RECORDS) -> list[tuple[str, str]]:
+    keys = blocking_keys(rows, rules, SUFFIXES, 5)
     pairs, _ = candidate_pairs(keys, BlockLimits())
     return sorted(pairs[["IdL", "IdR"]].itertuples(index=False, name=None))
 
@@ -89,15 +89,11 @@ def test_postal_word_meets_swapped_words_and_city_number_a_mistyped_zip():
         ]
     )  # fmt: skip
 
-    def found(rule: str) -> list[tuple[str, str]]:
-        pairs, _ = candidate_pairs(blocking_keys(rows, (rule,), SUFFIXES, 5), BlockLimits())
-        return sorted(pairs[["IdL", "IdR"]].itertuples(index=False, name=None))
-
     # ZIP 78701: A's last word "jack" meets C's first word "jack", A's first word C's last.
-    assert found("postal_word") == [("A", "C")]
+    assert pairs_of(("postal_word",), rows) == [("A", "C")]
     # Austin, house number 12, a street starting with "o": A and B (ZIPs differ); C's street
     # starts with "e", D is in Dallas, E has no house number.
-    assert found("city_number") == [("A", "B")]
+    assert pairs_of(("city_number",), rows) == [("A", "B")]
 
 
 def test_pairs_found_by_several_rules_are_listed_once_with_every_rule_and_counted_per_rule():
