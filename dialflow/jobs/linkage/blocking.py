@@ -45,7 +45,7 @@ what the others miss on small or badly typed data (FEBRL), and at scale their la
 windowed or skipped. The blocks of the other rules grow more slowly, split by a postal code, a
 city or a state.
 
-How a block is paired depends on its size (`BlockLimits`): every pair up to `whole` (20)
+How a block is paired depends on its size (`BlockLimits`): every pair up to `whole` (10)
 records; a larger block by a sorted window (each record with the next `window - 1` in name
 order), so that a dense ZIP code at 10 million accounts costs pairs in proportion to its records
 rather than to their square; a block above `most` (1,000) is skipped and counted: a value every
