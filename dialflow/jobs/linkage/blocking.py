@@ -132,11 +132,6 @@ def _sample_of(values: pd.Series) -> pd.Series:
     return values.where(pd.Series(keep, index=values.index))
 
 
-def _house_number(streets: pd.Series) -> pd.Series:
-    """The leading token of a normalised street when it starts with a digit, else null."""
-    return streets.str.extract(r"^(\d\w*)", expand=False).astype(STRING)
-
-
 def _house_number_street_start(streets: pd.Series) -> pd.Series:
     """The house number and the first two letters of what follows it ("123 ma" of "123 main
     st"), null when the street has no number or nothing after it."""
@@ -267,20 +262,28 @@ def _sampled(rules: pd.Series) -> np.ndarray:
     return rules.astype(STRING).str.endswith("_sample").fillna(False).to_numpy(dtype=bool)
 
 
-def _block_pairs(
+# How a block is paired (`BlockLimits`): every pair, a window in sort order, or none.
+WHOLE, WINDOWED, SKIPPED = 0, 1, 2
+
+
+def _block_kind(
     size: pd.Series | np.ndarray, sampled: np.ndarray, limits: BlockLimits
 ) -> np.ndarray:
-    """The pairs a block of `size` records gives (`BlockLimits`; a sampled rule's block every
-    pair), 0 for a skipped one."""
+    """WHOLE, WINDOWED or SKIPPED for each block of `size` records (a sampled rule's block,
+    already cut by `sampled_blocks`, is always WHOLE)."""
+    size = np.asarray(size, dtype=np.int64)
+    return np.select(
+        [sampled, size > limits.most, size > limits.whole], [WHOLE, SKIPPED, WINDOWED], WHOLE
+    )
+
+
+def _block_pairs(size: pd.Series | np.ndarray, kind: np.ndarray, window: int) -> np.ndarray:
+    """The pairs a block of `size` records of that kind gives."""
     size = np.asarray(size, dtype=np.int64)
     # A windowed block: each record with the next window - 1, fewer at its end.
-    steps = np.minimum(limits.window - 1, size - 1)
+    steps = np.minimum(window - 1, size - 1)
     windowed = steps * size - steps * (steps + 1) // 2
-    return np.select(
-        [sampled, size > limits.most, size > limits.whole],
-        [size * (size - 1) // 2, 0, windowed],
-        size * (size - 1) // 2,
-    )
+    return np.select([kind == SKIPPED, kind == WINDOWED], [0, windowed], size * (size - 1) // 2)
 
 
 def block_counts(keys: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
@@ -293,15 +296,13 @@ def block_counts(keys: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
 
 def counts_of_sizes(sizes: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
     """`block_counts` from one row per block: its Rule and its size."""
-    sampled = _sampled(sizes["Rule"])
-    over = (sizes["size"] > limits.most) & ~sampled
+    kind = _block_kind(sizes["size"], _sampled(sizes["Rule"]), limits)
+    over = kind == SKIPPED
     counts = pd.DataFrame(
         {
             "Rule": sizes["Rule"],
-            "pairs": _block_pairs(sizes["size"], sampled, limits),
-            "windowed_blocks": ((sizes["size"] > limits.whole) & ~over & ~sampled).astype(
-                "int64"
-            ),
+            "pairs": _block_pairs(sizes["size"], kind, limits.window),
+            "windowed_blocks": (kind == WINDOWED).astype("int64"),
             "skipped_blocks": over.astype("int64"),
             "skipped_block_records": sizes["size"].where(over, 0),
         }
@@ -355,13 +356,11 @@ def found_pairs(keys: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
     Rules. Every block must be whole in `keys` (one partition after a shuffle by Rule and
     Value), and cut by `sampled_blocks`."""
     sizes = keys.groupby(["Rule", "Value"], observed=True)["Id"].transform("size")
-    sampled = _sampled(keys["Rule"])
-    whole = keys[((sizes <= min(limits.whole, limits.most)) | sampled) & (sizes > 1)]
+    kind = _block_kind(sizes, _sampled(keys["Rule"]), limits)
+    whole = keys[(kind == WHOLE) & (sizes > 1).to_numpy()]
     joined = whole.merge(whole, on=["Rule", "Value"], suffixes=("L", "R"))
     joined = joined.loc[joined["IdL"] < joined["IdR"], ["Rule", "IdL", "IdR"]]
-    windowed = _window_pairs(
-        keys[(sizes > limits.whole) & (sizes <= limits.most) & ~sampled], limits.window
-    )
+    windowed = _window_pairs(keys[kind == WINDOWED], limits.window)
     both = pd.concat([joined, windowed], ignore_index=True)
     bits = both["Rule"].map({rule: rule_bit(rule) for rule in BLOCKING_RULES})
     found = pd.DataFrame(
