@@ -34,8 +34,8 @@ def main() -> None:
     args = parser.parse_args()
     params = DedupeParams.from_settings(Settings()).linkage()
     started = time.monotonic()
-    # Per rule, block sizes by a 64-bit hash of the value (10 million accounts' keys whole did
-    # not fit in memory, nor did one frame of (rule, hash) pairs grouped in pandas).
+    # Per rule, block sizes by Block (10 million accounts' keys whole did not fit in memory, nor
+    # did one frame of (rule, hash) pairs grouped in pandas).
     sizes_by_rule: dict[str, pd.Series] = {}
     rows = 0
     for path in sorted((args.data / "Account").glob("*.parquet")):
@@ -44,9 +44,8 @@ def main() -> None:
             records = prepare_records(accounts.iloc[start : start + CHUNK], params)
             keys = keys_of(records, params.rules)
             rows += len(keys)
-            for rule, values in keys.groupby("Rule", observed=True)["Value"]:
-                hashed = pd.util.hash_pandas_object(values, index=False)
-                counted = hashed.value_counts()
+            for rule, blocks in keys.groupby("Rule", observed=True)["Block"]:
+                counted = blocks.value_counts()
                 known = sizes_by_rule.get(rule)
                 sizes_by_rule[rule] = (
                     counted if known is None else known.add(counted, fill_value=0).astype("int64")

@@ -18,9 +18,11 @@ rules (`BLOCKING_RULES`):
   of the street after it (the same address whatever the name: a name garbled or replaced, the
   words of another trade; the letters cut this rule's pairs at 10,000,000 demo accounts from
   17.6 to 1.0 million);
-- `city_number`: the city with the house number and the first two letters of the street after
+- `city_number`: the city with the house number and the first four letters of the street after
   it (the same address with a mistyped postal code and a name that differs too; with one
-  letter, the blocks of a big city's small house numbers made twice the pairs);
+  letter, the blocks of a big city's small house numbers made twice the pairs, and four
+  letters instead of two cut this rule's pairs at 1,000,000 demo accounts from 565,000 to
+  422,000 with the same FEBRL candidates and the same planted pairs found);
 - `words_state`: the sounds of the first and last word in sorted order, with the state (the
   words swapped, or the postal code and city both differing);
 - `phonetic_city`: the sound of the last word, with the city;
@@ -54,7 +56,8 @@ rules when they are duplicates. Pairs are (IdL, IdR) with IdL < IdR, each once w
 of rules found it, with `Rules`: the set of rules that found it as bits (`rule_bit`), which
 training uses to pick the pairs of its sessions.
 
-On Dask the key rows are shuffled by (rule, value) so that a block is whole in one partition;
+A key row names its block by `Block`, a 64-bit hash of the rule and the value (`KEYS_META`).
+On Dask the key rows are shuffled by Block so that a block is whole in one partition;
 `candidate_pairs` then runs on each partition, and `merge_found_pairs` joins the copies of a pair
 that blocks in different partitions found.
 """
@@ -74,13 +77,21 @@ from ...config import BLOCKING_RULES
 from ...schema import STRING, empty_frame
 from .compare import normalise_records
 
-# Sort: the order of a windowed block (`BlockLimits`): the record's name without spaces, or for
-# the rules in ADDRESS_RULES its street and postal code.
-KEYS_COLUMNS = ["Id", "Rule", "Value", "Sort"]
-KEYS_META = empty_frame(dict.fromkeys(KEYS_COLUMNS, STRING))
+# One row per (record, rule, value). Rule: the rule's name (a category of BLOCKING_RULES). Block:
+# a 64-bit hash of the rule and its value, which names the block (the values are not kept: the
+# shuffle and the grouping move and compare one integer instead of a text per key; two values
+# of 95 million sharing a hash is a chance of about 1 in 4,000, and costs only the extra pairs
+# of two merged blocks). Sort: the order of a windowed block (`BlockLimits`): the record's name
+# without spaces, or for the rules in ADDRESS_RULES its street and postal code.
+RULE = pd.CategoricalDtype(list(BLOCKING_RULES))
+KEYS_COLUMNS = ["Id", "Rule", "Block", "Sort"]
+KEYS_META = empty_frame({"Id": STRING, "Rule": RULE, "Block": "uint64", "Sort": STRING})
 
 
 ADDRESS_RULES = frozenset({"postal_number", "city_number"})
+# The street letters after the house number in the address rules' values (blocking docstring).
+POSTAL_NUMBER_LETTERS = 2
+CITY_NUMBER_LETTERS = 4
 
 
 @dataclass(frozen=True)
@@ -98,6 +109,8 @@ class BlockLimits:
     whole: int = 10
     window: int = 5
     most: int = 1000
+
+
 PAIRS_COLUMNS = ["IdL", "IdR"]
 FOUND_META = empty_frame({"IdL": STRING, "IdR": STRING, "Rules": "int16"})
 
@@ -132,11 +145,18 @@ def _sample_of(values: pd.Series) -> pd.Series:
     return values.where(pd.Series(keep, index=values.index))
 
 
-def _house_number_street_start(streets: pd.Series) -> pd.Series:
-    """The house number and the first two letters of what follows it ("123 ma" of "123 main
-    st"), null when the street has no number or nothing after it."""
-    parts = streets.str.extract(r"^(\d\w*) (\w{1,2})")
-    return (parts[0] + " " + parts[1]).astype(STRING)
+# A normalised street's house number (a first token starting with a digit) and the first letters
+# of the word after it; \p classes because RE2 (pyarrow) reads \d and \w as ASCII only.
+_NUMBER_AND_WORD = r"^(\p{Nd}[\pL\pN_]*) ([\pL\pN_]{1,%d})"
+
+
+def _house_number_street_start(streets: pd.Series, letters: int) -> pd.Series:
+    """The house number and the first `letters` letters of what follows it ("123 ma" of "123
+    main st" for 2), null when the street has no number or nothing after it."""
+    pattern = _NUMBER_AND_WORD % letters
+    found = streets.astype(STRING).str.contains(pattern, regex=True).fillna(False)
+    start = streets.str.replace(pattern + ".*$", r"\1 \2", regex=True)
+    return start.where(found).astype(STRING)
 
 
 def _sorted_pair(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -163,9 +183,10 @@ def blocking_keys(
 def keys_of(normalised: pd.DataFrame, rules: tuple[str, ...]) -> pd.DataFrame:
     """`blocking_keys` of records already normalised (`compare.normalise_records`)."""
     ids = normalised["Id"].astype(STRING)
-    name = normalised["name"]
-    words = name.str.split(" ")
-    first, last = words.str[0].astype(STRING), words.str[-1].astype(STRING)
+    name = normalised["name"].astype(STRING)
+    # Normalised names have single spaces and no space at either end.
+    first = name.str.replace(" .*$", "", regex=True)
+    last = name.str.replace("^.* ", "", regex=True)
     postal, city, state = normalised["postal"], normalised["city"], normalised["state"]
 
     @cache
@@ -180,13 +201,17 @@ def keys_of(normalised: pd.DataFrame, rules: tuple[str, ...]) -> pd.DataFrame:
     def address() -> pd.Series:
         return normalised["street"].fillna("") + "|" + postal.fillna("")
 
+    @cache
+    def number_and_letters(letters: int) -> pd.Series:
+        return _house_number_street_start(normalised["street"], letters)
+
     # Each rule's values, one Series per key a record may have (a rule with two, postal_word,
     # puts both in one namespace, so the first word of one name meets the last of the other).
     values_of: dict[str, Callable[[], list[pd.Series]]] = {
         "name": lambda: [unspaced()],
         "postal": lambda: [postal],
-        "postal_number": lambda: [postal + "|" + _house_number_street_start(normalised["street"])],
-        "city_number": lambda: [city + "|" + _house_number_street_start(normalised["street"])],
+        "postal_number": lambda: [postal + "|" + number_and_letters(POSTAL_NUMBER_LETTERS)],
+        "city_number": lambda: [city + "|" + number_and_letters(CITY_NUMBER_LETTERS)],
         "postal_sample": lambda: [_sample_of(postal)],
         "name_sample": lambda: [_sample_of(unspaced())],
         "first_token": lambda: [first],
@@ -200,7 +225,7 @@ def keys_of(normalised: pd.DataFrame, rules: tuple[str, ...]) -> pd.DataFrame:
         "words_state": lambda: [_sorted_pair(sound("first"), sound("last")) + "|" + state],
     }
     parts = []
-    for rule in rules:
+    for rule in dict.fromkeys(rules):
         if rule == "phone":
             phones = normalised["Phones"].astype(STRING).str.split(";")
             exploded = pd.DataFrame({"Id": ids, "Value": phones, "Sort": unspaced()}).explode(
@@ -212,16 +237,34 @@ def keys_of(normalised: pd.DataFrame, rules: tuple[str, ...]) -> pd.DataFrame:
             # the address: its duplicates may differ in name, not in street.
             order = address() if rule in ADDRESS_RULES else unspaced()
             found = [(values, ids, order) for values in values_of[rule]()]
-        for values, owners, order in found:
-            keep = values.notna() & (values != "")
-            parts.append(
-                pd.DataFrame(
-                    {"Id": owners[keep], "Rule": rule, "Value": values[keep], "Sort": order[keep]}
-                ).astype(STRING)
+        keys = [
+            pd.DataFrame(
+                {
+                    "Id": owners[keep].astype(STRING),
+                    "Rule": pd.Categorical([rule] * int(keep.sum()), dtype=RULE),
+                    "Block": _block_hash(values[keep], rule),
+                    "Sort": order[keep].astype(STRING),
+                }
             )
+            for values, owners, order in found
+            for keep in [(values.notna() & (values != "")).to_numpy(dtype=bool)]
+        ]
+        rule_keys = pd.concat(keys, ignore_index=True)
+        # A record's keys repeat only where it has several of one rule (postal_word's two for a
+        # one-word name; a number twice in Phones).
+        if len(found) > 1 or rule == "phone":
+            rule_keys = rule_keys.drop_duplicates(["Id", "Block"], ignore_index=True)
+        parts.append(rule_keys)
     if not parts:
         return KEYS_META.copy()
-    return pd.concat(parts, ignore_index=True).drop_duplicates(ignore_index=True)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _block_hash(values: pd.Series, rule: str) -> np.ndarray:
+    """The Block of each value of a rule: a 64-bit hash keyed by the rule, so equal values of
+    two rules name two blocks."""
+    key = f"dialflowblock{BLOCKING_RULES.index(rule):03d}"  # hash_pandas_object: 16 characters
+    return pd.util.hash_pandas_object(values, index=False, hash_key=key).to_numpy(np.uint64)
 
 
 BLOCK_COUNTS_META = empty_frame(
@@ -251,15 +294,18 @@ def sampled_blocks(keys: pd.DataFrame) -> pd.DataFrame:
         return keys
     part = keys[sampled]
     hashed = pd.util.hash_pandas_object(part["Id"], index=False, hash_key="dialflowblocks00")
-    ordered = part.assign(_hash=hashed.to_numpy()).sort_values(["Rule", "Value", "_hash", "Id"])
-    rank = ordered.groupby(["Rule", "Value"], observed=True).cumcount()
+    ordered = part.assign(_hash=hashed.to_numpy()).sort_values(["Block", "_hash", "Id"])
+    rank = ordered.groupby("Block").cumcount()
     kept = ordered[rank.to_numpy() < SAMPLE_BLOCK_RECORDS].drop(columns="_hash")
     return pd.concat([keys[~sampled], kept], ignore_index=True)
 
 
 def _sampled(rules: pd.Series) -> np.ndarray:
     """Whether each rule is a `_sample` rule (its blocks cut by `sampled_blocks`, paired whole)."""
-    return rules.astype(STRING).str.endswith("_sample").fillna(False).to_numpy(dtype=bool)
+    return np.isin(rules.astype(RULE).cat.codes.to_numpy(), _SAMPLED_CODES)
+
+
+_SAMPLED_CODES = [code for code, rule in enumerate(BLOCKING_RULES) if rule.endswith("_sample")]
 
 
 # How a block is paired (`BlockLimits`): every pair, a window in sort order, or none.
@@ -290,8 +336,17 @@ def block_counts(keys: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
     """Per rule: the pairs its blocks hold (before removing pairs several rules found), the
     blocks paired by a window, and the blocks and key rows skipped for their size. Blocks must
     be whole in `keys`, and cut by `sampled_blocks`."""
-    sizes = keys.groupby(["Rule", "Value"], observed=True).size()
-    return counts_of_sizes(sizes.rename("size").reset_index()[["Rule", "size"]], limits)
+    codes, first = _blocks_of(keys)
+    sizes = pd.DataFrame({"Rule": keys["Rule"].array[first], "size": np.bincount(codes)})
+    return counts_of_sizes(sizes, limits)
+
+
+def _blocks_of(keys: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each key row's block as a code 0..blocks-1, and each block's first row (a hash table on
+    the integer Block: grouping by it in pandas sorted it, the slowest step of pairing)."""
+    codes, _ = pd.factorize(keys["Block"].to_numpy())
+    _, first = np.unique(codes, return_index=True)
+    return codes, first
 
 
 def counts_of_sizes(sizes: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
@@ -328,10 +383,10 @@ def summed_block_counts(counts: pd.DataFrame) -> dict[str, Any]:
 
 def _window_pairs(keys: pd.DataFrame, window: int) -> pd.DataFrame:
     """Rule, IdL, IdR of each record and the next window - 1 of its block in name order."""
-    ordered = keys.sort_values(["Rule", "Value", "Sort", "Id"], kind="stable")
-    block = ordered.groupby(["Rule", "Value"], observed=True, sort=False).ngroup().to_numpy()
+    ordered = keys.sort_values(["Block", "Sort", "Id"], kind="stable")
+    block = ordered["Block"].to_numpy()
     ids = ordered["Id"].to_numpy(dtype=object)
-    rules = ordered["Rule"].to_numpy(dtype=object)
+    rules = ordered["Rule"].cat.codes.to_numpy()
     parts = []
     for step in range(1, window):
         same = block[step:] == block[:-step]
@@ -340,34 +395,40 @@ def _window_pairs(keys: pd.DataFrame, window: int) -> pd.DataFrame:
         parts.append(
             pd.DataFrame(
                 {
-                    "Rule": rules[step:][same],
+                    "Rule": pd.Categorical.from_codes(rules[step:][same], dtype=RULE),
                     "IdL": np.where(lower, a, b),
                     "IdR": np.where(lower, b, a),
                 }
             )
         )
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["Rule", "IdL", "IdR"]
+    return (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame({"Rule": pd.Categorical([], dtype=RULE), "IdL": [], "IdR": []})
     )
 
 
 def found_pairs(keys: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
     """Return the distinct pairs of each block of the keys (`BlockLimits`): IdL, IdR and
-    Rules. Every block must be whole in `keys` (one partition after a shuffle by Rule and
-    Value), and cut by `sampled_blocks`."""
-    sizes = keys.groupby(["Rule", "Value"], observed=True)["Id"].transform("size")
+    Rules. Every block must be whole in `keys` (one partition after a shuffle by Block), and
+    cut by `sampled_blocks`."""
+    codes, _ = _blocks_of(keys)
+    sizes = np.bincount(codes)[codes] if len(codes) else np.zeros(0, dtype=np.int64)
     kind = _block_kind(sizes, _sampled(keys["Rule"]), limits)
-    whole = keys[(kind == WHOLE) & (sizes > 1).to_numpy()]
-    joined = whole.merge(whole, on=["Rule", "Value"], suffixes=("L", "R"))
+    whole = keys[(kind == WHOLE) & (sizes > 1)]
+    joined = whole[["Block", "Rule", "Id"]].merge(
+        whole[["Block", "Id"]], on="Block", suffixes=("L", "R")
+    )
     joined = joined.loc[joined["IdL"] < joined["IdR"], ["Rule", "IdL", "IdR"]]
     windowed = _window_pairs(keys[kind == WINDOWED], limits.window)
     both = pd.concat([joined, windowed], ignore_index=True)
-    bits = both["Rule"].map({rule: rule_bit(rule) for rule in BLOCKING_RULES})
+    # rule_bit of each row: 1 << the rule's place in BLOCKING_RULES (RULE's categories).
+    bits = np.left_shift(1, both["Rule"].astype(RULE).cat.codes.to_numpy(dtype=np.int16))
     found = pd.DataFrame(
         {
             "IdL": both["IdL"].astype(STRING),
             "IdR": both["IdR"].astype(STRING),
-            "Rules": bits.to_numpy(dtype=np.int16),
+            "Rules": bits.astype(np.int16),
         }
     )
     return merge_found_pairs(found)

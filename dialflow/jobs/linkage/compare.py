@@ -73,6 +73,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA, JaroWinkler
 
@@ -94,9 +96,9 @@ COMPARED_META = empty_frame(
     {"IdL": STRING, "IdR": STRING, **{comparison: "int8" for comparison in COMPARISONS}}
 )
 
-_HOUSE_NUMBER = (
-    r"^(\d\w*)(?: (.+))?$"  # on normalised streets: a leading token starting with a digit
-)
+# On normalised streets: a leading token starting with a digit, and the rest after a space (\p
+# classes: RE2, pyarrow's regex engine, reads \d and \w as ASCII only).
+_HOUSE_NUMBER = r"^(?P<number>\p{Nd}[\pL\pN_]*)(?: (?P<rest>.+))?$"
 
 # Levels of distinct value pairs: (the distinct values, codes of the left and right values of
 # each pair into them) -> int8 levels. Equal codes are equal values.
@@ -156,9 +158,12 @@ def _jaro_winkler(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np
 def _words(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The words of names: (vocabulary, each value's first word and last word as codes into it,
     the code of each vocabulary word's first letter). A one-word value has it as both."""
-    words = pd.Series(values, dtype=STRING).str.split(" ")
+    names = pd.Series(values, dtype=STRING)  # normalised: single spaces, none at either end
     codes, vocabulary = pd.factorize(
-        pd.concat([words.str[0], words.str[-1]], ignore_index=True).astype(STRING)
+        pd.concat(
+            [names.str.replace(" .*$", "", regex=True), names.str.replace("^.* ", "", regex=True)],
+            ignore_index=True,
+        )
     )
     vocabulary = np.asarray(vocabulary, dtype=object)
     letters, _ = pd.factorize(pd.Series(vocabulary, dtype=STRING).str[0])
@@ -209,11 +214,20 @@ def _name_levels(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.
     ).astype(np.int8)
 
 
+def _text(values: pa.Array, valid: pa.Array | None = None) -> pd.Series:
+    """Arrow strings as a pandas string Series, null where `valid` is false."""
+    if valid is not None:
+        values = pc.if_else(valid, values, pa.scalar(None, pa.string()))
+    return pd.Series(values.to_pandas(types_mapper=pd.ArrowDtype), dtype=STRING)
+
+
 def _street_levels(values: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    parts = pd.Series(values, dtype=STRING).str.extract(_HOUSE_NUMBER)
-    number, _ = pd.factorize(parts[0])  # -1 where a street has no house number
+    streets = pa.array(values, pa.string())
+    parts = pc.extract_regex(streets, _HOUSE_NUMBER)  # null where there is no house number
+    number, _ = pd.factorize(_text(parts.field("number"), parts.is_valid()))  # -1: none
     # The street without its number: the whole street when it has none, null when it is only one.
-    rest = parts[1].where(number >= 0, pd.Series(values, dtype=STRING))
+    rest = _text(parts.field("rest"), parts.is_valid()).where(number >= 0, _text(streets))
+    rest = rest.mask(rest == "")
     rest_codes, rests = pd.factorize(rest)  # -1 where null
     rests = np.asarray(rests, dtype=object)
     nl, nr = number[left], number[right]
@@ -340,15 +354,15 @@ def _phone_levels(phones: pd.Series, at_l: np.ndarray, at_r: np.ndarray) -> np.n
         phones: each record's numbers joined by ';' (empty or null when none).
         at_l, at_r: each pair's record positions in `phones` (-1: no such record).
     """
-    split = pd.Series(
-        phones.astype(STRING).str.split(";").to_numpy(dtype=object), index=np.arange(len(phones))
-    ).explode()
-    numbers = split.dropna().astype(STRING).str.strip()
-    numbers = numbers[numbers != ""]
-    holder = numbers.index.to_numpy(dtype=np.int64)
-    number, distinct = pd.factorize(numbers)
+    lists = pc.split_pattern(pa.array(phones.astype(STRING).array), ";")
+    numbers = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    holders = pc.list_parent_indices(lists).to_numpy()
+    kept = pc.and_(pc.is_valid(numbers), pc.not_equal(numbers, "")).to_numpy(zero_copy_only=False)
+    holder = holders[kept].astype(np.int64)
+    number, distinct = pd.factorize(numbers.filter(kept).to_numpy(zero_copy_only=False))
     width = np.int64(max(len(distinct), 1))
-    held = np.unique(holder * width + number)  # (record, number) as one integer
+    # (record, number) as one integer; looked up in a hash table (pandas isin), not sorted.
+    held = pd.Index(holder * width + number)
 
     has = np.zeros(len(phones) + 1, dtype=bool)  # the last: a record the records lack
     has[holder] = True
@@ -360,7 +374,7 @@ def _phone_levels(phones: pd.Series, at_l: np.ndarray, at_r: np.ndarray) -> np.n
     )
     rows = left_numbers["row"].to_numpy()
     wanted = at_r_known[rows] * width + left_numbers["number"].to_numpy(dtype=np.int64)
-    result[rows[np.isin(wanted, held)]] = 1
+    result[rows[pd.Index(wanted).isin(held)]] = 1
     return result
 
 

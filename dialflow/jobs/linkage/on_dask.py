@@ -2,9 +2,9 @@
 
 1. Records per partition (the fields, valid phones, dates and the normalised fields) and their
    blocking keys.
-2. Keys shuffled by (Rule, Value) so every block is whole in one partition, the sampled rules'
-   blocks cut once (`sampled_blocks`); the pairs inside each block, and per-rule counts of pairs
-   and skipped blocks.
+2. Keys shuffled by Block (a hash of rule and value) so every block is whole in one partition,
+   the sampled rules' blocks cut once (`sampled_blocks`); the pairs inside each block, and
+   per-rule counts of pairs and skipped blocks.
 3. The left record joined on (a hash join on IdL, which brings the copies of a pair that several
    rules found together: they merge there), then the right record (a hash join on IdR); the
    comparison levels per partition. Records, levels and the block counts are persisted
@@ -121,7 +121,7 @@ def run_matcher(
         meta=KEYS_META,
         token="linkage-keys",
     )
-    blocks = keys.shuffle(on=["Rule", "Value"]).map_partitions(
+    blocks = keys.shuffle(on="Block").map_partitions(
         sampled_blocks, meta=KEYS_META, token="linkage-sampled-blocks"
     )
     counted = blocks.map_partitions(

@@ -122,7 +122,8 @@ def prepare_records(accounts: pd.DataFrame, params: LinkageParams) -> pd.DataFra
     records["Phones"] = records["Id"].map(_joined_by_id(numbers)).astype(STRING)
     for column in DATE_COLUMNS:
         if column in accounts.columns:
-            records[column] = accounts[column].astype(TIMESTAMP).to_numpy()
+            # .array: to_numpy() of a time-zone-aware column makes one Timestamp per row.
+            records[column] = accounts[column].astype(TIMESTAMP).array
         else:
             records[column] = pd.Series(pd.NaT, index=records.index, dtype=TIMESTAMP)
     normalised = normalise_records(records, params.legal_suffixes, params.postal_digits)
