@@ -306,20 +306,24 @@ def _sampled(rules: pd.Series) -> np.ndarray:
 
 
 _SAMPLED_CODES = [code for code, rule in enumerate(BLOCKING_RULES) if rule.endswith("_sample")]
+_ADDRESS_CODES = [code for code, rule in enumerate(BLOCKING_RULES) if rule in ADDRESS_RULES]
 
 
 # How a block is paired (`BlockLimits`): every pair, a window in sort order, or none.
 WHOLE, WINDOWED, SKIPPED = 0, 1, 2
 
 
-def _block_kind(
-    size: pd.Series | np.ndarray, sampled: np.ndarray, limits: BlockLimits
-) -> np.ndarray:
-    """WHOLE, WINDOWED or SKIPPED for each block of `size` records (a sampled rule's block,
-    already cut by `sampled_blocks`, is always WHOLE)."""
+def _block_kind(size: pd.Series | np.ndarray, rules: pd.Series, limits: BlockLimits) -> np.ndarray:
+    """WHOLE, WINDOWED or SKIPPED for each block of `size` records of `rules` (a sampled rule's
+    block, already cut by `sampled_blocks`, is always WHOLE; an address rule's block above
+    `whole` is SKIPPED: see ADDRESS_RULES)."""
     size = np.asarray(size, dtype=np.int64)
+    codes = rules.astype(RULE).cat.codes.to_numpy()
+    sampled, address = np.isin(codes, _SAMPLED_CODES), np.isin(codes, _ADDRESS_CODES)
     return np.select(
-        [sampled, size > limits.most, size > limits.whole], [WHOLE, SKIPPED, WINDOWED], WHOLE
+        [sampled, size > limits.most, address & (size > limits.whole), size > limits.whole],
+        [WHOLE, SKIPPED, SKIPPED, WINDOWED],
+        WHOLE,
     )
 
 
@@ -351,7 +355,7 @@ def _blocks_of(keys: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 def counts_of_sizes(sizes: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
     """`block_counts` from one row per block: its Rule and its size."""
-    kind = _block_kind(sizes["size"], _sampled(sizes["Rule"]), limits)
+    kind = _block_kind(sizes["size"], sizes["Rule"], limits)
     over = kind == SKIPPED
     counts = pd.DataFrame(
         {
@@ -414,7 +418,7 @@ def found_pairs(keys: pd.DataFrame, limits: BlockLimits) -> pd.DataFrame:
     cut by `sampled_blocks`."""
     codes, _ = _blocks_of(keys)
     sizes = np.bincount(codes)[codes] if len(codes) else np.zeros(0, dtype=np.int64)
-    kind = _block_kind(sizes, _sampled(keys["Rule"]), limits)
+    kind = _block_kind(sizes, keys["Rule"], limits)
     whole = keys[(kind == WHOLE) & (sizes > 1)]
     joined = whole[["Block", "Rule", "Id"]].merge(
         whole[["Block", "Id"]], on="Block", suffixes=("L", "R")

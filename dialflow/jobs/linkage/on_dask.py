@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import dask
+import numpy as np
 import pandas as pd
 
 from .. import Compute, Persist, dask_compute, dask_persist
@@ -46,7 +48,9 @@ from .reference import (
     RECORDS_META,
     MatchResult,
     compare_found,
+    id_hashes,
     prepare_records,
+    records_named,
     score,
 )
 from .train import (
@@ -192,9 +196,15 @@ def run_matcher(
         score, model, params.review_threshold, meta=_scored_meta(), token="linkage-score"
     )
     (likely,) = compute(scored, stage="score pairs")
-    # The records the likely pairs name: small by construction.
+    # The records the likely pairs name: small by construction. Their Ids' hashes go to the
+    # workers once, as one object of the graph.
     named_ids = pd.unique(pd.concat([likely["IdL"], likely["IdR"]]).to_numpy())
-    (named,) = compute(records[records["Id"].isin(list(named_ids))], stage="gather pair records")
+    wanted = dask.delayed(np.unique(id_hashes(named_ids)), pure=True)
+    (named,) = compute(
+        records.map_partitions(records_named, wanted, meta=records._meta, token="linkage-named"),
+        stage="gather pair records",
+    )
+    named = named[named["Id"].isin(named_ids)]
     decision = decide(
         likely.reset_index(drop=True),
         named,

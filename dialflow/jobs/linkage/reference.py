@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ...config import DEFAULT_BLOCKING_RULES
@@ -128,6 +129,22 @@ def prepare_records(accounts: pd.DataFrame, params: LinkageParams) -> pd.DataFra
             records[column] = pd.Series(pd.NaT, index=records.index, dtype=TIMESTAMP)
     normalised = normalise_records(records, params.legal_suffixes, params.postal_digits)
     return pd.concat([records, normalised.drop(columns=["Id", "Phones"])], axis=1)
+
+
+def id_hashes(ids: pd.Series | np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each Id (the same on every partition and in every run)."""
+    values = pd.Series(np.asarray(ids, dtype=object), dtype=STRING)
+    return pd.util.hash_pandas_object(values, index=False, hash_key="dialflowrecord00").to_numpy(
+        np.uint64
+    )
+
+
+def records_named(records: pd.DataFrame, wanted: np.ndarray) -> pd.DataFrame:
+    """The records whose Id hash (`id_hashes`) is in `wanted`: the records a few pairs name,
+    picked on every partition by one integer lookup (a list of the Ids in every task made the
+    graph large and each task build a table of them). A hash may name another record too; the
+    caller keeps the Ids it asked for."""
+    return records[pd.Index(id_hashes(records["Id"])).isin(wanted)]
 
 
 def compare_found(found: pd.DataFrame, records: pd.DataFrame) -> pd.DataFrame:
