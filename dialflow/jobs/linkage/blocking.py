@@ -52,9 +52,11 @@ records; a larger block by a sorted window (each record with the next `window - 
 order), so that a dense ZIP code at 10 million accounts costs pairs in proportion to its records
 rather than to their square; a block above `most` (1,000) is skipped and counted: a value every
 tenth record holds ("smith", a shared switchboard number), whose pairs are found by the other
-rules when they are duplicates. Pairs are (IdL, IdR) with IdL < IdR, each once whatever number
-of rules found it, with `Rules`: the set of rules that found it as bits (`rule_bit`), which
-training uses to pick the pairs of its sessions.
+rules when they are duplicates. The address rules (ADDRESS_RULES) skip every block above `whole`:
+a house number and street start that a dozen records share is a building or a placeholder, and
+its duplicates share a name or a number another rule blocks on. Pairs are (IdL, IdR) with
+IdL < IdR, each once whatever number of rules found it, with `Rules`: the set of rules that
+found it as bits (`rule_bit`), which training uses to pick the pairs of its sessions.
 
 A key row names its block by `Block`, a 64-bit hash of the rule and the value (`KEYS_META`).
 On Dask the key rows are shuffled by Block so that a block is whole in one partition;
@@ -82,7 +84,7 @@ from .compare import normalise_records
 # shuffle and the grouping move and compare one integer instead of a text per key; two values
 # of 95 million sharing a hash is a chance of about 1 in 4,000, and costs only the extra pairs
 # of two merged blocks). Sort: the order of a windowed block (`BlockLimits`): the record's name
-# without spaces, or for the rules in ADDRESS_RULES its street and postal code.
+# without spaces.
 RULE = pd.CategoricalDtype(list(BLOCKING_RULES))
 KEYS_COLUMNS = ["Id", "Rule", "Block", "Sort"]
 KEYS_META = empty_frame({"Id": STRING, "Rule": RULE, "Block": "uint64", "Sort": STRING})
@@ -99,11 +101,11 @@ class BlockLimits:
     """How the records of one block (one value of one rule) are paired.
 
     A block of up to `whole` records gives every pair. A larger one, up to `most` records, is
-    sorted (by the name without spaces, or by street and postal code for the address rules;
-    then by Id) and each record is paired with the next `window - 1` (the sorted neighbourhood
-    method): its pairs grow with the block, not with its square, and names that differ by a
-    typo late in the name or a missing last word sort side by side. A block above `most` is
-    skipped and counted.
+    sorted (by the name without spaces, then by Id) and each record is paired with the next
+    `window - 1` (the sorted neighbourhood method): its pairs grow with the block, not with its
+    square, and names that differ by a typo late in the name or a missing last word sort side
+    by side. A block above `most`, or an address rule's block above `whole`, is skipped and
+    counted.
     """
 
     whole: int = 10
@@ -198,10 +200,6 @@ def keys_of(normalised: pd.DataFrame, rules: tuple[str, ...]) -> pd.DataFrame:
         return name.str.replace(" ", "", regex=False)
 
     @cache
-    def address() -> pd.Series:
-        return normalised["street"].fillna("") + "|" + postal.fillna("")
-
-    @cache
     def number_and_letters(letters: int) -> pd.Series:
         return _house_number_street_start(normalised["street"], letters)
 
@@ -233,10 +231,7 @@ def keys_of(normalised: pd.DataFrame, rules: tuple[str, ...]) -> pd.DataFrame:
             )
             found = [(exploded["Value"].astype(STRING), exploded["Id"], exploded["Sort"])]
         else:
-            # A windowed block is read in name order, or in address order where the rule is
-            # the address: its duplicates may differ in name, not in street.
-            order = address() if rule in ADDRESS_RULES else unspaced()
-            found = [(values, ids, order) for values in values_of[rule]()]
+            found = [(values, ids, unspaced()) for values in values_of[rule]()]
         keys = [
             pd.DataFrame(
                 {

@@ -161,3 +161,25 @@ def test_random_pairs_are_distinct_ordered_and_independent_of_input_order():
     again = random_pairs(ids.sample(frac=1, random_state=1), 500, seed=3)
     assert first.equals(again)
     assert (first["IdL"] < first["IdR"]).all() and len(first) > 450
+
+
+def test_an_address_block_above_whole_is_skipped_not_windowed():
+    def at_one_main(count: int) -> pd.DataFrame:
+        return records(
+            [
+                dict(Id=f"{i}", Name=f"Firm {i}", BillingStreet="1 Main St", BillingCity="Austin")
+                for i in range(count)
+            ]
+        )
+
+    limits = BlockLimits(whole=5, window=3, most=100)
+    pairs, counts = candidate_pairs(
+        blocking_keys(at_one_main(6), ("city_number",), SUFFIXES, 5), limits
+    )
+    assert pairs.empty
+    assert counts["skipped_blocks"] == 1 and counts["skipped_block_records"] == 6
+    assert counts["windowed_blocks"] == 0
+    pairs, counts = candidate_pairs(
+        blocking_keys(at_one_main(5), ("city_number",), SUFFIXES, 5), limits
+    )
+    assert len(pairs) == 10 and counts["pairs_by_rule"] == {"city_number": 10}
