@@ -37,12 +37,13 @@ MATCH_KEYS = ("phone", "name_postal")
 BLOCKING_RULES = (
     "phone", "name", "postal_word", "name_city", "words_state", "phonetic_city", "postal",
     "first_token", "last_token", "postal_sample", "name_sample", "postal_number", "city_number",
+    "postal_street",
 )  # fmt: skip
-# blocking.py says why these four are left out by default.
+# blocking.py says why these five are left out by default.
 DEFAULT_BLOCKING_RULES = tuple(
     rule
     for rule in BLOCKING_RULES
-    if rule not in ("name", "postal", "phonetic_city", "words_state")
+    if rule not in ("name", "postal", "phonetic_city", "words_state", "postal_street")
 )
 
 

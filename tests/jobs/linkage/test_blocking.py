@@ -183,3 +183,22 @@ def test_an_address_block_above_whole_is_skipped_not_windowed():
         blocking_keys(at_one_main(5), ("city_number",), SUFFIXES, 5), limits
     )
     assert len(pairs) == 10 and counts["pairs_by_rule"] == {"city_number": 10}
+
+
+def test_postal_street_pairs_one_street_in_one_postal_code_whatever_the_names():
+    rows = records(
+        [
+            dict(Id="A", Name="Tahnee Stanbury", BillingStreet="Collier Street",
+                 BillingPostalCode="2200"),
+            dict(Id="B", Name="Tahner Stanbjry", BillingStreet="12 Colliervr St",
+                 BillingPostalCode="2200"),
+            dict(Id="C", Name="Tahnee Stanbury", BillingStreet="Collier Street",
+                 BillingPostalCode="2201"),
+            dict(Id="D", Name="Zed Co", BillingStreet="12", BillingPostalCode="2200"),
+        ]
+    )  # fmt: skip
+    pairs, counts = candidate_pairs(
+        blocking_keys(rows, ("postal_street",), SUFFIXES, 4), BlockLimits()
+    )
+    assert list(pairs[["IdL", "IdR"]].itertuples(index=False, name=None)) == [("A", "B")]
+    assert counts["pairs_by_rule"] == {"postal_street": 1}
