@@ -59,6 +59,13 @@ def oracle_pool(accounts, calls, excluded, cleared) -> dict[str, str]:
     """Account -> phone of every record the README puts in the pool, one record per number."""
     since = AS_OF - pd.Timedelta(days=30)
     called = {c.AccountId for c in calls.itertuples() if c.CreatedDate > since}
+    # The internal DNC list: every valid number of a Do_Not_Call__c account, whichever field.
+    internal = {
+        reference_e164(getattr(record, field))
+        for record in accounts.itertuples()
+        if pd.notna(record.Do_Not_Call__c) and bool(record.Do_Not_Call__c)
+        for field in FIELDS
+    } - {None}
     best: dict[str, tuple] = {}
     for record in accounts.itertuples():
         do_not_call = pd.notna(record.Do_Not_Call__c) and bool(record.Do_Not_Call__c)
@@ -70,7 +77,7 @@ def oracle_pool(accounts, calls, excluded, cleared) -> dict[str, str]:
             if (record.Id, field) not in cleared
         ]
         phone = next((p for p in phones if p is not None), None)
-        if phone is None or STATE_OF.get(phone[2:5]) is None:
+        if phone is None or STATE_OF.get(phone[2:5]) is None or phone in internal:
             continue
         rank = (record.CreatedDate, record.Id)
         if phone not in best or rank > best[phone]:
