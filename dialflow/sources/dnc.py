@@ -6,7 +6,6 @@ The store itself (layout, imports) is dialflow/dnc/; docs/dnc.md says what was d
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -24,8 +23,6 @@ from ..dnc.store import area_dates, area_folder, current_version, read_manifest
 from ..errors import InputError
 from ..jobs.scrub import NUMBER, NUMBER_META
 
-log = logging.getLogger("dialflow")
-
 
 @dataclass(frozen=True)
 class RegistryVersion:
@@ -33,11 +30,15 @@ class RegistryVersion:
 
     version: Path | None
     numbers: pd.Series  # numbers per area code, from the manifest
-    summary: dict[str, Any]  # what summary.json records under counts.dnc.registry
+    summary: dict[str, Any]  # what summary.json records under counts.dnc
+    warning: str | None = None  # for the run's log: no registry, or a stale one allowed
 
     def reader(self) -> Any:
-        """Return `read(groups, divisions) -> Dask frame` of this version's numbers."""
+        """Return `read(groups, divisions) -> Dask frame` of this version's numbers, or None
+        without a registry."""
         version = self.version
+        if version is None:
+            return None
 
         def read(groups: Sequence[tuple[str, ...]], divisions: tuple[int, ...]) -> dd.DataFrame:
             return registry_frame(version, groups, divisions)
@@ -56,7 +57,7 @@ def registry_for_call_date(
 
     Stops (InputError, exit 2) when the registry is older than `max_age_days` on the call date
     and `allow_stale_until` does not reach the call date, or when none was imported and one is
-    `required`. Without a registry (and not required) it warns and returns an empty one.
+    `required`. Without a registry (and not required) it returns an empty one with a warning.
     """
     manifest = read_manifest(store)
     if manifest is None:
@@ -65,13 +66,12 @@ def registry_for_call_date(
                 f"dnc.path {store}: no DNC registry has been imported and dnc.required is true; "
                 f"download the registry's files and run dialflow dnc import FILE..."
             )
-        log.warning(
-            "dnc.path %s: no DNC registry has been imported; the call list is NOT scrubbed "
-            "against the National Do Not Call Registry (only the internal DNC list); run "
-            "dialflow dnc import FILE..., or set dnc.required: true to stop instead",
-            store,
+        warning = (
+            f"dnc.path {store}: no DNC registry has been imported; the call list is NOT "
+            f"scrubbed against the National Do Not Call Registry (only the internal DNC list); "
+            f"run dialflow dnc import FILE..., or set dnc.required: true to stop instead"
         )
-        return RegistryVersion(None, pd.Series(dtype="int64"), {"registry": "none"})
+        return RegistryVersion(None, pd.Series(dtype="int64"), {"registry": "none"}, warning)
     version = current_version(store)
     dates = area_dates(manifest)
     summary: dict[str, Any] = {
@@ -81,22 +81,22 @@ def registry_for_call_date(
         "area_codes": len(dates),
     }
     problem = staleness_problem(dates, call_date, max_age_days)
+    warning = None
     if problem:
         if allow_stale_until is None or call_date > allow_stale_until:
             raise InputError(f"dnc.path {store}: {problem}")
-        log.warning(
-            "dnc.path %s: %s; used anyway: dnc.allow_stale_until is %s",
-            store,
-            problem.split(";")[0],
-            allow_stale_until.isoformat(),
+        stale = problem.split(";")[0]
+        warning = (
+            f"dnc.path {store}: {stale}; used anyway because dnc.allow_stale_until is "
+            f"{allow_stale_until.isoformat()}"
         )
         summary["stale_allowed_until"] = allow_stale_until.isoformat()
-        summary["stale"] = problem.split(";")[0]
+        summary["stale"] = stale
     numbers = pd.Series(
         {code: int(entry.get("numbers", 0)) for code, entry in manifest["area_codes"].items()},
         dtype="int64",
     )
-    return RegistryVersion(version, numbers, summary)
+    return RegistryVersion(version, numbers, summary, warning)
 
 
 @dataclass(frozen=True)
