@@ -151,7 +151,8 @@ def one_error_line(output: str) -> str:
 # seconds each: they are marked `slow`, so `pytest -m 'not slow'` is the fast local loop.
 SLOW_MODULES = {
     "test_cli_autoflush", "test_cli_dedupe", "test_cli_infoflow", "test_cli_interrupt",
-    "test_cli_listiq", "test_cli_salesforce", "test_cli_sql_servers", "test_cluster_faults",
+    "test_cli_listiq", "test_cli_listiq_dnc", "test_cli_salesforce", "test_cli_sql_servers",
+    "test_cluster_faults",
     "test_cluster_tls", "test_dashboard", "test_submit", "test_rows_and_files",
     "test_cluster_hangs", "test_salesforce_server", "test_salesforce_source", "test_sql_source",
 }  # fmt: skip
