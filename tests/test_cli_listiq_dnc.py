@@ -2,6 +2,7 @@
 with `dialflow dnc import`, an Internal_DNC table, the EBR exemption, and a stale registry
 refused before anything is written unless dnc.allow_stale_until allows it."""
 
+import csv
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from dialflow.dnc import current_version, read_manifest
+from dialflow.jobs.exports import VICIDIAL_COLUMNS
 from dialflow.phones import normalize_e164
 from tests.conftest import one_error_line, run_cli, run_folder, write_config
 
@@ -53,7 +55,8 @@ def test_listiq_scrubs_the_demo_registry_and_internal_list_and_ebr_keeps_some(tm
     files = sorted(str(f) for f in (demo / "_dnc").glob("*.txt"))
     imported = run_cli("dnc", "import", *files, "--config", str(write_config(tmp_path, demo, dnc)))
     assert imported.exit_code == 0, imported.output
-    config = str(write_config(tmp_path, demo, dnc + "listiq:\n  target_total_records: 2000\n"))
+    listiq = "listiq:\n  target_total_records: 2000\n  exports: [csv, vicidial]\n"
+    config = str(write_config(tmp_path, demo, dnc + listiq))
     args = ("run", "listiq", "--config", config, "--as-of", AS_OF, "--no-sql", "--no-email")
     folder = run_folder(run_cli(*args))
 
@@ -64,6 +67,12 @@ def test_listiq_scrubs_the_demo_registry_and_internal_list_and_ebr_keeps_some(tm
     assert len(internal) == 40
     assert not ten_digits(listed["Phone"]) & registry
     assert not ten_digits(listed["Phone"]) & internal
+    leads = pd.read_csv(
+        folder / "vicidial_leads_2026-11-25.txt", sep="\t", header=None, dtype=str,
+        names=VICIDIAL_COLUMNS, keep_default_na=False, quoting=csv.QUOTE_NONE,
+    )  # fmt: skip
+    alternates = {int(phone) for phone in leads["alt_phone"] if phone}
+    assert len(alternates) > 0 and not alternates & (registry | internal)
     summary = json.loads((folder / "summary.json").read_text())
     counts = summary["counts"]["dnc"]
     assert counts["registry"] == str(current_version(store))
@@ -75,6 +84,20 @@ def test_listiq_scrubs_the_demo_registry_and_internal_list_and_ebr_keeps_some(tm
     assert by_status["dnc_registry"] == counts["excluded"]["registry"]
     assert by_status["internal_dnc"] == counts["excluded"]["internal_dnc"]
     assert summary["inputs"]["dnc_registry"] == counts["registry"]
+
+    # Five of those alternate phones on the internal list: the same list again, without them.
+    chosen = sorted(alternates)[:5]
+    with open(demo / "Internal_DNC.csv", "a", encoding="utf-8") as table:
+        table.writelines(f"+1{number}\n" for number in chosen)
+    again = run_folder(run_cli(*args))
+    leads = pd.read_csv(
+        again / "vicidial_leads_2026-11-25.txt", sep="\t", header=None, dtype=str,
+        names=VICIDIAL_COLUMNS, keep_default_na=False, quoting=csv.QUOTE_NONE,
+    )  # fmt: skip
+    assert not {int(phone) for phone in leads["alt_phone"] if phone} & set(chosen)
+    dropped = json.loads((again / "summary.json").read_text())["counts"]["dnc"]
+    assert dropped["alt_phones_dropped"] == 5 - len(set(chosen) & ten_digits(listed["Phone"]))
+    assert dropped["alt_phones_dropped"] > 0
 
     # With LastModifiedDate as the last purchase, accounts modified in the 18 months before the
     # call date keep their registry-listed numbers; nobody else's is listed.

@@ -636,11 +636,23 @@ def summarise(
 
 
 @dataclass(frozen=True)
+class DncLists:
+    """What the scrub of the pool used, kept on the workers for the exports' alternate
+    phones (`scrub_numbers`)."""
+
+    registry_numbers: pd.Series  # numbers per area code (the manifest's; empty: none)
+    read_registry: Any  # read(groups, divisions) -> Dask frame, or None without a registry
+    internal: Any  # the internal DNC list (Dask frame of Number, Source), persisted
+    exempt: pd.Index  # AccountIds of picked candidates with an established business relationship
+
+
+@dataclass(frozen=True)
 class ListiqResult:
     call_list: pd.DataFrame
     plan: pd.DataFrame  # by state: population, quota, granted, shortfall
     counts: dict[str, Any]
     closed: dict[str, str] = field(default_factory=dict)  # states closed on the call date: why
+    dnc: DncLists | None = None  # the Dask wiring's lists, for `scrub_numbers`
 
 
 def _status_counts(
@@ -954,7 +966,8 @@ def run_listiq(
     reasons, exempted, n_internal, available = compute(
         reasons, exempted, n_internal, available, stage="count the pool"
     )
-    del not_capped, listed  # the persisted candidates are released once the pool holds
+    del not_capped  # the persisted candidates are released once the pool holds
+    exempt: list[str] = []
     n_pool = int(available.sum())
     statuses = statuses.drop(CALLABLE, errors="ignore")
     statuses[CALLABLE] = n_pool
@@ -968,6 +981,7 @@ def run_listiq(
         reduced = keep_best(pool, state_candidates, POOL_META, granted=granted, seed=params.seed)
         # At most twice the target in rows: each state's first `granted` per bucket.
         (frame,) = compute(reduced, stage="pick records")
+        exempt.extend(frame.loc[frame["Ebr"].to_numpy(dtype=bool), "AccountId"])
         return frame
 
     call_list, plan, by_bucket, closed = _plan_and_pick(
@@ -975,4 +989,69 @@ def run_listiq(
     )
     dnc = dnc_counts(statuses, int(exempted), int(n_internal))
     summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed, dnc)
-    return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped}, closed)
+    lists = DncLists(registry_numbers, read_registry, listed, pd.Index(exempt, dtype=STRING))
+    return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped}, closed, lists)
+
+
+def scrub_numbers(numbers: pd.DataFrame, lists: DncLists, compute: Compute) -> pd.DataFrame:
+    """Scrub a few numbers of listed accounts (the exports' alternate phones) as the pool was:
+    the internal list always, the registry unless the account has an established business
+    relationship; on the workers, by the same area code ranges.
+
+    Args:
+        numbers: AccountId and Phone (+1 E.164, mapped to a state), at most the list's length.
+        lists: the run's `ListiqResult.dnc`.
+
+    Returns:
+        `numbers` with Status (`callable`, `internal_dnc` or `dnc_registry`), in their order.
+    """
+    import dask.dataframe as dd
+
+    frame = numbers[["AccountId", "Phone"]].reset_index(drop=True)
+    if frame.empty:
+        return frame.assign(Status=pd.Series(dtype=STRING))
+    frame = frame.assign(
+        Ebr=frame["AccountId"].isin(lists.exempt).to_numpy(dtype=bool), Order=range(len(frame))
+    )
+    by_code = frame.groupby(frame["Phone"].str.slice(2, 5).astype(str)).size()
+    groups = area_code_groups(lists.registry_numbers, by_code)
+    divisions = group_divisions(groups)
+    if lists.read_registry is not None:
+        registry = lists.read_registry(groups, divisions)
+    else:
+        registry = dd.from_map(
+            _no_registry, groups, meta=NUMBER_META, divisions=divisions, label="dnc-registry"
+        )
+    candidates = dd.from_pandas(_candidate_numbers(frame), npartitions=1)
+    scrubbed = dd.map_partitions(
+        scrub_partition,
+        candidates.set_index(NUMBER, divisions=divisions),
+        registry,
+        lists.internal.set_index(NUMBER, divisions=divisions),
+        meta=scrub_partition(
+            _candidate_numbers(frame.iloc[:0]).set_index(NUMBER),
+            NUMBER_META,
+            INTERNAL_META.set_index(NUMBER),
+        ),
+        align_dataframes=False,
+        token="listiq-dnc-scrub-numbers",
+    )
+    (result,) = compute(scrubbed, stage="scrub alternate phones")
+    result = result.sort_values("Order")
+    return frame.drop(columns=["Ebr", "Order"]).assign(Status=result["Status"].to_numpy())
+
+
+def without_listed_alt_phones(
+    details: pd.DataFrame, lists: DncLists | None, compute: Compute
+) -> tuple[pd.DataFrame, int]:
+    """Empty the exports' alternate phones (`AltPhone`) that the scrub would drop; return the
+    details and how many were emptied. An emptied one is not replaced by the account's next
+    phone: the lead keeps its listed number, which the scrub passed."""
+    alternates = details.loc[details["AltPhone"].notna(), ["AccountId", "AltPhone"]]
+    if lists is None or alternates.empty:
+        return details, 0
+    scrubbed = scrub_numbers(alternates.rename(columns={"AltPhone": "Phone"}), lists, compute)
+    listed = alternates.index[(scrubbed["Status"] != CALLABLE).to_numpy()]
+    return details.assign(AltPhone=details["AltPhone"].mask(details.index.isin(listed))), len(
+        listed
+    )

@@ -33,6 +33,7 @@ def plan(context: JobContext) -> JobPlan:
         ebr_columns,
         run_listiq,
         state_day_rules,
+        without_listed_alt_phones,
     )
     from ..jobs.usable_phone import cleared_keys
     from ..reports import target_vs_delivered_html
@@ -115,6 +116,8 @@ def plan(context: JobContext) -> JobPlan:
                     tables["Account"], result.call_list, cleared, reference.area_codes, params,
                     compute,
                 )  # fmt: skip
+                details, dropped_alt = without_listed_alt_phones(details, result.dnc, compute)
+                result.counts["dnc"]["alt_phones_dropped"] = dropped_alt
             files, exported = build_exports(result.call_list, details, params)
         run.counts.update(result.counts)
         run.counts["dnc"] = {

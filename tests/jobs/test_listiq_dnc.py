@@ -147,7 +147,8 @@ def test_registry_numbers_dropped_exemptions_kept_internal_wins_in_pandas_and_on
     import dask.dataframe as dd
 
     import dialflow.jobs.listiq as listiq
-    from dialflow.jobs.listiq import listiq_frame, run_listiq
+    from dialflow.jobs import dask_compute
+    from dialflow.jobs.listiq import listiq_frame, run_listiq, without_listed_alt_phones
     from tests.conftest import calls_frame
 
     store = registry_store(tmp_path)
@@ -196,6 +197,21 @@ def test_registry_numbers_dropped_exemptions_kept_internal_wins_in_pandas_and_on
             )  # fmt: skip
             pd.testing.assert_frame_equal(got.call_list, expected.call_list)
             assert got.counts == expected.counts
+
+        # The exports' alternate phones are scrubbed the same way: OK1's is on the registry,
+        # OK2's on the internal list; X2's is on the registry, but X2 has a recent purchase.
+        details = pd.DataFrame(
+            {
+                "AccountId": ["OK1", "OK2", "X2", "E1", "E2"],
+                "AltPhone": ["+12127365001", "+13055550100", "+12127365002", "+12127365099",
+                             None],
+            },
+            index=[10, 11, 12, 13, 14],
+        ).astype("string[pyarrow]")  # fmt: skip
+        kept, dropped = without_listed_alt_phones(details, got.dnc, dask_compute)
+    assert dropped == 2
+    assert kept["AltPhone"].tolist() == [pd.NA, pd.NA, "+12127365002", "+12127365099", pd.NA]
+    assert kept.index.tolist() == [10, 11, 12, 13, 14]
 
 
 def test_a_stale_registry_stops_unless_allowed_until_the_call_date(tmp_path):
