@@ -99,8 +99,12 @@ def calls_frame(rows: list[tuple]) -> pd.DataFrame:
 
 
 def write_config(tmp_path: Path, data: Path, extra: str = "", cluster_extra: str = "") -> Path:
-    """Write a config for a small LocalCluster reading `data`, writing under tmp_path/out."""
+    """Write a config for a small LocalCluster reading `data`, writing under tmp_path/out; the
+    DNC registry store is tmp_path/dnc unless `extra` has a dnc section (never the working
+    folder's data/dnc, which a person's `dnc import` may have filled)."""
     config = tmp_path / "config.yaml"
+    if not any(line.startswith("dnc:") for line in extra.splitlines()):
+        extra += f"dnc:\n  path: {tmp_path / 'dnc'}\n"
     config.write_text(
         f"run:\n  output_dir: {tmp_path / 'out'}\n"
         "cluster:\n  n_workers: 2\n  memory_limit: 2GiB\n  dashboard_address: ':0'\n"
