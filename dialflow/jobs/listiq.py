@@ -700,9 +700,7 @@ def _plan_and_pick(
     return finish_call_list(chosen, params, rules), plan, by_bucket, closed
 
 
-def dnc_counts(
-    statuses: pd.Series, exempted: int, internal: int
-) -> dict[str, Any]:
+def dnc_counts(statuses: pd.Series, exempted: int, internal: int) -> dict[str, Any]:
     """Return summary.json's scrub counts: accounts left out per list, accounts an established
     business relationship kept, and the internal list's distinct numbers."""
     return {
@@ -1052,6 +1050,5 @@ def without_listed_alt_phones(
         return details, 0
     scrubbed = scrub_numbers(alternates.rename(columns={"AltPhone": "Phone"}), lists, compute)
     listed = alternates.index[(scrubbed["Status"] != CALLABLE).to_numpy()]
-    return details.assign(AltPhone=details["AltPhone"].mask(details.index.isin(listed))), len(
-        listed
-    )
+    emptied = details["AltPhone"].mask(details.index.isin(listed))
+    return details.assign(AltPhone=emptied), len(listed)
