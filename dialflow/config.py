@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -318,6 +318,12 @@ class DncSettings(_Section):
     # The National Do Not Call Registry's store (docs/dnc.md): not under source.path, which
     # holds the canonical tables and may be a database or Salesforce instead of a folder.
     path: Path = Path("data/dnc")
+    # No registry imported at all: false runs listiq with a warning and `registry: none` in
+    # summary.json; true stops it (exit 2), as a stale registry does.
+    required: bool = False
+    # The explicit override of the 31-day rule: a stale registry is used for call dates up to
+    # and including this day, recorded in summary.json. It expires by itself.
+    allow_stale_until: date | None = None
 
 
 class PhoneSettings(_Section):
@@ -525,6 +531,27 @@ class CallingHours(_Section):
         return self
 
 
+class EbrSettings(_Section):
+    """The Telemarketing Sales Rule's established business relationship exemption: Account
+    date fields whose recent value keeps a registry-listed number callable."""
+
+    purchase_field: Identifier | None = None  # the last purchase (or transaction) date
+    purchase_months: int = Field(18, ge=1, le=120)
+    inquiry_field: Identifier | None = None  # the last inquiry (or application) date
+    inquiry_months: int = Field(3, ge=1, le=120)
+
+    @model_validator(mode="after")
+    def _names_a_field(self) -> EbrSettings:
+        if self.purchase_field is None and self.inquiry_field is None:
+            raise ValueError(
+                "names no Account date field; set purchase_field and/or inquiry_field, or "
+                "leave listiq.ebr null (no exemption)"
+            )
+        if self.purchase_field is not None and self.purchase_field == self.inquiry_field:
+            raise ValueError("purchase_field and inquiry_field name the same field")
+        return self
+
+
 class ListiqSettings(_Section):
     target_total_records: int = Field(10_000, ge=0)
     recent_share: float = Field(0.7, ge=0, le=1)
@@ -538,6 +565,8 @@ class ListiqSettings(_Section):
     sql_table: Identifier = "call_list"
     # Files written beside the call list CSV, which is always written (`csv`): see EXPORT_PROFILES.
     exports: tuple[str, ...] = ("csv",)
+    # Established business relationship exemption from the DNC registry (off: null).
+    ebr: EbrSettings | None = None
 
     @field_validator("exports", mode="before")
     @classmethod

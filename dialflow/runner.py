@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     import dask.dataframe as dd
 
     from .progress import ProgressCompute
+    from .schema import ColumnKind
     from .sources import Source
     from .sources.previous import PreviousResult
 
@@ -142,6 +143,9 @@ class JobPlan:
     compute: Callable[[Run, ProgressCompute, dict[str, dd.DataFrame]], JobOutput]
     # With --apply: (run, settings, result) -> the failure's cause, or None when all landed.
     write_back: Callable[[Run, Settings, pd.DataFrame], str | None] | None = None
+    # Columns a configuration adds to a canonical table, with their kinds (listiq's EBR dates):
+    # {table: {column: kind}}.
+    extra_columns: Mapping[str, Mapping[str, ColumnKind]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -245,10 +249,15 @@ def emailed(job_name: str, settings: Settings, no_email: bool) -> Iterator[_Emai
         console.print(f"{job_name}: emailed {', '.join(sent_to)}", soft_wrap=True)
 
 
-def _read_tables(source: Source, reads: Reads) -> dict[str, dd.DataFrame]:
+def _read_tables(
+    source: Source, reads: Reads, extra: Mapping[str, Mapping[str, ColumnKind]]
+) -> dict[str, dd.DataFrame]:
     """Return the job's tables as lazy Dask dataframes. Reading checks every table's presence,
     columns and types, so a bad input stops the run before a cluster starts."""
-    return {table: source.read(table, columns) for table, columns in reads.items()}
+    return {
+        table: source.read(table, columns, dict(extra.get(table, {})))
+        for table, columns in reads.items()
+    }
 
 
 def _snapshot(
@@ -256,7 +265,7 @@ def _snapshot(
     compute: ProgressCompute,
     source: Source,
     tables: dict[str, dd.DataFrame],
-    reads: Reads,
+    plan: JobPlan,
     settings: Settings,
 ) -> dict[str, dd.DataFrame]:
     """From Salesforce, save the extraction as a Parquet snapshot in the run folder and return
@@ -280,7 +289,7 @@ def _snapshot(
             stage[table] = run.inputs[table] = pads.dataset(folder / table).count_rows()
     run.outputs["snapshot"] = "snapshot/"
     snapshot = SnapshotSource(folder, {}, settings.phones.fields)
-    return {table: snapshot.read(table, columns) for table, columns in reads.items()}
+    return _read_tables(snapshot, plan.reads, plan.extra_columns)
 
 
 def _write(run: Run, settings: Settings, output: JobOutput, sql_url: str | None) -> None:
@@ -343,7 +352,7 @@ def _execute(
     write_back = plan.write_back if request.apply else None
     with stop_on_signals(), file_mode(int(settings.run.umask, 8)), job_lock(output, job_name):
         recover_unfinished_runs(output, job_name, sql_url)
-        tables = _read_tables(source, plan.reads)
+        tables = _read_tables(source, plan.reads, plan.extra_columns)
         with open_client(settings.cluster) as client:
             console.print(f"{job_name}: Dask dashboard at {dashboard_link(client)}", soft_wrap=True)
             parameters = {**dict(plan.params), "as_of": as_of}
@@ -356,7 +365,7 @@ def _execute(
                     with performance_report(filename=str(run.folder / "dask-report.html")):
                         limits = StageLimits.of(settings.cluster, client)
                         compute = ProgressCompute(client, job_name, console, limits)
-                        tables = _snapshot(run, compute, source, tables, plan.reads, settings)
+                        tables = _snapshot(run, compute, source, tables, plan, settings)
                         result = plan.compute(run, compute, tables)
                         _write(run, settings, result, sql_url)
                     if isinstance(source, SalesforceSource):

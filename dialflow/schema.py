@@ -63,6 +63,11 @@ TABLES: dict[str, dict[str, ColumnKind]] = {
         "Email": "string",
         "IsActive": "bool",
     },
+    # The internal do-not-call list: numbers whose owners asked not to be called (any format
+    # phones.py reads). Optional: listiq reads it when the source has it.
+    "Internal_DNC": {
+        "Phone": "string",
+    },
 }
 
 # Pandas dtypes each logical kind becomes once read: pyarrow strings, UTC timestamps.

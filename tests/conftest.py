@@ -99,8 +99,12 @@ def calls_frame(rows: list[tuple]) -> pd.DataFrame:
 
 
 def write_config(tmp_path: Path, data: Path, extra: str = "", cluster_extra: str = "") -> Path:
-    """Write a config for a small LocalCluster reading `data`, writing under tmp_path/out."""
+    """Write a config for a small LocalCluster reading `data`, writing under tmp_path/out; the
+    DNC registry store is tmp_path/dnc unless `extra` has a dnc section (never the working
+    folder's data/dnc, which a person's `dnc import` may have filled)."""
     config = tmp_path / "config.yaml"
+    if not any(line.startswith("dnc:") for line in extra.splitlines()):
+        extra += f"dnc:\n  path: {tmp_path / 'dnc'}\n"
     config.write_text(
         f"run:\n  output_dir: {tmp_path / 'out'}\n"
         "cluster:\n  n_workers: 2\n  memory_limit: 2GiB\n  dashboard_address: ':0'\n"
@@ -151,7 +155,8 @@ def one_error_line(output: str) -> str:
 # seconds each: they are marked `slow`, so `pytest -m 'not slow'` is the fast local loop.
 SLOW_MODULES = {
     "test_cli_autoflush", "test_cli_dedupe", "test_cli_infoflow", "test_cli_interrupt",
-    "test_cli_listiq", "test_cli_salesforce", "test_cli_sql_servers", "test_cluster_faults",
+    "test_cli_listiq", "test_cli_listiq_dnc", "test_cli_salesforce", "test_cli_sql_servers",
+    "test_cluster_faults",
     "test_cluster_tls", "test_dashboard", "test_submit", "test_rows_and_files",
     "test_cluster_hangs", "test_salesforce_server", "test_salesforce_source", "test_sql_source",
 }  # fmt: skip

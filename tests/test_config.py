@@ -114,6 +114,19 @@ def test_environment_default_applies_when_unset(tmp_path, monkeypatch):
             "listiq.exports = ['genesys', 'genesys'] is not allowed: 'genesys' is listed twice; "
             "list each profile once",
         ),
+        (
+            "listiq:\n  ebr: {purchase_months: 12}\n",
+            "listiq.ebr: names no Account date field; set purchase_field and/or inquiry_field, "
+            "or leave listiq.ebr null (no exemption)",
+        ),
+        (
+            "listiq:\n  ebr: {purchase_field: 'Last Purchase'}\n",
+            "listiq.ebr.purchase_field = 'Last Purchase' is not allowed: must be a table name",
+        ),
+        (
+            "dnc:\n  allow_stale_until: soon\n",
+            "dnc.allow_stale_until = 'soon' is not allowed: Input should be a valid date",
+        ),
         ("- a\n- b\n", "the top level must be a mapping of sections (run, cluster, ...)"),
         ("cluster: [\n", "not valid YAML at line 2; fix the syntax"),
     ],

@@ -15,6 +15,11 @@ the first zone the area code lists, so that the same instant reads the same in e
 
 A state closed on the call date (a Sunday ban, a holiday, a `closed` day) is planned as a state
 without records: it gets no rows and its quota passes to the open states like any shortfall.
+
+Do Not Call: after the attempt caps, every candidate number is scrubbed against the internal DNC
+list and the National Do Not Call Registry (jobs/scrub.py), before one account per number is
+kept, so that an account exempt by an established business relationship keeps a number another
+account sharing it may not call.
 """
 
 from __future__ import annotations
@@ -27,10 +32,24 @@ import numpy as np
 import pandas as pd
 
 from ..calling_rules import CallingRules, DayRule, Window, intersect
-from ..schema import STRING, TIMESTAMP, empty_frame
+from ..config import EbrSettings
+from ..schema import STRING, TIMESTAMP, ColumnKind, empty_frame
 from . import Compute, Persist, dask_compute, dask_persist, keep_best, without_accounts
 from .params import JobParams
 from .rows import AccountChecks, checked_frames, dropped_counts, tasks_without_account
+from .scrub import (
+    DNC_REGISTRY,
+    INTERNAL_DNC,
+    NUMBER,
+    NUMBER_META,
+    area_code_groups,
+    dnc_reasons,
+    do_not_call_numbers,
+    ebr_exempt,
+    group_divisions,
+    internal_numbers,
+    scrub_partition,
+)
 from .usable_phone import first_usable_phone
 
 if TYPE_CHECKING:
@@ -53,6 +72,7 @@ class ListiqParams(JobParams):
     hours: tuple[int, int]
     state_hours: dict[str, tuple[int, int]]
     exports: tuple[str, ...]  # profiles written beside the call list (jobs/exports.py)
+    ebr: EbrSettings | None  # the registry exemption's Account date fields (jobs/scrub.py)
     as_of: pd.Timestamp
 
     @classmethod
@@ -366,6 +386,8 @@ STATUSES = (
     UNMAPPED_AREA_CODE,
     RECENTLY_CALLED,
     ATTEMPT_CAP,
+    INTERNAL_DNC,
+    DNC_REGISTRY,
     SHARED_NUMBER,
 )
 
@@ -379,10 +401,15 @@ STATUS_META = empty_frame(
         "TimeZone": STRING,
         "CreatedDate": TIMESTAMP,
         "Bucket": STRING,
+        "Ebr": "bool",
         "Status": STRING,
     }
 )
 POOL_META = STATUS_META.drop(columns="Status")
+SCRUBBED_META = POOL_META.assign(
+    Status=pd.Series(dtype=STRING), EbrExempted=pd.Series(dtype="bool")
+)
+INTERNAL_META = NUMBER_META.assign(Source=pd.Series(dtype=STRING))
 CALL_LIST_COLUMNS = [
     "AccountId",
     "AccountName",
@@ -399,7 +426,15 @@ CALL_LIST_META = empty_frame({column: STRING for column in CALL_LIST_COLUMNS})
 
 def account_columns(params: ListiqParams) -> list[str]:
     """Return the Account columns the job reads."""
-    return ["Id", "Name", "CreatedDate", "Do_Not_Call__c", *params.phone_fields]
+    base = ["Id", "Name", "CreatedDate", "Do_Not_Call__c", *params.phone_fields]
+    return base + list(ebr_columns(params))
+
+
+def ebr_columns(params: ListiqParams) -> dict[str, ColumnKind]:
+    """Return the Account date fields the EBR exemption reads (none when it is off)."""
+    ebr = params.ebr
+    fields = (ebr.purchase_field, ebr.inquiry_field) if ebr is not None else ()
+    return {field: "datetime" for field in fields if field is not None}
 
 
 def account_status(
@@ -449,6 +484,7 @@ def account_status(
             "TimeZone": area_code.map(by_code["time_zone"]).astype(STRING),
             "CreatedDate": accounts["CreatedDate"],
             "Bucket": np.where(accounts["CreatedDate"] > recent_since, RECENT, HISTORICAL),
+            "Ebr": ebr_exempt(accounts, params.ebr, params.call_date),
             "Status": status,
         },
         index=index,
@@ -561,9 +597,10 @@ def finish_call_list(
 def summarise(
     statuses: pd.Series, unmapped: pd.Series, plan: pd.DataFrame, available: pd.DataFrame,
     call_list: pd.DataFrame, params: ListiqParams, closed: dict[str, str] | None = None,
+    dnc: dict[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """Return the run summary's counts: the pool, target vs delivered per state and bucket, and
-    the states closed on the call date (with why)."""
+    """Return the run summary's counts: the pool, target vs delivered per state and bucket, the
+    states closed on the call date (with why) and the Do Not Call scrub's counts."""
     delivered = call_list.groupby(["State", "Bucket"]).size().unstack(fill_value=0)
     delivered = delivered.reindex(index=plan.index, columns=[RECENT, HISTORICAL], fill_value=0)
     per_state = {
@@ -592,9 +629,21 @@ def summarise(
         },
         "states": per_state,
         "closed_states": dict(closed or {}),
+        "dnc": dict(dnc or {}),
         "seed": params.seed,
         "call_date": params.call_date.isoformat(),
     }
+
+
+@dataclass(frozen=True)
+class DncLists:
+    """What the scrub of the pool used, kept on the workers for the exports' alternate
+    phones (`scrub_numbers`)."""
+
+    registry_numbers: pd.Series  # numbers per area code (the manifest's; empty: none)
+    read_registry: Any  # read(groups, divisions) -> Dask frame, or None without a registry
+    internal: Any  # the internal DNC list (Dask frame of Number, Source), persisted
+    exempt: pd.Index  # AccountIds of picked candidates with an established business relationship
 
 
 @dataclass(frozen=True)
@@ -603,6 +652,7 @@ class ListiqResult:
     plan: pd.DataFrame  # by state: population, quota, granted, shortfall
     counts: dict[str, Any]
     closed: dict[str, str] = field(default_factory=dict)  # states closed on the call date: why
+    dnc: DncLists | None = None  # the Dask wiring's lists, for `scrub_numbers`
 
 
 def _status_counts(
@@ -650,6 +700,53 @@ def _plan_and_pick(
     return finish_call_list(chosen, params, rules), plan, by_bucket, closed
 
 
+def dnc_counts(statuses: pd.Series, exempted: int, internal: int) -> dict[str, Any]:
+    """Return summary.json's scrub counts: accounts left out per list, accounts an established
+    business relationship kept, and the internal list's distinct numbers."""
+    return {
+        "excluded": {
+            "internal_dnc": int(statuses.get(INTERNAL_DNC, 0)),
+            "registry": int(statuses.get(DNC_REGISTRY, 0)),
+        },
+        "ebr_exempted": int(exempted),
+        "internal_numbers": int(internal),
+    }
+
+
+def _candidate_numbers(candidates: pd.DataFrame) -> pd.DataFrame:
+    """Add each candidate's ten-digit Number (its Phone is +1 E.164, mapped to a state)."""
+    return candidates.assign(**{NUMBER: candidates["Phone"].str.slice(2).astype("int64")})
+
+
+def _table_numbers(table: pd.DataFrame, params: ListiqParams) -> pd.DataFrame:
+    """Return the numbers of an Internal_DNC partition (INTERNAL_META)."""
+    return (
+        internal_numbers(table, params.region)
+        .assign(Source="Internal_DNC")
+        .astype(INTERNAL_META.dtypes.to_dict())
+    )
+
+
+def _account_numbers(accounts: pd.DataFrame, params: ListiqParams) -> pd.DataFrame:
+    """Return the numbers of an Account partition's Do_Not_Call__c accounts (INTERNAL_META)."""
+    return (
+        do_not_call_numbers(accounts, params.phone_fields, params.region)
+        .assign(Source="Do_Not_Call__c")
+        .astype(INTERNAL_META.dtypes.to_dict())
+    )
+
+
+def _internal_list(
+    accounts: pd.DataFrame, table: pd.DataFrame | None, params: ListiqParams
+) -> pd.DataFrame:
+    """Return the internal DNC list: the Do_Not_Call__c accounts' numbers and, if given, the
+    Internal_DNC table's."""
+    parts = [_account_numbers(accounts, params)]
+    if table is not None:
+        parts.append(_table_numbers(table, params))
+    return pd.concat(parts, ignore_index=True)
+
+
 def listiq_frame(
     accounts: pd.DataFrame,
     calls: pd.DataFrame,
@@ -659,8 +756,14 @@ def listiq_frame(
     population: pd.Series,
     params: ListiqParams,
     rules: CallingRules | None = None,
+    registry: pd.DataFrame | None = None,
+    internal: pd.DataFrame | None = None,
 ) -> ListiqResult:
-    """Run the whole job on pandas frames: the reference the Dask wiring must equal."""
+    """Run the whole job on pandas frames: the reference the Dask wiring must equal.
+
+    `registry` holds the registry's numbers (column Number; None: no registry), `internal` the
+    Internal_DNC table (column Phone; None: no table).
+    """
     accounts, dropped = checked_frames(accounts, calls)
     status = account_status(accounts, excluded_ids, cleared, area_codes, params)
     called = recently_called(calls, params)["AccountId"]
@@ -674,6 +777,15 @@ def listiq_frame(
     status.loc[(status["Status"] == CALLABLE) & status["AccountId"].isin(capped), "Status"] = (
         ATTEMPT_CAP
     )
+    listed = _internal_list(accounts, internal, params)[NUMBER].to_numpy()
+    candidates = _candidate_numbers(status[status["Status"] == CALLABLE])
+    reasons, exempted = dnc_reasons(
+        candidates[NUMBER].to_numpy(),
+        candidates["Ebr"].to_numpy(dtype=bool),
+        registry[NUMBER].to_numpy() if registry is not None else np.array([], dtype="int64"),
+        listed,
+    )
+    status.loc[candidates.index, "Status"] = reasons
     contacted = status[status["Status"] == CALLABLE]
     pool = one_per_number(contacted)
     status.loc[contacted.index.difference(pool.index), "Status"] = SHARED_NUMBER
@@ -685,7 +797,8 @@ def listiq_frame(
         params,
         rules,
     )
-    summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed)
+    dnc = dnc_counts(statuses, int(exempted.sum()), len(np.unique(listed)))
+    summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed, dnc)
     return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped}, closed)
 
 
@@ -716,6 +829,16 @@ def _without_capped(
     )
 
 
+def _no_registry(group: tuple[str, ...]) -> pd.DataFrame:
+    """Return the numbers of a partition without a registry: none."""
+    return NUMBER_META.copy()
+
+
+def _distinct_numbers(internal: pd.DataFrame) -> int:
+    """Return the distinct numbers of a partition indexed by Number."""
+    return int(internal.index.nunique())
+
+
 def run_listiq(
     accounts: dd.DataFrame,  # Account
     calls: dd.DataFrame,  # Task: AccountId, CreatedDate
@@ -727,14 +850,25 @@ def run_listiq(
     compute: Compute = dask_compute,
     persist: Persist = dask_persist,
     rules: CallingRules | None = None,
+    registry_numbers: pd.Series | None = None,
+    read_registry: Callable[[list[tuple[str, ...]], tuple[int, ...]], dd.DataFrame] | None = None,
+    internal: dd.DataFrame | None = None,
 ) -> ListiqResult:
-    """Wire the pure functions on Dask: build and count the pool, plan, fetch candidates, pick.
+    """Wire the pure functions on Dask: build the candidates, scrub them, build and count the
+    pool, plan, fetch candidates, pick.
 
-    The pool is persisted on the workers between the count and the candidate fetch, so it is
-    built once (and released when this returns); only counts (by state and bucket) and at most
-    twice the target in candidate rows come back to the client.
+    The candidates (callable, not recently called, not capped) are persisted with their counts
+    by area code; the area codes they use are grouped into number ranges (`area_code_groups`),
+    and the candidates, the internal DNC list and the registry (`read_registry(groups,
+    divisions)`, only those area codes; None: no registry) meet range by range, so no number
+    comes to the client. `registry_numbers` is the registry's numbers per area code (its
+    manifest), `internal` the Internal_DNC table (None: no table). The pool is persisted on the
+    workers between the count and the candidate fetch, so it is built once (and released when
+    this returns); only counts (by status, area code, state and bucket) and at most twice the
+    target in candidate rows come back to the client.
     """
     import dask
+    import dask.dataframe as dd
 
     checks = AccountChecks.of(accounts)
     status = checks.accounts.map_partitions(
@@ -757,45 +891,164 @@ def run_listiq(
     not_capped = _without_capped(
         not_called, partitions, calls, cap_windows(area_codes, params, rules)
     )
-    pool = not_capped.shuffle(on="Phone").map_partitions(
-        one_per_number, meta=POOL_META, token="listiq-one-per-number"
-    )
-    pool, statuses, unmapped, n_callable, n_not_called, n_not_capped, available, *checked = (
+    listed = [
+        checks.accounts.map_partitions(
+            _account_numbers, params, meta=INTERNAL_META, token="listiq-dnc-accounts"
+        )
+    ]
+    if internal is not None:
+        listed.append(
+            internal.map_partitions(
+                _table_numbers, params, meta=INTERNAL_META, token="listiq-dnc-internal"
+            )
+        )
+    listed = dd.concat(listed) if len(listed) > 1 else listed[0]
+    codes = not_capped.assign(AreaCode=not_capped["Phone"].str.slice(2, 5)).groupby("AreaCode")
+    not_capped, listed, statuses, unmapped, n_callable, n_not_called, by_code, *checked = (
         persist(
-            pool,
+            not_capped,
+            listed,
             statuses,
             unmapped,
             callable_.map_partitions(len).sum(),
             not_called.map_partitions(len).sum(),
-            not_capped.map_partitions(len).sum(),
-            _available(pool),
+            codes.size(),
             *checks.collections,
             tasks_without_account(calls),
-            stage="build the pool",
+            stage="build the candidates",
         )
     )
-    # All small by construction: counts by status, area code, state and bucket, and the checks.
-    statuses, unmapped, n_callable, n_not_called, n_not_capped, available, *checked = compute(
-        statuses, unmapped, n_callable, n_not_called, n_not_capped, available, *checked,
-        stage="count the pool",
+    # All small by construction: counts by status and area code, and the checks.
+    statuses, unmapped, n_callable, n_not_called, by_code, *checked = compute(
+        statuses, unmapped, n_callable, n_not_called, by_code, *checked,
+        stage="count the candidates",
     )  # fmt: skip
     *account_checks, no_account = checked
     dropped = dropped_counts(AccountChecks.settle(*account_checks), no_account)
+    registry_numbers = registry_numbers if registry_numbers is not None else pd.Series()
+    groups = area_code_groups(registry_numbers, by_code)
+    divisions = group_divisions(groups)
+    if read_registry is not None:
+        registry = read_registry(groups, divisions)
+    else:
+        registry = dd.from_map(
+            _no_registry, groups, meta=NUMBER_META, divisions=divisions, label="dnc-registry"
+        )
+    numbered = not_capped.map_partitions(
+        _candidate_numbers, meta=POOL_META.assign(**{NUMBER: pd.Series(dtype="int64")}),
+        token="listiq-numbers",
+    )  # fmt: skip
+    candidates = numbered.set_index(NUMBER, divisions=divisions)
+    internal_ranges = listed.set_index(NUMBER, divisions=divisions)
+    scrubbed = dd.map_partitions(
+        scrub_partition,
+        candidates,
+        registry,
+        internal_ranges,
+        meta=SCRUBBED_META,
+        align_dataframes=False,
+        token="listiq-dnc-scrub",
+    )
+    reasons = scrubbed.groupby("Status").size()
+    clean = scrubbed[scrubbed["Status"] == CALLABLE].drop(columns=["Status", "EbrExempted"])
+    # Each number range is whole in one partition: one account per number needs no shuffle.
+    pool = clean.map_partitions(one_per_number, meta=POOL_META, token="listiq-one-per-number")
+    pool, reasons, exempted, n_internal, available = persist(
+        pool,
+        reasons,
+        scrubbed["EbrExempted"].sum(),
+        internal_ranges.map_partitions(_distinct_numbers, meta=(None, "int64")).sum(),
+        _available(pool),
+        stage="scrub and build the pool",
+    )
+    reasons, exempted, n_internal, available = compute(
+        reasons, exempted, n_internal, available, stage="count the pool"
+    )
+    del not_capped  # the persisted candidates are released once the pool holds
+    exempt: list[str] = []
     n_pool = int(available.sum())
     statuses = statuses.drop(CALLABLE, errors="ignore")
     statuses[CALLABLE] = n_pool
     statuses[RECENTLY_CALLED] = int(n_callable) - int(n_not_called)
-    statuses[ATTEMPT_CAP] = int(n_not_called) - int(n_not_capped)
-    statuses[SHARED_NUMBER] = int(n_not_capped) - n_pool
+    statuses[ATTEMPT_CAP] = int(n_not_called) - int(by_code.sum())
+    statuses[INTERNAL_DNC] = int(reasons.get(INTERNAL_DNC, 0))
+    statuses[DNC_REGISTRY] = int(reasons.get(DNC_REGISTRY, 0))
+    statuses[SHARED_NUMBER] = int(reasons.get(CALLABLE, 0)) - n_pool
 
-    def candidates(granted: pd.Series) -> pd.DataFrame:
+    def candidates_for(granted: pd.Series) -> pd.DataFrame:
         reduced = keep_best(pool, state_candidates, POOL_META, granted=granted, seed=params.seed)
         # At most twice the target in rows: each state's first `granted` per bucket.
         (frame,) = compute(reduced, stage="pick records")
+        exempt.extend(frame.loc[frame["Ebr"].to_numpy(dtype=bool), "AccountId"])
         return frame
 
     call_list, plan, by_bucket, closed = _plan_and_pick(
-        available, population, candidates, params, rules
+        available, population, candidates_for, params, rules
     )
-    summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed)
-    return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped}, closed)
+    dnc = dnc_counts(statuses, int(exempted), int(n_internal))
+    summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed, dnc)
+    lists = DncLists(registry_numbers, read_registry, listed, pd.Index(exempt, dtype=STRING))
+    return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped}, closed, lists)
+
+
+def scrub_numbers(numbers: pd.DataFrame, lists: DncLists, compute: Compute) -> pd.DataFrame:
+    """Scrub a few numbers of listed accounts (the exports' alternate phones) as the pool was:
+    the internal list always, the registry unless the account has an established business
+    relationship; on the workers, by the same area code ranges.
+
+    Args:
+        numbers: AccountId and Phone (+1 E.164, mapped to a state), at most the list's length.
+        lists: the run's `ListiqResult.dnc`.
+
+    Returns:
+        `numbers` with Status (`callable`, `internal_dnc` or `dnc_registry`), in their order.
+    """
+    import dask.dataframe as dd
+
+    frame = numbers[["AccountId", "Phone"]].reset_index(drop=True)
+    if frame.empty:
+        return frame.assign(Status=pd.Series(dtype=STRING))
+    frame = frame.assign(
+        Ebr=frame["AccountId"].isin(lists.exempt).to_numpy(dtype=bool), Order=range(len(frame))
+    )
+    by_code = frame.groupby(frame["Phone"].str.slice(2, 5).astype(str)).size()
+    groups = area_code_groups(lists.registry_numbers, by_code)
+    divisions = group_divisions(groups)
+    if lists.read_registry is not None:
+        registry = lists.read_registry(groups, divisions)
+    else:
+        registry = dd.from_map(
+            _no_registry, groups, meta=NUMBER_META, divisions=divisions, label="dnc-registry"
+        )
+    candidates = dd.from_pandas(_candidate_numbers(frame), npartitions=1)
+    scrubbed = dd.map_partitions(
+        scrub_partition,
+        candidates.set_index(NUMBER, divisions=divisions),
+        registry,
+        lists.internal.set_index(NUMBER, divisions=divisions),
+        meta=scrub_partition(
+            _candidate_numbers(frame.iloc[:0]).set_index(NUMBER),
+            NUMBER_META,
+            INTERNAL_META.set_index(NUMBER),
+        ),
+        align_dataframes=False,
+        token="listiq-dnc-scrub-numbers",
+    )
+    (result,) = compute(scrubbed, stage="scrub alternate phones")
+    result = result.sort_values("Order")
+    return frame.drop(columns=["Ebr", "Order"]).assign(Status=result["Status"].to_numpy())
+
+
+def without_listed_alt_phones(
+    details: pd.DataFrame, lists: DncLists | None, compute: Compute
+) -> tuple[pd.DataFrame, int]:
+    """Empty the exports' alternate phones (`AltPhone`) that the scrub would drop; return the
+    details and how many were emptied. An emptied one is not replaced by the account's next
+    phone: the lead keeps its listed number, which the scrub passed."""
+    alternates = details.loc[details["AltPhone"].notna(), ["AccountId", "AltPhone"]]
+    if lists is None or alternates.empty:
+        return details, 0
+    scrubbed = scrub_numbers(alternates.rename(columns={"AltPhone": "Phone"}), lists, compute)
+    listed = alternates.index[(scrubbed["Status"] != CALLABLE).to_numpy()]
+    emptied = details["AltPhone"].mask(details.index.isin(listed))
+    return details.assign(AltPhone=emptied), len(listed)

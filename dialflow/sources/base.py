@@ -57,9 +57,19 @@ class Source(ABC, Generic[CheckedT]):
         """Return the table's columns as stored, one Dask partition per piece the workers read;
         `Source.read` casts them to the canonical dtypes."""
 
-    def read(self, table: str, columns: list[str] | None = None) -> dd.DataFrame:
-        """Read a table's columns as a Dask dataframe of canonical dtypes, after checking them."""
-        canonical = table_columns(table, self.phone_fields)
+    @abstractmethod
+    def has_table(self, table: str) -> bool:
+        """Return whether the source holds the table (for optional tables, e.g. Internal_DNC)."""
+
+    def read(
+        self,
+        table: str,
+        columns: list[str] | None = None,
+        extra: dict[str, ColumnKind] | None = None,
+    ) -> dd.DataFrame:
+        """Read a table's columns as a Dask dataframe of canonical dtypes, after checking them;
+        `extra` adds columns a configuration names (listiq's EBR date fields) with their kinds."""
+        canonical = {**table_columns(table, self.phone_fields), **(extra or {})}
         kinds = {column: canonical[column] for column in (columns or list(canonical))}
         checked = self.check_table(table, kinds)
         stored = self.read_partitions(checked, kinds)

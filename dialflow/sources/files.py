@@ -91,6 +91,16 @@ class FileSource(Source[TableFiles]):
             f"create it with `dialflow demo-data --out {self.root}` or set source.path"
         )
 
+    def has_table(self, table: str) -> bool:
+        """Return whether the table's file or folder exists (source.tables or under the root)."""
+        if table in self.tables:
+            return Path(self.tables[table]).exists()
+        return any(
+            candidate.exists()
+            for candidate in (self.root / table, self.root / f"{table}.parquet",
+                              self.root / f"{table}.csv")
+        )  # fmt: skip
+
     def check_table(self, table: str, kinds: dict[str, ColumnKind]) -> TableFiles:
         """Find the table's files and check their columns: the Parquet schema, or each CSV
         file's header and a sample of its values."""

@@ -69,6 +69,11 @@ class SalesforceSource(Source[MappedObject]):
         mapped = self.settings.fields.get(table, {})
         return obj, {column: mapped.get(column, column) for column in columns}
 
+    def has_table(self, table: str) -> bool:
+        """Return whether the table is read from the org: every canonical table is, except an
+        optional one (Internal_DNC), which must be mapped to an object in salesforce.objects."""
+        return table != "Internal_DNC" or table in self.settings.objects
+
     def check_table(self, table: str, kinds: dict[str, ColumnKind]) -> MappedObject:
         """Map the table to the org's object and fields. No API call: describing every object
         is `dialflow salesforce check`'s work; in a run, a missing object or field stops the

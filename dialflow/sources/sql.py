@@ -78,6 +78,14 @@ class SqlSource(Source[ReflectedTable]):
             partitions=settings.source.sql_partitions,
         )
 
+    def has_table(self, table: str) -> bool:
+        """Return whether the source database holds the table (mapped by source.tables)."""
+        try:
+            with _engine(self.url).connect() as connection:
+                return sa.inspect(connection).has_table(self.tables.get(table, table))
+        except SQLAlchemyError as exc:
+            raise _read_error(f"SQL table {self.tables.get(table, table)}", exc) from None
+
     def check_table(self, table: str, kinds: dict[str, ColumnKind]) -> ReflectedTable:
         """Reflect the table and check that its columns exist with fitting types."""
         name = self.tables.get(table, table)

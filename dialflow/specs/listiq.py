@@ -20,15 +20,25 @@ if TYPE_CHECKING:
     from ..run import Run
 
 log = logging.getLogger("dialflow")
+INTERNAL = "Internal_DNC"  # the internal do-not-call list's table (optional)
 
 
 def plan(context: JobContext) -> JobPlan:
     """Read the reference tables and the latest dedupe and autoflush results before any work;
     build the pool, apportion, pick and window the list on the cluster."""
     from ..jobs.exports import BILLING, build_exports, fetch_details, needs_details
-    from ..jobs.listiq import account_columns, closed_states, run_listiq, state_day_rules
+    from ..jobs.listiq import (
+        account_columns,
+        closed_states,
+        ebr_columns,
+        run_listiq,
+        state_day_rules,
+        without_listed_alt_phones,
+    )
     from ..jobs.usable_phone import cleared_keys
     from ..reports import target_vs_delivered_html
+    from ..runner import make_source
+    from ..sources.dnc import registry_for_call_date
     from ..sources.reference import load_reference_tables
     from ..times import parse_call_date
 
@@ -36,6 +46,15 @@ def plan(context: JobContext) -> JobPlan:
     call_date = context.request.options.get("call_date")
     day = parse_call_date(call_date, context.as_of) if call_date is not None else None
     params = ListiqParams.from_settings(settings, context.as_of, day)
+    # First, before anything is written (the reference tables may be created in SQL): a
+    # registry too old on the call date stops the run here, exit code 2.
+    registry = registry_for_call_date(
+        settings.dnc.path,
+        params.call_date,
+        required=settings.dnc.required,
+        allow_stale_until=settings.dnc.allow_stale_until,
+    )
+    has_internal = make_source(settings, context.request.from_snapshot).has_table(INTERNAL)
     reference = load_reference_tables(context.sql_url)
     rules = reference.calling_rules
     closed = closed_states(
@@ -65,6 +84,14 @@ def plan(context: JobContext) -> JobPlan:
                 params.call_date.isoformat(),
                 ", ".join(f"{state} ({why})" for state, why in closed.items()),
             )
+        if registry.warning:
+            log.warning("%s", registry.warning)
+        if not has_internal:
+            log.info(
+                "no %s table in the source: the internal DNC list holds the Do_Not_Call__c "
+                "accounts' numbers only",
+                INTERNAL,
+            )
         with run.stage("listiq") as stage:
             result = run_listiq(
                 tables["Account"],
@@ -77,6 +104,9 @@ def plan(context: JobContext) -> JobPlan:
                 compute=compute,
                 persist=compute.persist,
                 rules=rules,
+                registry_numbers=registry.numbers,
+                read_registry=registry.reader(),
+                internal=tables.get(INTERNAL),
             )
             stage["pool"] = result.counts["pool"]
             stage["delivered"] = result.counts["delivered"]
@@ -86,8 +116,16 @@ def plan(context: JobContext) -> JobPlan:
                     tables["Account"], result.call_list, cleared, reference.area_codes, params,
                     compute,
                 )  # fmt: skip
+                details, dropped_alt = without_listed_alt_phones(details, result.dnc, compute)
+                result.counts["dnc"]["alt_phones_dropped"] = dropped_alt
             files, exported = build_exports(result.call_list, details, params)
         run.counts.update(result.counts)
+        run.counts["dnc"] = {
+            **registry.summary,
+            "internal_table": INTERNAL if has_internal else "none",
+            **result.counts["dnc"],
+        }
+        run.inputs["dnc_registry"] = registry.summary["registry"]
         if exported:
             run.counts["exports"] = exported
         run.inputs["Account"] = sum(result.counts["accounts_by_status"].values())
@@ -113,7 +151,9 @@ def plan(context: JobContext) -> JobPlan:
     if needs_details(params.exports):  # the VICIdial file's address fields
         accounts += [column for column in BILLING.values() if column not in accounts]
     reads = {"Account": accounts, "Task": ["AccountId", "CreatedDate"]}
-    return JobPlan(params, reads, compute)
+    if has_internal:
+        reads[INTERNAL] = ["Phone"]
+    return JobPlan(params, reads, compute, extra_columns={"Account": ebr_columns(params)})
 
 
 SPEC = JobSpec(

@@ -1,5 +1,7 @@
 """listiq on random accounts and calls, against a plain-Python reading of the README's pool."""
 
+from functools import partial
+
 import dask.dataframe as dd
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
@@ -8,6 +10,7 @@ from pandas.testing import assert_frame_equal
 
 from dialflow.config import Settings
 from dialflow.jobs.listiq import ListiqParams, listiq_frame, run_listiq
+from dialflow.jobs.scrub import NUMBER_META
 from dialflow.jobs.usable_phone import cleared_keys
 from dialflow.phones import reference_e164
 from dialflow.sources.reference import load_reference_tables
@@ -26,6 +29,8 @@ SPELLINGS = [
 ]  # fmt: skip
 CREATED = ["2026-11-25T11:00:00Z", "2026-11-23T12:00:01Z", "2026-11-23T12:00:00Z", "2024-05-01"]
 CALLED = ["2026-11-20T00:00:00Z", "2026-10-26T12:00:00Z", "2025-01-01T00:00:00Z"]
+# Numbers of SPELLINGS (and one more) the Do Not Call registry may hold.
+REGISTRABLE = [4158675309, 4158675310, 2127365000, 2127365001, 3053741000, 9072695100, 2025550100]
 
 
 @st.composite
@@ -52,13 +57,21 @@ def scenarios(draw):
     )
     target = draw(st.integers(0, 12))
     seed = draw(st.integers(0, 10**6))
-    return accounts_frame(rows), calls_frame(calls), excluded, cleared, target, seed
+    registry = draw(st.lists(st.sampled_from(REGISTRABLE), max_size=4, unique=True))
+    return accounts_frame(rows), calls_frame(calls), excluded, cleared, target, seed, registry
 
 
-def oracle_pool(accounts, calls, excluded, cleared) -> dict[str, str]:
+def oracle_pool(accounts, calls, excluded, cleared, registry=()) -> dict[str, str]:
     """Account -> phone of every record the README puts in the pool, one record per number."""
     since = AS_OF - pd.Timedelta(days=30)
     called = {c.AccountId for c in calls.itertuples() if c.CreatedDate > since}
+    # The internal DNC list: every valid number of a Do_Not_Call__c account, whichever field.
+    internal = {
+        reference_e164(getattr(record, field))
+        for record in accounts.itertuples()
+        if pd.notna(record.Do_Not_Call__c) and bool(record.Do_Not_Call__c)
+        for field in FIELDS
+    } - {None}
     best: dict[str, tuple] = {}
     for record in accounts.itertuples():
         do_not_call = pd.notna(record.Do_Not_Call__c) and bool(record.Do_Not_Call__c)
@@ -70,7 +83,9 @@ def oracle_pool(accounts, calls, excluded, cleared) -> dict[str, str]:
             if (record.Id, field) not in cleared
         ]
         phone = next((p for p in phones if p is not None), None)
-        if phone is None or STATE_OF.get(phone[2:5]) is None:
+        if phone is None or STATE_OF.get(phone[2:5]) is None or phone in internal:
+            continue
+        if int(phone[2:]) in registry:
             continue
         rank = (record.CreatedDate, record.Id)
         if phone not in best or rank > best[phone]:
@@ -78,9 +93,18 @@ def oracle_pool(accounts, calls, excluded, cleared) -> dict[str, str]:
     return {rank[1]: phone for phone, rank in best.items()}
 
 
+def registry_frame(numbers: list[int]) -> pd.DataFrame:
+    return pd.DataFrame({"Number": pd.Series(numbers, dtype="int64")})
+
+
+def numbers_in(registry: pd.DataFrame, codes: tuple[str, ...]) -> pd.DataFrame:
+    """Return a registry's numbers of some area codes, as the store's reader does."""
+    return registry[registry["Number"].floordiv(10**7).astype(str).isin(codes)]
+
+
 def job_inputs(scenario):
     """Return the job's arguments for a scenario, cleared fields as autoflush would list them."""
-    accounts, calls, excluded, cleared, target, seed = scenario
+    accounts, calls, excluded, cleared, target, seed, _ = scenario
     params = PARAMS.model_copy(
         update=dict(phone_fields=FIELDS, target_total_records=target, seed=seed)
     )
@@ -99,17 +123,20 @@ def job_inputs(scenario):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios())
 def test_list_is_min_of_target_and_pool_unique_and_eligible(scenario):
-    accounts, calls, excluded, cleared, target, _ = scenario
+    accounts, calls, excluded, cleared, target, _, numbers = scenario
     args = job_inputs(scenario)
-    result = listiq_frame(*args[:4], REFERENCE.area_codes, POPULATION, args[4])
+    registry = registry_frame(numbers)
+    result = listiq_frame(
+        *args[:4], REFERENCE.area_codes, POPULATION, args[4], registry=registry
+    )
     listed = result.call_list
-    pool = oracle_pool(accounts, calls, set(excluded), set(cleared))
+    pool = oracle_pool(accounts, calls, set(excluded), set(cleared), set(numbers))
     assert len(listed) == min(target, len(pool))
     assert listed["AccountId"].is_unique and listed["Phone"].is_unique
     assert all(pool.get(a) == p for a, p in zip(listed["AccountId"], listed["Phone"], strict=True))
     assert result.counts["pool"] == len(pool)
     assert sum(result.counts["accounts_by_status"].values()) == len(accounts)
-    rerun = listiq_frame(*args[:4], REFERENCE.area_codes, POPULATION, args[4])
+    rerun = listiq_frame(*args[:4], REFERENCE.area_codes, POPULATION, args[4], registry=registry)
     assert_frame_equal(rerun.call_list, listed)
 
 
@@ -118,9 +145,18 @@ def test_list_is_min_of_target_and_pool_unique_and_eligible(scenario):
 @given(scenarios())
 def test_same_list_for_1_and_7_partitions(scenario):
     accounts, calls, excluded, cleared, params = job_inputs(scenario)
+    registry = registry_frame(scenario[-1])
     expected = listiq_frame(
-        accounts, calls, excluded, cleared, REFERENCE.area_codes, POPULATION, params
-    )
+        accounts, calls, excluded, cleared, REFERENCE.area_codes, POPULATION, params,
+        registry=registry,
+    )  # fmt: skip
+    by_code = registry["Number"].floordiv(10**7).astype(str).value_counts()
+
+    def read_registry(groups, divisions):
+        return dd.from_map(
+            partial(numbers_in, registry), groups, meta=NUMBER_META, divisions=divisions
+        )
+
     for partitions in (1, 7):
         on_dask = run_listiq(
             dd.from_pandas(accounts, npartitions=partitions),
@@ -130,6 +166,8 @@ def test_same_list_for_1_and_7_partitions(scenario):
             REFERENCE.area_codes,
             POPULATION,
             params,
+            registry_numbers=by_code,
+            read_registry=read_registry,
         )
         assert_frame_equal(on_dask.call_list, expected.call_list)
         assert on_dask.counts == expected.counts

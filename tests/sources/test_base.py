@@ -93,6 +93,9 @@ class InMemorySource(Source[StoredTable]):
     def from_settings(cls, settings: object) -> InMemorySource:
         raise NotImplementedError
 
+    def has_table(self, table: str) -> bool:
+        return table in self.stored
+
     def check_table(self, table: str, kinds: dict[str, ColumnKind]) -> StoredTable:
         self.calls.append(f"check {table} {list(kinds)}")
         missing = set(kinds) - set(self.stored[table][0].columns)
@@ -143,6 +146,15 @@ def test_a_failed_check_stops_before_any_partition():
     with pytest.raises(InputError, match=r"missing \['Email'\]"):
         source.read("User")
     assert source.calls == ["check User ['Id', 'Name', 'Email', 'IsActive']"]
+
+
+def test_extra_columns_are_read_with_their_kinds_and_has_table_says_what_is_there():
+    stored = [USERS[0].assign(Last_Purchase__c=["2026-01-02T00:00:00Z"])]
+    source = InMemorySource({"User": stored})
+    frame = source.read("User", ["Id", "Last_Purchase__c"], {"Last_Purchase__c": "datetime"})
+    computed = frame.compute(scheduler="sync")
+    assert computed["Last_Purchase__c"].tolist() == [pd.Timestamp("2026-01-02", tz="UTC")]
+    assert source.has_table("User") and not source.has_table("Internal_DNC")
 
 
 def test_a_source_must_supply_the_check_and_the_partitions():
