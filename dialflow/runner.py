@@ -353,7 +353,9 @@ def _execute(
                     started = time.time()
                     usage = WorkerUsage.start(client)
                     log.info("%s run %s started; folder %s", job_name, run.run_id, run.final_folder)
-                    with performance_report(filename=str(run.folder / "dask-report.html")):
+                    # BokehJS inlined: the report opens offline, where scheduled jobs run.
+                    report = str(run.folder / "dask-report.html")
+                    with performance_report(filename=report, mode="inline"):
                         limits = StageLimits.of(settings.cluster, client)
                         compute = ProgressCompute(client, job_name, console, limits)
                         tables = _snapshot(run, compute, source, tables, plan.reads, settings)
