@@ -136,7 +136,7 @@ def test_report_opens_offline_with_the_headline_numbers(job, runs, browser, tmp_
     page, refused, errors = open_offline(browser, report, plots)
     shot = page.screenshot(full_page=True)
     ARTIFACTS.mkdir(exist_ok=True)
-    top = page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": 1600})
+    top = page.screenshot(full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": 1450})
     for where in (ARTIFACTS, tmp_path):
         (where / f"report-{job}.png").write_bytes(shot)
         (where / f"report-{job}-top.png").write_bytes(top)  # docs/report-listiq.png
