@@ -405,3 +405,14 @@ def test_text_is_escaped():
                        {"autoflush_cleanup.csv": CLEANUP_META})  # fmt: skip
     outside_scripts = re.sub(r"<script.*?</script>", "", page, flags=re.DOTALL)
     assert "<b>x</b>" not in outside_scripts and "<td>&lt;b&gt;x&lt;/b&gt;</td>" in page
+
+
+def test_infoflow_report_lists_a_signal_that_never_fired():
+    from tests.jobs.test_infoflow import PARAMS, run
+
+    result = run()
+    counts = {**result.counts, "signals_fired": {"new_account": 4}}
+    page = report_html("infoflow", summary_of("infoflow", counts, PARAMS),
+                       {"research_requests.csv": result.requests})  # fmt: skip
+    assert '<td>reached_before</td><td>2</td><td class="n">0</td>' in page
+    assert '<td>new_account</td><td>1</td><td class="n">4</td>' in page

@@ -56,8 +56,10 @@ def report(summary: Mapping[str, Any], frames: Mapping[str, pd.DataFrame]) -> st
             f"priority; {fmt(left_over)} eligible accounts wait for a later run."
         )
     priorities = priority_counts(requests)
-    signals = counts.get("signals_fired", {})
+    fired = counts.get("signals_fired", {})
     weights = params.get("weights", {}) or {}
+    # Every signal with a weight, fired or not (a signal that never fires is news too).
+    signals = {name: fired.get(name, 0) for name in [*weights, *fired]}
     sections = [
         Section(
             "Who is asked for, and who was left out",
