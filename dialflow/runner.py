@@ -311,7 +311,8 @@ def _write(run: Run, settings: Settings, output: JobOutput, sql_url: str | None)
 
 def _write_report(run: Run, output: JobOutput) -> None:
     """Write the job's report.html (reports/), from the run's summary so far and its output
-    frames: the result and the run folder's other CSV files, by file name."""
+    frames: the result and the run folder's other CSV files, by file name. A report that
+    fails is a warning, not a failed run: the results are what the run is for."""
     from .reports import report_html
     from .run import summary_values
 
@@ -320,7 +321,11 @@ def _write_report(run: Run, output: JobOutput) -> None:
         (name, content) for name, content in output.files.items()
         if isinstance(content, pd.DataFrame)
     )  # fmt: skip
-    page = report_html(run.job, summary_values(run), frames)
+    try:
+        page = report_html(run.job, summary_values(run), frames)
+    except Exception as exc:  # noqa: BLE001 - the results stand without their report
+        log.warning("%s: report.html not written (%s: %s)", run.job, type(exc).__name__, exc)
+        return
     if page is not None:
         (run.folder / "report.html").write_text(page, encoding="utf-8")
         run.outputs["report"] = "report.html"

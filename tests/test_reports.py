@@ -416,3 +416,50 @@ def test_infoflow_report_lists_a_signal_that_never_fired():
                        {"research_requests.csv": result.requests})  # fmt: skip
     assert '<td>reached_before</td><td>2</td><td class="n">0</td>' in page
     assert '<td>new_account</td><td>1</td><td class="n">4</td>' in page
+
+
+# --- the runner's one call ----------------------------------------------------------------
+
+
+def a_run(tmp_path, job: str):
+    from dialflow.run import Run
+
+    return Run(job, "2026-11-25T120000Z-abc123", pd.Timestamp("2026-11-25", tz="UTC"), tmp_path,
+               tmp_path, {"method": "exact"})  # fmt: skip
+
+
+def test_the_runner_writes_the_report_from_the_runs_counts(tmp_path):
+    from dialflow.jobs.dedupe import dedupe_frame
+    from dialflow.runner import JobOutput, _write_report
+
+    flagged, counts = dedupe_frame(accounts_frame(CHAIN_ACCOUNTS), exact_dedupe_params())
+    run = a_run(tmp_path, "dedupe")
+    run.counts.update(counts)
+    run.inputs["Account"] = 4
+    _write_report(run, JobOutput(flagged, "dedupe_flagged", "dedupe_flagged"))
+    assert run.outputs["report"] == "report.html"
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert headlines(page)["accounts checked"] == "4"
+    assert headlines(page)["flagged duplicates"] == "2"
+
+
+def test_a_failing_report_is_a_warning_and_the_run_goes_on(tmp_path, monkeypatch, caplog):
+    from dialflow import reports
+    from dialflow.runner import JobOutput, _write_report
+
+    def broken(summary, frames):
+        raise KeyError("clusters")
+
+    monkeypatch.setitem(reports.REPORTS, "dedupe", broken)
+    run = a_run(tmp_path, "dedupe")
+    _write_report(run, JobOutput(pd.DataFrame(), "dedupe_flagged", "dedupe_flagged"))
+    assert "report" not in run.outputs and not (tmp_path / "report.html").exists()
+    assert "dedupe: report.html not written (KeyError: 'clusters')" in caplog.text
+
+
+def test_a_job_without_a_report_writes_none(tmp_path):
+    from dialflow.runner import JobOutput, _write_report
+
+    run = a_run(tmp_path, "phonecheck")
+    _write_report(run, JobOutput(pd.DataFrame({"Field": ["Phone"]}), "phone_check", "t"))
+    assert "report" not in run.outputs and not (tmp_path / "report.html").exists()
