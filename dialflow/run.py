@@ -224,6 +224,11 @@ def _json_value(value: Any) -> Any:
     return value.isoformat() if hasattr(value, "isoformat") else str(value)
 
 
+def summary_values(run: Run) -> dict[str, Any]:
+    """Return the run's summary as summary.json would hold it now: JSON values only."""
+    return json.loads(json.dumps(run.summary(), default=_json_value))
+
+
 def write_summary(run: Run) -> None:
     """Write (or rewrite, after a write-back) summary.json, replacing it in one step; keep what
     was written as `run.written_summary` (JSON values), for the email."""

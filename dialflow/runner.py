@@ -128,7 +128,6 @@ class JobOutput:
     name: str
     sql_table: str
     prune: bool = True  # False keeps every run (infoflow's table is its request log)
-    report: Callable[[Path], None] | None = None  # writes the run's report.html
     # More files of the run folder: a frame is written as CSV, text as it is (a dialer's own
     # format), anything else as JSON.
     files: Mapping[str, pd.DataFrame | str | dict] = field(default_factory=dict)
@@ -293,7 +292,8 @@ def _snapshot(
 
 
 def _write(run: Run, settings: Settings, output: JobOutput, sql_url: str | None) -> None:
-    """Write the result as `<name>.csv` (and the report); hand its SQL table to the commit."""
+    """Write the result as `<name>.csv`, the further files and the report; hand its SQL table
+    to the commit."""
     from .sinks import write_csv
 
     with run.stage("write") as stage:
@@ -315,8 +315,28 @@ def _write(run: Run, settings: Settings, output: JobOutput, sql_url: str | None)
                 (run.folder / name).write_text(text, encoding="utf-8")
         if output.files:
             run.outputs["files"] = list(output.files)
-    if output.report is not None:
-        output.report(run.folder / "report.html")
+        _write_report(run, output)
+
+
+def _write_report(run: Run, output: JobOutput) -> None:
+    """Write the job's report.html (reports/), from the run's summary so far and its output
+    frames: the result and the run folder's other CSV files, by file name. A report that
+    fails is a warning, not a failed run: the results are what the run is for."""
+    from .reports import report_html
+    from .run import summary_values
+
+    frames = {f"{output.name}.csv": output.frame}
+    frames.update(
+        (name, content) for name, content in output.files.items()
+        if isinstance(content, pd.DataFrame)
+    )  # fmt: skip
+    try:
+        page = report_html(run.job, summary_values(run), frames)
+    except Exception as exc:  # noqa: BLE001 - the results stand without their report
+        log.warning("%s: report.html not written (%s: %s)", run.job, type(exc).__name__, exc)
+        return
+    if page is not None:
+        (run.folder / "report.html").write_text(page, encoding="utf-8")
         run.outputs["report"] = "report.html"
 
 
@@ -362,7 +382,9 @@ def _execute(
                     started = time.time()
                     usage = WorkerUsage.start(client)
                     log.info("%s run %s started; folder %s", job_name, run.run_id, run.final_folder)
-                    with performance_report(filename=str(run.folder / "dask-report.html")):
+                    # BokehJS inlined: the report opens offline, where scheduled jobs run.
+                    report = str(run.folder / "dask-report.html")
+                    with performance_report(filename=report, mode="inline"):
                         limits = StageLimits.of(settings.cluster, client)
                         compute = ProgressCompute(client, job_name, console, limits)
                         tables = _snapshot(run, compute, source, tables, plan, settings)

@@ -12,8 +12,6 @@ from ..runner import JobContext, JobOption, JobOutput, JobPlan, JobSpec, previou
 from .autoflush import latest_cleanup
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import dask.dataframe as dd
 
     from ..progress import ProgressCompute
@@ -36,7 +34,6 @@ def plan(context: JobContext) -> JobPlan:
         without_listed_alt_phones,
     )
     from ..jobs.usable_phone import cleared_keys
-    from ..reports import target_vs_delivered_html
     from ..runner import make_source
     from ..sources.dnc import registry_for_call_date
     from ..sources.reference import load_reference_tables
@@ -132,18 +129,10 @@ def plan(context: JobContext) -> JobPlan:
         run.inputs["reference_tables"] = reference.origin
         run.inputs["previous_runs"] = previous_runs(dedupe=flagged, autoflush=cleanup)
         day = params.call_date.isoformat()
-
-        def report(path: Path) -> None:
-            title = f"listiq {day}: target vs delivered by state"
-            if result.closed:
-                title += f" (closed today: {', '.join(result.closed)})"
-            target_vs_delivered_html(result.plan, path, title)
-
         return JobOutput(
             result.call_list,
             f"call_list_{day}",
             settings.listiq.sql_table,
-            report=report,
             files=files,
         )
 
