@@ -520,6 +520,15 @@ OUTPUT_OPTION = typer.Option(
 )
 
 
+def _short_time(stamp: Optional[str]) -> str:
+    """Return an ISO-8601 time as `2026-11-25 12:00` (UTC: `Z`), or the text as it is."""
+    pattern = r"(\d{4}-\d\d-\d\d)T(\d\d:\d\d)(:\d\d(\.\d+)?)?(\+00:00|Z)?"
+    match = re.fullmatch(pattern, stamp or "")
+    if match is None:
+        return stamp or ""
+    return f"{match[1]} {match[2]}" + ("Z" if match[5] else "")
+
+
 @app.command(
     "runs",
     epilog=_examples("dialflow runs", "dialflow runs listiq --limit 5", "dialflow runs --no-sql"),
@@ -547,7 +556,12 @@ def runs(
     if not records:
         console.print(f"no runs under {settings.run.output_dir}", highlight=False, soft_wrap=True)
         return
-    table = Table("run id", "job", "status", "rows", "seconds", "as-of", "recorded in")
+    from rich import box
+
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
+    for name in ("run id", "job", "status", "rows", "seconds", "as-of", "in"):
+        justify = "right" if name in ("rows", "seconds") else "left"
+        table.add_column(name, no_wrap=True, justify=justify)
     for record in records:
         status = record.status + (", write-back failed" if record.write_back_failed else "")
         table.add_row(
@@ -556,7 +570,7 @@ def runs(
             status,
             f"{record.rows:,}" if record.rows is not None else "",
             f"{record.seconds:.1f}" if record.seconds is not None else "",
-            record.as_of or "",
+            _short_time(record.as_of),
             record.where,
         )
     _stdout().print(table)

@@ -42,7 +42,7 @@ class RunRecord:
     @property
     def where(self) -> str:
         places = [name for name, here in (("folder", self.folder), ("SQL", self.in_sql)) if here]
-        return " + ".join(places)
+        return "+".join(places)
 
 
 def job_tables(settings: Settings) -> dict[str, str]:
@@ -217,7 +217,7 @@ def describe_run(summary: dict[str, Any], folder: Path) -> list[str]:
     scalars = [
         f"{key} {value:,}"
         for key, value in counts.items()
-        if isinstance(value, int) and not isinstance(value, bool)
+        if isinstance(value, int) and not isinstance(value, bool) and not key.endswith("seed")
     ]
     if scalars:
         lines.append(f"Counts: {', '.join(scalars)}.")

@@ -300,9 +300,9 @@ def test_runs_lists_folders_and_the_sql_registry_and_show_tells_one_run(tmp_path
     assert ids == [running_id, listiq_id, dedupe_id, pruned_id]  # newest first
     by_id = dict(zip(ids, rows, strict=True))
     assert "unfinished" in by_id[running_id]
-    assert "committed" in by_id[dedupe_id] and "folder + SQL" in by_id[dedupe_id]
+    assert "committed" in by_id[dedupe_id] and "folder+SQL" in by_id[dedupe_id]
     assert "42" in by_id[dedupe_id] and "12.5" in by_id[dedupe_id]
-    assert "2026-11-25T12:00:00" in by_id[dedupe_id]
+    assert "2026-11-25 12:00Z" in by_id[dedupe_id]
     assert "in SQL only" in by_id[pruned_id] and "SQL" in by_id[pruned_id]
     assert "folder" in by_id[listiq_id] and "SQL" not in by_id[listiq_id]
 

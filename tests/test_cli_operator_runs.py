@@ -112,7 +112,7 @@ def test_runs_from_another_directory_quiet_and_json_and_what_they_record(site, t
     assert listed.returncode == 0, listed.stderr
     for run in (dedupe, autoflush, folder):
         line = next(line for line in listed.stdout.splitlines() if run.name in line)
-        assert "committed" in line and "folder + SQL" in line
+        assert "committed" in line and "folder+SQL" in line
     shown = dialflow("show", folder.name, "--config", config, cwd=elsewhere)
     assert shown.returncode == 0, shown.stderr
     assert f"dedupe {dedupe.name}" in shown.stdout and f"autoflush {autoflush.name}" in shown.stdout
