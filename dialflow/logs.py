@@ -21,6 +21,8 @@ import importlib.util
 import json
 import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -150,14 +152,43 @@ def setup_logging(verbose: bool = True, level: str = "INFO", log_format: str = "
     route_warnings()
 
 
-def log_to_file(path: Path) -> logging.Handler:
+class _HeldWarnings(logging.Handler):
+    """Keeps the WARNING records logged before run.log exists (a taken dashboard port is
+    logged while the cluster starts), for `log_to_file` to write first."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def held_warnings() -> Iterator[list[logging.LogRecord]]:
+    """Collect DIAL-Flow's and Dask's warnings inside the block; yields the growing list."""
+    held = _HeldWarnings()
+    loggers = [logging.getLogger(name) for name in ("dialflow", "distributed")]
+    for logger in loggers:
+        logger.addHandler(held)
+    try:
+        yield held.records
+    finally:
+        for logger in loggers:
+            logger.removeHandler(held)
+
+
+def log_to_file(path: Path, earlier: list[logging.LogRecord] | None = None) -> logging.Handler:
     """Also write DIAL-Flow's logs (INFO on) and Dask's warnings (distributed.*, WARNING on) to a
-    file, the run folder's run.log, as text; return the handler (`stop_logging_to_file`)."""
+    file, the run folder's run.log, as text, starting with the `earlier` warnings (from
+    `held_warnings`); return the handler (`stop_logging_to_file`)."""
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(MaskPhones())
     handler.addFilter(_DaskWarningsOnly())
     handler.setLevel(min(_Terminal.level, logging.INFO))
+    for record in list(earlier or ()):
+        handler.handle(record)
     logger = logging.getLogger("dialflow")
     logger.addHandler(handler)
     if logger.getEffectiveLevel() > logging.INFO:  # without setup_logging; the terminal's

@@ -156,15 +156,18 @@ class JobSpec:
 
 def run_job(spec: JobSpec, request: RunRequest) -> Run:
     """Run one job end to end; return the committed run (raises DialflowError on failure)."""
+    from .logs import held_warnings
     from .times import parse_as_of
 
     settings = _settings(request)
     as_of = parse_as_of(request.as_of)  # refused before any email or work
     sql_url = settings.sql.url if settings.sql.enabled and not request.no_sql else None
-    with emailed(spec.name, settings, request.no_email) as email:
+    # Warnings before run.log exists (an earlier result missing, a taken dashboard port) are held
+    # and written at its start.
+    with held_warnings() as early, emailed(spec.name, settings, request.no_email) as email:
         plan = spec.plan(JobContext(settings, as_of, request, sql_url))
         source = make_source(settings, request.from_snapshot)
-        email.run = _execute(spec.name, settings, as_of, plan, source, request, sql_url)
+        email.run = _execute(spec.name, settings, as_of, plan, source, request, sql_url, early)
     return email.run
 
 
@@ -397,6 +400,7 @@ def _execute(
     source: Source,
     request: RunRequest,
     sql_url: str | None,
+    early: list[logging.LogRecord] | None = None,
 ) -> Run:
     """Lock, check, compute on the cluster inside a run folder, commit, then write back."""
     from distributed import performance_report
@@ -428,7 +432,7 @@ def _execute(
             # as_of is summary.json's own key; a job's parameters do not repeat it.
             parameters = {k: v for k, v in dict(plan.params).items() if k != "as_of"}
             with open_run(output, job_name, as_of, parameters) as run:
-                handler = log_to_file(run.folder / "run.log")
+                handler = log_to_file(run.folder / "run.log", early)
                 try:
                     started = time.time()
                     usage = WorkerUsage.start(client)

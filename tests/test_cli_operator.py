@@ -324,3 +324,21 @@ def test_runs_lists_folders_and_the_sql_registry_and_show_tells_one_run(tmp_path
     assert missing.exit_code == 2 and "no run folder" in one_error_line(missing.output)
     bad_job = run_cli("runs", "nosuchjob", "--config", str(config))
     assert bad_job.exit_code == 2 and "no job 'nosuchjob'" in one_error_line(bad_job.output)
+
+
+def test_warnings_logged_before_the_run_folder_exists_are_written_into_run_log(tmp_path):
+    from dialflow.logs import held_warnings, log_to_file, stop_logging_to_file
+
+    with held_warnings() as early:
+        logging.getLogger("distributed.warnings").warning("UserWarning: Port 8787 is in use")
+        logging.getLogger("dialflow.specs").warning("no autoflush run found")
+        logging.getLogger("dialflow").info("an info line before run.log")
+        handler = log_to_file(tmp_path / "run.log", early)
+        logging.getLogger("dialflow").info("an info line after")
+        stop_logging_to_file(handler)
+    lines = (tmp_path / "run.log").read_text().splitlines()
+    assert [line.split(" ", 2)[2] for line in lines] == [
+        "WARNING distributed.warnings: UserWarning: Port 8787 is in use",
+        "WARNING dialflow.specs: no autoflush run found",
+        "INFO dialflow: an info line after",
+    ]
