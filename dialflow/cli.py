@@ -592,7 +592,8 @@ def show(
     output: Optional[Path] = OUTPUT_OPTION,
 ) -> None:
     """Explain one run: what it read and wrote, with which config and cluster, its counts, its
-    output files and the earlier runs it used (from its summary.json)."""
+    output files and the earlier runs it used (from its summary.json; a run with no folder here
+    from the SQL registry)."""
     from .history import show_run
 
     settings = load_settings(config, {"run.output_dir": str(output)} if output else None)

@@ -239,9 +239,32 @@ def describe_run(summary: dict[str, Any], folder: Path) -> list[str]:
     return lines
 
 
+def _registry_lines(settings: Settings, run_id: str) -> list[str]:
+    """Return what the SQL registry holds of a run that has no folder here (none: [])."""
+    if not settings.sql.enabled:
+        return []
+    tables = job_tables(settings)
+    rows = [row for row in sql_runs(settings.sql.url, tables) if row["run_id"] == run_id]
+    return [
+        f"{row['job']} run {run_id}: committed, {SQL_ONLY} (no run folder under "
+        f"{settings.run.output_dir}): {_plural(row['rows'], 'row')} in the SQL table "
+        f"{tables[row['job']]}, committed at {row['committed_at']}"
+        for row in rows
+    ]
+
+
 def show_run(settings: Settings, run: str) -> list[str]:
-    """Return `dialflow show`'s lines for a run id or a run folder."""
-    _, folder = find_run(settings, run)
+    """Return `dialflow show`'s lines for a run id or a run folder; a run whose folder is gone
+    (pruned, or written on another machine) is told from the SQL registry."""
+    from .run import is_run_id
+
+    try:
+        _, folder = find_run(settings, run)
+    except InputError:
+        lines = _registry_lines(settings, run) if is_run_id(run) else []
+        if lines:
+            return lines
+        raise
     summary = read_summary(folder)
     if summary is None:
         raise DialflowError(f"{folder}: no readable summary.json (an unfinished run?)")

@@ -320,6 +320,11 @@ def test_runs_lists_folders_and_the_sql_registry_and_show_tells_one_run(tmp_path
     assert "listiq.csv (" in text and "summary.json (" in text
     assert f"dedupe {dedupe_id} (42 rows, from dedupe_flagged.csv)" in text
 
+    from_sql = run_cli("show", pruned_id, "--config", str(config))
+    assert from_sql.exit_code == 0, from_sql.output
+    assert from_sql.stdout.startswith(f"dedupe run {pruned_id}: committed, in SQL only")
+    assert "1 row in the SQL table dedupe_flagged, committed at 20" in from_sql.stdout
+
     missing = run_cli("show", "2026-01-01T000000Z-000000", "--config", str(config))
     assert missing.exit_code == 2 and "no run folder" in one_error_line(missing.output)
     bad_job = run_cli("runs", "nosuchjob", "--config", str(config))
@@ -342,3 +347,19 @@ def test_warnings_logged_before_the_run_folder_exists_are_written_into_run_log(t
         "WARNING dialflow.specs: no autoflush run found",
         "INFO dialflow: an info line after",
     ]
+
+
+def test_with_json_logs_the_error_is_a_json_line_too(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text(f"run:\n  output_dir: {tmp_path / 'out'}\n", encoding="utf-8")
+    try:
+        result = run_cli(
+            "--log-format", "json", "run", "listiq", "--config", str(config),
+            "--set", "listiq.nope=1",
+        )  # fmt: skip
+    finally:
+        setup_logging()
+    assert result.exit_code == 2
+    records = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
+    assert [(r["level"], r["exit_code"]) for r in records] == [("ERROR", 2)]
+    assert records[0]["message"].startswith("Error: --set listiq.nope: ")
