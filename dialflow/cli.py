@@ -454,7 +454,7 @@ def demo_data(
         min=0,
         metavar="N",
         help="Also write a synthetic Do Not Call Registry of N numbers (the registry's file "
-        "format) into DIR/_dnc/. Default: none.",
+        "format) into DIR/_dnc/; 0 writes none.",
     ),
 ) -> None:
     """Write the canonical tables as Parquet: realistic, dirty demo data with planted problems."""
@@ -536,7 +536,7 @@ def _short_time(stamp: Optional[str]) -> str:
 @_one_line_errors
 def runs(
     job: Optional[str] = typer.Argument(
-        None, metavar="[JOB]", help="Only this job's runs: dedupe, autoflush, infoflow or listiq."
+        None, metavar="JOB", help="Only this job's runs: dedupe, autoflush, infoflow or listiq."
     ),
     config: Optional[Path] = CONFIG_OPTION,
     output: Optional[Path] = OUTPUT_OPTION,
