@@ -116,3 +116,19 @@ def test_runs_from_another_directory_quiet_and_json_and_what_they_record(site, t
     shown = dialflow("show", folder.name, "--config", config, cwd=elsewhere)
     assert shown.returncode == 0, shown.stderr
     assert f"dedupe {dedupe.name}" in shown.stdout and f"autoflush {autoflush.name}" in shown.stdout
+
+
+def test_config_check_connect_reaches_a_real_smtp_server_and_sends_nothing(site, tmp_path, serve):
+    inbox, port = serve()
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        f"source:\n  path: {site / 'data'}\n"
+        f"sql:\n  url: sqlite:///{tmp_path / 'results.sqlite'}\n"
+        f"email:\n  enabled: true\n  host: 127.0.0.1\n  port: {port}\n  security: none\n",
+        encoding="utf-8",
+    )
+    result = run_cli("config", "check", "--config", str(config), "--connect")
+    assert result.exit_code == 0, result.output
+    assert re.search(rf"^smtp\s+ok\s+127\.0\.0\.1:{port} \(none\)$", result.stdout, re.MULTILINE)
+    assert len(re.findall(r"^source table \S+\s+ok", result.stdout, re.MULTILINE)) == 5
+    assert inbox.envelopes == []
