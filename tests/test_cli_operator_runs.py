@@ -132,3 +132,31 @@ def test_config_check_connect_reaches_a_real_smtp_server_and_sends_nothing(site,
     assert re.search(rf"^smtp\s+ok\s+127\.0\.0\.1:{port} \(none\)$", result.stdout, re.MULTILINE)
     assert len(re.findall(r"^source table \S+\s+ok", result.stdout, re.MULTILINE)) == 5
     assert inbox.envelopes == []
+
+
+def test_config_check_connect_logs_in_to_salesforce(site, tmp_path, salesforce_server, monkeypatch):
+    from dialflow.schema import DEFAULT_PHONE_FIELDS, TABLES
+    from dialflow.sources import FileSource
+
+    files = FileSource(site / "data", {}, DEFAULT_PHONE_FIELDS)
+    org = salesforce_server({name: files.read(name).head(5) for name in TABLES})
+    monkeypatch.setenv("DIALFLOW_SF_PASSWORD", org.password)
+    monkeypatch.setenv("DIALFLOW_SF_TOKEN", org.token)
+    config = tmp_path / "config.yaml"
+    text = (
+        f"source:\n  kind: salesforce\nsql:\n  url: sqlite:///{tmp_path / 'results.sqlite'}\n"
+        f"salesforce:\n  username: {org.username}\n  password: ${{DIALFLOW_SF_PASSWORD}}\n"
+        f"  security_token: ${{DIALFLOW_SF_TOKEN}}\n  domain: {org.domain}\n"
+        f"  ca_bundle: {org.ca_path}\n  retries: 0\n"
+    )
+    config.write_text(text, encoding="utf-8")
+    good = run_cli("config", "check", "--config", str(config), "--connect")
+    assert good.exit_code == 0, good.output
+    assert re.search(r"^salesforce\s+ok\s+logged in to https://", good.stdout, re.MULTILINE)
+    assert org.password not in good.output
+
+    monkeypatch.setenv("DIALFLOW_SF_PASSWORD", "not-the-password")
+    bad = run_cli("config", "check", "--config", str(config), "--connect")
+    assert bad.exit_code == 1
+    assert re.search(r"^salesforce\s+failed\s+\S", bad.stdout, re.MULTILINE), bad.stdout
+    assert "not-the-password" not in bad.output
