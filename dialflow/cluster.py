@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import ssl
 from collections.abc import Iterator
@@ -141,11 +140,13 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
     """
     from distributed import Client, LocalCluster
 
-    from .logs import mask_dask_logs, route_dask_warnings
+    from .logs import mask_dask_logs, route_warnings
+    from .worker_logs import silence_noisy_dask_loggers
 
     # Before anything starts: the in-process scheduler and nannies of a LocalCluster log here.
     mask_dask_logs()
-    route_dask_warnings()
+    route_warnings()
+    silence_noisy_dask_loggers()
     address = scheduler or settings.scheduler
     if address:
         if address.startswith("tls://") and not settings.tls:
@@ -170,10 +171,6 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
             client.close()
         return
 
-    # The in-process scheduler logs at WARNING what is routine for us: every P2P shuffle's start
-    # and end, and a size estimate it could not make for the performance report's task stream.
-    for noisy in ("distributed.shuffle._scheduler_plugin", "distributed.sizeof"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
     tls = security(settings, local=True)
     cluster = LocalCluster(
         n_workers=settings.n_workers,
@@ -193,10 +190,11 @@ def open_client(settings: ClusterSettings, scheduler: str | None = None) -> Iter
 
 def _prepare(client: Client) -> None:
     """Mask phones in every worker's logs (workers that join or restart later too)."""
+    from .logs import json_logs
     from .worker_logs import MaskWorkerLogs
 
     try:
-        client.register_plugin(MaskWorkerLogs())
+        client.register_plugin(MaskWorkerLogs(json_lines=json_logs()))
     except OSError:
         # A worker died during the broadcast (one over its memory limit restarts in a loop):
         # the scheduler stored the plugin first and gives it to every worker that registers.

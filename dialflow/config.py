@@ -187,7 +187,7 @@ class ClusterSettings(_Section):
         """Check now: at connect time ssl says "No such file" without naming which one."""
         if value is not None and not value.is_file():
             raise ValueError(
-                "no such file; give the path of a PEM file (relative to the working directory)"
+                "no such file; give the path of a PEM file (relative to the config file's folder)"
             )
         return value
 
@@ -423,7 +423,7 @@ class DedupeSettings(_Section):
         if value is not None and not value.is_file():
             raise ValueError(
                 "no such file; give the model.json of an earlier dedupe run (relative to the "
-                "working directory), or leave it empty to train the model in every run"
+                "config file's folder), or leave it empty to train the model in every run"
             )
         return value
 
@@ -721,12 +721,112 @@ def _describe_validation_error(where: str, exc: ValidationError) -> str:
     return mask_passwords(f"{where}: {path} = {given!r} is not allowed: {message}")
 
 
+# The settings that name a file or folder: relative ones are relative to the config file's
+# folder (`resolve_config_paths`). sql.url and source.sql_url are resolved too when they name a
+# SQLite file; source.tables maps tables to paths.
+PATH_SETTINGS = (
+    "run.output_dir", "source.path", "dnc.path", "cluster.tls_ca_file", "cluster.tls_cert_file",
+    "cluster.tls_key_file", "salesforce.private_key_path", "salesforce.ca_bundle",
+    "email.ca_file", "dedupe.model",
+)  # fmt: skip
+SQLITE_URL_SETTINGS = ("sql.url", "source.sql_url")
+
+
+def _absolute(value: Any, base: Path) -> Any:
+    """Return a relative path (text) as an absolute one under `base`; anything else as it is."""
+    if isinstance(value, (str, Path)) and str(value) and not Path(value).expanduser().is_absolute():
+        return os.path.normpath(base / Path(value))
+    return value
+
+
+def _absolute_sqlite_url(value: Any, base: Path) -> Any:
+    """Return a SQLite URL whose file is relative with the file made absolute under `base`."""
+    if not isinstance(value, str) or not value.startswith("sqlite"):
+        return value
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(value)
+    except Exception:  # noqa: BLE001 - not a URL: validation says so, with the value as given
+        return value
+    database = url.database
+    if database in (None, "", ":memory:") or database.startswith("file:"):
+        return value
+    if Path(database).is_absolute():
+        return value
+    database = os.path.normpath(base / database)
+    return url.set(database=database).render_as_string(hide_password=False)
+
+
+def _default_of(dotted: str) -> Any:
+    """Return a setting's built-in default (a dotted key of PATH_SETTINGS/SQLITE_URL_SETTINGS)."""
+    section, key = dotted.split(".")
+    return getattr(Settings.model_fields[section].default, key)
+
+
+def resolve_config_paths(raw: dict[str, Any], base: Path) -> None:
+    """Make the relative paths of a config file's raw settings absolute against `base` (its
+    folder), in place, the defaults of the path settings it leaves out included: the folder of
+    config.yaml, not the working directory, is what they are relative to."""
+    for dotted in (*PATH_SETTINGS, *SQLITE_URL_SETTINGS):
+        section, key = dotted.split(".")
+        tree = raw.setdefault(section, {})
+        if not isinstance(tree, dict):
+            continue  # not a section: validation says so
+        value = tree[key] if key in tree else _default_of(dotted)
+        if value is None or value == "":
+            continue
+        resolved = (
+            _absolute_sqlite_url(value, base) if dotted in SQLITE_URL_SETTINGS
+            else _absolute(value, base)
+        )  # fmt: skip
+        if key in tree or resolved != value:
+            tree[key] = resolved
+    tables = raw.get("source", {}).get("tables") if isinstance(raw.get("source"), dict) else None
+    if isinstance(tables, dict):
+        raw["source"]["tables"] = {table: _absolute(path, base) for table, path in tables.items()}
+
+
+def resolve_override_paths(overrides: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Return dotted overrides (a job file's) with their relative paths made absolute under
+    `base` (the job file's folder)."""
+    resolved = {}
+    for dotted, value in overrides.items():
+        if dotted in PATH_SETTINGS:
+            value = _absolute(value, base)
+        elif dotted in SQLITE_URL_SETTINGS:
+            value = _absolute_sqlite_url(value, base)
+        resolved[dotted] = value
+    return resolved
+
+
+def config_file(path: Path | None) -> Path | None:
+    """Return the config file a command reads (absolute), or None for the built-in defaults."""
+    chosen = Path(path) if path is not None else DEFAULT_CONFIG_PATH
+    return chosen.resolve() if chosen.exists() else None
+
+
+def config_sha256(settings: Settings) -> str:
+    """Return a hash of the resolved settings with every secret masked (`masked_settings`): two
+    runs with the same hash ran with the same settings (secrets aside)."""
+    import hashlib
+    import json
+
+    text = json.dumps(masked_settings(settings), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = None) -> Settings:
     """Load, interpolate and validate a config file; with no file at the default path, use defaults.
 
     Args:
         path: the YAML file; None means `config.yaml` in the working directory, if it exists.
-        overrides: nested values applied over the file (from the command line).
+        overrides: dotted keys applied over the file (from the command line or a job file);
+            their relative paths stay relative to the working directory.
+
+    Relative paths of a config file, and those of the defaults it leaves out, are made absolute
+    against the file's folder (`resolve_config_paths`), so a run reads the same data from any
+    working directory (cron, `submit`).
     """
     explicit = path is not None
     path = Path(path) if explicit else DEFAULT_CONFIG_PATH
@@ -750,12 +850,19 @@ def load_settings(path: Path | None = None, overrides: dict[str, Any] | None = N
     elif explicit:
         raise ConfigError(f"{path}: config file not found; pass an existing file with --config")
     raw = interpolate(raw, str(path))
+    if path.exists():
+        resolve_config_paths(raw, path.resolve().parent)
     for dotted, value in (overrides or {}).items():
         _set_dotted(raw, dotted, value, str(path))
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_describe_validation_error(str(path), exc)) from exc
+        where = str(path)
+        failed = ".".join(str(part) for part in exc.errors()[0]["loc"])
+        overridden = [k for k in overrides or {} if failed == k or failed.startswith(k + ".")]
+        if overridden:  # the command line's (or a job file's) value, not the file's
+            where = f"{path} with the override {overridden[0]}"
+        raise ConfigError(_describe_validation_error(where, exc)) from exc
 
 
 def _set_dotted(tree: dict[str, Any], dotted: str, value: Any, where: str) -> None:

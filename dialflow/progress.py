@@ -101,15 +101,19 @@ class ProgressCompute:
         self.limits = limits or StageLimits()
 
     def __call__(self, *collections: Any, stage: str) -> tuple[Any, ...]:
+        started = time.perf_counter()
         futures = self.client.compute(list(collections))
         with self._cancelled_on_failure(futures, stage) as watch:
             self._show(futures, stage, watch)
-            return tuple(self.client.gather(futures))
+            results = tuple(self.client.gather(futures))
+        log.info("%s: %s computed in %.2fs", self.job, stage, time.perf_counter() - started)
+        return results
 
     def persist(self, *collections: Any, stage: str) -> tuple[Any, ...]:
         """Persist collections on the workers, showing progress until they are in memory."""
         from distributed import futures_of, wait
 
+        started = time.perf_counter()
         persisted = self.client.persist(list(collections))
         futures = futures_of(persisted)
         with self._cancelled_on_failure(futures, stage) as watch:
@@ -118,6 +122,7 @@ class ProgressCompute:
             failed = [future for future in futures if future.status == "error"]
             if failed:
                 failed[0].result()  # raise the task's error here, not in an unrelated step
+        log.info("%s: %s persisted in %.2fs", self.job, stage, time.perf_counter() - started)
         return tuple(persisted)
 
     @contextmanager

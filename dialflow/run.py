@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from . import __version__
 from .errors import DialflowError
 
 if TYPE_CHECKING:
@@ -183,6 +184,8 @@ class Run:
     cpu: dict[str, Any] = field(default_factory=dict)
     sql_results: list[SqlResult] = field(default_factory=list)
     written_summary: dict[str, Any] = field(default_factory=dict)  # as in summary.json
+    # What the run ran with: dialflow version, config file and hash, source, cluster.
+    about: dict[str, Any] = field(default_factory=dict)
 
     @contextmanager
     def stage(self, name: str) -> Iterator[dict[str, Any]]:
@@ -206,9 +209,11 @@ class Run:
         return {
             "job": self.job,
             "run_id": self.run_id,
+            "dialflow_version": __version__,
             "as_of": self.as_of.isoformat(),
             "started": datetime.fromtimestamp(self.started_wall, timezone.utc).isoformat(),
             "seconds": round(time.time() - self.started_wall, 3),
+            **self.about,
             "parameters": self.parameters,
             "inputs": self.inputs,
             "stages": self.stages,

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import pandas as pd
-from rich.console import Console
 
 from .config import Settings, load_settings
 from .errors import DialflowError, InputError, StoppedAfterCommit
@@ -39,7 +38,6 @@ if TYPE_CHECKING:
     from .sources.previous import PreviousResult
 
 log = logging.getLogger("dialflow")
-console = Console(stderr=True)
 
 Reads = dict[str, Optional[list[str]]]  # canonical table -> the columns a job reads (None: all)
 
@@ -51,6 +49,7 @@ class JobOption:
     name: str  # the keyword, e.g. call_date (the flag is --call-date)
     help: str
     takes_value: bool = True  # False: an on/off flag
+    metavar: str = "VALUE"  # the value's format in the help, e.g. YYYY-MM-DD
 
     @property
     def flag(self) -> str:
@@ -160,15 +159,18 @@ class JobSpec:
 
 def run_job(spec: JobSpec, request: RunRequest) -> Run:
     """Run one job end to end; return the committed run (raises DialflowError on failure)."""
+    from .logs import held_warnings
     from .times import parse_as_of
 
     settings = _settings(request)
     as_of = parse_as_of(request.as_of)  # refused before any email or work
     sql_url = settings.sql.url if settings.sql.enabled and not request.no_sql else None
-    with emailed(spec.name, settings, request.no_email) as email:
+    # Warnings before run.log exists (an earlier result missing, a taken dashboard port) are held
+    # and written at its start.
+    with held_warnings() as early, emailed(spec.name, settings, request.no_email) as email:
         plan = spec.plan(JobContext(settings, as_of, request, sql_url))
         source = make_source(settings, request.from_snapshot)
-        email.run = _execute(spec.name, settings, as_of, plan, source, request, sql_url)
+        email.run = _execute(spec.name, settings, as_of, plan, source, request, sql_url, early)
     return email.run
 
 
@@ -245,7 +247,86 @@ def emailed(job_name: str, settings: Settings, no_email: bool) -> Iterator[_Emai
         run.final_folder / csv_name if csv_name else None,
     )
     if sent_to:
-        console.print(f"{job_name}: emailed {', '.join(sent_to)}", soft_wrap=True)
+        _status(f"{job_name}: emailed {', '.join(sent_to)}")
+
+
+def _status(message: str, log_it: bool = True) -> None:
+    """Show a run's status line on the terminal (not with --quiet or JSON logs) and log it for
+    run.log and JSON lines; a text terminal does not show the log record a second time."""
+    from .logs import terminal_console
+
+    terminal_console().print(message, soft_wrap=True, highlight=False)
+    if log_it:
+        log.info("%s", message, extra={"shown": True})
+
+
+def _source_location(settings: Settings, source: Source) -> dict[str, str]:
+    """Return where the run's tables come from, without secrets: kind and folder, URL or org."""
+    from .config import mask_passwords
+    from .sources import SnapshotSource
+
+    if isinstance(source, SnapshotSource):
+        return {"kind": "snapshot", "location": str(source.root)}
+    kind = settings.source.kind
+    if kind == "files":
+        return {"kind": kind, "location": str(settings.source.path)}
+    if kind == "sql":
+        url = settings.source.sql_url or settings.sql.url
+        return {"kind": kind, "location": mask_passwords(url)}
+    return {"kind": kind, "location": f"{settings.salesforce.domain}.salesforce.com"}
+
+
+def about_run(
+    settings: Settings, request: RunRequest, source: Source, client: Any, dashboard: str
+) -> dict[str, Any]:
+    """Return what summary.json records of what a run ran with: its config file and a hash of
+    the resolved settings (secrets masked before hashing), the source, and the cluster."""
+    from .config import config_file, config_sha256
+
+    path = config_file(request.config)
+    return {
+        "config": {
+            "path": str(path) if path is not None else None,
+            "sha256": config_sha256(settings),
+            "overrides": sorted(request.overrides),  # the keys only: a value may be a secret
+        },
+        "source": _source_location(settings, source),
+        "cluster": {"scheduler": client.scheduler.address, "dashboard": dashboard},
+    }
+
+
+def _log_about(about: dict[str, Any]) -> None:
+    """Log what the run runs with, for run.log."""
+    from . import __version__
+
+    config = about["config"]
+    log.info(
+        "dialflow %s; config %s (sha256 %s)%s",
+        __version__,
+        config["path"] or "built-in defaults",
+        config["sha256"][:12],
+        f", overrides {', '.join(config['overrides'])}" if config["overrides"] else "",
+    )
+    log.info("source %s: %s", about["source"]["kind"], about["source"]["location"])
+    cluster = about["cluster"]
+    log.info("scheduler %s; Dask dashboard at %s", cluster["scheduler"], cluster["dashboard"],
+             extra={"shown": True})  # fmt: skip
+
+
+def _log_lineage(run: Run) -> None:
+    """Log the earlier runs and reference tables the job used (summary.json's inputs)."""
+    used = run.inputs.get("previous_runs")
+    if isinstance(used, dict):
+        for job, earlier in used.items():
+            log.info(
+                "used earlier %s run %s: %s rows from %s",  # "<id> (22" would be masked as a phone
+                job, earlier.get("run_id"), earlier.get("rows"), earlier.get("from"),
+            )  # fmt: skip
+        if not used:
+            log.info("used no earlier run")
+    for key in ("reference_tables", "snapshot_of"):
+        if key in run.inputs:
+            log.info("used %s: %s", key.replace("_", " "), run.inputs[key])
 
 
 def _read_tables(
@@ -348,13 +429,14 @@ def _execute(
     source: Source,
     request: RunRequest,
     sql_url: str | None,
+    early: list[logging.LogRecord] | None = None,
 ) -> Run:
     """Lock, check, compute on the cluster inside a run folder, commit, then write back."""
     from distributed import performance_report
 
     from .cluster import dashboard_link, open_client
     from .lock import job_lock
-    from .logs import log_to_file
+    from .logs import log_to_file, stop_logging_to_file, terminal_console
     from .progress import ProgressCompute, StageLimits
     from .run import (
         WorkerUsage,
@@ -374,30 +456,36 @@ def _execute(
         recover_unfinished_runs(output, job_name, sql_url)
         tables = _read_tables(source, plan.reads, plan.extra_columns)
         with open_client(settings.cluster) as client:
-            console.print(f"{job_name}: Dask dashboard at {dashboard_link(client)}", soft_wrap=True)
-            parameters = {**dict(plan.params), "as_of": as_of}
+            dashboard = dashboard_link(client)
+            _status(f"{job_name}: Dask dashboard at {dashboard}", log_it=False)  # run.log: below
+            # as_of is summary.json's own key; a job's parameters do not repeat it.
+            parameters = {k: v for k, v in dict(plan.params).items() if k != "as_of"}
             with open_run(output, job_name, as_of, parameters) as run:
-                handler = log_to_file(run.folder / "run.log")
+                handler = log_to_file(run.folder / "run.log", early)
                 try:
                     started = time.time()
                     usage = WorkerUsage.start(client)
+                    run.about = about_run(settings, request, source, client, dashboard)
                     log.info("%s run %s started; folder %s", job_name, run.run_id, run.final_folder)
+                    _log_about(run.about)
                     # BokehJS inlined: the report opens offline, where scheduled jobs run.
                     report = str(run.folder / "dask-report.html")
                     with performance_report(filename=report, mode="inline"):
                         limits = StageLimits.of(settings.cluster, client)
-                        compute = ProgressCompute(client, job_name, console, limits)
+                        compute = ProgressCompute(client, job_name, terminal_console(), limits)
                         tables = _snapshot(run, compute, source, tables, plan, settings)
                         result = plan.compute(run, compute, tables)
+                        _log_lineage(run)
                         _write(run, settings, result, sql_url)
                     if isinstance(source, SalesforceSource):
                         run.inputs["salesforce_api_usage"] = source.record_usage_at_end()
                     run.memory["workers_peak_bytes"] = worker_peak_memory(client, since=started)
                     run.cpu["workers"] = usage.finish(client)
                     run.outputs["performance_report"] = "dask-report.html"
+                    log.info("%s run %s: %.1f s, committing", job_name, run.run_id,
+                             time.time() - run.started_wall)  # fmt: skip
                 finally:
-                    logging.getLogger("dialflow").removeHandler(handler)
-                    handler.close()
+                    stop_logging_to_file(handler)
         try:
             if stop_requested.is_set():
                 raise KeyboardInterrupt
@@ -410,7 +498,7 @@ def _execute(
         finally:
             if write_back:
                 write_summary(run)  # with the write-back's counts
-    console.print(f"{job_name}: done, run folder {run.final_folder}", soft_wrap=True)
+    _status(f"{job_name}: done, run folder {run.final_folder}")
     print(run.final_folder, flush=True)  # the one line on stdout: scripts read the run folder
     if failure:  # after the run folder is in place, which keeps undo.csv
         raise DialflowError(failure)

@@ -1,10 +1,11 @@
 """Scheduled jobs: one YAML file per job (`jobs/<name>.yaml`) that `dialflow submit` runs.
 
 A job file names the job, its config file, config overrides, the output folder, the scheduler and
-who is notified; paths in it are relative to the file, so cron and systemd can run it from any
-working directory. `submit` turns it into the same `RunRequest` that the `dialflow run <job>` a
-person would type makes, and hands it to the same runner, so a scheduled run and a hand-run one
-cannot drift apart.
+who is notified; paths in it (overrides of path settings included) are relative to the file, and
+paths in the config file are relative to the config file (config.load_settings), so cron and
+systemd can run it from any working directory. `submit` turns it into the same `RunRequest` that
+the `dialflow run <job>` a person would type makes, and hands it to the same runner, so a
+scheduled run and a hand-run one cannot drift apart.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .config import interpolate, setting_key_problem
+from .config import interpolate, resolve_override_paths, setting_key_problem
 from .errors import ConfigError
 from .runner import RunRequest
 from .specs import SPECS
@@ -109,7 +110,7 @@ def run_request(spec: JobFile, job_file: Path, scheduler: str | None) -> RunRequ
         scheduler=scheduler or spec.scheduler,
         no_email=spec.notify is not None and not spec.notify.enabled,
         options=options,
-        overrides=config_overrides(spec),
+        overrides=resolve_override_paths(config_overrides(spec), here.resolve()),
         **flags,
     )
 

@@ -214,8 +214,8 @@ def test_unreachable_tls_scheduler_gives_up_after_the_timeout(tmp_path, demo, tl
         ),
         (
             {"tls_ca_file": "nope.pem", "tls_cert_file": "cert.pem", "tls_key_file": "key.pem"},
-            "cluster.tls_ca_file = 'nope.pem' is not allowed: no such file; give the path of a "
-            "PEM file (relative to the working directory)",
+            "cluster.tls_ca_file = '{folder}/nope.pem' is not allowed: no such file; give the path "
+            "of a PEM file (relative to the config file's folder)",
         ),
     ],
 )
@@ -229,6 +229,7 @@ def test_partial_or_mismatched_tls_settings_are_config_errors(
     path.write_text(json.dumps({"cluster": cluster}), encoding="utf-8")  # JSON is YAML
     with pytest.raises(ConfigError) as caught:
         load_settings(path)
+    message = message.replace("{folder}", str(tmp_path.resolve()))
     assert str(caught.value) == f"{path}: {message}"
 
 

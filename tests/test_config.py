@@ -11,6 +11,7 @@ from dialflow.config import (
     load_settings,
     mask_passwords,
     masked_settings,
+    resolve_config_paths,
     setting_key_problem,
 )
 from dialflow.errors import ConfigError
@@ -34,8 +35,11 @@ def test_shipped_config_equals_the_built_in_defaults(monkeypatch):
     for name in SECRET_VARIABLES.values():
         monkeypatch.delenv(name, raising=False)
     shipped = load_settings(REPO_CONFIG)
-    assert shipped.sql.url == "sqlite:///output/dialflow.sqlite"
-    assert shipped.model_dump() == type(shipped)().model_dump()
+    # Its relative paths, like the defaults it repeats, are relative to its folder.
+    assert shipped.sql.url == f"sqlite:///{REPO_CONFIG.parent}/output/dialflow.sqlite"
+    defaults: dict = {}
+    resolve_config_paths(defaults, REPO_CONFIG.parent)
+    assert shipped.model_dump() == type(shipped).model_validate(defaults).model_dump()
 
 
 def test_environment_values_are_interpolated(tmp_path, monkeypatch):
@@ -61,7 +65,7 @@ def test_unset_environment_variable_names_the_key_and_the_fix(tmp_path, monkeypa
 def test_environment_default_applies_when_unset(tmp_path, monkeypatch):
     monkeypatch.delenv("DF_MISSING", raising=False)
     settings = load_settings(write(tmp_path, "run:\n  output_dir: ${DF_MISSING:-elsewhere}\n"))
-    assert settings.run.output_dir == Path("elsewhere")
+    assert settings.run.output_dir == tmp_path / "elsewhere"  # relative to the config file
 
 
 @pytest.mark.parametrize(

@@ -357,6 +357,7 @@ class AutoflushResult:
     cleanup: pd.DataFrame
     verdicts: pd.DataFrame
     counts: dict[str, Any]
+    accounts_read: int = 0  # Account rows read (summary.json's inputs)
 
 
 def run_autoflush(
@@ -406,7 +407,10 @@ def run_autoflush(
         token="autoflush-match",
     )
     # One row per field to clear: small by construction, like the verdicts.
-    cleanup_frame, *checked = compute(cleanup, *checks.collections, stage="match accounts")
+    accounts_read = accounts.map_partitions(len, meta=(None, "int64")).sum()
+    cleanup_frame, accounts_count, *checked = compute(
+        cleanup, accounts_read, *checks.collections, stage="match accounts"
+    )
     dropped = dropped_counts(AccountChecks.settle(*checked), no_account)
     cleanup_frame = _sorted_cleanup(cleanup_frame, params)
     verdicts_frame = verdicts_frame.sort_values(["Reason", "PhoneE164", "AccountId"]).reset_index(
@@ -415,4 +419,6 @@ def run_autoflush(
     summary = summarise(
         counts_frame.reset_index(), unparseable_count, verdicts_frame, cleanup_frame
     )
-    return AutoflushResult(cleanup_frame, verdicts_frame, {**summary, "dropped_rows": dropped})
+    return AutoflushResult(
+        cleanup_frame, verdicts_frame, {**summary, "dropped_rows": dropped}, int(accounts_count)
+    )

@@ -36,6 +36,7 @@ def plan(context: JobContext) -> JobPlan:
             stage["cleanup_rows"] = len(result.cleanup)
         run.counts.update(result.counts)
         run.inputs["Task"] = sum(result.counts["calls_by_category"].values())
+        run.inputs["Account"] = result.accounts_read
         # In the run folder, so it is committed (or not) together with the cleanup.
         return JobOutput(
             result.cleanup,
@@ -62,6 +63,13 @@ SPEC = JobSpec(
     name="autoflush",
     help="Find phone numbers that call outcomes show are bad; write one row per field to clear.",
     plan=plan,
-    options=(JobOption("since", "Count only calls after this date (overrides autoflush.since)."),),
+    options=(
+        JobOption(
+            "since",
+            "Count only calls after this time, ISO-8601 like --as-of. Default: autoflush.since "
+            "(null: every call).",
+            metavar="TIMESTAMP",
+        ),
+    ),
     apply_help="Clear the flagged fields in Salesforce (Bulk API 2.0).",
 )

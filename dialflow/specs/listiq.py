@@ -149,5 +149,11 @@ SPEC = JobSpec(
     name="listiq",
     help="Build today's call list, balanced by state population and record age, with call windows.",
     plan=plan,
-    options=(JobOption("call_date", "Day of calling, YYYY-MM-DD (default: the --as-of date)."),),
+    options=(
+        JobOption(
+            "call_date",
+            "The day of calling, YYYY-MM-DD. Default: the --as-of date.",
+            metavar="YYYY-MM-DD",
+        ),
+    ),
 )
