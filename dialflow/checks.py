@@ -46,7 +46,7 @@ def _attempt(name: str, check: Callable[[], str]) -> Check:
 def source_checks(settings: Settings) -> list[Check]:
     """The source's folder (files) and every canonical table: found, and readable."""
     from .runner import make_source
-    from .schema import TABLES
+    from .schema import OPTIONAL_TABLES, TABLES
 
     checks = []
     if settings.source.kind == "files":
@@ -64,6 +64,9 @@ def source_checks(settings: Settings) -> list[Check]:
     except Exception as exc:  # noqa: BLE001
         return [*checks, Check("source", FAILED, _one_line(exc))]
     for table in TABLES:
+        if table in OPTIONAL_TABLES and not source.has_table(table):
+            checks.append(Check(f"source table {table}", SKIPPED, "optional, absent"))
+            continue
         checks.append(
             _attempt(f"source table {table}", lambda t=table: source.check_table(t, {}).origin)
         )

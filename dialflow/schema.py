@@ -69,6 +69,8 @@ TABLES: dict[str, dict[str, ColumnKind]] = {
         "Phone": "string",
     },
 }
+# Tables a source may lack: a job that reads one reads it only when present.
+OPTIONAL_TABLES = frozenset({"Internal_DNC"})
 
 # Pandas dtypes each logical kind becomes once read: pyarrow strings, UTC timestamps.
 PANDAS_DTYPES: dict[ColumnKind, str] = {

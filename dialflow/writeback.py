@@ -128,7 +128,9 @@ def mapping_check(settings: Settings) -> tuple[list[dict], int, int]:
     from .sources import SalesforceSource
 
     source = SalesforceSource.from_settings(settings)
-    kinds = {table: table_columns(table, settings.phones.fields) for table in TABLES}
-    mapping = {table: source.object_and_fields(table, list(kinds[table])) for table in TABLES}
+    # An optional table (Internal_DNC) is checked only when salesforce.objects maps it.
+    tables = [table for table in TABLES if source.has_table(table)]
+    kinds = {table: table_columns(table, settings.phones.fields) for table in tables}
+    mapping = {table: source.object_and_fields(table, list(kinds[table])) for table in tables}
     problems = mapping_problems(source.connection(), mapping, kinds)
     return problems, len(mapping), sum(len(names) for _, names in mapping.values())

@@ -74,7 +74,7 @@ def test_autoflush_end_to_end_equals_the_pure_job_and_the_planted_numbers(tmp_pa
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["counts"] == counts
     assert summary["outputs"]["files"] == ["dnc_numbers.csv"]
-    assert summary["inputs"] == {"Task": 20000}
+    assert summary["inputs"] == {"Task": 20000, "Account": 6000}
     planted = json.loads((demo / "_demo.json").read_text())["counts"]["autoflush_rows"]
     assert counts["cleanup_by_reason"] == planted
 

@@ -139,7 +139,9 @@ def test_config_check_connect_logs_in_to_salesforce(site, tmp_path, salesforce_s
     from dialflow.sources import FileSource
 
     files = FileSource(site / "data", {}, DEFAULT_PHONE_FIELDS)
-    org = salesforce_server({name: files.read(name).head(5) for name in TABLES})
+    org = salesforce_server(
+        {name: files.read(name).head(5) for name in TABLES if files.has_table(name)}
+    )
     monkeypatch.setenv("DIALFLOW_SF_PASSWORD", org.password)
     monkeypatch.setenv("DIALFLOW_SF_TOKEN", org.token)
     config = tmp_path / "config.yaml"

@@ -350,7 +350,9 @@ def test_a_job_file_override_takes_the_environment_and_its_password_is_masked(
     path = job_file(tmp_path, config, "{sql.url: '${DF_NIGHTLY_SQL_URL}'}")
     result = refused("submit", str(path))
     assert result.exit_code == 2
-    assert one_error_line(result.output) == f"Error: {config}: {BAD_PORT_LINE}"
+    assert one_error_line(result.output) == (
+        f"Error: {config} with the override sql.url: {BAD_PORT_LINE}"
+    )
     assert_no_password(result)
     assert_nothing_left(tmp_path / "out", "dedupe")
 
