@@ -160,7 +160,10 @@ def test_dedupe_probabilistic_report_shows_evidence_and_review():
     assert "1 cluster over dedupe.max_cluster_size (20 records) was not merged" in page
     assert "3 pairs linked records out of 98,765 compared" in page
     assert '<td>name</td><td>exact</td><td>+14.79</td><td class="n">2</td>' in page
-    assert "4 blocks over dedupe.max_block_size were skipped" in page
+    assert (
+        "4 blocks over dedupe.max_block_size (the address rules: over "
+        "dedupe.whole_block_size) were skipped" in page
+    )
     assert_self_contained(page)
 
 
