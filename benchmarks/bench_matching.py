@@ -538,9 +538,22 @@ def render_targets(args: argparse.Namespace, methods: dict[str, MethodRuns]) -> 
         else:
             ran = f"**did not finish**: {failure_text(splink.runs[-1], args.splink_timeout)}"
         lines.append(f"- splink on {args.accounts:,} in the same run: {ran}")
+    if args.accounts == 10_000_000 and probabilistic.ok_runs:
+        slowest = max(probabilistic.seconds())
+        met_10m = slowest < TARGET_10M_SECONDS and len(probabilistic.ok_runs) == len(
+            probabilistic.runs
+        )
+        measured_10m = (
+            f"{len(probabilistic.ok_runs)}/{len(probabilistic.runs)} runs finished, the slowest "
+            f"in {slowest:.1f} s (worker memory: next line): **{'met' if met_10m else 'not met'}**"
+        )
+    elif args.accounts == 10_000_000:
+        measured_10m = "**not met**: no run finished"
+    else:
+        measured_10m = "not measured by this run."
     lines += [
         f"- 10M accounts under {TARGET_10M_SECONDS // 60} min with no worker over its limit: "
-        "not measured by this run.",
+        + measured_10m,
         *(
             memory_limit_target(runs, args.memory_limit).replace("- ", f"- {name} ", 1)
             for name, runs in ((PROBABILISTIC, probabilistic), (EXACT, exact))
