@@ -119,24 +119,13 @@ def smtp_check(settings: Settings) -> Check:
     def connect() -> str:
         import smtplib
 
-        from .sinks.email import _cause, _tls_context
+        from .sinks.email import smtp_cause, smtp_session
 
         try:
-            context = _tls_context(email)
-            if email.security == "ssl":
-                smtp = smtplib.SMTP_SSL(
-                    email.host, email.port, timeout=email.timeout_seconds, context=context
-                )
-            else:
-                smtp = smtplib.SMTP(email.host, email.port, timeout=email.timeout_seconds)
-            with smtp:
-                if email.security == "starttls":
-                    smtp.starttls(context=context)
-                if email.username:
-                    smtp.login(email.username, email.password or "")
+            with smtp_session(email) as smtp:
                 smtp.noop()
         except (smtplib.SMTPException, OSError) as exc:
-            raise DialflowError(f"{email.host}:{email.port}: {_cause(exc, email)}") from None
+            raise DialflowError(f"{email.host}:{email.port}: {smtp_cause(exc, email)}") from None
         login = f", logged in as {email.username}" if email.username else ""
         return f"{email.host}:{email.port} ({email.security}{login})"
 

@@ -12,6 +12,7 @@ from dialflow.cli import app
 from dialflow.config import DedupeSettings, Settings
 from dialflow.jobs.dedupe import DedupeParams
 from dialflow.schema import PANDAS_DTYPES, table_columns
+from tests.browser import chromium  # noqa: F401 - a fixture: headless Chromium
 from tests.salesforce_server import salesforce_server  # noqa: F401 - a Salesforce-like server
 from tests.smtp_server import serve  # noqa: F401 - a fixture: a real SMTP server on loopback
 from tests.sql_servers import sql_url  # noqa: F401 - a fixture: sqlite/postgresql/mariadb

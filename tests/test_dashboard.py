@@ -19,9 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_demo, write_config
-from tests.sql_servers import unavailable
 
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; .ci/run installs it
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 DIALFLOW = Path(sys.executable).parent / "dialflow"
 # Stages of autoflush whose tokens name its tasks (dialflow/jobs/autoflush.py, `token=`).
@@ -53,24 +51,6 @@ BOKEH_STRINGS = """() => {
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Demo data big enough that autoflush runs for several seconds on two workers."""
     return make_demo(tmp_path_factory.mktemp("demo"), 30_000, 600_000, 21, "2026-11-25")
-
-
-@pytest.fixture
-def chromium():  # noqa: ANN201 - a playwright Browser
-    """Headless Debian Chromium driven by playwright; skipped locally (failed on CI) without it."""
-    if not CHROMIUM.exists():
-        unavailable(f"no {CHROMIUM}: apt-get install chromium to run the dashboard test")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("no playwright: pip install -e '.[test]' to run the dashboard test")
-    with sync_playwright() as playwright:
-        # Playwright's own browser downloads are not used: Debian's Chromium, no sandbox (root).
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 class _Lines:

@@ -12,11 +12,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import make_demo, run_cli, run_folder, write_config
-from tests.sql_servers import unavailable
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; .ci/run installs it
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 AS_OF = "2026-11-25T12:00:00Z"
 # In the order later jobs need earlier ones. 2026-11-26 is Thanksgiving: five states are closed,
@@ -47,23 +45,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         )
         for job, options in JOBS.items()
     }
-
-
-@pytest.fixture(scope="module")
-def browser():  # noqa: ANN201 - a playwright Browser
-    """Headless Debian Chromium driven by playwright (as tests/test_dashboard.py does)."""
-    if not CHROMIUM.exists():
-        unavailable(f"no {CHROMIUM}: apt-get install chromium to run the report tests")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        unavailable("no playwright: pip install -e '.[test]' to run the report tests")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def open_offline(browser, path: Path, plots: int):  # noqa: ANN001, ANN201 - playwright objects
@@ -125,7 +106,7 @@ def expected_headlines(job: str, counts: dict) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("job", list(JOBS))
-def test_report_opens_offline_with_the_headline_numbers(job, runs, browser, tmp_path):
+def test_report_opens_offline_with_the_headline_numbers(job, runs, chromium, tmp_path):
     folder = runs[job]
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     assert summary["outputs"]["report"] == "report.html"
@@ -133,7 +114,7 @@ def test_report_opens_offline_with_the_headline_numbers(job, runs, browser, tmp_
     plots = report.read_text(encoding="utf-8").count('<div class="plot">')
     assert plots >= 3
 
-    page, refused, errors = open_offline(browser, report, plots)
+    page, refused, errors = open_offline(chromium, report, plots)
     shot = page.screenshot(full_page=True)
     ARTIFACTS.mkdir(exist_ok=True)
     top = page.screenshot(full_page=True, clip={"x": 0, "y": 0, "width": 1280, "height": 1450})
@@ -161,13 +142,13 @@ def test_report_opens_offline_with_the_headline_numbers(job, runs, browser, tmp_
     page.close()
 
 
-def test_dask_performance_report_opens_offline(runs, browser):
+def test_dask_performance_report_opens_offline(runs, chromium):
     report = runs["dedupe"] / "dask-report.html"
     content = report.read_text(encoding="utf-8")
     assert "cdn.bokeh.org" not in content
     assert "<script" in content and not re.search(r"<script[^>]*\ssrc=", content)
 
-    page, refused, errors = open_offline(browser, report, 1)
+    page, refused, errors = open_offline(chromium, report, 1)
     assert not refused and not errors, (refused, errors)
     assert page.locator("canvas").count() > 0
     page.close()

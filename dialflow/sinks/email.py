@@ -10,7 +10,8 @@ import io
 import smtplib
 import ssl
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -109,26 +110,34 @@ def send_run_message(settings: EmailSettings, message: EmailMessage) -> None:
     """
     where = f"{settings.host}:{settings.port}"
     try:
-        context = _tls_context(settings)
-        if settings.security == "ssl":
-            smtp = smtplib.SMTP_SSL(
-                settings.host, settings.port, timeout=settings.timeout_seconds, context=context
-            )
-        else:
-            smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
-        with smtp:
-            if settings.security == "starttls":
-                smtp.starttls(context=context)
-            if settings.username:
-                smtp.login(settings.username, settings.password or "")
+        with smtp_session(settings) as smtp:
             refused = smtp.send_message(message)
         if refused:  # some recipients were accepted, these were not
             raise smtplib.SMTPRecipientsRefused(refused)
     except (smtplib.SMTPException, OSError) as exc:  # ssl and socket errors are OSErrors
-        cause = _cause(exc, settings)  # smtplib's errors and server replies never hold it
+        cause = smtp_cause(exc, settings)  # smtplib's errors and server replies never hold it
         raise DialflowError(
             _one_line(f"email via {where} failed: {cause}; the run's outputs were kept")
         ) from None
+
+
+@contextmanager
+def smtp_session(settings: EmailSettings) -> Iterator[smtplib.SMTP]:
+    """An SMTP connection as configured, TLS started (ssl or starttls) and logged in; closed
+    when the block ends. Raises smtplib's errors and OSError (`smtp_cause` words them)."""
+    context = _tls_context(settings)
+    if settings.security == "ssl":
+        smtp = smtplib.SMTP_SSL(
+            settings.host, settings.port, timeout=settings.timeout_seconds, context=context
+        )
+    else:
+        smtp = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout_seconds)
+    with smtp:
+        if settings.security == "starttls":
+            smtp.starttls(context=context)
+        if settings.username:
+            smtp.login(settings.username, settings.password or "")
+        yield smtp
 
 
 def _tls_context(settings: EmailSettings) -> ssl.SSLContext | None:
@@ -144,7 +153,7 @@ def _tls_context(settings: EmailSettings) -> ssl.SSLContext | None:
         ) from None
 
 
-def _cause(exc: Exception, settings: EmailSettings) -> str:
+def smtp_cause(exc: Exception, settings: EmailSettings) -> str:
     """Say what went wrong in words that point at the setting to check."""
     # smtplib reports a reply that timed out as SMTPServerDisconnected from a TimeoutError.
     if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
