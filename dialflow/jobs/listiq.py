@@ -33,6 +33,7 @@ import pandas as pd
 
 from ..calling_rules import CallingRules, DayRule, Window, intersect
 from ..config import EbrSettings
+from ..errors import DialflowError
 from ..schema import STRING, TIMESTAMP, ColumnKind, empty_frame
 from . import Compute, Persist, dask_compute, dask_persist, keep_best, without_accounts
 from .params import JobParams
@@ -965,6 +966,14 @@ def run_listiq(
         reasons, exempted, n_internal, available, stage="count the pool"
     )
     del not_capped  # the persisted candidates are released once the pool holds
+    # Fail closed: every candidate leaves the scrub with one status. A shortfall means rows were
+    # lost in the number ranges, and a list built from them could hold a listed number.
+    if int(reasons.sum()) != int(by_code.sum()):
+        raise DialflowError(
+            f"listiq: the Do Not Call scrub returned {int(reasons.sum()):,} of "
+            f"{int(by_code.sum()):,} candidates; no call list was written (a defect: report it "
+            "with the run's run.log)"
+        )
     exempt: list[str] = []
     n_pool = int(available.sum())
     statuses = statuses.drop(CALLABLE, errors="ignore")
