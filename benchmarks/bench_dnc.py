@@ -26,6 +26,7 @@ import argparse
 import json
 import re
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -41,6 +42,7 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     DATA_DIR,
     DEMO_AS_OF,
     OUT_DIR,
+    REPO,
     RESULTS,
     MethodRuns,
     baseline_memory_cell,
@@ -487,6 +489,22 @@ def render(
 # ---------------------------------------------------------------------------------------------
 
 
+STEPS: dict[str, Any] = {
+    "accounts": lambda a: accounts_data(a.accounts, a.wait),
+    "registry": lambda a: registry_data(accounts_data(a.accounts, a.wait), a.registry)[0],
+    "candidates": lambda a: candidates_data(a.input, a.config),
+    "compare": lambda a: compare_stores(a.input, a.out),
+}
+
+
+def step(args: argparse.Namespace, name: str, *extra: str) -> str:
+    """Run `--step name` of this script in a subprocess; return the last line it printed."""
+    cmd = [sys.executable, str(SCRIPT), "--step", name, "--accounts", str(args.accounts),
+           "--registry", str(args.registry), "--wait", str(args.wait), *extra]  # fmt: skip
+    done = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
 def parse_args() -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -500,6 +518,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--no-results", action="store_true", help="print, do not update it")
     parser.add_argument("--baseline", choices=["duckdb-import", "duckdb-scrub"],
                         help=argparse.SUPPRESS)  # fmt: skip
+    parser.add_argument("--step", choices=list(STEPS), help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--config", type=Path, help=argparse.SUPPRESS)
@@ -512,14 +531,20 @@ def main() -> None:
     if args.baseline:
         baseline_main(args.baseline, args.input, args.out, args.config)
         return
+    if args.step:
+        print(STEPS[args.step](args))
+        return
 
     work = OUT_DIR / f"dnc-accounts-{args.accounts}-registry-{args.registry}-{args.memory_limit}"
     work.mkdir(parents=True, exist_ok=True)
-    data = accounts_data(args.accounts, args.wait)
-    files, registry = registry_data(data, args.registry)
+    # Every heavy step runs in a subprocess: a child inherits this process's peak RSS in its
+    # own ru_maxrss (fork, then exec), so a large parent would inflate every method's peak.
     config = work / "config.yaml"
     write_config(config, args.memory_limit, work / "store")
-    candidates = candidates_data(data, config)
+    data = Path(step(args, "accounts"))
+    step(args, "registry")
+    files, registry = registry_data(data, args.registry)  # written by the step: only read here
+    candidates = Path(step(args, "candidates", "--input", str(data), "--config", str(config)))
 
     methods = {name: MethodRuns(name) for name in METHODS}
     checks: dict[str, list[str]] = {}
@@ -533,9 +558,8 @@ def main() -> None:
         theirs = run_duckdb("duckdb-import", files, config, out, args.timeout)
         timed(methods, "duckdb-import", tag, theirs)
         if imported["ok"] and theirs["ok"]:
-            checks.setdefault("duckdb-import", []).append(
-                compare_stores(Path(imported["version"]), out)
-            )
+            said = step(args, "compare", "--input", imported["version"], "--out", str(out))
+            checks.setdefault("duckdb-import", []).append(said)
             shutil.rmtree(out, ignore_errors=True)
         if not imported["ok"]:
             print(f"[{tag}] the import failed: no scrub this round", file=sys.stderr)
