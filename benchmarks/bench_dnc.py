@@ -62,6 +62,7 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     run_measured,
     save_results,
     write_baseline_report,
+    write_config,
 )
 
 SCRIPT = Path(__file__).resolve()
@@ -176,20 +177,12 @@ def candidates_data(data: Path, config: Path) -> Path:
     return folder
 
 
-def write_config(path: Path, memory_limit: str, store: Path) -> None:
-    """Write a config: 2 workers x 1 thread, any dashboard port, no SQL, the DNC store."""
-    path.write_text(
-        "cluster:\n"
-        "  n_workers: 2\n"
-        "  threads_per_worker: 1\n"
-        f"  memory_limit: {memory_limit}\n"
-        '  dashboard_address: ":0"\n'
-        "sql:\n"
-        "  enabled: false\n"
-        "dnc:\n"
-        f"  path: {store}\n",
-        encoding="utf-8",
-    )
+def write_dnc_config(path: Path, memory_limit: str, store: Path) -> None:
+    """The harness's config (2 workers x 1 thread, any dashboard port, no SQL) with the DNC
+    store."""
+    write_config(path, memory_limit)
+    with path.open("a", encoding="utf-8") as config:
+        config.write(f"dnc:\n  path: {store}\n")
 
 
 def current_version(store: Path) -> Path:
@@ -540,7 +533,7 @@ def main() -> None:
     # Every heavy step runs in a subprocess: a child inherits this process's peak RSS in its
     # own ru_maxrss (fork, then exec), so a large parent would inflate every method's peak.
     config = work / "config.yaml"
-    write_config(config, args.memory_limit, work / "store")
+    write_dnc_config(config, args.memory_limit, work / "store")
     data = Path(step(args, "accounts"))
     step(args, "registry")
     files, registry = registry_data(data, args.registry)  # written by the step: only read here
