@@ -835,6 +835,23 @@ def _no_registry(group: tuple[str, ...]) -> pd.DataFrame:
     return NUMBER_META.copy()
 
 
+def _registry_ranges(
+    registry_numbers: pd.Series, read_registry: Callable | None, by_code: pd.Series
+) -> tuple[dd.DataFrame, tuple[int, ...]]:
+    """The registry as one partition per number range of the candidates' area codes (empty
+    partitions without a registry), and the ranges' divisions."""
+    import dask.dataframe as dd
+
+    groups = area_code_groups(registry_numbers, by_code)
+    divisions = group_divisions(groups)
+    if read_registry is not None:
+        return read_registry(groups, divisions), divisions
+    registry = dd.from_map(
+        _no_registry, groups, meta=NUMBER_META, divisions=divisions, label="dnc-registry"
+    )
+    return registry, divisions
+
+
 def _distinct_numbers(internal: pd.DataFrame) -> int:
     """Return the distinct numbers of a partition indexed by Number."""
     return int(internal.index.nunique())
@@ -927,14 +944,7 @@ def run_listiq(
     *account_checks, no_account = checked
     dropped = dropped_counts(AccountChecks.settle(*account_checks), no_account)
     registry_numbers = registry_numbers if registry_numbers is not None else pd.Series()
-    groups = area_code_groups(registry_numbers, by_code)
-    divisions = group_divisions(groups)
-    if read_registry is not None:
-        registry = read_registry(groups, divisions)
-    else:
-        registry = dd.from_map(
-            _no_registry, groups, meta=NUMBER_META, divisions=divisions, label="dnc-registry"
-        )
+    registry, divisions = _registry_ranges(registry_numbers, read_registry, by_code)
     numbered = not_capped.map_partitions(
         _candidate_numbers, meta=POOL_META.assign(**{NUMBER: pd.Series(dtype="int64")}),
         token="listiq-numbers",
@@ -1021,14 +1031,7 @@ def scrub_numbers(numbers: pd.DataFrame, lists: DncLists, compute: Compute) -> p
         Ebr=frame["AccountId"].isin(lists.exempt).to_numpy(dtype=bool), Order=range(len(frame))
     )
     by_code = frame.groupby(frame["Phone"].str.slice(2, 5).astype(str)).size()
-    groups = area_code_groups(lists.registry_numbers, by_code)
-    divisions = group_divisions(groups)
-    if lists.read_registry is not None:
-        registry = lists.read_registry(groups, divisions)
-    else:
-        registry = dd.from_map(
-            _no_registry, groups, meta=NUMBER_META, divisions=divisions, label="dnc-registry"
-        )
+    registry, divisions = _registry_ranges(lists.registry_numbers, lists.read_registry, by_code)
     candidates = dd.from_pandas(_candidate_numbers(frame), npartitions=1)
     scrubbed = dd.map_partitions(
         scrub_partition,
