@@ -39,11 +39,11 @@ BLOCKING_RULES = (
     "first_token", "last_token", "postal_sample", "name_sample", "postal_number", "city_number",
     "postal_street",
 )  # fmt: skip
-# blocking.py says why these five are left out by default.
+# blocking.py says why these four are left out by default.
 DEFAULT_BLOCKING_RULES = tuple(
     rule
     for rule in BLOCKING_RULES
-    if rule not in ("name", "postal", "phonetic_city", "words_state", "postal_street")
+    if rule not in ("name", "postal", "phonetic_city", "words_state")
 )
 
 
@@ -381,17 +381,11 @@ class DedupeSettings(_Section):
     # The probabilistic method's settings (README "The dedupe job" explains each).
     threshold: float = Field(0.95, gt=0, lt=1)
     review_threshold: float = Field(0.80, gt=0, lt=1)
-    blocking_rules: tuple[
-        Literal[
-            "phone", "name", "postal_word", "name_city", "words_state", "phonetic_city",
-            "postal", "first_token", "last_token", "postal_sample", "name_sample",
-            "postal_number", "city_number",
-        ],
-        ...,
-    ] = DEFAULT_BLOCKING_RULES  # fmt: skip
+    blocking_rules: tuple[Literal[BLOCKING_RULES], ...] = DEFAULT_BLOCKING_RULES
     max_block_size: int = Field(1000, ge=2)
     whole_block_size: int = Field(10, ge=2)
-    block_window: int = Field(5, ge=2)
+    block_window: int = Field(10, ge=2)
+    street_block_size: int = Field(4, ge=2)
     max_cluster_size: int = Field(20, ge=2)
     model: Annotated[Path | None, EmptyIsNone] = None
     seed: int = Field(7, ge=0)

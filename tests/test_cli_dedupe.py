@@ -401,6 +401,7 @@ def test_skipped_blocks_are_counted_and_logged(tmp_path):
     assert (blocking["skipped_blocks"], blocking["skipped_block_records"]) == (1, 3)
     assert (
         "dedupe: 1 blocks over dedupe.max_block_size (2 records), or for the address rules "
-        "over dedupe.whole_block_size (10), were skipped (3 key rows)"
+        "over dedupe.whole_block_size (10) and for postal_street over "
+        "dedupe.street_block_size (4), were skipped (3 key rows)"
         in (folder / "run.log").read_text()
     )

@@ -162,7 +162,8 @@ def test_dedupe_probabilistic_report_shows_evidence_and_review():
     assert '<td>name</td><td>exact</td><td>+14.79</td><td class="n">2</td>' in page
     assert (
         "4 blocks over dedupe.max_block_size (the address rules: over "
-        "dedupe.whole_block_size) were skipped" in page
+        "dedupe.whole_block_size; postal_street: over dedupe.street_block_size) were "
+        "skipped" in page
     )
     assert_self_contained(page)
 

@@ -46,6 +46,7 @@ class DedupeParams(JobParams):
     max_block_size: int
     whole_block_size: int
     block_window: int
+    street_block_size: int
     max_cluster_size: int
     model: Path | None
     seed: int
@@ -78,7 +79,10 @@ class DedupeParams(JobParams):
             postal_digits=self.postal_digits,
             rules=self.blocking_rules,
             blocks=BlockLimits(
-                whole=self.whole_block_size, window=self.block_window, most=self.max_block_size
+                whole=self.whole_block_size,
+                window=self.block_window,
+                most=self.max_block_size,
+                street=self.street_block_size,
             ),
             threshold=self.threshold,
             review_threshold=self.review_threshold,
@@ -105,6 +109,7 @@ def account_columns(params: DedupeParams) -> list[str]:
         return SURVIVOR_COLUMNS + RECORD_COLUMNS[1:] + list(params.phone_fields)
     by_kind = {"phone": [params.phone_field], "name_postal": NAME_POSTAL_COLUMNS}
     return SURVIVOR_COLUMNS + [column for kind in params.match_keys for column in by_kind[kind]]
+
 
 # One row per (account, match key kind); KeyValue is null where the record has no usable key.
 KEYS_META = empty_frame(

@@ -207,8 +207,8 @@ def _probabilistic_sections(
             [
                 "Pairs each blocking rule proposed (a pair found by several rules is compared "
                 f"once); {fmt(counts.get('blocking', {}).get('skipped_blocks', 0))} blocks over "
-                "dedupe.max_block_size (the address rules: over dedupe.whole_block_size) were "
-                "skipped."
+                "dedupe.max_block_size (the address rules: over dedupe.whole_block_size; "
+                "postal_street: over dedupe.street_block_size) were skipped."
             ],
             bar_chart(
                 list(blocking),

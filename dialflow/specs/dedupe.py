@@ -49,11 +49,13 @@ def _warn_about_limits(counts: dict, params: DedupeParams) -> None:
     if blocking["skipped_blocks"]:
         log.warning(
             "dedupe: %s blocks over dedupe.max_block_size (%s records), or for the address "
-            "rules over dedupe.whole_block_size (%s), were skipped (%s key rows); their pairs "
-            "are compared only when another rule finds them",
+            "rules over dedupe.whole_block_size (%s) and for postal_street over "
+            "dedupe.street_block_size (%s), were skipped (%s key rows); their pairs are "
+            "compared only when another rule finds them",
             f"{blocking['skipped_blocks']:,}",
             f"{params.max_block_size:,}",
             f"{params.whole_block_size:,}",
+            f"{params.street_block_size:,}",
             f"{blocking['skipped_block_records']:,}",
         )
     if counts["clusters_over_max_size"]:

@@ -336,7 +336,8 @@ def test_a_job_file_override_of_no_setting_names_the_job_file(tmp_path, demo, no
         f"Error: {path}: overrides.dedupe.phonefield: dedupe.phonefield is not a setting; known "
         "here: method, match_keys, phone_field, postal_digits, legal_suffixes, sql_table, "
         "threshold, review_threshold, blocking_rules, max_block_size, whole_block_size, "
-        "block_window, max_cluster_size, model, seed, u_pairs, u_sample_records, prior_recall"
+        "block_window, street_block_size, max_cluster_size, model, seed, u_pairs, "
+        "u_sample_records, prior_recall"
     )
     assert_nothing_left(tmp_path / "out", "dedupe")
 

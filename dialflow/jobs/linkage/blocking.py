@@ -25,10 +25,11 @@ rules (`BLOCKING_RULES`):
   422,000 with the same FEBRL candidates and the same planted pairs found);
 - `postal_street`: the postal code with the first four letters of the street's name (after the
   house number): the same street in one postal code whatever the names and numbers (both
-  name words mistyped, a house number left out). Off by default: on FEBRL it lifts the
-  clusters' F1 from 0.986 / 0.973 / 0.976 to 0.989 / 0.979 / 0.983, but at 10,000,000 demo
-  accounts, whose postal codes hold hundreds of businesses on a few dozen streets, its blocks
-  of up to `whole` records make 13.0 million pairs (the defaults make 27 million);
+  name words mistyped, a house number left out). Its blocks are kept only up to `street` (4)
+  records: the demo's postal codes hold hundreds of businesses on a few dozen streets, and
+  blocks up to `whole` made 13.0 million pairs at 10,000,000 demo accounts, up to 4 records
+  1.45 million; on FEBRL, with the window of 10, it lifts the clusters' F1 from 0.986 / 0.973 /
+  0.976 to 0.989 / 0.982 / 0.984;
 - `words_state`: the sounds of the first and last word in sorted order, with the state (the
   words swapped, or the postal code and city both differing);
 - `phonetic_city`: the sound of the last word, with the city;
@@ -40,7 +41,7 @@ rules (`BLOCKING_RULES`):
 - `postal`, `first_token`, `last_token`: the postal code alone, the first or the last word alone.
 
 The default (config `dedupe.blocking_rules`) is every rule but `name`, `postal`,
-`phonetic_city`, `words_state` and `postal_street`. `postal_word` and `city_number` came from
+`phonetic_city` and `words_state`. `postal_word` and `city_number` came from
 FEBRL's missed pairs (its candidate recall went from 0.966 / 0.925 / 0.905 to 0.984 / 0.957 /
 0.942). On
 400,000 demo accounts the first three left out made 12.6 million of 14.9 million pairs
@@ -59,7 +60,8 @@ records; a larger block by a sorted window (each record with the next `window - 
 order), so that a dense ZIP code at 10 million accounts costs pairs in proportion to its records
 rather than to their square; a block above `most` (1,000) is skipped and counted: a value every
 tenth record holds ("smith", a shared switchboard number), whose pairs are found by the other
-rules when they are duplicates. The address rules (ADDRESS_RULES) skip every block above `whole`:
+rules when they are duplicates. The address rules (ADDRESS_RULES) skip every block above `whole`
+(`postal_street` above `street`):
 a house number and street start that a dozen records share is a building or a placeholder, and
 its duplicates share a name or a number another rule blocks on. Pairs are (IdL, IdR) with
 IdL < IdR, each once whatever number of rules found it, with `Rules`: the set of rules that
@@ -111,13 +113,14 @@ class BlockLimits:
     sorted (by the name without spaces, then by Id) and each record is paired with the next
     `window - 1` (the sorted neighbourhood method): its pairs grow with the block, not with its
     square, and names that differ by a typo late in the name or a missing last word sort side
-    by side. A block above `most`, or an address rule's block above `whole`, is skipped and
-    counted.
+    by side. A block above `most`, an address rule's block above `whole` or a `postal_street`
+    block above `street` is skipped and counted.
     """
 
     whole: int = 10
-    window: int = 5
+    window: int = 10
     most: int = 1000
+    street: int = 4
 
 
 PAIRS_COLUMNS = ["IdL", "IdR"]
@@ -327,6 +330,7 @@ def _sampled(rules: pd.Series) -> np.ndarray:
 
 _SAMPLED_CODES = [code for code, rule in enumerate(BLOCKING_RULES) if rule.endswith("_sample")]
 _ADDRESS_CODES = [code for code, rule in enumerate(BLOCKING_RULES) if rule in ADDRESS_RULES]
+_STREET_CODE = BLOCKING_RULES.index("postal_street")
 
 
 # How a block is paired (`BlockLimits`): every pair, a window in sort order, or none.
@@ -336,13 +340,20 @@ WHOLE, WINDOWED, SKIPPED = 0, 1, 2
 def _block_kind(size: pd.Series | np.ndarray, rules: pd.Series, limits: BlockLimits) -> np.ndarray:
     """WHOLE, WINDOWED or SKIPPED for each block of `size` records of `rules` (a sampled rule's
     block, already cut by `sampled_blocks`, is always WHOLE; an address rule's block above
-    `whole` is SKIPPED: see ADDRESS_RULES)."""
+    `whole`, or a `postal_street` block above `street`, is SKIPPED: see ADDRESS_RULES)."""
     size = np.asarray(size, dtype=np.int64)
     codes = rules.astype(RULE).cat.codes.to_numpy()
     sampled, address = np.isin(codes, _SAMPLED_CODES), np.isin(codes, _ADDRESS_CODES)
+    street = codes == _STREET_CODE
     return np.select(
-        [sampled, size > limits.most, address & (size > limits.whole), size > limits.whole],
-        [WHOLE, SKIPPED, SKIPPED, WINDOWED],
+        [
+            sampled,
+            size > limits.most,
+            street & (size > limits.street),
+            address & (size > limits.whole),
+            size > limits.whole,
+        ],
+        [WHOLE, SKIPPED, SKIPPED, SKIPPED, WINDOWED],
         WHOLE,
     )
 

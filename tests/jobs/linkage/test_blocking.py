@@ -202,3 +202,25 @@ def test_postal_street_pairs_one_street_in_one_postal_code_whatever_the_names():
     )
     assert list(pairs[["IdL", "IdR"]].itertuples(index=False, name=None)) == [("A", "B")]
     assert counts["pairs_by_rule"] == {"postal_street": 1}
+
+
+def test_a_postal_street_block_above_street_is_skipped_while_other_address_rules_keep_whole():
+    def on_main_street(count: int) -> pd.DataFrame:
+        return records(
+            [
+                dict(Id=f"{i}", Name=f"Firm {i}", BillingStreet=f"{i} Main St",
+                     BillingCity="Austin", BillingPostalCode="78701")
+                for i in range(count)
+            ]
+        )  # fmt: skip
+
+    limits = BlockLimits(whole=10, window=3, most=100, street=4)
+    rules = ("postal_street", "city_number")
+    pairs, counts = candidate_pairs(blocking_keys(on_main_street(5), rules, SUFFIXES, 5), limits)
+    # Five house numbers: city_number's blocks hold one record each, postal_street's one is
+    # over 4.
+    assert pairs.empty
+    assert counts["skipped_blocks"] == 1 and counts["skipped_block_records"] == 5
+    pairs, counts = candidate_pairs(blocking_keys(on_main_street(4), rules, SUFFIXES, 5), limits)
+    assert len(pairs) == 6 and counts["pairs_by_rule"] == {"postal_street": 6}
+    assert counts["skipped_blocks"] == 0
