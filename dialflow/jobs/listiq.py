@@ -99,6 +99,7 @@ class ListiqParams(JobParams):
             as_of=as_of,
         )
 
+
 RECENT, HISTORICAL = "recent", "historical"
 
 
@@ -547,9 +548,7 @@ def calls_in_cap_windows(calls: pd.DataFrame, windows: pd.DataFrame) -> pd.DataF
     return calls.loc[inside, ["AccountId", "CreatedDate"]].dropna().astype({"AccountId": STRING})
 
 
-def capped_accounts(
-    pool: pd.DataFrame, calls: pd.DataFrame, windows: pd.DataFrame
-) -> pd.DataFrame:
+def capped_accounts(pool: pd.DataFrame, calls: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
     """Return the AccountIds whose Task rows inside their place's cap span reach the cap.
 
     Args:
@@ -922,19 +921,17 @@ def run_listiq(
         )
     listed = dd.concat(listed) if len(listed) > 1 else listed[0]
     codes = not_capped.assign(AreaCode=not_capped["Phone"].str.slice(2, 5)).groupby("AreaCode")
-    not_capped, listed, statuses, unmapped, n_callable, n_not_called, by_code, *checked = (
-        persist(
-            not_capped,
-            listed,
-            statuses,
-            unmapped,
-            callable_.map_partitions(len).sum(),
-            not_called.map_partitions(len).sum(),
-            codes.size(),
-            *checks.collections,
-            tasks_without_account(calls),
-            stage="build the candidates",
-        )
+    not_capped, listed, statuses, unmapped, n_callable, n_not_called, by_code, *checked = persist(
+        not_capped,
+        listed,
+        statuses,
+        unmapped,
+        callable_.map_partitions(len).sum(),
+        not_called.map_partitions(len).sum(),
+        codes.size(),
+        *checks.collections,
+        tasks_without_account(calls),
+        stage="build the candidates",
     )
     # All small by construction: counts by status and area code, and the checks.
     statuses, unmapped, n_callable, n_not_called, by_code, *checked = compute(
@@ -976,8 +973,9 @@ def run_listiq(
         reasons, exempted, n_internal, available, stage="count the pool"
     )
     del not_capped  # the persisted candidates are released once the pool holds
-    # Fail closed: every candidate leaves the scrub with one status. A shortfall means rows were
-    # lost in the number ranges, and a list built from them could hold a listed number.
+    # Fail closed: every candidate leaves the scrub with one status. Any other total means rows
+    # or counts were lost on the way (as persisted counts once were, docs/dnc.md), and neither
+    # the list nor summary.json could be trusted.
     if int(reasons.sum()) != int(by_code.sum()):
         raise DialflowError(
             f"listiq: the Do Not Call scrub returned {int(reasons.sum()):,} of "

@@ -57,7 +57,7 @@ def anti_join(holders, registry, internal) -> tuple[dict, set]:
     }, set(left["Number"])
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scrubs())
 def test_the_scrub_on_dask_equals_a_pandas_anti_join(scrub):
     holders, registry, internal, weight, partitions = scrub
