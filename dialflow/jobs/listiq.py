@@ -713,6 +713,26 @@ def dnc_counts(statuses: pd.Series, exempted: int, internal: int) -> dict[str, A
     }
 
 
+def check_scrub_total(reasons: pd.Series, candidates: int, pool: int) -> None:
+    """Fail closed: stop the run unless the scrub's statuses count every candidate once and the
+    pool (one account per number) holds no more accounts than the scrub left callable.
+
+    Anything else means rows or counts were lost on the way (as persisted counts once were,
+    docs/dnc.md), and neither the list nor summary.json could be trusted.
+    """
+    fix = "no call list was written (a defect: report it with the run's run.log)"
+    if int(reasons.sum()) != candidates:
+        raise DialflowError(
+            f"listiq: the Do Not Call scrub returned {int(reasons.sum()):,} of "
+            f"{candidates:,} candidates; {fix}"
+        )
+    if pool > int(reasons.get(CALLABLE, 0)):
+        raise DialflowError(
+            f"listiq: the pool holds {pool:,} accounts but the Do Not Call scrub left "
+            f"{int(reasons.get(CALLABLE, 0)):,} callable; {fix}"
+        )
+
+
 def _candidate_numbers(candidates: pd.DataFrame) -> pd.DataFrame:
     """Add each candidate's ten-digit Number (its Phone is +1 E.164, mapped to a state)."""
     return candidates.assign(**{NUMBER: candidates["Phone"].str.slice(2).astype("int64")})
@@ -973,17 +993,9 @@ def run_listiq(
         reasons, exempted, n_internal, available, stage="count the pool"
     )
     del not_capped  # the persisted candidates are released once the pool holds
-    # Fail closed: every candidate leaves the scrub with one status. Any other total means rows
-    # or counts were lost on the way (as persisted counts once were, docs/dnc.md), and neither
-    # the list nor summary.json could be trusted.
-    if int(reasons.sum()) != int(by_code.sum()):
-        raise DialflowError(
-            f"listiq: the Do Not Call scrub returned {int(reasons.sum()):,} of "
-            f"{int(by_code.sum()):,} candidates; no call list was written (a defect: report it "
-            "with the run's run.log)"
-        )
-    exempt: list[str] = []
     n_pool = int(available.sum())
+    check_scrub_total(reasons, int(by_code.sum()), n_pool)
+    exempt: list[str] = []
     statuses = statuses.drop(CALLABLE, errors="ignore")
     statuses[CALLABLE] = n_pool
     statuses[RECENTLY_CALLED] = int(n_callable) - int(n_not_called)

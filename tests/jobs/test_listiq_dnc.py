@@ -334,3 +334,63 @@ def test_forty_scrub_partitions_count_every_candidate_once_as_in_pandas(monkeypa
             )  # fmt: skip
             assert got.counts == expected.counts
             pd.testing.assert_frame_equal(got.call_list, expected.call_list)
+
+
+def test_the_scrub_fails_closed_when_its_counts_do_not_add_up():
+    from dialflow.errors import DialflowError
+    from dialflow.jobs.listiq import check_scrub_total
+
+    reasons = pd.Series({"callable": 5, "internal_dnc": 1, "dnc_registry": 2})
+    check_scrub_total(reasons, 8, 5)  # every candidate counted once, a pool of 5 from 5
+    check_scrub_total(reasons, 8, 4)  # two callable accounts share a number
+    fix = "no call list was written (a defect: report it with the run's run.log)"
+    with pytest.raises(DialflowError) as fewer:
+        check_scrub_total(reasons, 1_000_000, 5)
+    assert fewer.value.exit_code == 1
+    assert str(fewer.value) == (
+        f"listiq: the Do Not Call scrub returned 8 of 1,000,000 candidates; {fix}"
+    )
+    with pytest.raises(DialflowError, match="returned 8 of 7 candidates"):
+        check_scrub_total(reasons, 7, 5)
+    with pytest.raises(DialflowError) as larger_pool:
+        check_scrub_total(reasons, 8, 6)
+    assert str(larger_pool.value) == (
+        f"listiq: the pool holds 6 accounts but the Do Not Call scrub left 5 callable; {fix}"
+    )
+    with pytest.raises(DialflowError, match="holds 1 accounts but .* left 0 callable"):
+        check_scrub_total(pd.Series({"internal_dnc": 3}), 3, 1)
+
+
+def test_listiq_stops_on_counts_lost_by_a_persist_of_unoptimised_frames(monkeypatch):
+    """Dask's own persist, as the jobs used it before the fix, loses the scrub's counts over 16
+    or more partitions; the check stops the run instead of writing a list."""
+    import re
+
+    import dask
+    import dask.dataframe as dd
+
+    import dialflow.jobs.listiq as listiq
+    from dialflow.errors import DialflowError
+    from dialflow.jobs.listiq import run_listiq
+    from tests.conftest import calls_frame
+
+    accounts, registry, internal = many_codes_scenario()
+    area_codes, population = reference()
+    by_code = registry["Number"].floordiv(10**7).astype(str).value_counts()
+    monkeypatch.setattr(listiq, "area_code_groups", partial(area_code_groups, weight=1))
+    with dask.config.set(scheduler="sync"), pytest.raises(DialflowError) as caught:
+        run_listiq(
+            dd.from_pandas(accounts, npartitions=3),
+            dd.from_pandas(calls_frame([]), npartitions=1),
+            pd.Index([]), pd.Index([]), area_codes, population,
+            params(target_total_records=1000, ebr=EBR),
+            persist=lambda *collections, stage: dask.persist(*collections),
+            registry_numbers=by_code, read_registry=registry_reader(registry),
+            internal=dd.from_pandas(internal, npartitions=2),
+        )  # fmt: skip
+    returned = re.fullmatch(
+        r"listiq: the Do Not Call scrub returned (\d+) of 240 candidates; no call list was "
+        r"written \(a defect: report it with the run's run\.log\)",
+        str(caught.value),
+    )
+    assert returned and int(returned.group(1)) < 240
