@@ -50,6 +50,7 @@ from .scrub import (
     group_divisions,
     internal_numbers,
     scrub_partition,
+    written_values,
 )
 from .usable_phone import first_usable_phone
 
@@ -700,9 +701,10 @@ def _plan_and_pick(
     return finish_call_list(chosen, params, rules), plan, by_bucket, closed
 
 
-def dnc_counts(statuses: pd.Series, exempted: int, internal: int) -> dict[str, Any]:
+def dnc_counts(statuses: pd.Series, exempted: int, internal: int, invalid: int) -> dict[str, Any]:
     """Return summary.json's scrub counts: accounts left out per list, accounts an established
-    business relationship kept, and the internal list's distinct numbers."""
+    business relationship kept, the internal list's distinct numbers, and the Internal_DNC
+    table's written values that are not valid +1 numbers (left out of the list)."""
     return {
         "excluded": {
             "internal_dnc": int(statuses.get(INTERNAL_DNC, 0)),
@@ -710,6 +712,7 @@ def dnc_counts(statuses: pd.Series, exempted: int, internal: int) -> dict[str, A
         },
         "ebr_exempted": int(exempted),
         "internal_numbers": int(internal),
+        "internal_invalid": int(invalid),
     }
 
 
@@ -817,7 +820,10 @@ def listiq_frame(
         params,
         rules,
     )
-    dnc = dnc_counts(statuses, int(exempted.sum()), len(np.unique(listed)))
+    invalid = 0
+    if internal is not None:
+        invalid = written_values(internal) - len(_table_numbers(internal, params))
+    dnc = dnc_counts(statuses, int(exempted.sum()), len(np.unique(listed)), invalid)
     summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed, dnc)
     return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped}, closed)
 
@@ -933,12 +939,16 @@ def run_listiq(
             _account_numbers, params, meta=INTERNAL_META, token="listiq-dnc-accounts"
         )
     ]
+    internal_counts = []  # the table's written values and its valid numbers (invalid: the rest)
     if internal is not None:
-        listed.append(
-            internal.map_partitions(
-                _table_numbers, params, meta=INTERNAL_META, token="listiq-dnc-internal"
-            )
+        table = internal.map_partitions(
+            _table_numbers, params, meta=INTERNAL_META, token="listiq-dnc-internal"
         )
+        listed.append(table)
+        internal_counts = [
+            internal.map_partitions(written_values, meta=(None, "int64")).sum(),
+            table.map_partitions(len).sum(),  # in the persist with `listed`: parsed once
+        ]
     listed = dd.concat(listed) if len(listed) > 1 else listed[0]
     codes = not_capped.assign(AreaCode=not_capped["Phone"].str.slice(2, 5)).groupby("AreaCode")
     not_capped, listed, statuses, unmapped, n_callable, n_not_called, by_code, *checked = persist(
@@ -949,6 +959,7 @@ def run_listiq(
         callable_.map_partitions(len).sum(),
         not_called.map_partitions(len).sum(),
         codes.size(),
+        *internal_counts,
         *checks.collections,
         tasks_without_account(calls),
         stage="build the candidates",
@@ -958,7 +969,8 @@ def run_listiq(
         statuses, unmapped, n_callable, n_not_called, by_code, *checked,
         stage="count the candidates",
     )  # fmt: skip
-    *account_checks, no_account = checked
+    written, valid = checked[: len(internal_counts)] or (0, 0)
+    *account_checks, no_account = checked[len(internal_counts) :]
     dropped = dropped_counts(AccountChecks.settle(*account_checks), no_account)
     registry_numbers = registry_numbers if registry_numbers is not None else pd.Series()
     registry, divisions = _registry_ranges(registry_numbers, read_registry, by_code)
@@ -1014,7 +1026,7 @@ def run_listiq(
     call_list, plan, by_bucket, closed = _plan_and_pick(
         available, population, candidates_for, params, rules
     )
-    dnc = dnc_counts(statuses, int(exempted), int(n_internal))
+    dnc = dnc_counts(statuses, int(exempted), int(n_internal), int(written) - int(valid))
     summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed, dnc)
     lists = DncLists(registry_numbers, read_registry, listed, pd.Index(exempt, dtype=STRING))
     return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped}, closed, lists)

@@ -94,6 +94,7 @@ EXPECTED_DNC = {
     "excluded": {"internal_dnc": 3, "registry": 3},
     "ebr_exempted": 3,  # E1, E2, X2
     "internal_numbers": 4,  # D1's two, the table's two valid ones
+    "internal_invalid": 1,  # the table's "n/a" (its null is not written: not counted)
 }
 
 
@@ -178,6 +179,7 @@ def test_registry_numbers_dropped_exemptions_kept_internal_wins_in_pandas_and_on
     no_registry = listiq_frame(
         accounts, calls, pd.Index([]), pd.Index([]), area_codes, population, run_params
     )
+    assert no_registry.counts["dnc"]["internal_invalid"] == 0  # no table: nothing to count
     assert sorted(no_registry.call_list["AccountId"]) == [
         "E1", "E2", "E3", "I1", "I2", "OK1", "OK2", "R1", "X1",
     ]  # fmt: skip
@@ -323,6 +325,7 @@ def test_forty_scrub_partitions_count_every_candidate_once_as_in_pandas(monkeypa
         "excluded": {"internal_dnc": 40, "registry": 40},
         "ebr_exempted": 40,
         "internal_numbers": 40,
+        "internal_invalid": 0,
     }
     by_code = registry["Number"].floordiv(10**7).astype(str).value_counts()
     monkeypatch.setattr(listiq, "area_code_groups", partial(area_code_groups, weight=1))
@@ -397,3 +400,18 @@ def test_listiq_stops_on_counts_lost_by_a_persist_of_unoptimised_frames(monkeypa
         str(caught.value),
     )
     assert returned and int(returned.group(1)) < 240
+
+
+def test_internal_dnc_values_written_but_not_valid_numbers_are_counted():
+    from dialflow.jobs.scrub import internal_numbers, written_values
+
+    table = pd.DataFrame(
+        {"Phone": ["(212) 736-5000", "n/a", "", "   ", None, "555-0100", "+44 20 7946 0018",
+                   "212.736.5000"]},
+        dtype="string[pyarrow]",
+    )  # fmt: skip
+    # Written: all but the empty, the blank and the null. Valid +1: the two 212 numbers; the
+    # London number is valid but can match no +1 candidate.
+    assert written_values(table) == 5
+    assert internal_numbers(table, "US")["Number"].tolist() == [2127365000, 2127365000]
+    assert written_values(table.iloc[:0]) == 0
