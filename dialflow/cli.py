@@ -412,6 +412,36 @@ def dnc_status(
     console.print(line, highlight=False, soft_wrap=True)
 
 
+@dnc_app.command("load-sql", epilog=_examples("dialflow dnc load-sql"))
+@_one_line_errors
+def dnc_load_sql(config: Optional[Path] = CONFIG_OPTION) -> None:
+    """Replace the SQL table dnc.sql_table of sql.url with the registry's current version."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    from .config import mask_passwords
+    from .dnc.sql import load_registry_sql
+
+    settings = load_settings(config)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), console=console
+    ) as bar:
+        task = bar.add_task("load numbers", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        loaded = load_registry_sql(
+            settings.dnc.path, settings.sql.url, settings.dnc.sql_table, progress=progress
+        )
+    console.print(
+        f"DNC registry {loaded['version']}: {loaded['numbers']} numbers, registry date "
+        f"{loaded['registry_date'].isoformat()}, loaded into table {loaded['table']} of "
+        f"{mask_passwords(settings.sql.url)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 # demo-data's default size: the README's walkthrough (`dialflow demo-data`, then a run).
 DEMO_ACCOUNTS = 100_000
 DEMO_CALLS = 300_000

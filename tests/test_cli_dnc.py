@@ -154,3 +154,23 @@ def test_demo_registry_is_deterministic_and_leaves_the_tables_unchanged(tmp_path
     assert {k: v for k, v in digests(again).items() if not k.startswith("_dnc")} == plain
     other = make(tmp_path / "other", 5000, seed=6)
     assert digests(other / "_dnc") != digests(demo / "_dnc")
+
+
+def test_load_sql_writes_the_demo_registry_into_the_configured_table(tmp_path, demo):
+    import sqlalchemy as sa
+
+    files = [str(f) for f in sorted((demo / "_dnc").glob("*.txt"))]
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    setting = config(tmp_path, f"  sql_table: registry_copy\nsql:\n  url: {url}\n")
+    assert run_cli("dnc", "import", *files, "--config", str(setting)).exit_code == 0
+    loaded = run_cli("dnc", "load-sql", "--config", str(setting))
+    assert loaded.exit_code == 0, loaded.output
+    manifest = read_manifest(tmp_path / "dnc")
+    version = current_version(tmp_path / "dnc").name
+    assert " ".join(loaded.output.split()).endswith(
+        f"DNC registry {version}: {manifest['numbers']} numbers, registry date 2026-11-19, "
+        f"loaded into table registry_copy of {url}"
+    )
+    with sa.create_engine(url).connect() as connection:
+        count = connection.execute(sa.text("SELECT count(DISTINCT number) FROM registry_copy"))
+        assert count.scalar() == manifest["numbers"]
