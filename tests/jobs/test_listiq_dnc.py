@@ -415,3 +415,41 @@ def test_internal_dnc_values_written_but_not_valid_numbers_are_counted():
     assert written_values(table) == 5
     assert internal_numbers(table, "US")["Number"].tolist() == [2127365000, 2127365000]
     assert written_values(table.iloc[:0]) == 0
+
+
+@pytest.mark.slow
+def test_forty_scrub_partitions_on_a_cluster_count_as_in_pandas(monkeypatch):
+    """The runner's persist (`ProgressCompute.persist`, distributed) on the 40-partition scrub:
+    the path the 250M-number benchmark took."""
+    import dask.dataframe as dd
+
+    import dialflow.jobs.listiq as listiq
+    from dialflow.cluster import open_client
+    from dialflow.config import ClusterSettings
+    from dialflow.jobs.listiq import listiq_frame, run_listiq
+    from dialflow.progress import ProgressCompute
+    from tests.conftest import calls_frame
+
+    accounts, registry, internal = many_codes_scenario()
+    area_codes, population = reference()
+    run_params = params(target_total_records=1000, ebr=EBR)
+    calls = calls_frame([])
+    expected = listiq_frame(
+        accounts, calls, pd.Index([]), pd.Index([]), area_codes, population, run_params,
+        registry=registry, internal=internal,
+    )  # fmt: skip
+    by_code = registry["Number"].floordiv(10**7).astype(str).value_counts()
+    monkeypatch.setattr(listiq, "area_code_groups", partial(area_code_groups, weight=1))
+    settings = ClusterSettings(n_workers=1, memory_limit="1GiB", dashboard_address=":0")
+    with open_client(settings) as client:
+        compute = ProgressCompute(client, "listiq")
+        got = run_listiq(
+            dd.from_pandas(accounts, npartitions=20),
+            dd.from_pandas(calls, npartitions=1),
+            pd.Index([]), pd.Index([]), area_codes, population, run_params,
+            compute=compute, persist=compute.persist,
+            registry_numbers=by_code, read_registry=registry_reader(registry),
+            internal=dd.from_pandas(internal, npartitions=2),
+        )  # fmt: skip
+    assert got.counts == expected.counts
+    pd.testing.assert_frame_equal(got.call_list, expected.call_list)
