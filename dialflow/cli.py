@@ -386,16 +386,59 @@ def dnc_status(
         help="Check the registry's age on this day. Default: today.",
     ),
 ) -> None:
-    """Print the registry's dates and check that it is recent enough for the call date."""
-    from .dnc import check_registry
+    """Print the registry's dates and check that it is recent enough for the call date, as
+    listiq would (dnc.allow_stale_until included)."""
+    from .dnc.freshness import no_registry
+    from .sources.dnc import registry_for_call_date
 
     settings = load_settings(config)
     day = _day_option(call_date, "--call-date") or date.today()
-    manifest = check_registry(settings.dnc.path, day)
+    until = settings.dnc.allow_stale_until
+    registry = registry_for_call_date(settings.dnc.path, day, allow_stale_until=until)
+    if registry.version is None:
+        raise no_registry(settings.dnc.path)
+    summary = registry.summary
+    counts = (
+        f"{int(registry.numbers.sum())} numbers in {summary['area_codes']} area codes, "
+        f"registry date {summary['registry_date']}"
+    )
+    if "stale" in summary:
+        line = (
+            f"DNC registry STALE on {day.isoformat()}, allowed by dnc.allow_stale_until "
+            f"{summary['stale_allowed_until']}: {summary['stale']}; {counts}"
+        )
+    else:
+        line = f"DNC registry OK for {day.isoformat()}: {counts}"
+    console.print(line, highlight=False, soft_wrap=True)
+
+
+@dnc_app.command("load-sql", epilog=_examples("dialflow dnc load-sql"))
+@_one_line_errors
+def dnc_load_sql(config: Optional[Path] = CONFIG_OPTION) -> None:
+    """Replace the SQL table dnc.sql_table of sql.url with the registry's current version."""
+    from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+    from .config import mask_passwords
+    from .dnc.sql import load_registry_sql
+
+    settings = load_settings(config)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), console=console
+    ) as bar:
+        task = bar.add_task("load numbers", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        loaded = load_registry_sql(
+            settings.dnc.path, settings.sql.url, settings.dnc.sql_table, progress=progress
+        )
     console.print(
-        f"DNC registry OK for {day.isoformat()}: {manifest['numbers']} numbers in "
-        f"{len(manifest['area_codes'])} area codes, registry date {manifest['registry_date']}",
+        f"DNC registry {loaded['version']}: {loaded['numbers']} numbers, registry date "
+        f"{loaded['registry_date'].isoformat()}, loaded into table {loaded['table']} of "
+        f"{mask_passwords(settings.sql.url)}",
         highlight=False,
+        soft_wrap=True,
     )
 
 

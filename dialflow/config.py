@@ -324,6 +324,9 @@ class DncSettings(_Section):
     # The explicit override of the 31-day rule: a stale registry is used for call dates up to
     # and including this day, recorded in summary.json. It expires by itself.
     allow_stale_until: date | None = None
+    # `dialflow dnc load-sql` writes the registry into this table of sql.url (and the version
+    # it holds into `<sql_table>_version`); listiq never reads it (its scrub reads the store).
+    sql_table: Identifier = "dnc_registry"
 
 
 class PhoneSettings(_Section):

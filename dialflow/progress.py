@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .errors import DialflowError
+from .jobs import as_optimised
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -42,7 +43,6 @@ class StageLimits:
     poll_seconds: float = 1.0
     # A LocalCluster's worker limit, for the message when no worker stays up to report its own.
     worker_memory_limit: int | None = None
-
 
     @classmethod
     def of(cls, settings: ClusterSettings, client: Client) -> StageLimits:
@@ -114,7 +114,7 @@ class ProgressCompute:
         from distributed import futures_of, wait
 
         started = time.perf_counter()
-        persisted = self.client.persist(list(collections))
+        persisted = self.client.persist(list(as_optimised(collections)))
         futures = futures_of(persisted)
         with self._cancelled_on_failure(futures, stage) as watch:
             self._show(futures, stage, watch)

@@ -35,9 +35,9 @@ def demo(tmp_path_factory) -> Path:
     return make(tmp_path_factory.mktemp("demo"), 5000)
 
 
-def config(tmp_path: Path) -> Path:
+def config(tmp_path: Path, extra: str = "") -> Path:
     path = tmp_path / "config.yaml"
-    path.write_text(f"dnc:\n  path: {tmp_path / 'dnc'}\n", encoding="utf-8")
+    path.write_text(f"dnc:\n  path: {tmp_path / 'dnc'}\n{extra}", encoding="utf-8")
     return path
 
 
@@ -87,6 +87,49 @@ def test_status_passes_a_fresh_registry_and_refuses_a_stale_one(tmp_path, demo):
         f"Error: dnc.path {tmp_path / 'dnc'}: the DNC registry is 32 days old on call date "
         f"2026-12-21: area code "
     )
+    assert "allow_stale_until" not in stale.output
+    numbers = read_manifest(tmp_path / "dnc")["numbers"]
+    assert " ".join(fresh.output.split()) == (
+        f"DNC registry OK for 2026-12-20: {numbers} numbers in 359 area codes, registry date "
+        f"2026-11-19"
+    )
+
+
+def test_status_says_a_stale_registry_is_allowed_until_the_override_and_refused_after(
+    tmp_path, demo
+):
+    files = [str(f) for f in sorted((demo / "_dnc").glob("*.txt"))]
+    assert run_cli("dnc", "import", *files, "--config", str(config(tmp_path))).exit_code == 0
+    overridden = str(config(tmp_path, "  allow_stale_until: 2026-12-22\n"))
+    numbers = read_manifest(tmp_path / "dnc")["numbers"]
+    for day in ("2026-12-21", "2026-12-22"):  # the override's last day included
+        allowed = run_cli("dnc", "status", "--config", overridden, "--call-date", day)
+        assert allowed.exit_code == 0, allowed.output
+        age = 32 if day.endswith("21") else 33
+        assert " ".join(allowed.output.split()) == (
+            f"DNC registry STALE on {day}, allowed by dnc.allow_stale_until 2026-12-22: the "
+            f"DNC registry is {age} days old on call date {day}: area code 201 (and 358 more area "
+            f"codes) was last updated 2026-11-19, and at most 31 days are allowed; {numbers} "
+            f"numbers in 359 area codes, registry date 2026-11-19"
+        )
+    expired = run_cli("dnc", "status", "--config", overridden, "--call-date", "2026-12-23")
+    assert expired.exit_code == 2
+    error = one_error_line(expired.output)
+    assert error.startswith(f"Error: dnc.path {tmp_path / 'dnc'}: the DNC registry is 34 days")
+    assert error.endswith(
+        "and run dialflow dnc import (dnc.allow_stale_until 2026-12-22 is before the call date)"
+    )
+    fresh = run_cli("dnc", "status", "--config", overridden, "--call-date", "2026-12-20")
+    assert fresh.output.startswith("DNC registry OK for 2026-12-20: ")
+
+
+def test_status_without_a_registry_is_one_error_line(tmp_path):
+    empty = run_cli("dnc", "status", "--config", str(config(tmp_path)))
+    assert empty.exit_code == 2
+    assert one_error_line(empty.output) == (
+        f"Error: dnc.path {tmp_path / 'dnc'}: no DNC registry has been imported; download the "
+        f"registry's files and run dialflow dnc import FILE..."
+    )
 
 
 def test_a_bad_date_option_and_a_missing_file_are_one_line_each(tmp_path):
@@ -111,3 +154,23 @@ def test_demo_registry_is_deterministic_and_leaves_the_tables_unchanged(tmp_path
     assert {k: v for k, v in digests(again).items() if not k.startswith("_dnc")} == plain
     other = make(tmp_path / "other", 5000, seed=6)
     assert digests(other / "_dnc") != digests(demo / "_dnc")
+
+
+def test_load_sql_writes_the_demo_registry_into_the_configured_table(tmp_path, demo):
+    import sqlalchemy as sa
+
+    files = [str(f) for f in sorted((demo / "_dnc").glob("*.txt"))]
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    setting = config(tmp_path, f"  sql_table: registry_copy\nsql:\n  url: {url}\n")
+    assert run_cli("dnc", "import", *files, "--config", str(setting)).exit_code == 0
+    loaded = run_cli("dnc", "load-sql", "--config", str(setting))
+    assert loaded.exit_code == 0, loaded.output
+    manifest = read_manifest(tmp_path / "dnc")
+    version = current_version(tmp_path / "dnc").name
+    assert " ".join(loaded.output.split()).endswith(
+        f"DNC registry {version}: {manifest['numbers']} numbers, registry date 2026-11-19, "
+        f"loaded into table registry_copy of {url}"
+    )
+    with sa.create_engine(url).connect() as connection:
+        count = connection.execute(sa.text("SELECT count(DISTINCT number) FROM registry_copy"))
+        assert count.scalar() == manifest["numbers"]

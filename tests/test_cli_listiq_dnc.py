@@ -22,7 +22,8 @@ LIST = "call_list_2026-11-25.csv"
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
     """Demo tables with a registry of 20,000 numbers (`_dnc/`), and an Internal_DNC table of
-    the first valid Phone of 40 accounts (written the way a person would type them)."""
+    the first valid Phone of 40 accounts (written the way a person would type them) and two
+    values that are not numbers."""
     folder = tmp_path_factory.mktemp("demo")
     made = run_cli(
         "demo-data", "--accounts", "3000", "--calls", "9000", "--seed", "7", "--dnc", "20000",
@@ -33,6 +34,8 @@ def demo(tmp_path_factory) -> Path:
     phones = phones[phones.str.startswith("+1")].iloc[100:140]
     area, exchange, line = (phones.str.slice(*span) for span in ((2, 5), (5, 8), (8, None)))
     internal = "(" + area + ") " + exchange + "-" + line
+    # Two values nobody can call: a note and a number without its area code (counted, warned).
+    internal = pd.concat([internal, pd.Series(["ask first", "555-0100"], dtype="string")])
     pd.DataFrame({"Phone": internal}).to_csv(folder / "Internal_DNC.csv", index=False)
     return folder
 
@@ -63,7 +66,7 @@ def test_listiq_scrubs_the_demo_registry_and_internal_list_and_ebr_keeps_some(tm
     listed = pd.read_csv(folder / LIST, dtype=str)
     registry = registry_numbers(store)
     typed = pd.read_csv(demo / "Internal_DNC.csv", dtype="string")["Phone"]
-    internal = ten_digits(normalize_e164(typed))
+    internal = ten_digits(normalize_e164(typed).dropna())
     assert len(internal) == 40
     assert not ten_digits(listed["Phone"]) & registry
     assert not ten_digits(listed["Phone"]) & internal
@@ -80,6 +83,12 @@ def test_listiq_scrubs_the_demo_registry_and_internal_list_and_ebr_keeps_some(tm
     assert counts["internal_table"] == "Internal_DNC"
     assert counts["excluded"]["registry"] > 0 and counts["excluded"]["internal_dnc"] > 0
     assert counts["ebr_exempted"] == 0
+    assert counts["internal_invalid"] == 2
+    warning = (
+        "Internal_DNC: 2 Phone value(s) are not valid +1 phone numbers and can match no "
+        "candidate: those numbers are NOT blocked; correct them in the table"
+    )
+    assert (folder / "run.log").read_text().count(warning) == 1
     by_status = summary["counts"]["accounts_by_status"]
     assert by_status["dnc_registry"] == counts["excluded"]["registry"]
     assert by_status["internal_dnc"] == counts["excluded"]["internal_dnc"]
@@ -107,9 +116,10 @@ def test_listiq_scrubs_the_demo_registry_and_internal_list_and_ebr_keeps_some(tm
     listed = pd.read_csv(exempt_run / LIST, dtype=str)
     counts = json.loads((exempt_run / "summary.json").read_text())["counts"]["dnc"]
     assert counts["ebr_exempted"] > 0
-    assert counts["excluded"]["registry"] < json.loads(
-        (folder / "summary.json").read_text()
-    )["counts"]["dnc"]["excluded"]["registry"]
+    assert (
+        counts["excluded"]["registry"]
+        < json.loads((folder / "summary.json").read_text())["counts"]["dnc"]["excluded"]["registry"]
+    )
     on_registry = listed[[int(p[2:]) in registry for p in listed["Phone"]]]
     assert len(on_registry) > 0 and not ten_digits(listed["Phone"]) & internal
     by_id = accounts(demo).set_index("Id")

@@ -49,11 +49,16 @@ def check_registry(
     or it is too old on the call date."""
     manifest = read_manifest(store)
     if manifest is None:
-        raise InputError(
-            f"dnc.path {store}: no DNC registry has been imported; download the registry's "
-            f"files and run dialflow dnc import FILE..."
-        )
+        raise no_registry(store)
     problem = staleness_problem(area_dates(manifest), call_date, max_age_days)
     if problem:
         raise InputError(f"dnc.path {store}: {problem}")
     return manifest
+
+
+def no_registry(store: Path) -> InputError:
+    """Return the error of a command that needs an imported registry and finds none."""
+    return InputError(
+        f"dnc.path {store}: no DNC registry has been imported; download the registry's files "
+        f"and run dialflow dnc import FILE..."
+    )

@@ -28,7 +28,23 @@ def dask_persist(*collections: Any, stage: str) -> tuple[Any, ...]:
     """Persist with Dask's current scheduler and no progress display (tests, library use)."""
     import dask
 
-    return dask.persist(*collections)
+    return dask.persist(*as_optimised(collections))
+
+
+def as_optimised(collections: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Return the Dask frames among `collections` optimised, the others as they are: what every
+    persist must be given (docs/dnc.md, "The 250M-number defect").
+
+    Dask rebuilds a persisted frame with the partitions its expression declares before
+    optimisation, but the optimiser may change them: a groupby aggregation over 16 or more
+    partitions gets ceil(n / 15) output partitions (split_out), and the persisted frame then
+    held only the first, silently losing the groups hashed to the others. An optimised frame
+    declares the partitions it runs with.
+    """
+    import dask.dataframe as dd
+
+    frames = (dd.DataFrame, dd.Series, dd.Index)
+    return tuple(c.optimize() if isinstance(c, frames) else c for c in collections)
 
 
 def not_in(frame: Any, excluded: Any) -> Any:

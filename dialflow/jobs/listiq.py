@@ -50,6 +50,7 @@ from .scrub import (
     group_divisions,
     internal_numbers,
     scrub_partition,
+    written_values,
 )
 from .usable_phone import first_usable_phone
 
@@ -98,6 +99,7 @@ class ListiqParams(JobParams):
             },
             as_of=as_of,
         )
+
 
 RECENT, HISTORICAL = "recent", "historical"
 
@@ -547,9 +549,7 @@ def calls_in_cap_windows(calls: pd.DataFrame, windows: pd.DataFrame) -> pd.DataF
     return calls.loc[inside, ["AccountId", "CreatedDate"]].dropna().astype({"AccountId": STRING})
 
 
-def capped_accounts(
-    pool: pd.DataFrame, calls: pd.DataFrame, windows: pd.DataFrame
-) -> pd.DataFrame:
+def capped_accounts(pool: pd.DataFrame, calls: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
     """Return the AccountIds whose Task rows inside their place's cap span reach the cap.
 
     Args:
@@ -701,9 +701,10 @@ def _plan_and_pick(
     return finish_call_list(chosen, params, rules), plan, by_bucket, closed
 
 
-def dnc_counts(statuses: pd.Series, exempted: int, internal: int) -> dict[str, Any]:
+def dnc_counts(statuses: pd.Series, exempted: int, internal: int, invalid: int) -> dict[str, Any]:
     """Return summary.json's scrub counts: accounts left out per list, accounts an established
-    business relationship kept, and the internal list's distinct numbers."""
+    business relationship kept, the internal list's distinct numbers, and the Internal_DNC
+    table's written values that are not valid +1 numbers (left out of the list)."""
     return {
         "excluded": {
             "internal_dnc": int(statuses.get(INTERNAL_DNC, 0)),
@@ -711,7 +712,28 @@ def dnc_counts(statuses: pd.Series, exempted: int, internal: int) -> dict[str, A
         },
         "ebr_exempted": int(exempted),
         "internal_numbers": int(internal),
+        "internal_invalid": int(invalid),
     }
+
+
+def check_scrub_total(reasons: pd.Series, candidates: int, pool: int) -> None:
+    """Fail closed: stop the run unless the scrub's statuses count every candidate once and the
+    pool (one account per number) holds no more accounts than the scrub left callable.
+
+    Anything else means rows or counts were lost on the way (as persisted counts once were,
+    docs/dnc.md), and neither the list nor summary.json could be trusted.
+    """
+    fix = "no call list was written (a defect: report it with the run's run.log)"
+    if int(reasons.sum()) != candidates:
+        raise DialflowError(
+            f"listiq: the Do Not Call scrub returned {int(reasons.sum()):,} of "
+            f"{candidates:,} candidates; {fix}"
+        )
+    if pool > int(reasons.get(CALLABLE, 0)):
+        raise DialflowError(
+            f"listiq: the pool holds {pool:,} accounts but the Do Not Call scrub left "
+            f"{int(reasons.get(CALLABLE, 0)):,} callable; {fix}"
+        )
 
 
 def _candidate_numbers(candidates: pd.DataFrame) -> pd.DataFrame:
@@ -798,7 +820,10 @@ def listiq_frame(
         params,
         rules,
     )
-    dnc = dnc_counts(statuses, int(exempted.sum()), len(np.unique(listed)))
+    invalid = 0
+    if internal is not None:
+        invalid = written_values(internal) - len(_table_numbers(internal, params))
+    dnc = dnc_counts(statuses, int(exempted.sum()), len(np.unique(listed)), invalid)
     summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed, dnc)
     return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped}, closed)
 
@@ -914,34 +939,38 @@ def run_listiq(
             _account_numbers, params, meta=INTERNAL_META, token="listiq-dnc-accounts"
         )
     ]
+    internal_counts = []  # the table's written values and its valid numbers (invalid: the rest)
     if internal is not None:
-        listed.append(
-            internal.map_partitions(
-                _table_numbers, params, meta=INTERNAL_META, token="listiq-dnc-internal"
-            )
+        table = internal.map_partitions(
+            _table_numbers, params, meta=INTERNAL_META, token="listiq-dnc-internal"
         )
+        listed.append(table)
+        internal_counts = [
+            internal.map_partitions(written_values, meta=(None, "int64")).sum(),
+            table.map_partitions(len).sum(),  # in the persist with `listed`: parsed once
+        ]
     listed = dd.concat(listed) if len(listed) > 1 else listed[0]
     codes = not_capped.assign(AreaCode=not_capped["Phone"].str.slice(2, 5)).groupby("AreaCode")
-    not_capped, listed, statuses, unmapped, n_callable, n_not_called, by_code, *checked = (
-        persist(
-            not_capped,
-            listed,
-            statuses,
-            unmapped,
-            callable_.map_partitions(len).sum(),
-            not_called.map_partitions(len).sum(),
-            codes.size(),
-            *checks.collections,
-            tasks_without_account(calls),
-            stage="build the candidates",
-        )
+    not_capped, listed, statuses, unmapped, n_callable, n_not_called, by_code, *checked = persist(
+        not_capped,
+        listed,
+        statuses,
+        unmapped,
+        callable_.map_partitions(len).sum(),
+        not_called.map_partitions(len).sum(),
+        codes.size(),
+        *internal_counts,
+        *checks.collections,
+        tasks_without_account(calls),
+        stage="build the candidates",
     )
     # All small by construction: counts by status and area code, and the checks.
     statuses, unmapped, n_callable, n_not_called, by_code, *checked = compute(
         statuses, unmapped, n_callable, n_not_called, by_code, *checked,
         stage="count the candidates",
     )  # fmt: skip
-    *account_checks, no_account = checked
+    written, valid = checked[: len(internal_counts)] or (0, 0)
+    *account_checks, no_account = checked[len(internal_counts) :]
     dropped = dropped_counts(AccountChecks.settle(*account_checks), no_account)
     registry_numbers = registry_numbers if registry_numbers is not None else pd.Series()
     registry, divisions = _registry_ranges(registry_numbers, read_registry, by_code)
@@ -976,16 +1005,9 @@ def run_listiq(
         reasons, exempted, n_internal, available, stage="count the pool"
     )
     del not_capped  # the persisted candidates are released once the pool holds
-    # Fail closed: every candidate leaves the scrub with one status. A shortfall means rows were
-    # lost in the number ranges, and a list built from them could hold a listed number.
-    if int(reasons.sum()) != int(by_code.sum()):
-        raise DialflowError(
-            f"listiq: the Do Not Call scrub returned {int(reasons.sum()):,} of "
-            f"{int(by_code.sum()):,} candidates; no call list was written (a defect: report it "
-            "with the run's run.log)"
-        )
-    exempt: list[str] = []
     n_pool = int(available.sum())
+    check_scrub_total(reasons, int(by_code.sum()), n_pool)
+    exempt: list[str] = []
     statuses = statuses.drop(CALLABLE, errors="ignore")
     statuses[CALLABLE] = n_pool
     statuses[RECENTLY_CALLED] = int(n_callable) - int(n_not_called)
@@ -1004,7 +1026,7 @@ def run_listiq(
     call_list, plan, by_bucket, closed = _plan_and_pick(
         available, population, candidates_for, params, rules
     )
-    dnc = dnc_counts(statuses, int(exempted), int(n_internal))
+    dnc = dnc_counts(statuses, int(exempted), int(n_internal), int(written) - int(valid))
     summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed, dnc)
     lists = DncLists(registry_numbers, read_registry, listed, pd.Index(exempt, dtype=STRING))
     return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped}, closed, lists)

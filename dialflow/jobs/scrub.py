@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from ..phones import normalize_e164
+from ..phones import is_blank, normalize_e164
 from ..schema import empty_frame
 
 if TYPE_CHECKING:
@@ -55,6 +55,15 @@ def internal_numbers(table: pd.DataFrame, region: str) -> pd.DataFrame:
     a value that is not a valid +1 number can match no candidate and is left out."""
     numbers = ten_digit_numbers(normalize_e164(table["Phone"], region))
     return pd.DataFrame({NUMBER: numbers.to_numpy(dtype="int64")})
+
+
+def written_values(table: pd.DataFrame) -> int:
+    """Count an `Internal_DNC` partition's Phone values that are written (not null or blank).
+
+    Those of them `internal_numbers` leaves out are the table's invalid values: counted and
+    reported, since a number someone meant to block and mistyped is still called.
+    """
+    return int((~is_blank(table["Phone"])).sum())
 
 
 def do_not_call_numbers(
@@ -178,4 +187,3 @@ def group_divisions(groups: Sequence[tuple[str, ...]]) -> tuple[int, ...]:
     has a range, and a group's area codes lie inside its own."""
     starts = [int(group[0]) * AREA_CODE_SPAN for group in groups[1:]]
     return (0, *starts, LAST_NUMBER)
-

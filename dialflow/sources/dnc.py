@@ -83,8 +83,14 @@ def registry_for_call_date(
     problem = staleness_problem(dates, call_date, max_age_days)
     warning = None
     if problem:
-        if allow_stale_until is None or call_date > allow_stale_until:
+        if allow_stale_until is None:
             raise InputError(f"dnc.path {store}: {problem}")
+        if call_date > allow_stale_until:
+            # Say why a configured override did not apply: it has expired by itself.
+            raise InputError(
+                f"dnc.path {store}: {problem} (dnc.allow_stale_until "
+                f"{allow_stale_until.isoformat()} is before the call date)"
+            )
         stale = problem.split(";")[0]
         warning = (
             f"dnc.path {store}: {stale}; used anyway because dnc.allow_stale_until is "

@@ -116,6 +116,14 @@ def plan(context: JobContext) -> JobPlan:
                 details, dropped_alt = without_listed_alt_phones(details, result.dnc, compute)
                 result.counts["dnc"]["alt_phones_dropped"] = dropped_alt
             files, exported = build_exports(result.call_list, details, params)
+        invalid = result.counts["dnc"]["internal_invalid"]
+        if invalid:
+            log.warning(
+                "%s: %d Phone value(s) are not valid +1 phone numbers and can match no "
+                "candidate: those numbers are NOT blocked; correct them in the table",
+                INTERNAL,
+                invalid,
+            )
         run.counts.update(result.counts)
         run.counts["dnc"] = {
             **registry.summary,

@@ -94,6 +94,7 @@ EXPECTED_DNC = {
     "excluded": {"internal_dnc": 3, "registry": 3},
     "ebr_exempted": 3,  # E1, E2, X2
     "internal_numbers": 4,  # D1's two, the table's two valid ones
+    "internal_invalid": 1,  # the table's "n/a" (its null is not written: not counted)
 }
 
 
@@ -111,9 +112,10 @@ def test_ebr_dates_qualify_inside_the_months_before_the_call_date_only():
     }  # fmt: skip
     assert not ebr_exempt(accounts, None, date(2026, 11, 25)).any()
     months = EbrSettings(purchase_field="Last_Purchase__c", purchase_months=1)
-    assert ebr_exempt(accounts, months, date(2026, 11, 25)).tolist() == [False] * 3 + [True] + [
-        False
-    ] * 3
+    assert (
+        ebr_exempt(accounts, months, date(2026, 11, 25)).tolist()
+        == [False] * 3 + [True] + [False] * 3
+    )
 
 
 def test_the_internal_list_wins_over_an_exemption_and_the_registry_yields_to_one():
@@ -177,6 +179,7 @@ def test_registry_numbers_dropped_exemptions_kept_internal_wins_in_pandas_and_on
     no_registry = listiq_frame(
         accounts, calls, pd.Index([]), pd.Index([]), area_codes, population, run_params
     )
+    assert no_registry.counts["dnc"]["internal_invalid"] == 0  # no table: nothing to count
     assert sorted(no_registry.call_list["AccountId"]) == [
         "E1", "E2", "E3", "I1", "I2", "OK1", "OK2", "R1", "X1",
     ]  # fmt: skip
@@ -230,8 +233,11 @@ def test_a_stale_registry_stops_unless_allowed_until_the_call_date(tmp_path):
     assert allowed.summary["registry_date"] == "2026-10-20"
     assert allowed.summary["stale"].startswith("the DNC registry is 36 days old")
     assert "used anyway because dnc.allow_stale_until is 2026-11-25" in allowed.warning
-    with pytest.raises(InputError, match="36 days old"):  # the override has expired
+    with pytest.raises(InputError) as expired:  # the override has expired
         registry_for_call_date(store, date(2026, 11, 25), allow_stale_until=date(2026, 11, 24))
+    assert str(expired.value) == (
+        f"{caught.value} (dnc.allow_stale_until 2026-11-24 is before the call date)"
+    )
     fresh = registry_for_call_date(store, date(2026, 11, 20))
     assert fresh.warning is None and "stale_allowed_until" not in fresh.summary
     assert fresh.numbers.to_dict() == {"212": 6, "305": 1, "415": 1, "989": 1}
@@ -243,3 +249,207 @@ def test_no_registry_warns_or_stops_when_required(tmp_path):
     assert "NOT scrubbed against the National Do Not Call Registry" in none.warning
     with pytest.raises(InputError, match="no DNC registry has been imported and dnc.required"):
         registry_for_call_date(tmp_path / "dnc", date(2026, 11, 25), required=True)
+
+
+# 40 area codes, each a scrub partition of its own: more than the 16 partitions from which
+# Dask's optimiser splits a groupby's result, which a persist then lost (docs/dnc.md).
+MANY_CODES = (
+    "201", "202", "203", "205", "206", "207", "208", "209", "210", "212", "213", "214", "215",
+    "216", "217", "218", "219", "224", "225", "228", "229", "231", "234", "239", "240", "248",
+    "251", "252", "253", "254", "256", "260", "262", "267", "269", "270", "276", "281", "301",
+    "302",
+)  # fmt: skip
+
+
+def many_codes_scenario():
+    """Six accounts per area code: callable (0), on the registry (1), on it with a purchase
+    (2), on the Internal_DNC table (3), and two sharing one number (4 and 5: the newer wins)."""
+    from tests.conftest import accounts_frame
+
+    rows, registry, internal = [], [], []
+    for code in MANY_CODES:
+        rows += [
+            account(f"{code}-0", Phone=f"{code}-555-0100"),
+            account(f"{code}-1", Phone=f"{code}-555-0101"),
+            account(f"{code}-2", Phone=f"{code}-555-0102"),
+            account(f"{code}-3", Phone=f"{code}-555-0103"),
+            account(f"{code}-4", "2025-01-01T00:00:00Z", Phone=f"{code}-555-0104"),
+            account(f"{code}-5", "2026-01-01T00:00:00Z", Phone=f"({code}) 555-0104"),
+        ]
+        registry += [int(f"{code}5550101"), int(f"{code}5550102")]
+        internal.append(f"+1{code}5550103")
+    accounts = with_dates(
+        accounts_frame(rows), {f"{code}-2": "2026-06-01" for code in MANY_CODES}, {}
+    )
+    registry = pd.DataFrame({"Number": pd.Series(registry, dtype="int64")})
+    return accounts, registry, pd.DataFrame({"Phone": internal}, dtype="string[pyarrow]")
+
+
+def registry_reader(registry: pd.DataFrame):
+    """A `read(groups, divisions)` over an in-memory registry, by area code as the store's."""
+    import dask.dataframe as dd
+
+    from dialflow.jobs.scrub import NUMBER_META
+
+    def numbers_in(codes: tuple[str, ...]) -> pd.DataFrame:
+        return registry[registry["Number"].floordiv(10**7).astype(str).isin(codes)]
+
+    def read(groups, divisions):
+        return dd.from_map(numbers_in, groups, meta=NUMBER_META, divisions=divisions)
+
+    return read
+
+
+def test_forty_scrub_partitions_count_every_candidate_once_as_in_pandas(monkeypatch):
+    import dask
+    import dask.dataframe as dd
+
+    import dialflow.jobs.listiq as listiq
+    from dialflow.jobs.listiq import listiq_frame, run_listiq
+    from tests.conftest import calls_frame
+
+    accounts, registry, internal = many_codes_scenario()
+    area_codes, population = reference()
+    run_params = params(target_total_records=1000, ebr=EBR)
+    calls = calls_frame([])
+    expected = listiq_frame(
+        accounts, calls, pd.Index([]), pd.Index([]), area_codes, population, run_params,
+        registry=registry, internal=internal,
+    )  # fmt: skip
+    listed = {f"{code}-{n}" for code in MANY_CODES for n in (0, 2, 5)}
+    assert set(expected.call_list["AccountId"]) == listed
+    statuses = {k: v for k, v in expected.counts["accounts_by_status"].items() if v}
+    assert statuses == {"callable": 120, "internal_dnc": 40, "dnc_registry": 40,
+                        "shared_number": 40}  # fmt: skip
+    assert expected.counts["dnc"] == {
+        "excluded": {"internal_dnc": 40, "registry": 40},
+        "ebr_exempted": 40,
+        "internal_numbers": 40,
+        "internal_invalid": 0,
+    }
+    by_code = registry["Number"].floordiv(10**7).astype(str).value_counts()
+    monkeypatch.setattr(listiq, "area_code_groups", partial(area_code_groups, weight=1))
+    with dask.config.set(scheduler="sync"):
+        for parts in (3, 20):  # 20: the account statuses' own counts span 16+ partitions
+            got = run_listiq(
+                dd.from_pandas(accounts, npartitions=parts),
+                dd.from_pandas(calls, npartitions=1),
+                pd.Index([]), pd.Index([]), area_codes, population, run_params,
+                registry_numbers=by_code, read_registry=registry_reader(registry),
+                internal=dd.from_pandas(internal, npartitions=2),
+            )  # fmt: skip
+            assert got.counts == expected.counts
+            pd.testing.assert_frame_equal(got.call_list, expected.call_list)
+
+
+def test_the_scrub_fails_closed_when_its_counts_do_not_add_up():
+    from dialflow.errors import DialflowError
+    from dialflow.jobs.listiq import check_scrub_total
+
+    reasons = pd.Series({"callable": 5, "internal_dnc": 1, "dnc_registry": 2})
+    check_scrub_total(reasons, 8, 5)  # every candidate counted once, a pool of 5 from 5
+    check_scrub_total(reasons, 8, 4)  # two callable accounts share a number
+    fix = "no call list was written (a defect: report it with the run's run.log)"
+    with pytest.raises(DialflowError) as fewer:
+        check_scrub_total(reasons, 1_000_000, 5)
+    assert fewer.value.exit_code == 1
+    assert str(fewer.value) == (
+        f"listiq: the Do Not Call scrub returned 8 of 1,000,000 candidates; {fix}"
+    )
+    with pytest.raises(DialflowError, match="returned 8 of 7 candidates"):
+        check_scrub_total(reasons, 7, 5)
+    with pytest.raises(DialflowError) as larger_pool:
+        check_scrub_total(reasons, 8, 6)
+    assert str(larger_pool.value) == (
+        f"listiq: the pool holds 6 accounts but the Do Not Call scrub left 5 callable; {fix}"
+    )
+    with pytest.raises(DialflowError, match="holds 1 accounts but .* left 0 callable"):
+        check_scrub_total(pd.Series({"internal_dnc": 3}), 3, 1)
+
+
+def test_listiq_stops_on_counts_lost_by_a_persist_of_unoptimised_frames(monkeypatch):
+    """Dask's own persist, as the jobs used it before the fix, loses the scrub's counts over 16
+    or more partitions; the check stops the run instead of writing a list."""
+    import re
+
+    import dask
+    import dask.dataframe as dd
+
+    import dialflow.jobs.listiq as listiq
+    from dialflow.errors import DialflowError
+    from dialflow.jobs.listiq import run_listiq
+    from tests.conftest import calls_frame
+
+    accounts, registry, internal = many_codes_scenario()
+    area_codes, population = reference()
+    by_code = registry["Number"].floordiv(10**7).astype(str).value_counts()
+    monkeypatch.setattr(listiq, "area_code_groups", partial(area_code_groups, weight=1))
+    with dask.config.set(scheduler="sync"), pytest.raises(DialflowError) as caught:
+        run_listiq(
+            dd.from_pandas(accounts, npartitions=3),
+            dd.from_pandas(calls_frame([]), npartitions=1),
+            pd.Index([]), pd.Index([]), area_codes, population,
+            params(target_total_records=1000, ebr=EBR),
+            persist=lambda *collections, stage: dask.persist(*collections),
+            registry_numbers=by_code, read_registry=registry_reader(registry),
+            internal=dd.from_pandas(internal, npartitions=2),
+        )  # fmt: skip
+    returned = re.fullmatch(
+        r"listiq: the Do Not Call scrub returned (\d+) of 240 candidates; no call list was "
+        r"written \(a defect: report it with the run's run\.log\)",
+        str(caught.value),
+    )
+    assert returned and int(returned.group(1)) < 240
+
+
+def test_internal_dnc_values_written_but_not_valid_numbers_are_counted():
+    from dialflow.jobs.scrub import internal_numbers, written_values
+
+    table = pd.DataFrame(
+        {"Phone": ["(212) 736-5000", "n/a", "", "   ", None, "555-0100", "+44 20 7946 0018",
+                   "212.736.5000"]},
+        dtype="string[pyarrow]",
+    )  # fmt: skip
+    # Written: all but the empty, the blank and the null. Valid +1: the two 212 numbers; the
+    # London number is valid but can match no +1 candidate.
+    assert written_values(table) == 5
+    assert internal_numbers(table, "US")["Number"].tolist() == [2127365000, 2127365000]
+    assert written_values(table.iloc[:0]) == 0
+
+
+@pytest.mark.slow
+def test_forty_scrub_partitions_on_a_cluster_count_as_in_pandas(monkeypatch):
+    """The runner's persist (`ProgressCompute.persist`, distributed) on the 40-partition scrub:
+    the path the 250M-number benchmark took."""
+    import dask.dataframe as dd
+
+    import dialflow.jobs.listiq as listiq
+    from dialflow.cluster import open_client
+    from dialflow.config import ClusterSettings
+    from dialflow.jobs.listiq import listiq_frame, run_listiq
+    from dialflow.progress import ProgressCompute
+    from tests.conftest import calls_frame
+
+    accounts, registry, internal = many_codes_scenario()
+    area_codes, population = reference()
+    run_params = params(target_total_records=1000, ebr=EBR)
+    calls = calls_frame([])
+    expected = listiq_frame(
+        accounts, calls, pd.Index([]), pd.Index([]), area_codes, population, run_params,
+        registry=registry, internal=internal,
+    )  # fmt: skip
+    by_code = registry["Number"].floordiv(10**7).astype(str).value_counts()
+    monkeypatch.setattr(listiq, "area_code_groups", partial(area_code_groups, weight=1))
+    settings = ClusterSettings(n_workers=1, memory_limit="1GiB", dashboard_address=":0")
+    with open_client(settings) as client:
+        compute = ProgressCompute(client, "listiq")
+        got = run_listiq(
+            dd.from_pandas(accounts, npartitions=20),
+            dd.from_pandas(calls, npartitions=1),
+            pd.Index([]), pd.Index([]), area_codes, population, run_params,
+            compute=compute, persist=compute.persist,
+            registry_numbers=by_code, read_registry=registry_reader(registry),
+            internal=dd.from_pandas(internal, npartitions=2),
+        )  # fmt: skip
+    assert got.counts == expected.counts
+    pd.testing.assert_frame_equal(got.call_list, expected.call_list)
