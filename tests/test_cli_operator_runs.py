@@ -106,11 +106,29 @@ def test_runs_from_another_directory_quiet_and_json_and_what_they_record(site, t
     assert listiq_summary["config"]["overrides"] == ["listiq.target_total_records"]
     assert listiq_summary["config"]["sha256"] != summary["config"]["sha256"]
     assert len(next(folder.glob("call_list_*.csv")).read_text().splitlines()) - 1 <= 300
+    written = json.loads((site / "data" / "_demo.json").read_text())["counts"]["rows"]
+    assert listiq_summary["inputs"]["Account"] == written["Account"] == 3000
+    assert listiq_summary["inputs"]["Task"] == written["Task"] == 10000
+
+    # A job file submitted from another directory: its paths are relative to it. infoflow
+    # counts every table it read.
+    (site / "jobs").mkdir()
+    (site / "jobs" / "infoflow.yaml").write_text(
+        "job: infoflow\nconfig: ../config.yaml\nnotify: {enabled: false}\n", encoding="utf-8"
+    )
+    submitted = dialflow("--quiet", "submit", str(site / "jobs" / "infoflow.yaml"), cwd=elsewhere)
+    assert submitted.returncode == 0, submitted.stderr
+    infoflow = Path(submitted.stdout.strip().splitlines()[-1])
+    assert infoflow.parent == site / "out" / "infoflow"
+    inputs = json.loads((infoflow / "summary.json").read_text())["inputs"]
+    tables = ("Account", "Task", "Research_Request__c", "Address_History__c", "User")
+    assert {table: inputs[table] for table in tables} == {table: written[table] for table in tables}
+    assert inputs["previous_runs"]["autoflush"]["run_id"] == autoflush.name
 
     # The history of those runs, from another directory too.
     listed = dialflow("runs", "--config", config, cwd=elsewhere)
     assert listed.returncode == 0, listed.stderr
-    for run in (dedupe, autoflush, folder):
+    for run in (dedupe, autoflush, folder, infoflow):
         line = next(line for line in listed.stdout.splitlines() if run.name in line)
         assert "committed" in line and "folder+SQL" in line
     shown = dialflow("show", folder.name, "--config", config, cwd=elsewhere)

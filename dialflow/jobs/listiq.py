@@ -37,7 +37,7 @@ from ..errors import DialflowError
 from ..schema import STRING, TIMESTAMP, ColumnKind, empty_frame
 from . import Compute, Persist, dask_compute, dask_persist, keep_best, without_accounts
 from .params import JobParams
-from .rows import AccountChecks, checked_frames, dropped_counts, tasks_without_account
+from .rows import AccountChecks, checked_frames, dropped_counts, row_count, tasks_without_account
 from .scrub import (
     DNC_REGISTRY,
     INTERNAL_DNC,
@@ -98,6 +98,7 @@ class ListiqParams(JobParams):
             },
             as_of=as_of,
         )
+
 
 RECENT, HISTORICAL = "recent", "historical"
 
@@ -547,9 +548,7 @@ def calls_in_cap_windows(calls: pd.DataFrame, windows: pd.DataFrame) -> pd.DataF
     return calls.loc[inside, ["AccountId", "CreatedDate"]].dropna().astype({"AccountId": STRING})
 
 
-def capped_accounts(
-    pool: pd.DataFrame, calls: pd.DataFrame, windows: pd.DataFrame
-) -> pd.DataFrame:
+def capped_accounts(pool: pd.DataFrame, calls: pd.DataFrame, windows: pd.DataFrame) -> pd.DataFrame:
     """Return the AccountIds whose Task rows inside their place's cap span reach the cap.
 
     Args:
@@ -654,6 +653,7 @@ class ListiqResult:
     counts: dict[str, Any]
     closed: dict[str, str] = field(default_factory=dict)  # states closed on the call date: why
     dnc: DncLists | None = None  # the Dask wiring's lists, for `scrub_numbers`
+    rows_read: dict[str, int] = field(default_factory=dict)  # by table (summary.json's inputs)
 
 
 def _status_counts(
@@ -922,26 +922,29 @@ def run_listiq(
         )
     listed = dd.concat(listed) if len(listed) > 1 else listed[0]
     codes = not_capped.assign(AreaCode=not_capped["Phone"].str.slice(2, 5)).groupby("AreaCode")
-    not_capped, listed, statuses, unmapped, n_callable, n_not_called, by_code, *checked = (
-        persist(
-            not_capped,
-            listed,
-            statuses,
-            unmapped,
-            callable_.map_partitions(len).sum(),
-            not_called.map_partitions(len).sum(),
-            codes.size(),
-            *checks.collections,
-            tasks_without_account(calls),
-            stage="build the candidates",
-        )
+    # The Task and Internal_DNC rows are counted where those tables are read anyway.
+    read = {"Task": calls, **({"Internal_DNC": internal} if internal is not None else {})}
+    not_capped, listed, statuses, unmapped, n_callable, n_not_called, by_code, *checked = persist(
+        not_capped,
+        listed,
+        statuses,
+        unmapped,
+        callable_.map_partitions(len).sum(),
+        not_called.map_partitions(len).sum(),
+        codes.size(),
+        *checks.collections,
+        tasks_without_account(calls),
+        *(row_count(frame) for frame in read.values()),
+        stage="build the candidates",
     )
     # All small by construction: counts by status and area code, and the checks.
     statuses, unmapped, n_callable, n_not_called, by_code, *checked = compute(
         statuses, unmapped, n_callable, n_not_called, by_code, *checked,
         stage="count the candidates",
     )  # fmt: skip
-    *account_checks, no_account = checked
+    counted = checked[-len(read) :]
+    *account_checks, no_account = checked[: -len(read)]
+    rows_read = {table: int(count) for table, count in zip(read, counted, strict=True)}
     dropped = dropped_counts(AccountChecks.settle(*account_checks), no_account)
     registry_numbers = registry_numbers if registry_numbers is not None else pd.Series()
     registry, divisions = _registry_ranges(registry_numbers, read_registry, by_code)
@@ -1007,7 +1010,9 @@ def run_listiq(
     dnc = dnc_counts(statuses, int(exempted), int(n_internal))
     summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed, dnc)
     lists = DncLists(registry_numbers, read_registry, listed, pd.Index(exempt, dtype=STRING))
-    return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped}, closed, lists)
+    return ListiqResult(
+        call_list, plan, {**summary, "dropped_rows": dropped}, closed, lists, rows_read
+    )
 
 
 def scrub_numbers(numbers: pd.DataFrame, lists: DncLists, compute: Compute) -> pd.DataFrame:
