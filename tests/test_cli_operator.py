@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import typer.main
+from typer.testing import CliRunner
 
 from dialflow import __version__
 from dialflow.cli import DEMO_ACCOUNTS, DEMO_CALLS, app
@@ -329,6 +330,37 @@ def test_runs_lists_folders_and_the_sql_registry_and_show_tells_one_run(tmp_path
     assert missing.exit_code == 2 and "no run folder" in one_error_line(missing.output)
     bad_job = run_cli("runs", "nosuchjob", "--config", str(config))
     assert bad_job.exit_code == 2 and "no job 'nosuchjob'" in one_error_line(bad_job.output)
+
+
+def test_runs_on_a_narrow_terminal_keeps_every_run_id_whole(tmp_path):
+    output = tmp_path / "out"
+    url = f"sqlite:///{output / 'dialflow.sqlite'}"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"run:\n  output_dir: {output}\nsql:\n  url: {url}\n", encoding="utf-8")
+    listiq_id, pruned_id = "2026-11-25T130000Z-bbbbbb", "2026-11-24T120000Z-cccccc"
+    _fake_run(output, "listiq", listiq_id, 1500)
+    write_sql_table(url, "dedupe_flagged", pd.DataFrame({"Id": ["001A"]}), pruned_id)
+
+    def runs_at(columns: int) -> list[str]:
+        result = CliRunner().invoke(
+            app, ["runs", "--config", str(config)], env={"COLUMNS": str(columns)}
+        )
+        assert result.exit_code == 0, result.output
+        return result.stdout.splitlines()
+
+    assert runs_at(60) == [
+        f"{listiq_id}  listiq",
+        "  committed; 1,500 rows; 12.5 s; as of 2026-11-25 12:00Z",
+        "  in folder",
+        f"{pruned_id}  dedupe",
+        "  in SQL only; 1 row; in SQL",
+    ]
+    wide = [line.split() for line in runs_at(100) if line.strip()]
+    assert wide[0] == ["run", "id", "job", "status", "rows", "seconds", "as-of", "in"]
+    assert wide[2:] == [
+        [listiq_id, "listiq", "committed", "1,500", "12.5", "2026-11-25", "12:00Z", "folder"],
+        [pruned_id, "dedupe", "in", "SQL", "only", "1", "SQL"],
+    ]
 
 
 def test_warnings_logged_before_the_run_folder_exists_are_written_into_run_log(tmp_path):
