@@ -256,6 +256,21 @@ def test_config_check_connect_says_ok_or_failed_per_check_and_fails(tmp_path):
     assert "checks failed, first source folder" in one_error_line(bad.output)
 
 
+@pytest.mark.slow
+def test_config_check_connect_reaches_a_real_scheduler(tmp_path):
+    from distributed import LocalCluster
+
+    config = tmp_path / "config.yaml"
+    # Over TCP as a run reaches one (processes=False alone would talk in-process).
+    local = {"processes": False, "protocol": "tcp://", "host": "127.0.0.1"}
+    with LocalCluster(n_workers=0, dashboard_address=":0", **local) as cluster:
+        config.write_text(f"cluster:\n  scheduler: {cluster.scheduler_address}\n", "utf-8")
+        result = run_cli("config", "check", "--config", str(config), "--connect")
+    line = next(line for line in result.stdout.splitlines() if line.startswith("scheduler"))
+    assert line.split() == ["scheduler", "ok", cluster.scheduler_address], result.output
+    assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+
+
 def _fake_run(output: Path, job: str, run_id: str, rows: int, **summary) -> Path:
     folder = output / job / run_id
     folder.mkdir(parents=True)
