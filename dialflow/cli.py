@@ -692,7 +692,7 @@ COMMON_RUN_OPTIONS = (
             metavar="KEY=VALUE",
             help="Override one setting for this run, checked like the config file; repeat for "
             "more. KEY is dotted as in config.yaml, VALUE is YAML: --set "
-            "listiq.target_total_records=5000.",
+            "listiq.target_total_records=5000. Default: none, the config's values.",
         ),
     ),
     (
@@ -715,7 +715,7 @@ COMMON_RUN_OPTIONS = (
             "--from-snapshot",
             metavar="RUN_FOLDER",
             help="Read the tables from an earlier run folder's Salesforce snapshot instead of "
-            "the source.",
+            "the source. Default: none, read the source.",
         ),
     ),
 )

@@ -62,6 +62,48 @@ def test_every_command_has_an_example(path):
     assert re.search(rf"^\W*{re.escape(prefix)}\b", examples, re.MULTILINE), result.stdout
 
 
+# What a value option's metavar must not be: a type name says nothing of the format.
+TYPE_NAMES = {"TEXT", "INTEGER", "FLOAT", "PATH", "BOOLEAN", "<str>", "<int>", "<path>", "<bool>"}
+
+
+def option_help(path: list[str]) -> list[tuple[bool, str, str]]:
+    """Return each option of a command as its help shows it: (a flag?, names and metavar,
+    help text with the default)."""
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    context = command.context_class(command, info_name=" ".join(["dialflow", *path]))
+    return [
+        (param.is_flag, *param.get_help_record(context))
+        for param in command.get_params(context)
+        if param.param_type_name == "option"
+    ]
+
+
+def flat_help(path: list[str]) -> str:
+    """Return a command's rendered --help as one line of words, without the box lines."""
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    return " ".join(re.sub("[\u2500-\u257f]", " ", result.stdout).split())
+
+
+@pytest.mark.parametrize("path", every_command(), ids=lambda p: " ".join(p) or "dialflow")
+def test_every_option_shows_its_format_and_default(path):
+    shown = flat_help(path)
+    for is_flag, names, text in option_help(path):
+        if is_flag:  # on or off: no value, so no format; off unless a pair says its default
+            assert re.fullmatch(r"(-\w, )?--[\w-]+( / --[\w-]+)?", names), names
+            continue
+        metavar = names.rsplit(" ", 1)[1]
+        assert metavar not in TYPE_NAMES, names
+        assert re.fullmatch(r"[A-Z][A-Z_=.-]*|<[a-z|]+>|[A-Z-]+", metavar), names
+        assert metavar in shown, (names, shown)
+        # typer's "[default: 20" (a range may follow), or the help's own "Default: ..."
+        default = re.search(r"\[default: [^\];]+|Default:( \S+){1,3}", text)
+        assert default is not None, (names, text)
+        assert " ".join(default.group(0).split()) in shown, (names, default.group(0))
+
+
 @pytest.mark.parametrize("job", ["dedupe", "autoflush", "infoflow", "listiq"])
 def test_run_help_shows_flags_as_flags_and_every_option_s_format_and_default(job):
     text = run_cli("run", job, "--help").stdout

@@ -180,3 +180,25 @@ def test_config_check_connect_logs_in_to_salesforce(site, tmp_path, salesforce_s
     assert bad.exit_code == 1
     assert re.search(r"^salesforce\s+failed\s+\S", bad.stdout, re.MULTILINE), bad.stdout
     assert "not-the-password" not in bad.output
+
+
+def test_shell_completion_script_and_answers():
+    def completion(**env: str) -> list[str]:
+        result = subprocess.run(
+            [DIALFLOW], env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    script = subprocess.run(
+        [DIALFLOW, "--show-completion"], env={**os.environ, "SHELL": "/bin/bash"},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert script.returncode == 0, script.stderr
+    assert "complete -o default -F _dialflow_completion dialflow" in script.stdout
+    # What bash asks the installed script for, as the script asks it.
+    bash = {"_DIALFLOW_COMPLETE": "complete_bash"}
+    assert completion(**bash, COMP_WORDS="dialflow ru", COMP_CWORD="1") == ["runs", "run"]
+    assert completion(**bash, COMP_WORDS="dialflow run ", COMP_CWORD="2") == [
+        "dedupe", "autoflush", "listiq", "infoflow",
+    ]  # fmt: skip
