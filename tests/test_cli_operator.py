@@ -246,6 +246,50 @@ def test_python_warnings_become_one_log_line_not_raw_text():
     assert seen.getvalue() == "UserWarning: something odd on two lines\n"
 
 
+def test_a_warning_raised_inside_dask_is_one_distributed_warnings_line():
+    import distributed
+
+    seen = io.StringIO()
+    handler = logging.StreamHandler(seen)
+    logger = logging.getLogger("distributed.warnings")
+    logger.addHandler(handler)
+    inside = str(Path(distributed.__file__).parent / "node.py")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            route_warnings()
+            warnings.warn_explicit(
+                "Port 8787 is already in use.\nPerhaps you already have a cluster running?",
+                UserWarning, inside, 240,
+            )  # fmt: skip
+    finally:
+        logger.removeHandler(handler)
+    assert seen.getvalue() == (
+        "UserWarning: Port 8787 is already in use. Perhaps you already have a cluster running?\n"
+    )
+
+
+def test_dask_s_routine_warnings_are_kept_off_and_its_errors_are_not():
+    from dialflow.worker_logs import NOISY_DASK_LOGGERS, silence_noisy_dask_loggers
+
+    silence_noisy_dask_loggers()
+    for name in NOISY_DASK_LOGGERS:
+        logger = logging.getLogger(name)
+        assert not logger.isEnabledFor(logging.WARNING), name
+        assert logger.isEnabledFor(logging.ERROR), name
+
+
+def test_the_readme_walkthrough_shows_a_report_screenshot():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    walkthrough = readme.split("## The dedupe job", 1)[0]
+    images = re.findall(r"!\[([^\]]+)\]\(([^)]+\.png)\)", walkthrough)
+    assert [path for _, path in images] == ["docs/report-listiq.png"]
+    assert images[0][0].startswith("listiq's report.html")
+    png = (REPO / images[0][1]).read_bytes()
+    # A PNG as test_report_pages.py writes the top of a report: 1280 pixels wide.
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == 1280
+
+
 def test_demo_data_defaults_are_the_readme_s_and_its_printout_is_short(tmp_path):
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert f"default {DEMO_ACCOUNTS:,} accounts and {DEMO_CALLS:,} calls" in " ".join(
