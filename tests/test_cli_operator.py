@@ -290,6 +290,18 @@ def test_the_readme_walkthrough_shows_a_report_screenshot():
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == 1280
 
 
+def test_every_test_docs_operator_md_names_exists():
+    named = set(re.findall(r"\btest_\w+", (REPO / "docs" / "operator.md").read_text()))
+    modules = {path.stem for path in (REPO / "tests").glob("test_*.py")}
+    defined = {
+        match
+        for path in (REPO / "tests").glob("test_*.py")
+        for match in re.findall(r"^def (test_\w+)", path.read_text(), re.MULTILINE)
+    }
+    assert named - modules, "the table names no test"
+    assert sorted(named - modules - defined) == []
+
+
 def test_demo_data_defaults_are_the_readme_s_and_its_printout_is_short(tmp_path):
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert f"default {DEMO_ACCOUNTS:,} accounts and {DEMO_CALLS:,} calls" in " ".join(
