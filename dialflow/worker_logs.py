@@ -29,6 +29,8 @@ WORKER_LOG_TOPIC = "dialflow-worker-logs"
 # Dask's own records (a failed task, memory pressure, Python warnings: `route_warnings` puts
 # a worker's on distributed.warnings) and what DIAL-Flow's code logs while running on a worker.
 PUBLISHED_LOGGERS = ("distributed", "dialflow")
+# A run that failed because its scheduler is gone must not wait for it to read the events.
+EVENTS_TIMEOUT_SECONDS = 10
 
 
 def silence_noisy_dask_loggers() -> None:
@@ -109,15 +111,21 @@ class WorkerLogs:
 
     @classmethod
     def start(cls, client: Client) -> WorkerLogs:
-        events = client.get_events(WORKER_LOG_TOPIC)
+        events = _events(client)
         return cls(events[-1][0] if events else float("-inf"))
 
     def records(self, client: Client) -> list[logging.LogRecord]:
         """Return the records the workers published since the start, oldest first. On a
         scheduler shared by several runs at once, theirs are among them: a worker's record
         does not say which client's task logged it."""
-        events = client.get_events(WORKER_LOG_TOPIC)
-        return [record_of_fields(fields) for stamp, fields in events if stamp > self.after]
+        return [record_of_fields(fields) for stamp, fields in _events(client) if stamp > self.after]
+
+
+def _events(client: Client) -> tuple[tuple[float, Any], ...]:
+    """Return the scheduler's events on WORKER_LOG_TOPIC: (its time, the record's fields)."""
+    return client.sync(
+        client.scheduler.events, topic=WORKER_LOG_TOPIC, callback_timeout=EVENTS_TIMEOUT_SECONDS
+    )
 
 
 class MaskWorkerLogs(WorkerPlugin):
