@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
+import os
 import re
 import time
 from datetime import date
@@ -21,6 +22,7 @@ from .config import load_settings, masked_settings
 from .errors import ConfigError, DialflowError
 
 if TYPE_CHECKING:
+    from .history import RunRecord
     from .runner import JobSpec
 
 APP_HELP = (
@@ -213,9 +215,10 @@ def _one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _stdout() -> Console:
-    """A console on stdout for tables; wide enough when stdout is a file or a pipe."""
+    """A console on stdout for tables: the terminal's width, or COLUMNS when set; wide enough
+    when stdout is a file or a pipe."""
     out = Console()
-    return out if out.is_terminal else Console(width=160)
+    return out if out.is_terminal or os.environ.get("COLUMNS") else Console(width=160)
 
 
 @config_app.command(
@@ -590,8 +593,6 @@ def runs(
 ) -> None:
     """List past runs, newest first: run id, job, status, rows written, seconds, as-of, and
     where each is recorded (its run folder, the SQL registry dialflow_runs, or both)."""
-    from rich.table import Table
-
     from .history import list_runs
 
     settings = load_settings(config, {"run.output_dir": str(output)} if output else None)
@@ -599,24 +600,75 @@ def runs(
     if not records:
         console.print(f"no runs under {settings.run.output_dir}", highlight=False, soft_wrap=True)
         return
+    rows = [run_cells(record) for record in records]
+    out = _stdout()
+    table = _runs_table(rows)
+    # Measured as if the terminal were unbounded: rich clamps a measurement to the width.
+    if out.measure(table, options=out.options.update_width(10_000)).maximum <= out.width:
+        out.print(table)
+        return
+    for line in narrow_run_lines(rows, out.width):
+        typer.echo(line)
+
+
+RUN_COLUMNS = ("run id", "job", "status", "rows", "seconds", "as-of", "in")
+
+
+def run_cells(record: RunRecord) -> dict[str, str]:
+    """Return one run's cells of `dialflow runs`, by column (RUN_COLUMNS)."""
+    status = record.status + (", write-back failed" if record.write_back_failed else "")
+    return {
+        "run id": record.run_id,
+        "job": record.job,
+        "status": status,
+        "rows": f"{record.rows:,}" if record.rows is not None else "",
+        "seconds": f"{record.seconds:.1f}" if record.seconds is not None else "",
+        "as-of": _short_time(record.as_of),
+        "in": record.where,
+    }
+
+
+def _runs_table(rows: list[dict[str, str]]) -> Any:
     from rich import box
+    from rich.table import Table
 
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1), collapse_padding=True)
-    for name in ("run id", "job", "status", "rows", "seconds", "as-of", "in"):
+    for name in RUN_COLUMNS:
         justify = "right" if name in ("rows", "seconds") else "left"
         table.add_column(name, no_wrap=True, justify=justify)
-    for record in records:
-        status = record.status + (", write-back failed" if record.write_back_failed else "")
-        table.add_row(
-            record.run_id,
-            record.job,
-            status,
-            f"{record.rows:,}" if record.rows is not None else "",
-            f"{record.seconds:.1f}" if record.seconds is not None else "",
-            _short_time(record.as_of),
-            record.where,
+    for cells in rows:
+        table.add_row(*(cells[name] for name in RUN_COLUMNS))
+    return table
+
+
+def narrow_run_lines(rows: list[dict[str, str]], width: int) -> list[str]:
+    """Return `dialflow runs` for a terminal too narrow for its table (which would cut the run
+    ids short): per run, the run id and job on one line, the rest below it, fact by fact, in
+    lines of at most `width`."""
+    lines: list[str] = []
+    for cells in rows:
+        rows_word = "row" if cells["rows"] == "1" else "rows"
+        known = (
+            f"{cells['rows']} {rows_word}" if cells["rows"] else "",
+            f"{cells['seconds']} s" if cells["seconds"] else "",
+            f"as of {cells['as-of']}" if cells["as-of"] else "",
         )
-    _stdout().print(table)
+        facts = [cells["status"], *(fact for fact in known if fact), f"in {cells['in']}"]
+        lines.append(f"{cells['run id']}  {cells['job']}")
+        lines += ["  " + line for line in _packed(facts, width - 2)]
+    return lines
+
+
+def _packed(facts: list[str], width: int) -> list[str]:
+    """Join facts with "; " into lines of at most `width`, never splitting a fact."""
+    lines = [facts[0]]
+    for fact in facts[1:]:
+        joined = f"{lines[-1]}; {fact}"
+        if len(joined) <= width:
+            lines[-1] = joined
+        else:
+            lines.append(fact)
+    return lines
 
 
 @app.command(
@@ -683,7 +735,7 @@ COMMON_RUN_OPTIONS = (
             metavar="KEY=VALUE",
             help="Override one setting for this run, checked like the config file; repeat for "
             "more. KEY is dotted as in config.yaml, VALUE is YAML: --set "
-            "listiq.target_total_records=5000.",
+            "listiq.target_total_records=5000. Default: none, the config's values.",
         ),
     ),
     (
@@ -706,7 +758,7 @@ COMMON_RUN_OPTIONS = (
             "--from-snapshot",
             metavar="RUN_FOLDER",
             help="Read the tables from an earlier run folder's Salesforce snapshot instead of "
-            "the source.",
+            "the source. Default: none, read the source.",
         ),
     ),
 )

@@ -6,7 +6,7 @@ masked.
   `--log-format json`, as one JSON object per line for a scheduler to parse.
 - The run folder's `run.log` gets every INFO record of the run whatever the terminal shows:
   the dashboard link, the config and source, the earlier runs used, each stage's timing, and
-  the warnings (Dask's too).
+  the warnings (Dask's too, and the workers', which `worker_logs.WorkerLogs` brings back).
 - Python warnings never reach the terminal raw: each is one WARNING log record
   (`dialflow.warnings`, or `distributed.warnings` for those raised inside distributed).
 

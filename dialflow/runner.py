@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from .schema import ColumnKind
     from .sources import Source
     from .sources.previous import PreviousResult
+    from .worker_logs import WorkerLogs
 
 log = logging.getLogger("dialflow")
 
@@ -421,6 +422,25 @@ def _write_report(run: Run, output: JobOutput) -> None:
         run.outputs["report"] = "report.html"
 
 
+def _write_worker_logs(
+    handler: logging.Handler, worker_logs: WorkerLogs | None, client: Any
+) -> None:
+    """Write the workers' warnings and errors of the run into run.log, and only there: a
+    LocalCluster's workers printed them on the terminal already, a remote worker's stderr is
+    on its own machine."""
+    if worker_logs is None:  # the run failed before it took the start reading
+        return
+    try:
+        records = worker_logs.records(client)
+    except Exception as exc:  # noqa: BLE001 - the scheduler is gone; the run's own error stands
+        log.warning(
+            "the Dask workers' warnings could not be read (%s: %s)", type(exc).__name__, exc
+        )
+        return
+    for record in records:
+        handler.handle(record)
+
+
 def _execute(
     job_name: str,
     settings: Settings,
@@ -449,6 +469,7 @@ def _execute(
         write_summary,
     )
     from .sources import SalesforceSource
+    from .worker_logs import WorkerLogs
 
     output = settings.run.output_dir
     write_back = plan.write_back if request.apply else None
@@ -462,9 +483,11 @@ def _execute(
             parameters = {k: v for k, v in dict(plan.params).items() if k != "as_of"}
             with open_run(output, job_name, as_of, parameters) as run:
                 handler = log_to_file(run.folder / "run.log", early)
+                worker_logs = None
                 try:
                     started = time.time()
                     usage = WorkerUsage.start(client)
+                    worker_logs = WorkerLogs.start(client)
                     run.about = about_run(settings, request, source, client, dashboard)
                     log.info("%s run %s started; folder %s", job_name, run.run_id, run.final_folder)
                     _log_about(run.about)
@@ -485,6 +508,7 @@ def _execute(
                     log.info("%s run %s: %.1f s, committing", job_name, run.run_id,
                              time.time() - run.started_wall)  # fmt: skip
                 finally:
+                    _write_worker_logs(handler, worker_logs, client)
                     stop_logging_to_file(handler)
         try:
             if stop_requested.is_set():

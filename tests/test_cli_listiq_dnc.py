@@ -93,6 +93,7 @@ def test_listiq_scrubs_the_demo_registry_and_internal_list_and_ebr_keeps_some(tm
     assert by_status["dnc_registry"] == counts["excluded"]["registry"]
     assert by_status["internal_dnc"] == counts["excluded"]["internal_dnc"]
     assert summary["inputs"]["dnc_registry"] == counts["registry"]
+    assert summary["inputs"]["Internal_DNC"] == len(typed)
 
     # Five of those alternate phones on the internal list: the same list again, without them.
     chosen = sorted(alternates)[:5]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import typer.main
+from typer.testing import CliRunner
 
 from dialflow import __version__
 from dialflow.cli import DEMO_ACCOUNTS, DEMO_CALLS, app
@@ -59,6 +60,48 @@ def test_every_command_has_an_example(path):
     examples = result.stdout.split("Example", 1)[1]
     prefix = " ".join(["dialflow", *path])
     assert re.search(rf"^\W*{re.escape(prefix)}\b", examples, re.MULTILINE), result.stdout
+
+
+# What a value option's metavar must not be: a type name says nothing of the format.
+TYPE_NAMES = {"TEXT", "INTEGER", "FLOAT", "PATH", "BOOLEAN", "<str>", "<int>", "<path>", "<bool>"}
+
+
+def option_help(path: list[str]) -> list[tuple[bool, str, str]]:
+    """Return each option of a command as its help shows it: (a flag?, names and metavar,
+    help text with the default)."""
+    command = typer.main.get_command(app)
+    for name in path:
+        command = command.commands[name]
+    context = command.context_class(command, info_name=" ".join(["dialflow", *path]))
+    return [
+        (param.is_flag, *param.get_help_record(context))
+        for param in command.get_params(context)
+        if param.param_type_name == "option"
+    ]
+
+
+def flat_help(path: list[str]) -> str:
+    """Return a command's rendered --help as one line of words, without the box lines."""
+    result = CliRunner().invoke(app, [*path, "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    return " ".join(re.sub("[\u2500-\u257f]", " ", result.stdout).split())
+
+
+@pytest.mark.parametrize("path", every_command(), ids=lambda p: " ".join(p) or "dialflow")
+def test_every_option_shows_its_format_and_default(path):
+    shown = flat_help(path)
+    for is_flag, names, text in option_help(path):
+        if is_flag:  # on or off: no value, so no format; off unless a pair says its default
+            assert re.fullmatch(r"(-\w, )?--[\w-]+( / --[\w-]+)?", names), names
+            continue
+        metavar = names.rsplit(" ", 1)[1]
+        assert metavar not in TYPE_NAMES, names
+        assert re.fullmatch(r"[A-Z][A-Z_=.-]*|<[a-z|]+>|[A-Z-]+", metavar), names
+        assert metavar in shown, (names, shown)
+        # typer's "[default: 20" (a range may follow), or the help's own "Default: ..."
+        default = re.search(r"\[default: [^\];]+|Default:( \S+){1,3}", text)
+        assert default is not None, (names, text)
+        assert " ".join(default.group(0).split()) in shown, (names, default.group(0))
 
 
 @pytest.mark.parametrize("job", ["dedupe", "autoflush", "infoflow", "listiq"])
@@ -203,6 +246,62 @@ def test_python_warnings_become_one_log_line_not_raw_text():
     assert seen.getvalue() == "UserWarning: something odd on two lines\n"
 
 
+def test_a_warning_raised_inside_dask_is_one_distributed_warnings_line():
+    import distributed
+
+    seen = io.StringIO()
+    handler = logging.StreamHandler(seen)
+    logger = logging.getLogger("distributed.warnings")
+    logger.addHandler(handler)
+    inside = str(Path(distributed.__file__).parent / "node.py")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always")
+            route_warnings()
+            warnings.warn_explicit(
+                "Port 8787 is already in use.\nPerhaps you already have a cluster running?",
+                UserWarning, inside, 240,
+            )  # fmt: skip
+    finally:
+        logger.removeHandler(handler)
+    assert seen.getvalue() == (
+        "UserWarning: Port 8787 is already in use. Perhaps you already have a cluster running?\n"
+    )
+
+
+def test_dask_s_routine_warnings_are_kept_off_and_its_errors_are_not():
+    from dialflow.worker_logs import NOISY_DASK_LOGGERS, silence_noisy_dask_loggers
+
+    silence_noisy_dask_loggers()
+    for name in NOISY_DASK_LOGGERS:
+        logger = logging.getLogger(name)
+        assert not logger.isEnabledFor(logging.WARNING), name
+        assert logger.isEnabledFor(logging.ERROR), name
+
+
+def test_the_readme_walkthrough_shows_a_report_screenshot():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    walkthrough = readme.split("## The dedupe job", 1)[0]
+    images = re.findall(r"!\[([^\]]+)\]\(([^)]+\.png)\)", walkthrough)
+    assert [path for _, path in images] == ["docs/report-listiq.png"]
+    assert images[0][0].startswith("listiq's report.html")
+    png = (REPO / images[0][1]).read_bytes()
+    # A PNG as test_report_pages.py writes the top of a report: 1280 pixels wide.
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == 1280
+
+
+def test_every_test_docs_operator_md_names_exists():
+    named = set(re.findall(r"\btest_\w+", (REPO / "docs" / "operator.md").read_text()))
+    modules = {path.stem for path in (REPO / "tests").glob("test_*.py")}
+    defined = {
+        match
+        for path in (REPO / "tests").glob("test_*.py")
+        for match in re.findall(r"^def (test_\w+)", path.read_text(), re.MULTILINE)
+    }
+    assert named - modules, "the table names no test"
+    assert sorted(named - modules - defined) == []
+
+
 def test_demo_data_defaults_are_the_readme_s_and_its_printout_is_short(tmp_path):
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert f"default {DEMO_ACCOUNTS:,} accounts and {DEMO_CALLS:,} calls" in " ".join(
@@ -253,6 +352,21 @@ def test_config_check_connect_says_ok_or_failed_per_check_and_fails(tmp_path):
     assert re.search(r"^smtp\s+failed\s+127\.0\.0\.1:1", bad.stdout, re.MULTILINE)
     assert re.search(r"^sql\s+ok", bad.stdout, re.MULTILINE)
     assert "checks failed, first source folder" in one_error_line(bad.output)
+
+
+@pytest.mark.slow
+def test_config_check_connect_reaches_a_real_scheduler(tmp_path):
+    from distributed import LocalCluster
+
+    config = tmp_path / "config.yaml"
+    # Over TCP as a run reaches one (processes=False alone would talk in-process).
+    local = {"processes": False, "protocol": "tcp://", "host": "127.0.0.1"}
+    with LocalCluster(n_workers=0, dashboard_address=":0", **local) as cluster:
+        config.write_text(f"cluster:\n  scheduler: {cluster.scheduler_address}\n", "utf-8")
+        result = run_cli("config", "check", "--config", str(config), "--connect")
+    line = next(line for line in result.stdout.splitlines() if line.startswith("scheduler"))
+    assert line.split() == ["scheduler", "ok", cluster.scheduler_address], result.output
+    assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
 
 
 def _fake_run(output: Path, job: str, run_id: str, rows: int, **summary) -> Path:
@@ -329,6 +443,37 @@ def test_runs_lists_folders_and_the_sql_registry_and_show_tells_one_run(tmp_path
     assert missing.exit_code == 2 and "no run folder" in one_error_line(missing.output)
     bad_job = run_cli("runs", "nosuchjob", "--config", str(config))
     assert bad_job.exit_code == 2 and "no job 'nosuchjob'" in one_error_line(bad_job.output)
+
+
+def test_runs_on_a_narrow_terminal_keeps_every_run_id_whole(tmp_path):
+    output = tmp_path / "out"
+    url = f"sqlite:///{output / 'dialflow.sqlite'}"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"run:\n  output_dir: {output}\nsql:\n  url: {url}\n", encoding="utf-8")
+    listiq_id, pruned_id = "2026-11-25T130000Z-bbbbbb", "2026-11-24T120000Z-cccccc"
+    _fake_run(output, "listiq", listiq_id, 1500)
+    write_sql_table(url, "dedupe_flagged", pd.DataFrame({"Id": ["001A"]}), pruned_id)
+
+    def runs_at(columns: int) -> list[str]:
+        result = CliRunner().invoke(
+            app, ["runs", "--config", str(config)], env={"COLUMNS": str(columns)}
+        )
+        assert result.exit_code == 0, result.output
+        return result.stdout.splitlines()
+
+    assert runs_at(60) == [
+        f"{listiq_id}  listiq",
+        "  committed; 1,500 rows; 12.5 s; as of 2026-11-25 12:00Z",
+        "  in folder",
+        f"{pruned_id}  dedupe",
+        "  in SQL only; 1 row; in SQL",
+    ]
+    wide = [line.split() for line in runs_at(100) if line.strip()]
+    assert wide[0] == ["run", "id", "job", "status", "rows", "seconds", "as-of", "in"]
+    assert wide[2:] == [
+        [listiq_id, "listiq", "committed", "1,500", "12.5", "2026-11-25", "12:00Z", "folder"],
+        [pruned_id, "dedupe", "in", "SQL", "only", "1", "SQL"],
+    ]
 
 
 def test_warnings_logged_before_the_run_folder_exists_are_written_into_run_log(tmp_path):

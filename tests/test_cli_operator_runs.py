@@ -106,11 +106,29 @@ def test_runs_from_another_directory_quiet_and_json_and_what_they_record(site, t
     assert listiq_summary["config"]["overrides"] == ["listiq.target_total_records"]
     assert listiq_summary["config"]["sha256"] != summary["config"]["sha256"]
     assert len(next(folder.glob("call_list_*.csv")).read_text().splitlines()) - 1 <= 300
+    written = json.loads((site / "data" / "_demo.json").read_text())["counts"]["rows"]
+    assert listiq_summary["inputs"]["Account"] == written["Account"] == 3000
+    assert listiq_summary["inputs"]["Task"] == written["Task"] == 10000
+
+    # A job file submitted from another directory: its paths are relative to it. infoflow
+    # counts every table it read.
+    (site / "jobs").mkdir()
+    (site / "jobs" / "infoflow.yaml").write_text(
+        "job: infoflow\nconfig: ../config.yaml\nnotify: {enabled: false}\n", encoding="utf-8"
+    )
+    submitted = dialflow("--quiet", "submit", str(site / "jobs" / "infoflow.yaml"), cwd=elsewhere)
+    assert submitted.returncode == 0, submitted.stderr
+    infoflow = Path(submitted.stdout.strip().splitlines()[-1])
+    assert infoflow.parent == site / "out" / "infoflow"
+    inputs = json.loads((infoflow / "summary.json").read_text())["inputs"]
+    tables = ("Account", "Task", "Research_Request__c", "Address_History__c", "User")
+    assert {table: inputs[table] for table in tables} == {table: written[table] for table in tables}
+    assert inputs["previous_runs"]["autoflush"]["run_id"] == autoflush.name
 
     # The history of those runs, from another directory too.
     listed = dialflow("runs", "--config", config, cwd=elsewhere)
     assert listed.returncode == 0, listed.stderr
-    for run in (dedupe, autoflush, folder):
+    for run in (dedupe, autoflush, folder, infoflow):
         line = next(line for line in listed.stdout.splitlines() if run.name in line)
         assert "committed" in line and "folder+SQL" in line
     shown = dialflow("show", folder.name, "--config", config, cwd=elsewhere)
@@ -162,3 +180,25 @@ def test_config_check_connect_logs_in_to_salesforce(site, tmp_path, salesforce_s
     assert bad.exit_code == 1
     assert re.search(r"^salesforce\s+failed\s+\S", bad.stdout, re.MULTILINE), bad.stdout
     assert "not-the-password" not in bad.output
+
+
+def test_shell_completion_script_and_answers():
+    def completion(**env: str) -> list[str]:
+        result = subprocess.run(
+            [DIALFLOW], env={**os.environ, **env}, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.splitlines()
+
+    script = subprocess.run(
+        [DIALFLOW, "--show-completion"], env={**os.environ, "SHELL": "/bin/bash"},
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert script.returncode == 0, script.stderr
+    assert "complete -o default -F _dialflow_completion dialflow" in script.stdout
+    # What bash asks the installed script for, as the script asks it.
+    bash = {"_DIALFLOW_COMPLETE": "complete_bash"}
+    assert completion(**bash, COMP_WORDS="dialflow ru", COMP_CWORD="1") == ["runs", "run"]
+    assert completion(**bash, COMP_WORDS="dialflow run ", COMP_CWORD="2") == [
+        "dedupe", "autoflush", "listiq", "infoflow",
+    ]  # fmt: skip

@@ -21,7 +21,14 @@ from ..times import as_utc, iso, since_problem
 from . import Compute, dask_compute
 from .dispositions import UNMAPPED, categorise, category_map
 from .params import JobParams
-from .rows import AccountChecks, checked_frames, dropped_counts, lacks_id, tasks_without_account
+from .rows import (
+    AccountChecks,
+    checked_frames,
+    dropped_counts,
+    lacks_id,
+    row_count,
+    tasks_without_account,
+)
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -407,9 +414,8 @@ def run_autoflush(
         token="autoflush-match",
     )
     # One row per field to clear: small by construction, like the verdicts.
-    accounts_read = accounts.map_partitions(len, meta=(None, "int64")).sum()
     cleanup_frame, accounts_count, *checked = compute(
-        cleanup, accounts_read, *checks.collections, stage="match accounts"
+        cleanup, row_count(accounts), *checks.collections, stage="match accounts"
     )
     dropped = dropped_counts(AccountChecks.settle(*checked), no_account)
     cleanup_frame = _sorted_cleanup(cleanup_frame, params)

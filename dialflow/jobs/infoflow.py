@@ -13,7 +13,7 @@ is a new account (new_account). Ties go to the smaller Id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from ..schema import STRING, TIMESTAMP, empty_frame
 from . import Compute, Persist, dask_compute, dask_persist, keep_best, not_in, without_accounts
 from .dispositions import categorise, category_map
 from .params import JobParams
-from .rows import AccountChecks, checked_frames, dropped_counts, tasks_without_account
+from .rows import AccountChecks, checked_frames, dropped_counts, row_count, tasks_without_account
 from .usable_phone import first_usable_phone
 
 if TYPE_CHECKING:
@@ -60,6 +60,7 @@ class InfoflowParams(JobParams):
             weights={signal: info.weights.get(signal, 0.0) for signal in INFOFLOW_SIGNALS},
             as_of=as_of,
         )
+
 
 NEEDS_META = empty_frame(
     {
@@ -287,6 +288,7 @@ def flushed_by_account(cleanup: pd.DataFrame) -> pd.Series:
 class InfoflowResult:
     requests: pd.DataFrame
     counts: dict[str, Any]
+    rows_read: dict[str, int] = field(default_factory=dict)  # by table (summary.json's inputs)
 
 
 def infoflow_frame(
@@ -381,10 +383,12 @@ def run_infoflow(
         blocked = dd.concat([blocked, logged_frame])
     eligible = without_accounts(owned, blocked, token="infoflow-eligible")
     counts = [frame.map_partitions(len).sum() for frame in (needs, owned, eligible)]
-    eligible, n_needs, n_owned, n_eligible, n_accounts, *checked = persist(
+    eligible, n_needs, n_owned, n_eligible, n_accounts, n_research, n_users, *checked = persist(
         eligible,
         *counts,
         accounts.map_partitions(len).sum(),
+        row_count(research),
+        row_count(users),
         *checks.collections,
         stage="find accounts",
     )
@@ -415,13 +419,16 @@ def run_infoflow(
         token="infoflow-priority",
     )
     top = keep_best(scored, top_requests, REQUESTS_META, limit=params.max_requests)
-    # At most max_requests rows and four numbers.
-    # The Task rows without an account are counted here, where the Task table is read anyway.
+    # At most max_requests rows and a few numbers. The Task rows without an account, and the
+    # rows of Task and Address_History__c, are counted here, where those tables are read anyway.
+    read = {"Research_Request__c": n_research, "User": n_users}
+    read.update(Task=row_count(calls), Address_History__c=row_count(history))
     requests, *sizes, without_id, repeated, no_account = compute(
-        top, n_accounts, n_needs, n_owned, n_eligible, *checked, tasks_without_account(calls),
-        stage="prioritise",
+        top, n_accounts, n_needs, n_owned, n_eligible, *read.values(), *checked,
+        tasks_without_account(calls), stage="prioritise",
     )  # fmt: skip
     dropped = dropped_counts(AccountChecks.settle(without_id, repeated), no_account)
     requests = requests.reset_index(drop=True)
-    summary = _summary(*(int(size) for size in sizes), requests)
-    return InfoflowResult(requests, {**summary, "dropped_rows": dropped})
+    summary = _summary(*(int(size) for size in sizes[:4]), requests)
+    rows_read = {table: int(count) for table, count in zip(read, sizes[4:], strict=True)}
+    return InfoflowResult(requests, {**summary, "dropped_rows": dropped}, rows_read)

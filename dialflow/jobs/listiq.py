@@ -37,7 +37,7 @@ from ..errors import DialflowError
 from ..schema import STRING, TIMESTAMP, ColumnKind, empty_frame
 from . import Compute, Persist, dask_compute, dask_persist, keep_best, without_accounts
 from .params import JobParams
-from .rows import AccountChecks, checked_frames, dropped_counts, tasks_without_account
+from .rows import AccountChecks, checked_frames, dropped_counts, row_count, tasks_without_account
 from .scrub import (
     DNC_REGISTRY,
     INTERNAL_DNC,
@@ -654,6 +654,7 @@ class ListiqResult:
     counts: dict[str, Any]
     closed: dict[str, str] = field(default_factory=dict)  # states closed on the call date: why
     dnc: DncLists | None = None  # the Dask wiring's lists, for `scrub_numbers`
+    rows_read: dict[str, int] = field(default_factory=dict)  # by table (summary.json's inputs)
 
 
 def _status_counts(
@@ -951,6 +952,8 @@ def run_listiq(
         ]
     listed = dd.concat(listed) if len(listed) > 1 else listed[0]
     codes = not_capped.assign(AreaCode=not_capped["Phone"].str.slice(2, 5)).groupby("AreaCode")
+    # The Task and Internal_DNC rows are counted where those tables are read anyway.
+    read = {"Task": calls, **({"Internal_DNC": internal} if internal is not None else {})}
     not_capped, listed, statuses, unmapped, n_callable, n_not_called, by_code, *checked = persist(
         not_capped,
         listed,
@@ -962,6 +965,7 @@ def run_listiq(
         *internal_counts,
         *checks.collections,
         tasks_without_account(calls),
+        *(row_count(frame) for frame in read.values()),
         stage="build the candidates",
     )
     # All small by construction: counts by status and area code, and the checks.
@@ -970,7 +974,9 @@ def run_listiq(
         stage="count the candidates",
     )  # fmt: skip
     written, valid = checked[: len(internal_counts)] or (0, 0)
-    *account_checks, no_account = checked[len(internal_counts) :]
+    counted = checked[-len(read) :]
+    *account_checks, no_account = checked[len(internal_counts) : -len(read)]
+    rows_read = {table: int(count) for table, count in zip(read, counted, strict=True)}
     dropped = dropped_counts(AccountChecks.settle(*account_checks), no_account)
     registry_numbers = registry_numbers if registry_numbers is not None else pd.Series()
     registry, divisions = _registry_ranges(registry_numbers, read_registry, by_code)
@@ -1029,7 +1035,9 @@ def run_listiq(
     dnc = dnc_counts(statuses, int(exempted), int(n_internal), int(written) - int(valid))
     summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed, dnc)
     lists = DncLists(registry_numbers, read_registry, listed, pd.Index(exempt, dtype=STRING))
-    return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped}, closed, lists)
+    return ListiqResult(
+        call_list, plan, {**summary, "dropped_rows": dropped}, closed, lists, rows_read
+    )
 
 
 def scrub_numbers(numbers: pd.DataFrame, lists: DncLists, compute: Compute) -> pd.DataFrame:

@@ -131,6 +131,11 @@ class AccountChecks:
         return int(without_id)
 
 
+def row_count(frame: Any) -> Any:
+    """Return the lazy count of a Dask frame's rows (summary.json's inputs: rows read)."""
+    return frame.map_partitions(len, meta=(None, "int64")).sum()
+
+
 def tasks_without_account(calls: Any) -> Any:
     """Return the lazy count of a Dask Task frame's rows without an AccountId."""
     return calls.map_partitions(count_without_id, "AccountId", meta=(None, "int64")).sum()

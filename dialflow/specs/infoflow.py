@@ -65,6 +65,7 @@ def plan(context: JobContext) -> JobPlan:
         run.counts.update(result.counts)
         run.counts["logged_requests_in_window"] = len(logged)
         run.inputs["Account"] = result.counts["accounts"]
+        run.inputs.update(result.rows_read)
         run.inputs["previous_runs"] = previous_runs(autoflush=cleanup)
         # The table is the request log: pruning it would undo the 90-day rule.
         return JobOutput(

@@ -134,6 +134,7 @@ def plan(context: JobContext) -> JobPlan:
         if exported:
             run.counts["exports"] = exported
         run.inputs["Account"] = sum(result.counts["accounts_by_status"].values())
+        run.inputs.update(result.rows_read)
         run.inputs["reference_tables"] = reference.origin
         run.inputs["previous_runs"] = previous_runs(dedupe=flagged, autoflush=cleanup)
         day = params.call_date.isoformat()
