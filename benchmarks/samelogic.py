@@ -1,0 +1,423 @@
+"""Same-logic DuckDB baselines: one DuckDB process doing exactly each job's rules.
+
+The other baselines either do different work (DuckDB with approximate phones) or are slow on
+purpose (seed-style pandas), so neither says what dialflow's Dask design costs. Each function
+here reads the same files as `dialflow run <job>`, applies the job's rules in DuckDB SQL (2
+threads) and writes CSVs that must be byte-identical to dialflow's; `assert_identical` checks
+that in every benchmark run and in tests/test_samelogic.py.
+
+What is deliberately not re-implemented, so that it cannot be the difference:
+- phones: dialflow's own vectorised `normalize_e164`, applied once to the distinct raw values
+  and joined back (`phone_table`);
+- the few other value-level functions whose exact Unicode behaviour SQL cannot promise
+  (casefolding names that are not ASCII, disposition lookups), the same way: once per
+  distinct value;
+- the CSV formula guard: DuckDB writes the file, and only cells the guard's own RE2 test marks
+  as risky go through dialflow's guard (a UDF DuckDB calls for those rows alone).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+THREADS = 2
+ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+
+class OutputMismatch(AssertionError):
+    """A same-logic baseline wrote other bytes than dialflow: the baseline has drifted."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Shared pieces
+# ---------------------------------------------------------------------------------------------
+
+
+def connect():  # noqa: ANN201 - duckdb.DuckDBPyConnection
+    """Return a DuckDB connection with 2 threads and UTC as its time zone (dates print in UTC)."""
+    import duckdb
+
+    con = duckdb.connect(config={"threads": THREADS})
+    con.execute("SET TimeZone = 'UTC'")
+    _register_guard(con)
+    return con
+
+
+def parquet(data: Path, table: str) -> str:
+    """Return the SQL that reads one demo table's Parquet files."""
+    return "read_parquet('" + str(data / table / "*.parquet").replace("'", "''") + "')"
+
+
+def quote(text: str) -> str:
+    """Return a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def distinct_values(con: Any, raw_sql: str) -> pa.Array:
+    """Return the distinct non-null values of `raw_sql`'s one column as one Arrow array."""
+    table = con.sql(
+        f"SELECT DISTINCT raw FROM ({raw_sql}) AS t(raw) WHERE raw IS NOT NULL"
+    ).to_arrow_table()
+    return table.column(0).combine_chunks() if table.num_rows else pa.array([], pa.string())
+
+
+def phone_table(con: Any, name: str, raw_sql: str, region: str) -> int:
+    """Create table `name` (raw, e164): each distinct raw value of `raw_sql`'s one column with
+    dialflow's E.164 form (null where not valid); return how many distinct values there were.
+
+    Phones are where dialflow spends much of its time, and SQL has no phonenumbers: normalising
+    each distinct value once with the same function makes phones equal on both sides by
+    construction, and leaves the joins, grouping and rules to be compared.
+    """
+    from dialflow.phones import normalize_e164
+
+    raw = distinct_values(con, raw_sql)
+    e164 = normalize_e164(pd.Series(raw, dtype="string[pyarrow]"), region)
+    con.register(f"{name}_arrow", pa.table({"raw": raw, "e164": pa.array(e164, pa.string())}))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+    con.unregister(f"{name}_arrow")
+    return len(raw)
+
+
+def value_table(con: Any, name: str, raw_sql: str, function: Any, out_type: Any) -> None:
+    """Create table `name` (raw, value): `function` (a pandas Series -> Series) applied once to
+    the distinct non-null values of `raw_sql`'s one column."""
+    raw = distinct_values(con, raw_sql)
+    value = function(pd.Series(raw, dtype="string[pyarrow]"))
+    con.register(f"{name}_arrow", pa.table({"raw": raw, "value": pa.array(value, out_type)}))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+    con.unregister(f"{name}_arrow")
+
+
+def lacks_id_sql(column: str) -> str:
+    """Return SQL true where an id is missing: null, empty or only white space (str.strip's)."""
+    return rf"({column} IS NULL OR regexp_matches({column}, '^[\s\p{{Z}}\x1c-\x1f\x85]*$'))"
+
+
+def refuse_repeated_ids(con: Any, relation: str, table: str = "Account") -> None:
+    """Stop, as dialflow does, when an Id is held by more than one row."""
+    repeated = con.execute(
+        f"SELECT Id, count(*) AS n FROM {relation} GROUP BY Id HAVING n > 1 "
+        "ORDER BY n DESC, Id LIMIT 1"
+    ).fetchone()
+    if repeated:
+        raise SystemExit(f"{table}: Id {repeated[0]!r} is held by {repeated[1]} rows")
+
+
+def _register_guard(con: Any) -> None:
+    from dialflow.sinks.csv import _guard_cell
+
+    con.create_function("dialflow_guard", _guard_cell, ["VARCHAR"], "VARCHAR")
+
+
+def guarded(column: str) -> str:
+    """Return SQL for a text column as dialflow's CSV writer writes it.
+
+    Control characters become a space (SQL); a cell the guard's RE2 test marks as risky goes
+    through dialflow's own guard function (few rows: a stored phone like `+1 415-...`, junk).
+    """
+    from dialflow.sinks.csv import _CONTROL, _RISKY
+
+    clean = f"regexp_replace({column}, {quote(_CONTROL)}, ' ', 'g')"
+    return (
+        f"CASE WHEN regexp_matches({clean}, {quote(_RISKY)}) THEN dialflow_guard({clean}) "
+        f"ELSE {clean} END"
+    )
+
+
+def iso(column: str) -> str:
+    """Return SQL for a timestamp as dialflow writes it: ISO-8601 in UTC, seconds, `Z`."""
+    return f"strftime({column}::TIMESTAMP, '{ISO}')"
+
+
+def copy_csv(con: Any, select: str, path: Path) -> int:
+    """Write a query's rows as CSV (header, `\\n`, minimal quoting); return the rows written."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE csv_out AS {select}")
+    con.execute(f"COPY csv_out TO {quote(str(path))} (HEADER, DELIMITER ',')")
+    return int(con.execute("SELECT count(*) FROM csv_out").fetchone()[0])
+
+
+def assert_identical(mine: Path, theirs: Path, who: str = "same-logic DuckDB") -> str:
+    """Return a one-line "identical" note, or raise OutputMismatch naming the first difference."""
+    a, b = mine.read_bytes(), theirs.read_bytes()
+    if a == b:
+        rows = a.count(b"\n") - 1
+        return f"yes, byte-identical ({rows:,} rows, {theirs.name})"
+    left, right = a.splitlines(), b.splitlines()
+    line = next(
+        (i for i, (x, y) in enumerate(zip(left, right, strict=False)) if x != y),
+        min(len(left), len(right)),
+    )
+
+    def show(rows: list[bytes]) -> bytes:
+        return rows[line][:200] if line < len(rows) else b"<end of file>"
+
+    raise OutputMismatch(
+        f"{who} differs from dialflow's {theirs.name} ({len(left) - 1:,} vs {len(right) - 1:,} "
+        f"rows) first at line {line + 1}: {show(left)!r} vs {show(right)!r} ({mine} vs {theirs})"
+    )
+
+
+def load_settings(config: Path):  # noqa: ANN201 - dialflow.config.Settings
+    """Return the settings dialflow resolves from the same config file."""
+    from dialflow.config import load_settings as load
+
+    return load(config)
+
+
+# ---------------------------------------------------------------------------------------------
+# dedupe, exact method
+# ---------------------------------------------------------------------------------------------
+
+
+def dedupe(data: Path, config: Path, out_file: Path) -> dict[str, Any]:
+    """Write `dedupe_flagged.csv`'s bytes to out_file (exact method); return its counts."""
+    from dialflow.jobs.dedupe import DedupeParams, normalize_names
+
+    params = DedupeParams.from_settings(load_settings(config))
+    if params.method != "exact":
+        raise SystemExit("the same-logic dedupe is the exact method: set dedupe.method: exact")
+    start = time.perf_counter()
+    con = connect()
+    kinds = {kind: rank for rank, kind in enumerate(params.match_keys)}
+    phone = f'"{params.phone_field}"' if "phone" in kinds else "NULL::VARCHAR"
+    named = "name_postal" in kinds
+    con.execute(
+        f"""CREATE TEMP TABLE acc AS
+        SELECT Id, CreatedDate, LastModifiedDate, {phone} AS raw_phone,
+               {"Name, BillingPostalCode" if named else "NULL AS Name, NULL AS BillingPostalCode"}
+        FROM {parquet(data, "Account")} WHERE NOT {lacks_id_sql("Id")}"""
+    )
+    refuse_repeated_ids(con, "acc")
+    keys = []
+    if "phone" in kinds:
+        phone_table(con, "phones", "SELECT raw_phone FROM acc", params.region)
+        keys.append(
+            "SELECT a.Id, 'phone' AS MatchKey, 'phone:' || p.e164 AS KeyValue "
+            "FROM acc a JOIN phones p ON a.raw_phone = p.raw WHERE p.e164 IS NOT NULL"
+        )
+    if named:
+        # ASCII names in SQL (lower() is casefold there, and RE2's classes are pyarrow's);
+        # the rest, few, through dialflow's own function once per distinct name.
+        value_table(
+            con,
+            "unicode_names",
+            "SELECT Name FROM acc WHERE NOT regexp_matches(Name, '^[\\x00-\\x7f]*$')",
+            lambda names: normalize_names(names, params.legal_suffixes),
+            pa.string(),
+        )
+        alternatives = "|".join(
+            sorted({s for s in params.legal_suffixes if s}, key=len, reverse=True)
+        )
+        ascii_name = (
+            r"regexp_replace(trim(regexp_replace(regexp_replace(lower(a.Name), "
+            r"'[\p{P}\p{S}]+', '', 'g'), '[\s\p{Z}]+', ' ', 'g')), "
+            + quote(f"(?: (?:{alternatives}))+$" if alternatives else "$^")
+            + ", '')"
+        )
+        postal = (
+            f"left(regexp_replace(a.BillingPostalCode, '[^0-9]', '', 'g'), {params.postal_digits})"
+        )
+        con.execute(
+            f"""CREATE TEMP TABLE names AS
+            SELECT a.Id, nullif(coalesce(u.value, {ascii_name}), '') AS name, {postal} AS postal
+            FROM acc a LEFT JOIN unicode_names u ON a.Name = u.raw"""
+        )
+        keys.append(
+            "SELECT Id, 'name_postal', 'name_postal:' || name || '|' || postal FROM names "
+            f"WHERE name IS NOT NULL AND length(postal) = {params.postal_digits}"
+        )
+    # Only values held by two or more records link anything: the member rows.
+    con.execute(
+        f"""CREATE TEMP TABLE members AS
+        WITH k AS ({" UNION ALL ".join(keys)})
+        SELECT Id, MatchKey, KeyValue FROM k
+        WHERE KeyValue IN (SELECT KeyValue FROM k GROUP BY KeyValue HAVING count(*) > 1)"""
+    )
+    clusters_by_min_label(con)
+    rank = "CASE MatchKey " + " ".join(f"WHEN '{k}' THEN {r}" for k, r in kinds.items()) + " END"
+    select = f"""
+        WITH rec AS (
+            SELECT l.Id, l.label, a.LastModifiedDate, a.CreatedDate,
+                   count(*) OVER (PARTITION BY l.label) AS ClusterSize
+            FROM labels l JOIN acc a USING (Id)
+        ), ranked AS (
+            SELECT *, row_number() OVER (
+                PARTITION BY label ORDER BY LastModifiedDate DESC NULLS LAST,
+                CreatedDate DESC NULLS LAST, Id DESC) AS pos
+            FROM rec
+        ), keysets AS (
+            SELECT Id, string_agg(MatchKey, ';' ORDER BY r) AS MatchKeys
+            FROM (SELECT DISTINCT Id, MatchKey, {rank} AS r FROM members) GROUP BY Id
+        )
+        SELECT {guarded("m.Id")} AS Id, {guarded("s.Id")} AS SurvivorId, m.ClusterSize,
+               {guarded("k.MatchKeys")} AS MatchKeys, {iso("m.LastModifiedDate")} AS
+               LastModifiedDate, {iso("s.LastModifiedDate")} AS SurvivorLastModifiedDate
+        FROM ranked m JOIN ranked s ON s.label = m.label AND s.pos = 1
+        JOIN keysets k ON k.Id = m.Id
+        WHERE m.pos > 1
+        ORDER BY m.Id"""
+    rows = copy_csv(con, select, out_file)
+    return {"rows": rows, "seconds_sql": round(time.perf_counter() - start, 3)}
+
+
+def clusters_by_min_label(con: Any) -> int:
+    """Create table labels (Id, label): each member's connected component, as its smallest Id.
+
+    Label propagation over the member rows: each key value takes the smallest label of its
+    holders and passes it back, until no label changes; the rounds grow with the longest
+    chain of keys (a handful), each round a pair of grouped joins.
+    """
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE labels AS SELECT DISTINCT Id, Id AS label FROM members"
+    )
+    rounds = 0
+    while True:
+        rounds += 1
+        con.execute(
+            """CREATE OR REPLACE TEMP TABLE next_labels AS
+            WITH by_value AS (
+                SELECT m.KeyValue, min(l.label) AS label
+                FROM members m JOIN labels l USING (Id) GROUP BY m.KeyValue
+            )
+            SELECT m.Id, min(v.label) AS label
+            FROM members m JOIN by_value v USING (KeyValue) GROUP BY m.Id"""
+        )
+        changed = con.execute(
+            "SELECT count(*) FROM next_labels n JOIN labels l USING (Id) WHERE n.label < l.label"
+        ).fetchone()[0]
+        con.execute("CREATE OR REPLACE TEMP TABLE labels AS SELECT * FROM next_labels")
+        if not changed:
+            return rounds
+
+
+# ---------------------------------------------------------------------------------------------
+# autoflush
+# ---------------------------------------------------------------------------------------------
+
+
+def autoflush(
+    data: Path, config: Path, out_file: Path, as_of: pd.Timestamp, since: pd.Timestamp | None
+) -> dict[str, Any]:
+    """Write `autoflush_cleanup.csv`'s bytes to out_file and `dnc_numbers.csv`'s beside it
+    (`dnc_file(out_file)`); return their counts."""
+    from dialflow.jobs.autoflush import SIGNALS, AutoflushParams
+    from dialflow.jobs.dispositions import categorise
+
+    params = AutoflushParams.from_settings(load_settings(config), as_of, since)
+    start = time.perf_counter()
+    con = connect()
+    con.execute(
+        f"""CREATE TEMP TABLE calls AS
+        SELECT AccountId, Dialed_Number__c, CallDisposition, CreatedDate
+        FROM {parquet(data, "Task")}"""
+    )
+    # Dispositions are few: looked up once each with dialflow's own trimming and casefolding.
+    value_table(
+        con,
+        "categories",
+        "SELECT CallDisposition FROM calls",
+        lambda raw: categorise(raw, params.categories),
+        pa.string(),
+    )
+    window = f"c.CreatedDate <= {quote(as_of.isoformat())}::TIMESTAMPTZ"
+    if params.since is not None:
+        window += f" AND c.CreatedDate > {quote(params.since.isoformat())}::TIMESTAMPTZ"
+    signals = ", ".join(quote(s) for s in SIGNALS)
+    con.execute(
+        f"""CREATE TEMP TABLE signal_calls AS
+        SELECT c.AccountId, c.Dialed_Number__c AS raw, k.value AS Category, c.CreatedDate
+        FROM calls c JOIN categories k ON c.CallDisposition = k.raw
+        WHERE {window} AND k.value IN ({signals}) AND NOT {lacks_id_sql("c.AccountId")}"""
+    )
+    phone_table(con, "dialed", "SELECT raw FROM signal_calls", params.region)
+    con.execute(
+        """CREATE TEMP TABLE stats AS
+        SELECT s.AccountId, p.e164 AS PhoneE164, s.Category, count(*) AS Calls,
+               min(s.CreatedDate) AS FirstCall, max(s.CreatedDate) AS LastCall
+        FROM signal_calls s JOIN dialed p ON s.raw = p.raw
+        WHERE p.e164 IS NOT NULL GROUP BY ALL"""
+    )
+    span_us = round(params.time_span_minimum_days * 86_400 * 1_000_000)
+
+    def verdict(category: str, keys: list[str], threshold: int) -> str:
+        by = ", ".join(keys)
+        join = " AND ".join(f"c.{k} = b.{k}" for k in keys)
+        later = (
+            f"AND NOT coalesce((SELECT max(c.LastCall) FROM stats c WHERE c.Category = "
+            f"'contact' AND {join}) > b.LastBadCall, false)"
+            if params.reset_on_later_contact
+            else ""
+        )
+        return f"""
+            SELECT * FROM (
+                SELECT {by}, sum(Calls)::BIGINT AS BadCallCount, min(FirstCall) AS FirstBadCall,
+                       max(LastCall) AS LastBadCall
+                FROM stats WHERE Category = '{category}' GROUP BY {by}
+            ) b
+            WHERE BadCallCount >= {threshold}
+              AND epoch_us(LastBadCall) - epoch_us(FirstBadCall) >= {span_us} {later}"""
+
+    con.execute(
+        "CREATE TEMP TABLE disconnected AS "
+        + verdict("disconnected", ["PhoneE164"], params.disconnected_threshold)
+    )
+    con.execute(
+        "CREATE TEMP TABLE wrong AS "
+        + verdict("wrong_number", ["PhoneE164", "AccountId"], params.wrong_number_threshold)
+    )
+    fields = params.phone_fields
+    stored = " UNION ALL ".join(
+        f"SELECT Id AS AccountId, {rank} AS field_rank, '{field}' AS Field, \"{field}\" AS Phone "
+        f'FROM acc WHERE "{field}" IS NOT NULL'
+        for rank, field in enumerate(fields)
+    )
+    columns = ", ".join(f'"{field}"' for field in fields)
+    con.execute(
+        f"""CREATE TEMP TABLE acc AS SELECT Id, {columns} FROM {parquet(data, "Account")}
+        WHERE NOT {lacks_id_sql("Id")}"""
+    )
+    refuse_repeated_ids(con, "acc")
+    con.execute(f"CREATE TEMP TABLE stored AS {stored}")
+    phone_table(con, "account_phones", "SELECT Phone FROM stored", params.region)
+    select = f"""
+        WITH phones AS (
+            SELECT s.*, p.e164 AS PhoneE164 FROM stored s JOIN account_phones p ON s.Phone = p.raw
+            WHERE p.e164 IS NOT NULL
+        ), matched AS (
+            SELECT p.*, 'disconnected' AS Reason, 0 AS reason_rank, d.BadCallCount,
+                   d.FirstBadCall, d.LastBadCall
+            FROM phones p JOIN disconnected d USING (PhoneE164)
+            UNION ALL
+            SELECT p.*, 'wrong_number', 1, w.BadCallCount, w.FirstBadCall, w.LastBadCall
+            FROM phones p JOIN wrong w USING (PhoneE164, AccountId)
+        )
+        SELECT {guarded("AccountId")} AS AccountId, {guarded("Field")} AS Field,
+               {guarded("Phone")} AS Phone, {guarded("PhoneE164")} AS PhoneE164,
+               {guarded("Reason")} AS Reason, BadCallCount,
+               {iso("FirstBadCall")} AS FirstBadCall, {iso("LastBadCall")} AS LastBadCall
+        FROM matched
+        QUALIFY row_number() OVER (PARTITION BY AccountId, field_rank ORDER BY reason_rank) = 1
+        ORDER BY matched.AccountId, field_rank"""
+    rows = copy_csv(con, select, out_file)
+    numbers = copy_csv(
+        con,
+        f"SELECT {guarded('PhoneE164')} AS PhoneE164 FROM "
+        "(SELECT DISTINCT PhoneE164 FROM disconnected) ORDER BY 1",
+        dnc_file(out_file),
+    )
+    return {
+        "rows": rows,
+        "dnc_numbers": numbers,
+        "seconds_sql": round(time.perf_counter() - start, 3),
+    }
+
+
+def dnc_file(out_file: Path) -> Path:
+    """Return where the same-logic autoflush writes its `dnc_numbers.csv`."""
+    return out_file.with_name(f"{out_file.stem}-dnc_numbers.csv")
