@@ -123,7 +123,8 @@ def guarded(column: str) -> str:
     """
     from dialflow.sinks.csv import _CONTROL, _RISKY
 
-    clean = f"regexp_replace({column}, {quote(_CONTROL)}, ' ', 'g')"
+    # nullif: DuckDB quotes an empty string (`""`) where pandas writes nothing.
+    clean = f"nullif(regexp_replace({column}, {quote(_CONTROL)}, ' ', 'g'), '')"
     return (
         f"CASE WHEN regexp_matches({clean}, {quote(_RISKY)}) THEN dialflow_guard({clean}) "
         f"ELSE {clean} END"
@@ -421,3 +422,160 @@ def autoflush(
 def dnc_file(out_file: Path) -> Path:
     """Return where the same-logic autoflush writes its `dnc_numbers.csv`."""
     return out_file.with_name(f"{out_file.stem}-dnc_numbers.csv")
+
+
+# ---------------------------------------------------------------------------------------------
+# infoflow
+# ---------------------------------------------------------------------------------------------
+
+
+def previous_cleanup(con: Any, cleanup_csv: Path | None) -> None:
+    """Create table cleanup (AccountId, Field, PhoneE164): the latest autoflush run's rows, as
+    dialflow reads them back (text, empty as null); empty when there is no such run."""
+    if cleanup_csv is None:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE cleanup (AccountId VARCHAR, Field VARCHAR, "
+            "PhoneE164 VARCHAR)"
+        )
+        return
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE cleanup AS SELECT AccountId, Field, PhoneE164
+        FROM read_csv({quote(str(cleanup_csv))}, header = true, all_varchar = true)"""
+    )
+
+
+def usable_phones(con: Any, fields: tuple[str, ...], region: str) -> None:
+    """Create table usable (AccountId, field_rank, Field, PhoneE164): every field of table acc
+    holding a valid number the previous autoflush run (table cleanup) has not cleared there."""
+    stored = " UNION ALL ".join(
+        f"SELECT Id AS AccountId, {rank} AS field_rank, '{field}' AS Field, \"{field}\" AS raw "
+        f'FROM acc WHERE "{field}" IS NOT NULL'
+        for rank, field in enumerate(fields)
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE stored AS {stored}")
+    phone_table(con, "stored_phones", "SELECT raw FROM stored", region)
+    con.execute(
+        """CREATE OR REPLACE TEMP TABLE usable AS
+        SELECT s.AccountId, s.field_rank, s.Field, p.e164 AS PhoneE164
+        FROM stored s JOIN stored_phones p ON s.raw = p.raw
+        WHERE p.e164 IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM cleanup c WHERE c.AccountId = s.AccountId
+                          AND c.Field = s.Field AND c.PhoneE164 = p.e164)"""
+    )
+
+
+def infoflow(
+    data: Path, config: Path, out_file: Path, as_of: pd.Timestamp, cleanup_csv: Path | None
+) -> dict[str, Any]:
+    """Write `research_requests.csv`'s bytes to out_file; return its counts.
+
+    `cleanup_csv` is the latest autoflush run's `autoflush_cleanup.csv` (None: no run). The
+    request log is taken to be empty: the benchmark's and the test's output folders hold no
+    earlier infoflow run.
+    """
+    from dialflow.config import INFOFLOW_SIGNALS
+    from dialflow.jobs.dispositions import categorise
+    from dialflow.jobs.infoflow import InfoflowParams, account_columns
+
+    params = InfoflowParams.from_settings(load_settings(config), as_of)
+    start = time.perf_counter()
+    con = connect()
+    columns = ", ".join(f'"{c}"' for c in account_columns(params))
+    con.execute(
+        f"""CREATE TEMP TABLE acc AS SELECT {columns} FROM {parquet(data, "Account")}
+        WHERE NOT {lacks_id_sql("Id")}"""
+    )
+    refuse_repeated_ids(con, "acc")
+    previous_cleanup(con, cleanup_csv)
+    usable_phones(con, params.phone_fields, params.region)
+
+    def before(days: float) -> str:
+        """The instant `days` x 24 h before --as-of, as a SQL literal."""
+        return quote((as_of - pd.Timedelta(days=days)).isoformat()) + "::TIMESTAMPTZ"
+
+    con.execute(
+        f"""CREATE TEMP TABLE eligible AS
+        SELECT a.Id AS AccountId, a.Name AS AccountName, a.BillingStreet, a.BillingCity,
+               a.BillingState, a.BillingPostalCode, a.CreatedDate, a.LastModifiedDate,
+               u.Name AS OwnerName, u.Email AS OwnerEmail
+        FROM acc a JOIN {parquet(data, "User")} u
+            ON u.Id = a.OwnerId AND coalesce(u.IsActive, false)
+        WHERE a.Id NOT IN (SELECT AccountId FROM usable)
+          AND a.Id NOT IN (
+              SELECT Account__c FROM {parquet(data, "Research_Request__c")}
+              WHERE CreatedDate > {before(params.research_frequency_days)}
+                AND Account__c IS NOT NULL)"""
+    )
+    con.execute(
+        f"""CREATE TEMP TABLE calls AS SELECT AccountId, CallDisposition, CreatedDate
+        FROM {parquet(data, "Task")} WHERE AccountId IN (SELECT AccountId FROM eligible)"""
+    )
+    value_table(
+        con,
+        "categories",
+        "SELECT CallDisposition FROM calls",
+        lambda raw: categorise(raw, params.categories),
+        pa.string(),
+    )
+    weights = params.weights
+    fired = {
+        "address_changed": f"coalesce(h.CreatedDate > {before(params.address_change_days)}, "
+        "false)::INT",
+        "reached_before": "(coalesce(f.ContactCalls, 0) > 0)::INT",
+        "numbers_flushed": f"least(coalesce(n.flushed, 0), {params.numbers_flushed_cap})",
+        "new_account": f"coalesce(e.CreatedDate > {before(params.new_account_days)}, false)::INT",
+    }
+    # Added in the signals' order, as pandas sums a row: the same float result.
+    priority = " + ".join(
+        f"s.{signal}::DOUBLE * {float(weights[signal])!r}" for signal in INFOFLOW_SIGNALS
+    )
+    labels = ", ".join(
+        f"CASE WHEN s.{signal} > 0 THEN '{signal}'"
+        + (f" || '=' || s.{signal}" if signal == "numbers_flushed" else "")
+        + " END"
+        for signal in INFOFLOW_SIGNALS
+    )
+    newer = (
+        "(coalesce(s.AddressDate > s.LastModifiedDate, false) OR "
+        "(s.LastModifiedDate IS NULL AND s.AddressDate IS NOT NULL))"
+    )
+
+    def best(history: str, billing: str) -> str:
+        return guarded(f"CASE WHEN {newer} THEN s.{history} ELSE s.{billing} END")
+
+    select = f"""
+        WITH facts AS (
+            SELECT c.AccountId, max(c.CreatedDate) AS LastCallDate,
+                   count(*) FILTER (WHERE k.value = 'contact'
+                       AND c.CreatedDate > {before(params.contact_lookback_days)}) AS ContactCalls
+            FROM calls c LEFT JOIN categories k ON c.CallDisposition = k.raw
+            GROUP BY c.AccountId
+        ), history AS (
+            SELECT * FROM {parquet(data, "Address_History__c")}
+            WHERE Account__c IN (SELECT AccountId FROM eligible)
+            QUALIFY row_number() OVER (PARTITION BY Account__c
+                ORDER BY CreatedDate DESC NULLS LAST, Id DESC NULLS LAST) = 1
+        ), flushed AS (
+            SELECT AccountId, count(*) AS flushed FROM cleanup GROUP BY AccountId
+        ), signals AS (
+            SELECT e.*, f.LastCallDate, h.Street__c AS Street, h.City__c AS City,
+                   h.State__c AS State, h.PostalCode__c AS PostalCode,
+                   h.CreatedDate AS AddressDate,
+                   {", ".join(f"{sql} AS {signal}" for signal, sql in fired.items())}
+            FROM eligible e LEFT JOIN facts f USING (AccountId)
+            LEFT JOIN history h ON h.Account__c = e.AccountId
+            LEFT JOIN flushed n USING (AccountId)
+        )
+        SELECT {guarded("s.AccountId")} AS AccountId, {guarded("s.AccountName")} AS AccountName,
+               {guarded("s.OwnerName")} AS OwnerName, {guarded("s.OwnerEmail")} AS OwnerEmail,
+               {best("Street", "BillingStreet")} AS Street, {best("City", "BillingCity")} AS City,
+               {best("State", "BillingState")} AS State,
+               {best("PostalCode", "BillingPostalCode")} AS PostalCode,
+               round({priority}, 6) AS Priority,
+               {guarded(f"concat_ws(';', {labels})")} AS Signals,
+               {iso("s.LastCallDate")} AS LastCallDate
+        FROM signals s
+        ORDER BY round({priority}, 6) DESC, s.AccountId
+        LIMIT {params.max_requests}"""
+    rows = copy_csv(con, select, out_file)
+    return {"rows": rows, "seconds_sql": round(time.perf_counter() - start, 3)}
