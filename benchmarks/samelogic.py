@@ -579,3 +579,222 @@ def infoflow(
         LIMIT {params.max_requests}"""
     rows = copy_csv(con, select, out_file)
     return {"rows": rows, "seconds_sql": round(time.perf_counter() - start, 3)}
+
+
+# ---------------------------------------------------------------------------------------------
+# listiq
+# ---------------------------------------------------------------------------------------------
+
+
+def register_frame(con: Any, name: str, frame: pd.DataFrame) -> None:
+    """Create temp table `name` from a small pandas frame (reference tables, plans, windows)."""
+    con.register(f"{name}_frame", frame)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {name}_frame")
+    con.unregister(f"{name}_frame")
+
+
+def seeded_table(con: Any, name: str, ids_sql: str, seed: int, stream: int) -> None:
+    """Create table `name` (AccountId, ord): dialflow's `seeded_order` of each Id.
+
+    listiq samples and shuffles by a SipHash of (Id, seed) (pandas' hash_array), which SQL
+    does not have; like the phones, the same vectorised function is applied once per Id and
+    joined back, so the draw is reproduced exactly rather than approximated.
+    """
+    from dialflow.jobs.listiq import seeded_order
+
+    ids = con.sql(ids_sql).to_arrow_table().column(0).to_pandas()
+    order = seeded_order(ids, seed, stream) if len(ids) else []
+    register_frame(
+        con, name, pd.DataFrame({"AccountId": ids.astype(object), "ord": pd.array(order, "uint64")})
+    )
+
+
+def listiq(
+    data: Path,
+    config: Path,
+    out_file: Path,
+    as_of: pd.Timestamp,
+    call_date: Any,
+    flagged_csv: Path | None = None,
+    cleanup_csv: Path | None = None,
+) -> dict[str, Any]:
+    """Write `call_list_<date>.csv`'s bytes to out_file; return its counts.
+
+    `flagged_csv` and `cleanup_csv` are the latest dedupe and autoflush runs' outputs (None: no
+    run). Covered: the pool's statuses, the attempt caps, the internal DNC list
+    (Do_Not_Call__c accounts' numbers and an Internal_DNC table), one account per number, the
+    apportionment, the pick and the shuffle. Not covered, refused: an imported DNC registry
+    (bench_dnc.py times the scrub against DuckDB), the EBR exemption and dialer exports.
+    """
+    from dialflow.jobs.listiq import (
+        HISTORICAL,
+        RECENT,
+        SAMPLE,
+        SHUFFLE,
+        ListiqParams,
+        apportion,
+        calling_windows,
+        cap_windows,
+        closed_states,
+        split_buckets,
+        state_day_rules,
+    )
+    from dialflow.sources.dnc import registry_for_call_date
+    from dialflow.sources.reference import load_reference_tables
+
+    settings = load_settings(config)
+    params = ListiqParams.from_settings(settings, as_of, call_date)
+    registry = registry_for_call_date(
+        settings.dnc.path,
+        params.call_date,
+        required=settings.dnc.required,
+        allow_stale_until=settings.dnc.allow_stale_until,
+    )
+    if len(registry.numbers) or params.ebr is not None or set(params.exports) != {"csv"}:
+        raise SystemExit(
+            "the same-logic listiq covers no DNC registry, no EBR exemption and no dialer "
+            f"exports (registry: {registry.summary}, ebr: {params.ebr}, exports: "
+            f"{params.exports})"
+        )
+    start = time.perf_counter()
+    reference = load_reference_tables(None)  # --no-sql: the shipped copies
+    rules = reference.calling_rules
+    population = reference.census_population.set_index("state")["population"]
+    con = connect()
+    register_frame(con, "area_codes", reference.area_codes)
+    fields = params.phone_fields
+    columns = ", ".join(f'"{c}"' for c in ["Id", "Name", "CreatedDate", "Do_Not_Call__c", *fields])
+    con.execute(
+        f"""CREATE TEMP TABLE acc AS SELECT {columns} FROM {parquet(data, "Account")}
+        WHERE NOT {lacks_id_sql("Id")}"""
+    )
+    refuse_repeated_ids(con, "acc")
+    con.execute(
+        f"""CREATE TEMP TABLE calls AS SELECT AccountId, CreatedDate
+        FROM {parquet(data, "Task")} WHERE AccountId IS NOT NULL AND CreatedDate IS NOT NULL"""
+    )
+    previous_cleanup(con, cleanup_csv)
+    usable_phones(con, fields, params.region)
+    flagged = (
+        f"SELECT Id FROM read_csv({quote(str(flagged_csv))}, header = true, all_varchar = true)"
+        if flagged_csv is not None
+        else "SELECT NULL::VARCHAR AS Id WHERE false"
+    )
+
+    def instant(stamp: pd.Timestamp) -> str:
+        return quote(stamp.isoformat()) + "::TIMESTAMPTZ"
+
+    recent_since = instant(as_of - pd.Timedelta(hours=params.recent_window_hours))
+    contact_since = instant(as_of - pd.Timedelta(days=params.contact_days_threshold))
+    con.execute(
+        f"""CREATE TEMP TABLE status AS
+        WITH first_phone AS (
+            SELECT AccountId, arg_min(PhoneE164, field_rank) AS Phone,
+                   arg_min(Field, field_rank) AS PhoneField
+            FROM usable GROUP BY AccountId
+        )
+        SELECT a.Id AS AccountId, a.Name AS AccountName, f.Phone, f.PhoneField,
+               c.state AS State, c.time_zone AS TimeZone, a.CreatedDate,
+               CASE WHEN a.CreatedDate > {recent_since} THEN '{RECENT}' ELSE '{HISTORICAL}' END
+                   AS Bucket,
+               CASE WHEN coalesce(a.Do_Not_Call__c, false) THEN 'do_not_call'
+                    WHEN a.Id IN ({flagged}) THEN 'dedupe_flagged'
+                    WHEN f.Phone IS NULL THEN 'no_valid_phone'
+                    WHEN c.state IS NULL THEN 'unmapped_area_code'
+                    WHEN a.Id IN (SELECT AccountId FROM calls WHERE CreatedDate > {contact_since})
+                        THEN 'recently_called'
+                    ELSE 'callable' END AS Status
+        FROM acc a LEFT JOIN first_phone f ON f.AccountId = a.Id
+        LEFT JOIN area_codes c
+            ON starts_with(f.Phone, '+1') AND c.area_code = substr(f.Phone, 3, 3)"""
+    )
+    windows = cap_windows(reference.area_codes, params, rules)
+    if len(windows):
+        register_frame(con, "cap_windows", windows)
+        con.execute(
+            """UPDATE status SET Status = 'attempt_cap' WHERE AccountId IN (
+                SELECT s.AccountId FROM status s
+                JOIN cap_windows w ON w.TimeZone = s.TimeZone AND w.State = s.State
+                JOIN calls c ON c.AccountId = s.AccountId
+                    AND c.CreatedDate >= w.Since AND c.CreatedDate < w.Until
+                WHERE s.Status = 'callable'
+                GROUP BY s.AccountId HAVING count(*) >= max(w.Cap))"""
+        )
+    # The internal DNC list: every valid +1 number of a Do_Not_Call__c account, and the
+    # Internal_DNC table's when the source has one.
+    internal = [
+        f'SELECT "{field}" AS raw FROM acc WHERE coalesce(Do_Not_Call__c, false)'
+        for field in fields
+    ]
+    if (data / "Internal_DNC").is_dir():
+        internal.append(f"SELECT Phone FROM {parquet(data, 'Internal_DNC')}")
+    con.execute(f"CREATE TEMP TABLE internal_raw AS {' UNION ALL '.join(internal)}")
+    phone_table(con, "internal_phones", "SELECT raw FROM internal_raw", params.region)
+    con.execute(
+        r"""UPDATE status SET Status = 'internal_dnc'
+        WHERE Status = 'callable' AND Phone IN (
+            SELECT p.e164 FROM internal_raw r JOIN internal_phones p ON r.raw = p.raw
+            WHERE regexp_full_match(p.e164, '\+1[2-9][0-9]{9}'))"""
+    )
+    con.execute(
+        """UPDATE status SET Status = 'shared_number' WHERE AccountId IN (
+            SELECT AccountId FROM status WHERE Status = 'callable'
+            QUALIFY row_number() OVER (PARTITION BY Phone
+                ORDER BY CreatedDate DESC NULLS LAST, AccountId DESC) > 1)"""
+    )
+    con.execute("CREATE TEMP TABLE pool AS SELECT * FROM status WHERE Status = 'callable'")
+    # The plan is per state (51 rows): dialflow's own apportionment and bucket split on the
+    # pool's counts, so that only the per-record work is compared.
+    available = (
+        con.sql("SELECT State, Bucket, count(*) AS n FROM pool GROUP BY ALL")
+        .df()
+        .pivot(index="State", columns="Bucket", values="n")
+        .reindex(index=population.index, columns=[RECENT, HISTORICAL], fill_value=0)
+        .fillna(0)
+        .astype("int64")
+    )
+    closed = closed_states(
+        state_day_rules(population.index, params.call_date, params.hours, params.state_hours, rules)
+    )
+    open_available = available.sum(axis=1).where(~available.index.isin(list(closed)), 0)
+    plan = apportion(population, open_available, params.target_total_records)
+    takes = pd.DataFrame(
+        [
+            (state, *split_buckets(int(granted), int(available.at[state, RECENT]),
+                                   int(available.at[state, HISTORICAL]), params.recent_share))
+            for state, granted in plan["granted"].items()  # one per state
+        ],
+        columns=["State", "take_recent", "take_older"],
+    )  # fmt: skip
+    register_frame(con, "takes", takes)
+    seeded_table(
+        con, "sample_order", f"SELECT AccountId FROM pool WHERE Bucket = '{HISTORICAL}'",
+        params.seed, SAMPLE,
+    )  # fmt: skip
+    con.execute(
+        f"""CREATE TEMP TABLE chosen AS
+        SELECT p.* FROM pool p JOIN takes t USING (State)
+        WHERE p.Bucket = '{RECENT}'
+        QUALIFY row_number() OVER (PARTITION BY p.State
+            ORDER BY p.CreatedDate DESC, p.AccountId DESC) <= t.take_recent
+        UNION ALL
+        SELECT p.* FROM pool p JOIN takes t USING (State) JOIN sample_order o USING (AccountId)
+        WHERE p.Bucket = '{HISTORICAL}'
+        QUALIFY row_number() OVER (PARTITION BY p.State ORDER BY o.ord, p.AccountId)
+            <= t.take_older"""
+    )
+    seeded_table(con, "shuffle_order", "SELECT AccountId FROM chosen", params.seed, SHUFFLE)
+    places = con.sql("SELECT DISTINCT TimeZone, State FROM chosen").df()
+    windows = calling_windows(places, params.call_date, params.hours, params.state_hours, rules)
+    register_frame(con, "windows", windows[["TimeZone", "State", "WindowStartLocal",
+                                            "WindowEndLocal"]].astype("string"))  # fmt: skip
+    text = ["AccountId", "AccountName", "Phone", "PhoneField", "State", "TimeZone"]
+    select = f"""
+        SELECT {", ".join(f"{guarded(f'c.{column}')} AS {column}" for column in text)},
+               {guarded("w.WindowStartLocal")} AS WindowStartLocal,
+               {guarded("w.WindowEndLocal")} AS WindowEndLocal, {guarded("c.Bucket")} AS Bucket
+        FROM chosen c JOIN shuffle_order o USING (AccountId)
+        LEFT JOIN windows w ON w.TimeZone = c.TimeZone AND w.State = c.State
+        ORDER BY o.ord, c.AccountId"""
+    rows = copy_csv(con, select, out_file)
+    return {"rows": rows, "seconds_sql": round(time.perf_counter() - start, 3)}
