@@ -95,8 +95,9 @@ def value_table(con: Any, name: str, raw_sql: str, function: Any, out_type: Any)
 
 
 def lacks_id_sql(column: str) -> str:
-    """Return SQL true where an id is missing: null, empty or only white space (str.strip's)."""
-    return rf"({column} IS NULL OR regexp_matches({column}, '^[\s\p{{Z}}\x1c-\x1f\x85]*$'))"
+    """Return SQL true where an id is missing: null, empty or only white space (str.strip's:
+    RE2's `\\s` lacks the vertical tab and the separators Python also strips)."""
+    return rf"({column} IS NULL OR regexp_matches({column}, '^[\s\x0b\p{{Z}}\x1c-\x1f\x85]*$'))"
 
 
 def refuse_repeated_ids(con: Any, relation: str, table: str = "Account") -> None:
