@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (  # noqa: E402 - the harness puts the repo on sys.path first
     AS_OF,
     MB,
+    SAMELOGIC,
+    SAMELOGIC_COVERS,
     MethodRuns,
     baseline_memory_cell,
     common_arguments,
@@ -44,6 +46,7 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     report_head,
     run_baseline,
     run_baseline_if_asked,
+    samelogic_lines,
     save_results,
     seed_e164,
     seed_steps_text,
@@ -55,9 +58,11 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     stopwatch,
     timed_baseline,
     timed_dialflow,
+    timed_samelogic,
     worst_worker,
     write_baseline_report,
 )
+from samelogic import dnc_file  # noqa: E402
 
 SCRIPT = Path(__file__).resolve()
 SECTION = "## autoflush"
@@ -77,13 +82,14 @@ SEED_CLAIM_SECONDS = 600.0  # the write-up: AutoFlush IQ, 1M+ call records, < 10
 SEED_SPEEDUP = 20
 SEED_CLAIM_BYTES = 2_000 * MB  # the write-up: < 2GB
 LARGE_TARGET_SECONDS = 600.0
-METHODS = ("dialflow", "pandas-seed", "duckdb")
+METHODS = ("dialflow", "pandas-seed", "duckdb", SAMELOGIC)
 COVERS = {
     "dialflow": "whole job: cluster start, read, normalise, count, shuffle, rules, match, CSV",
     "pandas-seed": "whole job in one pandas process: per-row phonenumbers, ThreadPoolExecutor "
     "over the 6 phone fields",
     "duckdb": "whole job in DuckDB SQL (2 threads), phones **approximated** in SQL (no "
     "phonenumbers)",
+    SAMELOGIC: SAMELOGIC_COVERS,
 }
 INTRO = (
     "`benchmarks/bench_autoflush.py` times `dialflow run autoflush` as a subprocess (cluster "
@@ -417,6 +423,11 @@ def baseline_main(kind: str, data: Path, out_file: Path, config: Path) -> None:
         cleanup, steps = pandas_seed(data, config)
         write_cleanup_csv(cleanup, out_file)
         write_baseline_report(out_file, kind, len(cleanup), start, steps=steps)
+    elif kind == "samelogic":
+        import samelogic
+
+        done = samelogic.autoflush(data, config, out_file, pd.Timestamp(AS_OF), None)
+        write_baseline_report(out_file, kind, done.pop("rows"), start, **done)
     elif kind == "duckdb":
         rows, sql_seconds = duckdb_cleanup(data, config, out_file)
         write_baseline_report(out_file, kind, rows, start, sql_seconds=round(sql_seconds, 3))
@@ -572,16 +583,17 @@ def render(
         f"partition(s) ({partitions['Task'][1] or '?'} after the optimiser fuses the "
         f"column-projected reads) and Account as {partitions['Account'][0] or '?'} "
         f"({partitions['Account'][1] or '?'}), for 2 workers. "
-        + repeats_text("dialflow, pandas, duckdb", args.repeat),
+        + repeats_text("dialflow, pandas, duckdb, same-logic DuckDB", args.repeat),
     )
     timeouts = {"dialflow": args.timeout, "pandas-seed": args.pandas_timeout,
-                "duckdb": args.timeout}  # fmt: skip
+                "duckdb": args.timeout, SAMELOGIC: args.timeout}  # fmt: skip
     lines += method_rows(methods, COVERS, checks, timeouts, describe_method) + inside_line(methods)
     if methods["duckdb"].ok_runs:
         sql = median(r["report"]["sql_seconds"] for r in methods["duckdb"].ok_runs)
         lines[-1] += f" DuckDB's SQL alone (the COPY statement, after connecting): {sql:.2f} s."
     if methods["pandas-seed"].ok_runs:
         lines[-1] += seed_steps_text(methods["pandas-seed"])
+    lines += samelogic_lines(methods)
     stages = [("autoflush", "read, normalise, count, shuffle, rules, match", 1), ("write", "", 2)]
     lines += [
         "",
@@ -604,7 +616,9 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size_arguments(parser, SEED_SIZE)
     parser.add_argument("--no-diagnose", action="store_true", help="skip the diagnostic run")
-    common_arguments(parser, pandas_timeout=1500, baselines=["pandas", "duckdb", "diagnose"])
+    common_arguments(
+        parser, pandas_timeout=1500, baselines=["pandas", "duckdb", "samelogic", "diagnose"]
+    )
     return parser.parse_args()
 
 
@@ -628,6 +642,7 @@ def main() -> None:
     wanted = {
         "pandas-seed": not (args.skip_baselines or args.no_pandas),
         "duckdb": not (args.skip_baselines or args.no_duckdb),
+        SAMELOGIC: not (args.skip_baselines or args.no_samelogic),
     }
     checks: dict[str, list[str]] = {}
     reference: pd.DataFrame | None = None
@@ -644,6 +659,13 @@ def main() -> None:
                 # dialflow must agree with itself across runs too (determinism).
                 same = compare_cleanup(mine, reference)
                 checks.setdefault("dialflow", []).append(f"{same} (between its own runs)")
+        timed_samelogic(
+            methods, checks, tag, wanted[SAMELOGIC], SCRIPT, data, config, work, args.timeout,
+            (lambda ours, theirs=Path(run["folder"]): [
+                (ours, theirs / "autoflush_cleanup.csv"),
+                (dnc_file(ours), theirs / "dnc_numbers.csv"),
+            ]) if run["ok"] else None,
+        )  # fmt: skip
         for name, kind, timeout in (
             ("pandas-seed", "pandas", args.pandas_timeout),
             ("duckdb", "duckdb", args.timeout),

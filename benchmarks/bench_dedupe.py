@@ -21,12 +21,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (  # noqa: E402 - the harness puts the repo on sys.path first
     DATA_DIR,
     MB,
+    SAMELOGIC,
+    SAMELOGIC_COVERS,
     MethodRuns,
     common_arguments,
     dask_partitions,
     describe_difference,
     dialflow_failures,
     ensure_data,
+    exact_config,
     inside_line,
     mb,
     median,
@@ -39,6 +42,7 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     repeats_text,
     report_head,
     run_baseline_if_asked,
+    samelogic_lines,
     save_results,
     seed_e164,
     sql_approx_e164,
@@ -46,6 +50,7 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     stage_split,
     timed_baseline,
     timed_dialflow,
+    timed_samelogic,
     worker_peaks_line,
     worst_worker,
     write_baseline_report,
@@ -214,13 +219,19 @@ def duckdb_keys(data: Path, config: Path, out_file: Path) -> int:
 def baseline_main(kind: str, data: Path, out_file: Path, config: Path) -> None:
     """Run one baseline in this process and write its output and a JSON self-report."""
     start = time.perf_counter()
+    extra = {}
     if kind == "pandas":
         flagged = pandas_seed(data, config)
         flagged.to_csv(out_file, index=False, lineterminator="\n")
         rows = len(flagged)
+    elif kind == "samelogic":
+        import samelogic
+
+        extra = samelogic.dedupe(data, config, out_file)
+        rows = extra.pop("rows")
     else:
         rows = duckdb_keys(data, config, out_file)
-    write_baseline_report(out_file, kind, rows, start)
+    write_baseline_report(out_file, kind, rows, start, **extra)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,6 +260,7 @@ COVERS = {
     "pandas-seed": "whole job in one pandas process (per-row phonenumbers)",
     "duckdb-keys": "**exact-key step only**, phones **approximated** in SQL (no "
     "phonenumbers), no clusters or survivors",
+    SAMELOGIC: SAMELOGIC_COVERS,
 }
 
 
@@ -262,7 +274,7 @@ def describe_method(name: str, runs: MethodRuns) -> tuple[str, str]:
         return memory, f"{runs.ok_runs[0]['summary']['counts']['flagged']:,} flagged"
     memory = f"process {mb(median(r['report']['peak_rss_bytes'] for r in runs.ok_runs))}"
     rows = runs.ok_runs[0]["report"]["rows"]
-    return memory, f"{rows:,} " + ("flagged" if name == "pandas-seed" else "member rows")
+    return memory, f"{rows:,} " + ("member rows" if name == "duckdb-keys" else "flagged")
 
 
 def render(
@@ -289,11 +301,12 @@ def render(
         f"duplicates). dialflow reads it as {partitions[0] or '?'} Dask partition(s), "
         f"{partitions[1] or '?'} after Dask's optimiser fuses the column-projected Parquet "
         f"reads: that many tasks per stage before the shuffle, for 2 workers. "
-        + repeats_text("dialflow, pandas, duckdb", args.repeat),
+        + repeats_text("dialflow, pandas, duckdb, same-logic DuckDB", args.repeat),
     )
     timeouts = {"dialflow": args.timeout, "pandas-seed": args.pandas_timeout,
-                "duckdb-keys": args.timeout}  # fmt: skip
+                "duckdb-keys": args.timeout, SAMELOGIC: args.timeout}  # fmt: skip
     lines += method_rows(methods, COVERS, checks, timeouts, describe_method) + inside_line(methods)
+    lines += samelogic_lines(methods)
     lines += ["", *render_dialflow_detail(args, dialflow), *render_targets(args, dialflow)]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -344,7 +357,7 @@ def parse_args() -> argparse.Namespace:
     """Parse the command line."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--accounts", type=int, default=400_000, help="accounts in the data set")
-    common_arguments(parser, pandas_timeout=1200, baselines=["pandas", "duckdb"])
+    common_arguments(parser, pandas_timeout=1200, baselines=["pandas", "duckdb", "samelogic"])
     return parser.parse_args()
 
 
@@ -356,14 +369,19 @@ def main() -> None:
 
     data = dedupe_data(args.accounts, args.wait)
     demo = read_demo(data)
-    work, config = prepare_work("dedupe", str(args.accounts), args.memory_limit)
+    work, _ = prepare_work("dedupe", str(args.accounts), args.memory_limit)
+    # The baselines do the exact method's rules; dedupe's default is probabilistic.
+    config = exact_config(work, args.memory_limit)
     params = load_params(config)
     partitions = dask_partitions(data, config, "Account", ACCOUNT_COLUMNS + [params.phone_field])
 
-    methods = {name: MethodRuns(name) for name in ("dialflow", "pandas-seed", "duckdb-keys")}
+    methods = {
+        name: MethodRuns(name) for name in ("dialflow", "pandas-seed", "duckdb-keys", SAMELOGIC)
+    }
     wanted = {
         "pandas-seed": not (args.skip_baselines or args.no_pandas),
         "duckdb-keys": not (args.skip_baselines or args.no_duckdb),
+        SAMELOGIC: not (args.skip_baselines or args.no_samelogic),
     }
     checks: dict[str, list[str]] = {}
     reference: set[tuple[str, str]] | None = None
@@ -383,6 +401,10 @@ def main() -> None:
         else:
             # A failed job is not retried at this size: report what happened instead.
             break
+        timed_samelogic(
+            methods, checks, tag, wanted[SAMELOGIC], SCRIPT, data, config, work, args.timeout,
+            lambda ours, theirs=Path(run["flagged_csv"]): [(ours, theirs)],
+        )  # fmt: skip
         for name, kind, timeout in (
             ("pandas-seed", "pandas", args.pandas_timeout),
             ("duckdb-keys", "duckdb", args.timeout),

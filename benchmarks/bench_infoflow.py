@@ -27,6 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (  # noqa: E402 - the harness puts the repo on sys.path first
     AS_OF,
     MB,
+    SAMELOGIC,
+    SAMELOGIC_COVERS,
     MethodRuns,
     baseline_memory_cell,
     common_arguments,
@@ -47,6 +49,7 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     report_head,
     run_baseline_if_asked,
     run_dialflow,
+    samelogic_lines,
     save_results,
     seed_e164,
     seed_steps_text,
@@ -56,6 +59,7 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     stopwatch,
     timed_baseline,
     timed_dialflow,
+    timed_samelogic,
     write_baseline_report,
 )
 
@@ -65,7 +69,7 @@ SEED_SIZE = (400_000, 1_000_000)
 SEED_CLAIM_SECONDS = 300.0  # the write-up: InfoFlow IQ, 400K+ accounts, < 5 minutes
 SEED_SPEEDUP = 20  # so the target is under 15 s
 TARGET_BYTES_400K = 1000 * MB  # the write-up: < 1GB
-METHODS = ("dialflow", "pandas-seed", "infoflow_frame")
+METHODS = ("dialflow", "pandas-seed", "infoflow_frame", SAMELOGIC)
 BASE = "autoflush-base"  # the work folder's untimed autoflush run, beside config.yaml
 CSV_NAME = "research_requests.csv"
 # What the lists are compared on, in list order (the brief's AccountId order, Priority, Signals),
@@ -80,6 +84,7 @@ COVERS = {
     "signals, top N",
     "infoflow_frame": "dialflow's pure pandas reference of the job in one process (vectorised "
     "phones)",
+    SAMELOGIC: SAMELOGIC_COVERS,
 }
 INTRO = (
     "`benchmarks/bench_infoflow.py` times `dialflow run infoflow` as a subprocess (cluster start "
@@ -299,6 +304,13 @@ def baseline_main(kind: str, data: Path, out_file: Path, config: Path) -> None:
         requests, steps = pandas_seed(data, config)
         requests.to_csv(out_file, index=False, lineterminator="\n")
         write_baseline_report(out_file, kind, len(requests), start, steps=steps)
+    elif kind == "samelogic":
+        import samelogic
+
+        base_run = autoflush_run(config.parent)
+        cleanup = base_run / "autoflush_cleanup.csv" if base_run is not None else None
+        done = samelogic.infoflow(data, config, out_file, pd.Timestamp(AS_OF), cleanup)
+        write_baseline_report(out_file, kind, done.pop("rows"), start, **done)
     else:
         requests, counts = reference(data, config)
         write_csv(requests, out_file)  # the job's own CSV writer, so the text compares as is
@@ -415,10 +427,11 @@ def render(
         f"phone. dialflow reads Account as {partitions['Account'][0] or '?'} Dask partition(s) "
         f"({partitions['Account'][1] or '?'} after the optimiser) and Task as "
         f"{partitions['Task'][0] or '?'} ({partitions['Task'][1] or '?'}), for 2 workers. "
-        f"{base_text} " + repeats_text("dialflow, pandas-seed, infoflow_frame", args.repeat),
+        f"{base_text} "
+        + repeats_text("dialflow, pandas-seed, infoflow_frame, same-logic DuckDB", args.repeat),
     )
     timeouts = {"dialflow": args.timeout, "pandas-seed": args.pandas_timeout,
-                "infoflow_frame": args.pandas_timeout}  # fmt: skip
+                "infoflow_frame": args.pandas_timeout, SAMELOGIC: args.timeout}  # fmt: skip
     lines += method_rows(methods, COVERS, checks, timeouts, describe_method) + inside_line(methods)
     if methods["pandas-seed"].ok_runs:
         lines[-1] += seed_steps_text(methods["pandas-seed"])
@@ -426,7 +439,7 @@ def render(
                1), ("write", "", 2)]  # fmt: skip
     detail = dialflow_detail(methods["dialflow"], "infoflow", work, args.timeout, stages,
                              counts_line)  # fmt: skip
-    lines += ["", *detail]
+    lines += samelogic_lines(methods) + ["", *detail]
     lines += render_targets(args, methods)
     return "\n".join(lines).rstrip() + "\n"
 
@@ -441,7 +454,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size_arguments(parser, SEED_SIZE)
     parser.add_argument("--no-reference", action="store_true", help="skip infoflow_frame")
-    common_arguments(parser, pandas_timeout=1200, baselines=["pandas", "reference"])
+    common_arguments(parser, pandas_timeout=1200, baselines=["pandas", "reference", "samelogic"])
     return parser.parse_args()
 
 
@@ -490,6 +503,7 @@ def main() -> None:
     wanted = {
         "pandas-seed": not (args.skip_baselines or args.no_pandas),
         "infoflow_frame": not (args.skip_baselines or args.no_reference),
+        SAMELOGIC: not (args.skip_baselines or args.no_samelogic),
     }
     checks: dict[str, list[str]] = {}
     first_list: Path | None = None
@@ -513,6 +527,11 @@ def main() -> None:
                 # dialflow must agree with itself across runs too (determinism).
                 said = compare_requests(mine, first_list)
                 checks.setdefault("dialflow", []).append(f"{said} (between its own runs)")
+        timed_samelogic(
+            methods, checks, tag, wanted[SAMELOGIC], SCRIPT, data, config, work, args.timeout,
+            (lambda ours, theirs=Path(run["folder"]) / CSV_NAME: [(ours, theirs)])
+            if run["ok"] else None,
+        )  # fmt: skip
         for name, kind in (("pandas-seed", "pandas"), ("infoflow_frame", "reference")):
             out_file = timed_baseline(
                 methods, name, kind, tag, wanted[name], SCRIPT, data, config, work,

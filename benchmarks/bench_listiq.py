@@ -26,6 +26,8 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     AS_OF,
     MB,
     REPO,
+    SAMELOGIC,
+    SAMELOGIC_COVERS,
     MethodRuns,
     baseline_memory_cell,
     common_arguments,
@@ -45,6 +47,7 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     repeats_text,
     report_head,
     run_baseline_if_asked,
+    samelogic_lines,
     save_results,
     seed_e164,
     seed_steps_text,
@@ -54,6 +57,7 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     stopwatch,
     timed_baseline,
     timed_dialflow,
+    timed_samelogic,
     write_baseline_report,
 )
 
@@ -64,7 +68,7 @@ SEED_SIZE = (400_000, 1_000_000)
 SEED_CLAIM_SECONDS = 180.0  # the write-up: List IQ, 400K+ records, < 3 minutes
 SEED_SPEEDUP = 20  # so the target is under 9 s
 TARGET_BYTES_400K = 800 * MB  # the write-up: < 800MB
-METHODS = ("dialflow", "pandas-seed", "listiq_frame")
+METHODS = ("dialflow", "pandas-seed", "listiq_frame", SAMELOGIC)
 # What the lists are compared on, in list order: who is called, on which number, and why there.
 # AccountName is carried along from the Id; the windows are dialflow's addition (the seed had none).
 COMPARED = ["AccountId", "Phone", "PhoneField", "State", "TimeZone", "Bucket"]
@@ -75,6 +79,7 @@ COVERS = {
     "sample (no calling windows)",
     "listiq_frame": "dialflow's pure pandas reference of the job in one process (vectorised "
     "phones, windows)",
+    SAMELOGIC: SAMELOGIC_COVERS,
 }
 INTRO = (
     "`benchmarks/bench_listiq.py` times `dialflow run listiq` as a subprocess (cluster start "
@@ -223,6 +228,14 @@ def baseline_main(kind: str, data: Path, out_file: Path, config: Path) -> None:
         call_list, steps = pandas_seed(data, config)
         call_list.to_csv(out_file, index=False, lineterminator="\n")
         write_baseline_report(out_file, kind, len(call_list), start, steps=steps)
+    elif kind == "samelogic":
+        import samelogic
+
+        # The benchmark's output folder holds no dedupe or autoflush run: nothing excluded.
+        done = samelogic.listiq(
+            data, config, out_file, pd.Timestamp(AS_OF), date.fromisoformat(CALL_DATE)
+        )
+        write_baseline_report(out_file, kind, done.pop("rows"), start, **done)
     else:
         call_list = reference(data, config)
         call_list.to_csv(out_file, index=False, lineterminator="\n")
@@ -300,14 +313,15 @@ def render(
         f"reads) and Task as {partitions['Task'][0] or '?'} ({partitions['Task'][1] or '?'}), "
         f"for 2 workers. Target 10,000 records (the default), `--call-date {CALL_DATE}` (seed "
         f"{CALL_DATE.replace('-', '')}). "
-        + repeats_text("dialflow, pandas-seed, listiq_frame", args.repeat),
+        + repeats_text("dialflow, pandas-seed, listiq_frame, same-logic DuckDB", args.repeat),
     )
     timeouts = {"dialflow": args.timeout, "pandas-seed": args.pandas_timeout,
-                "listiq_frame": args.pandas_timeout}  # fmt: skip
+                "listiq_frame": args.pandas_timeout, SAMELOGIC: args.timeout}  # fmt: skip
     lines += method_rows(methods, COVERS, checks, timeouts, describe_method) + inside_line(methods)
     if methods["pandas-seed"].ok_runs:
         lines[-1] += seed_steps_text(methods["pandas-seed"])
     stages = [("listiq", "read, phones, pool, shuffle, plan, pick, windows", 1), ("write", "", 2)]
+    lines += samelogic_lines(methods)
     lines += ["", *dialflow_detail(methods["dialflow"], "listiq", work, args.timeout, stages)]
     lines += render_targets(args, methods)
     return "\n".join(lines).rstrip() + "\n"
@@ -323,7 +337,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     size_arguments(parser, SEED_SIZE)
     parser.add_argument("--no-reference", action="store_true", help="skip listiq_frame")
-    common_arguments(parser, pandas_timeout=1200, baselines=["pandas", "reference"])
+    common_arguments(parser, pandas_timeout=1200, baselines=["pandas", "reference", "samelogic"])
     return parser.parse_args()
 
 
@@ -349,6 +363,7 @@ def main() -> None:
     wanted = {
         "pandas-seed": not (args.skip_baselines or args.no_pandas),
         "listiq_frame": not (args.skip_baselines or args.no_reference),
+        SAMELOGIC: not (args.skip_baselines or args.no_samelogic),
     }
     checks: dict[str, list[str]] = {}
     reference_list: pd.DataFrame | None = None
@@ -366,6 +381,11 @@ def main() -> None:
                 # dialflow must agree with itself across runs too (determinism).
                 said = compare_lists(mine, reference_list)
                 checks.setdefault("dialflow", []).append(f"{said} (between its own runs)")
+        timed_samelogic(
+            methods, checks, tag, wanted[SAMELOGIC], SCRIPT, data, config, work, args.timeout,
+            (lambda ours, theirs=Path(run["folder"]) / f"call_list_{CALL_DATE}.csv":
+             [(ours, theirs)]) if run["ok"] else None,
+        )  # fmt: skip
         for name, kind in (("pandas-seed", "pandas"), ("listiq_frame", "reference")):
             out_file = timed_baseline(
                 methods, name, kind, tag, wanted[name], SCRIPT, data, config, work,

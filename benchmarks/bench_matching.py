@@ -36,6 +36,7 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     baseline_peaks,
     dialflow_detail,
     dialflow_memory,
+    exact_config,
     failure_text,
     machine,
     mb,
@@ -52,7 +53,6 @@ from harness import (  # noqa: E402 - the harness puts the repo on sys.path firs
     save_results,
     stopwatch,
     write_baseline_report,
-    write_config,
 )
 
 SECTION = "## matching"
@@ -71,15 +71,6 @@ TARGET_10M_SECONDS = 15 * 60
 # ---------------------------------------------------------------------------------------------
 # Config
 # ---------------------------------------------------------------------------------------------
-
-
-def exact_config(work: Path, memory_limit: str) -> Path:
-    """Write the same generated config with `dedupe.method: exact` (the CLI has no override)."""
-    path = work / "config-exact.yaml"
-    write_config(path, memory_limit)
-    with open(path, "a", encoding="utf-8") as config:
-        config.write("dedupe:\n  method: exact\n")
-    return path
 
 
 # ---------------------------------------------------------------------------------------------

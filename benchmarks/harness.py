@@ -75,6 +75,15 @@ def read_demo(folder: Path) -> dict[str, Any]:
     return json.loads((folder / "_demo.json").read_text(encoding="utf-8"))
 
 
+def exact_config(work: Path, memory_limit: str) -> Path:
+    """Write the generated config with `dedupe.method: exact` (the CLI has no override)."""
+    path = work / "config-exact.yaml"
+    write_config(path, memory_limit)
+    with open(path, "a", encoding="utf-8") as config:
+        config.write("dedupe:\n  method: exact\n")
+    return path
+
+
 def write_config(path: Path, memory_limit: str) -> None:
     """Write the benchmark's config: 2 workers x 1 thread, any dashboard port, no SQL."""
     path.write_text(
@@ -627,6 +636,9 @@ def common_arguments(
     parser.add_argument("--skip-baselines", action="store_true", help="time dialflow only")
     parser.add_argument("--no-duckdb", action="store_true", help="skip the duckdb baseline")
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    parser.add_argument(
+        "--no-samelogic", action="store_true", help="skip the same-logic DuckDB baseline"
+    )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per dialflow run")
     parser.add_argument(
         "--pandas-timeout", type=float, default=pandas_timeout, help="seconds per run"
@@ -765,6 +777,66 @@ def timed_baseline(
     print(f"[{tag}] {name} {result['measured']['seconds']:.1f}s ok={result['ok']}",
           file=sys.stderr)  # fmt: skip
     return out_file if result["ok"] else None
+
+
+SAMELOGIC = "same-logic DuckDB"
+SAMELOGIC_COVERS = (
+    "the job's exact rules in one DuckDB process (2 threads; `benchmarks/samelogic.py`), "
+    "phones by dialflow's `normalize_e164` once per distinct value; its CSVs must be "
+    "byte-identical to dialflow's"
+)
+
+
+def timed_samelogic(
+    methods: dict[str, MethodRuns],
+    checks: dict[str, list[str]],
+    tag: str,
+    wanted: bool,
+    script: Path,
+    data: Path,
+    config: Path,
+    work: Path,
+    timeout: float,
+    outputs: Callable[[Path], list[tuple[Path, Path]]] | None,
+) -> None:
+    """Run the same-logic DuckDB baseline once (`--baseline samelogic`) and check its output.
+
+    Args:
+        outputs: given the baseline's output file, its (ours, dialflow's) file pairs; None when
+            dialflow's run failed (nothing to compare).
+
+    Raises:
+        samelogic.OutputMismatch: a file differs from dialflow's by one byte or more; the
+            timing means nothing then (the baseline would be doing other work).
+    """
+    from samelogic import assert_identical
+
+    out_file = timed_baseline(
+        methods, SAMELOGIC, "samelogic", tag, wanted, script, data, config, work, timeout
+    )
+    if out_file is None or outputs is None:
+        return
+    for ours, theirs in outputs(out_file):
+        checks.setdefault(SAMELOGIC, []).append(assert_identical(ours, theirs))
+
+
+def samelogic_lines(methods: dict[str, MethodRuns]) -> list[str]:
+    """Return dialflow against the same-logic baseline: time ratio and peak memory, medians."""
+    dialflow, same = methods["dialflow"], methods.get(SAMELOGIC)
+    if same is None or not (dialflow.ok_runs and same.ok_runs):
+        return []
+    mine, theirs = median(dialflow.seconds()), median(same.seconds())
+    workers, _, trees = dialflow_memory(dialflow)
+    # The poll, not ru_maxrss: a child starts with its parent's peak in ru_maxrss, and this
+    # script's process can be larger than DuckDB's.
+    duckdb = median(r["measured"]["tree_peak_bytes"] for r in same.ok_runs)
+    return [
+        "",
+        f"dialflow against the {SAMELOGIC} baseline (identical output, checked every run): "
+        f"**{mine / theirs:.2f}x** its time (medians {mine:.1f} s / {theirs:.1f} s); peak "
+        f"memory: dialflow's largest worker {mb(median(workers))}, whole tree "
+        f"{mb(median(trees))}; DuckDB's process {mb(duckdb)} (polled every {POLL_SECONDS} s).",
+    ]
 
 
 def methods_json(methods: dict[str, MethodRuns]) -> dict[str, Any]:
