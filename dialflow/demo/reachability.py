@@ -191,7 +191,7 @@ def draw_history(world: World, seed: int) -> pd.DataFrame:
     today = world.as_of.tz_convert("UTC").normalize().tz_localize(None)
     days_back = rng.integers(1, params.history_days + 1, row.size)
     day = today - pd.to_timedelta(days_back, unit="D")
-    sunday = (day.weekday == 6) & (rng.random(row.size) >= params.sunday_share)
+    sunday = (day.day_of_week == 6) & (rng.random(row.size) >= params.sunday_share)
     day = day + pd.to_timedelta(sunday.astype(np.int64), unit="D")
     dialer = np.asarray(params.dialer_hours) / np.sum(params.dialer_hours)
     hour = CALL_HOURS[rng.choice(CALL_HOURS.size, size=row.size, p=dialer)]
@@ -207,7 +207,7 @@ def draw_history(world: World, seed: int) -> pd.DataFrame:
     state = pd.Index(world.states).get_indexer(calls["State"])
     theta = world.theta.reindex(calls["AccountId"]).to_numpy()
     fields = calls["Field"].to_numpy(dtype=object)
-    p = world._p(theta, fields, state, hour[:, None], day.weekday.to_numpy())[:, 0]
+    p = world._p(theta, fields, state, hour[:, None], day.day_of_week.to_numpy())[:, 0]
     contact = rng.random(row.size) < p
     which = rng.integers(0, 4, row.size)
     task = pd.DataFrame(

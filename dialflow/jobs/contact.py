@@ -134,7 +134,7 @@ def local_hour_weekday(created: pd.Series, zones: pd.Series) -> tuple[np.ndarray
         mask = values == zone
         local = created[mask].dt.tz_convert(zone)
         hour[mask] = local.dt.hour.to_numpy()
-        weekday[mask] = local.dt.weekday.to_numpy()
+        weekday[mask] = local.dt.day_of_week.to_numpy()
     return hour, weekday
 
 
@@ -263,7 +263,8 @@ def prior_strength(contacts: Any, expected: Any, expected_sq: Any) -> float:
     k, e, q = (np.asarray(v, dtype=np.float64) for v in (contacts, expected, expected_sq))
     denominator = float(np.sum(e * e - q))
     numerator = float(np.sum((k - e) ** 2 - e + q))
-    if denominator <= 0 or numerator <= 0:
+    # E^2 - Q of one-call units is zero up to rounding: relative to E^2, not exactly.
+    if denominator <= 1e-9 * float(np.sum(e * e)) or numerator <= 0:
         return MAX_STRENGTH
     return float(min(denominator / numerator, MAX_STRENGTH))
 
