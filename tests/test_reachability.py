@@ -110,6 +110,10 @@ def test_the_truth_oracle_takes_each_account_at_its_best_field_and_hour():
     assert oracle[["AccountId", "Field"]].values.tolist() == [["B", OFFICE], ["A", MOBILE]]
     assert oracle["HourLocal"].tolist()[1] == 19
     assert oracle["Score"].tolist() == pytest.approx([0.95, 0.225])
+    # Offered only A's office line, it takes that at its best hour.
+    pool = pd.DataFrame({"AccountId": ["A"], "Field": [OFFICE]})
+    only = truth_oracle(_hand_world(), WEDNESDAY, n=2, pool=pool)
+    assert only[["AccountId", "Field", "HourLocal"]].values.tolist() == [["A", OFFICE, 10]]
 
 
 def test_a_seed_gives_the_same_world_and_history():

@@ -262,12 +262,25 @@ def _best_hours(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return CALL_HOURS[column], p[np.arange(len(p)), column]
 
 
+def _candidates(world: World, pool: pd.DataFrame | None) -> pd.DataFrame:
+    """The world's numbers that a list may hold: all, or the pool's (AccountId, Field) rows (a
+    fair comparison gives the oracles the rows listiq's pool offers the model)."""
+    if pool is None:
+        return world.numbers
+    return world.numbers.merge(pool[["AccountId", "Field"]].drop_duplicates(), how="inner")
+
+
 def truth_oracle(
-    world: World, call_date: date, n: int = 0, quotas: pd.Series | None = None
+    world: World,
+    call_date: date,
+    n: int = 0,
+    quotas: pd.Series | None = None,
+    pool: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The best list anyone could make: every number at its true best hour, the highest first
-    (`n` rows, or `quotas` rows per state). The ceiling no model can pass."""
-    numbers = world.numbers
+    (`n` rows, or `quotas` rows per state; one per account, from `pool` if given). The ceiling
+    no model can pass."""
+    numbers = _candidates(world, pool)
     hours, score = _best_hours(world.probability(numbers, CALL_HOURS, call_date.weekday()))
     scored = numbers.assign(HourLocal=hours, Score=score)
     return _top_per_state(scored, quotas, n)
@@ -279,7 +292,8 @@ def bayes_oracle(
     call_date: date,
     n: int = 0,
     quotas: pd.Series | None = None,
-    grid: int = 64,
+    pool: pd.DataFrame | None = None,
+    grid: int = 128,
 ) -> pd.DataFrame:
     """The best list from the history alone: knows the generating model (every multiplier and
     theta's Beta prior) but not theta; ranks by the posterior mean of P(contact) at each
@@ -309,7 +323,7 @@ def bayes_oracle(
     weight = np.exp(log_like - log_like.max(axis=1, keepdims=True))
     posterior = pd.Series((weight * points).sum(axis=1) / weight.sum(axis=1), index=account_index)
     # The posterior mean of p at an hour is E[min(cap, theta x m)]; below the cap, theta's mean x m.
-    numbers = world.numbers
+    numbers = _candidates(world, pool)
     state = pd.Index(world.states).get_indexer(numbers["State"])
     multiplier = world._p(
         np.ones(len(numbers)), numbers["Field"].to_numpy(dtype=object), state, CALL_HOURS,
