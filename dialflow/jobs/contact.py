@@ -22,16 +22,19 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..phones import normalize_e164
 from ..schema import STRING, TIMESTAMP, empty_frame
-from .dispositions import categorise
+from .dispositions import categorise, category_map
 from .params import JobParams
 from .rows import lacks_id
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 CONTACT = "contact"  # the dispositions category that reached a person (autoflush's)
 HOURS = np.arange(24)
@@ -75,6 +78,21 @@ RECENCY_META = empty_frame(
     }
 )
 ATTEMPTS_META = empty_frame({"PhoneE164": STRING, "Field": STRING, "AttemptsSinceContact": "int64"})
+FACTS_META = empty_frame(
+    {
+        "PhoneE164": STRING,
+        "Field": STRING,
+        "State": STRING,
+        "Calls": "int64",
+        "Contacts": "int64",
+        "Expected": "float64",
+        "Ratio": "float64",
+        "LastCall": TIMESTAMP,
+        "LastContact": TIMESTAMP,
+        "AttemptsSinceContact": "int64",
+        "DaysSinceLastAttempt": "float64",
+    }
+)
 EVIDENCE_META = empty_frame(
     {
         "PhoneE164": STRING,
@@ -97,9 +115,8 @@ class ContactParams(JobParams):
     as_of: pd.Timestamp
 
     @classmethod
-    def from_settings(cls, settings: Any, as_of: pd.Timestamp) -> ContactParams:
-        from .dispositions import category_map
-
+    def from_settings(cls, settings: Settings, as_of: pd.Timestamp) -> ContactParams:
+        """Contacts are autoflush's `contact` dispositions, as infoflow reads them."""
         return cls(
             phone_fields=settings.phones.fields,
             region=settings.phones.region,
@@ -552,3 +569,36 @@ def number_evidence(stats: pd.DataFrame, model: ContactModel) -> pd.DataFrame:
     ratio = shrunk_ratio(terms["Contacts"], terms["Expected"], strength)
     frame = terms.drop(columns="ExpectedSq").assign(Ratio=ratio)
     return frame[list(EVIDENCE_META.columns)].astype(EVIDENCE_META.dtypes.to_dict())
+
+
+@dataclass(frozen=True)
+class ContactResult:
+    model: ContactModel
+    facts: pd.DataFrame  # FACTS_META: one row per (number, field) with history
+
+
+def contact_frame(
+    calls: pd.DataFrame, accounts: pd.DataFrame, area_codes: pd.DataFrame, params: ContactParams
+) -> ContactResult:
+    """Fit the model and each (number, field)'s facts on pandas frames: the reference the Dask
+    wiring must equal.
+
+    Args:
+        calls: Task rows (AccountId, Dialed_Number__c, CallDisposition, CreatedDate).
+        accounts: Account rows with Id and the phone fields.
+        area_codes: the reference table (area_code, state, time_zone).
+        params: resolved parameters.
+    """
+    from .autoflush import account_phones
+
+    learned = contact_calls(calls, account_phones(accounts, params), area_codes, params)
+    stats = call_stats(learned)
+    model = fit_contact_model(stats)
+    last = recency(learned)
+    facts = (
+        number_evidence(stats, model)
+        .merge(last[[*NUMBER_KEYS, "LastCall", "LastContact"]], on=NUMBER_KEYS)
+        .merge(attempts_since_contact(learned, last), on=NUMBER_KEYS)
+    )
+    facts = facts.assign(DaysSinceLastAttempt=days_since(facts["LastCall"], params.as_of))
+    return ContactResult(model, facts[list(FACTS_META.columns)].astype(FACTS_META.dtypes.to_dict()))

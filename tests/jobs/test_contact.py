@@ -16,6 +16,7 @@ from dialflow.jobs.contact import (
     call_stats,
     combine_stats,
     contact_calls,
+    contact_frame,
     fit_contact_model,
     load_model,
     number_evidence,
@@ -104,6 +105,28 @@ def test_stats_recency_and_attempts_since_contact():
     attempts = attempts_since_contact(calls, last)
     # Two attempts after the contact of 8 July; the never-reached number: all its attempts.
     assert attempts["AttemptsSinceContact"].tolist() == [2, 1]
+
+
+def test_contact_frame_gives_each_numbers_facts():
+    accounts = accounts_frame(
+        [{"Id": "001A", "Phone": "212-736-5000"}, {"Id": "001B", "Mobile_Phone__c": "415.867.5309"}]
+    )
+    calls = calls_frame(
+        [
+            ("001A", "212-736-5000", "No Answer", "2026-07-01T14:30:00Z"),
+            ("001A", "212-736-5000", "Contact", "2026-07-08T14:10:00Z"),
+            ("001A", "212-736-5000", "Voicemail", "2026-11-15T06:00:00Z"),
+            ("001B", "415-867-5309", "Busy", "2026-11-24T18:00:00Z"),
+        ]
+    )
+    result = contact_frame(calls, accounts, AREA_CODES, PARAMS)
+    facts = result.facts.set_index("PhoneE164")
+    assert facts["Field"].tolist() == ["Phone", "Mobile_Phone__c"]
+    assert facts["Calls"].tolist() == [3, 1] and facts["Contacts"].tolist() == [1, 0]
+    assert facts["AttemptsSinceContact"].tolist() == [1, 1]
+    assert facts["DaysSinceLastAttempt"].tolist() == [10.0, 0.5]  # as-of 2026-11-25T06:00Z
+    assert facts.loc["+12127365000", "LastContact"] == pd.Timestamp("2026-07-08T14:10:00Z")
+    assert result.model.field.to_dict() == {"Mobile_Phone__c": 0.0, "Phone": 1 / 3}
 
 
 def test_prior_strength_by_the_method_of_moments():
