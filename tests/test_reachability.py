@@ -19,6 +19,7 @@ from dialflow.demo.reachability import (
     draw_history,
     expected_contact_rate,
     plant_world,
+    theta_posterior_mean,
     truth_oracle,
 )
 from dialflow.jobs.contact import ContactParams, contact_calls, local_hour_weekday
@@ -160,6 +161,12 @@ def test_oracles_order(world_and_history):
     drawn = world.numbers.drop_duplicates("AccountId").sample(150, random_state=0)
     random = expected_contact_rate(world, drawn.assign(HourLocal=None), WEDNESDAY)
     assert truth >= bayes > 1.5 * random
+    # Chunks of accounts change nothing but rounding; an account without calls keeps the prior mean.
+    accounts = pd.Index(world.theta.index[:500].append(pd.Index(["no-calls"])))
+    whole = theta_posterior_mean(world, history, accounts)
+    chunked = theta_posterior_mean(world, history, accounts, chunk_accounts=37)
+    np.testing.assert_allclose(whole, chunked, rtol=1e-12)  # equal up to summation order
+    assert whole[-1] == pytest.approx(0.05, abs=0.002)
     quotas = pd.Series({"CA": 5, "TX": 3})
     by_state = bayes_oracle(world, history, WEDNESDAY, quotas=quotas)
     assert by_state.groupby("State").size().to_dict() == {"CA": 5, "TX": 3}

@@ -302,28 +302,13 @@ def bayes_oracle(
     The posterior of theta is computed on `grid` points at the prior's quantiles (equal prior
     mass each), from the exact Bernoulli likelihood of every call of the account.
     """
-    from scipy.stats import beta as beta_dist
-
     params = world.params
-    points = beta_dist.ppf((np.arange(grid) + 0.5) / grid, *params.propensity)
-    calls = _history_calls(world, history)
-    account_index = pd.Index(world.theta.index)
-    account = account_index.get_indexer(calls["AccountId"])
-    state = pd.Index(world.states).get_indexer(calls["State"])
-    fields = calls["Field"].to_numpy(dtype=object)
-    contact = calls["Contact"].to_numpy()
-    log_like = np.zeros((account_index.size, grid))
-    for g, theta in enumerate(points):  # grid points, each over every call at once
-        p = world._p(
-            np.full(len(calls), theta), fields, state, calls["LocalHour"].to_numpy()[:, None],
-            calls["Weekday"].to_numpy(),
-        )[:, 0]  # fmt: skip
-        p = np.clip(p, 1e-12, 1 - 1e-12)
-        np.add.at(log_like[:, g], account, np.where(contact, np.log(p), np.log1p(-p)))
-    weight = np.exp(log_like - log_like.max(axis=1, keepdims=True))
-    posterior = pd.Series((weight * points).sum(axis=1) / weight.sum(axis=1), index=account_index)
-    # The posterior mean of p at an hour is E[min(cap, theta x m)]; below the cap, theta's mean x m.
     numbers = _candidates(world, pool)
+    accounts = pd.Index(numbers["AccountId"].unique())
+    posterior = pd.Series(
+        theta_posterior_mean(world, history, accounts, grid), index=accounts, name="Posterior"
+    )
+    # The posterior mean of p at an hour is E[min(cap, theta x m)]; below the cap, theta's mean x m.
     state = pd.Index(world.states).get_indexer(numbers["State"])
     multiplier = world._p(
         np.ones(len(numbers)), numbers["Field"].to_numpy(dtype=object), state, CALL_HOURS,
@@ -333,6 +318,51 @@ def bayes_oracle(
     estimate = np.minimum(mean * multiplier, params.cap)
     hours, score = _best_hours(estimate)
     return _top_per_state(numbers.assign(HourLocal=hours, Score=score), quotas, n)
+
+
+def theta_posterior_mean(
+    world: World,
+    history: pd.DataFrame,
+    accounts: pd.Index,
+    grid: int = 128,
+    chunk_accounts: int = 100_000,
+) -> np.ndarray:
+    """Each account's posterior mean of theta given its calls, under the planted model.
+
+    theta's Beta prior is represented by `grid` points at its quantiles (equal prior mass
+    each); each call's likelihood is min(cap, theta x m) or one minus it, m its planted
+    multiplier. Accounts go `chunk_accounts` at a time, so memory is chunk x grid, not
+    accounts x grid. An account without calls gets the grid's mean (the prior mean).
+    """
+    from scipy.stats import beta as beta_dist
+
+    params = world.params
+    points = beta_dist.ppf((np.arange(grid) + 0.5) / grid, *params.propensity)
+    calls = _history_calls(world, history)
+    code = accounts.get_indexer(calls["AccountId"])
+    calls, code = calls[code >= 0], code[code >= 0]
+    order = np.argsort(code, kind="stable")
+    calls, code = calls.iloc[order], code[order]
+    state = pd.Index(world.states).get_indexer(calls["State"])
+    multiplier = world._p(
+        np.ones(len(calls)), calls["Field"].to_numpy(dtype=object), state,
+        calls["LocalHour"].to_numpy()[:, None], calls["Weekday"].to_numpy(), capped=False,
+    )[:, 0]  # fmt: skip
+    contact = calls["Contact"].to_numpy()
+    posterior = np.full(accounts.size, points.mean())
+    # Chunks of accounts and grid points are loops; each step is vectorised over its calls.
+    for lo in range(0, accounts.size, chunk_accounts):
+        hi = min(lo + chunk_accounts, accounts.size)
+        start, end = np.searchsorted(code, [lo, hi])
+        rows = code[start:end] - lo
+        log_like = np.zeros((hi - lo, grid))
+        for g, theta in enumerate(points):
+            p = np.clip(np.minimum(theta * multiplier[start:end], params.cap), 1e-12, 1 - 1e-12)
+            step = np.where(contact[start:end], np.log(p), np.log1p(-p))
+            log_like[:, g] = np.bincount(rows, weights=step, minlength=hi - lo)
+        weight = np.exp(log_like - log_like.max(axis=1, keepdims=True))
+        posterior[lo:hi] = (weight @ points) / weight.sum(axis=1)
+    return posterior
 
 
 def _history_calls(world: World, history: pd.DataFrame) -> pd.DataFrame:
