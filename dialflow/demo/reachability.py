@@ -137,7 +137,9 @@ def plant_world(
     rng = np.random.default_rng([seed, WORLD])
     ref = load_reference()
     account_state = rng.choice(ref.states.size, size=n_accounts, p=ref.weights)
-    ids = pd.array([f"001SIM{i:012d}" for i in range(n_accounts)], dtype=STRING)
+    # 18 characters like a Salesforce Id; the prefix keeps them apart from the demo's.
+    ids = pd.Series(np.arange(n_accounts)).astype(str).str.zfill(12).radd("001SIM")
+    ids = pd.array(ids, dtype=STRING)
     theta = rng.beta(*params.propensity, size=n_accounts)
     codes = _read_reference_csv("area_codes.csv")
     areas = pd.Index(codes["area_code"].astype(np.int64))
