@@ -180,6 +180,14 @@ def plant_world(
     )
 
 
+def world_accounts(world: World) -> pd.DataFrame:
+    """The world's accounts as Account rows: Id and one column per phone field (E.164, missing
+    where the account has no such number)."""
+    wide = world.numbers.pivot(index="AccountId", columns="Field", values="PhoneE164")
+    wide = wide.reindex(columns=list(world.params.field_share)).astype(STRING)
+    return wide.rename_axis(index="Id", columns=None).reset_index()
+
+
 def draw_history(world: World, seed: int) -> pd.DataFrame:
     """Draw the Task history (AccountId, Dialed_Number__c, CallDisposition, CreatedDate): per
     number a Poisson count of calls over the history's days, at a dialer's local hours, each a

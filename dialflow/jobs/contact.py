@@ -1,10 +1,10 @@
 """The contact model: who answers, at which local hour, learned from the Task history.
 
 Pure functions on pandas frames, as every job's logic (docs/contact-model.md has the formula and
-why). The Dask wiring (not written yet) is: `contact_calls` and `call_stats` per Task partition
-(joined with the account phones by AccountId), a groupby-sum of the stats (`combine_stats`), a
-shuffle by PhoneE164 so that each number's rows meet, then `fit_contact_model` on small cell
-tables and `number_evidence` per partition.
+why); `contact_frame` runs them in pandas (the reference) and `run_contact_model` wires them on
+Dask: `contact_calls` per Task partition joined with the account phones by AccountId, a shuffle
+by PhoneE164 so that each number's calls meet, `call_stats` per partition, the cell table and
+the number level's moment sums gathered (small), and `number_facts` per partition.
 
 - `contact_calls`: each call's number (E.164), the account field that holds it, the number's
   state and local hour and weekday (time zone from its area code), and whether it was a contact
@@ -29,11 +29,14 @@ import pandas as pd
 
 from ..phones import normalize_e164
 from ..schema import STRING, TIMESTAMP, empty_frame
+from . import Compute, Persist, dask_compute, dask_persist
 from .dispositions import categorise, category_map
 from .params import JobParams
 from .rows import lacks_id
 
 if TYPE_CHECKING:
+    import dask.dataframe as dd
+
     from ..config import Settings
 
 CONTACT = "contact"  # the dispositions category that reached a person (autoflush's)
@@ -278,12 +281,18 @@ def prior_strength(contacts: Any, expected: Any, expected_sq: Any) -> float:
     nothing to the denominator: one call cannot show spread. No excess spread: MAX_STRENGTH.
     """
     k, e, q = (np.asarray(v, dtype=np.float64) for v in (contacts, expected, expected_sq))
-    denominator = float(np.sum(e * e - q))
-    numerator = float(np.sum((k - e) ** 2 - e + q))
+    return strength_from_moments(
+        float(np.sum((k - e) ** 2 - e + q)), float(np.sum(e * e - q)), float(np.sum(e * e))
+    )
+
+
+def strength_from_moments(excess: float, spread: float, scale: float) -> float:
+    """alpha = spread / excess from `prior_strength`'s sums (excess: sum[(K - E)^2 - E + Q],
+    spread: sum[E^2 - Q], scale: sum[E^2]); sums, so partitions' partial sums add up."""
     # E^2 - Q of one-call units is zero up to rounding: relative to E^2, not exactly.
-    if denominator <= 1e-9 * float(np.sum(e * e)) or numerator <= 0:
+    if spread <= 1e-9 * scale or excess <= 0:
         return MAX_STRENGTH
-    return float(min(denominator / numerator, MAX_STRENGTH))
+    return float(min(spread / excess, MAX_STRENGTH))
 
 
 def shrunk_ratio(contacts: Any, expected: Any, strength: Any) -> np.ndarray:
@@ -483,6 +492,19 @@ def load_model(path: Path) -> ContactModel:
     return ContactModel.from_json(json.loads(path.read_text(encoding="utf-8")))
 
 
+CELL_KEYS = ["Field", "State", "LocalHour", "Weekday"]
+MOMENTS_META = empty_frame(
+    {"Field": STRING, "Excess": "float64", "Spread": "float64", "Scale": "float64"}
+)
+
+
+def cell_table(stats: pd.DataFrame) -> pd.DataFrame:
+    """Calls and contacts per (field, state, local hour, weekday) of `call_stats` rows (or of
+    partial cell tables): at most fields x states x 24 x 7 rows, whatever the history's size."""
+    cells = stats.groupby(CELL_KEYS, observed=True, sort=True)[["Calls", "Contacts"]].sum()
+    return cells.reset_index()
+
+
 def fit_contact_model(
     stats: pd.DataFrame, number_stats: pd.DataFrame | None = None
 ) -> ContactModel:
@@ -491,13 +513,17 @@ def fit_contact_model(
     Each level is a shrunk ratio to the one above it, its strength fitted by the method of
     moments over its units (`prior_strength`): field -> (field, hour) -> (field, state) ->
     (field, state, hour) -> weekday -> (state, weekday) -> number. `number_stats` (default:
-    `stats`) are the rows the number level is fitted on; on Dask, partitions holding whole
-    numbers.
+    `stats`) are the rows the number level is fitted on.
     """
-    cells = stats.groupby(["Field", "State", "LocalHour", "Weekday"], observed=True, sort=True)[
-        ["Calls", "Contacts"]
-    ].sum()
-    cells = cells.reset_index()
+    model = fit_cell_levels(cell_table(stats))
+    moments = number_moments(number_stats if number_stats is not None else stats, model)
+    return with_number_strength(model, moments)
+
+
+def fit_cell_levels(cells: pd.DataFrame) -> ContactModel:
+    """Fit every level above the number from a `cell_table` (the number strengths left empty:
+    `with_number_strength` adds them)."""
+    cells = cell_table(cells)
     calls, contacts = int(cells["Calls"].sum()), int(cells["Contacts"].sum())
     if calls == 0:
         raise ValueError("the contact model needs at least one call")
@@ -514,8 +540,8 @@ def fit_contact_model(
     # Weekday after the hours: the cell rates average the weekdays as they were called.
     weekday_all, s_weekday_all, _ = _level(cells, ["Weekday"], parent)
     parent = parent * _lookup(weekday_all, cells, ["Weekday"], 1.0)
-    weekday, s_weekday, _ = _level(cells, ["State", "Weekday"], parent)
-    model = ContactModel(
+    weekday, s_weekday = _level(cells, ["State", "Weekday"], parent)[:2]
+    return ContactModel(
         overall=overall,
         field=field,
         hour=hour,
@@ -532,13 +558,34 @@ def fit_contact_model(
         },
         number_strength=pd.Series(dtype="float64"),
     )
-    terms = _number_terms(number_stats if number_stats is not None else stats, model)
-    by_field = terms.groupby("Field", observed=True, sort=True)
-    number_strength = by_field.apply(
-        lambda g: prior_strength(g["Contacts"], g["Expected"], g["ExpectedSq"]),
-        include_groups=False,
+
+
+def number_moments(stats: pd.DataFrame, model: ContactModel) -> pd.DataFrame:
+    """Per field, the number level's `prior_strength` sums (MOMENTS_META) over `call_stats`
+    rows holding whole numbers; partitions' sums add up (`with_number_strength`)."""
+    terms = _number_terms(stats, model)
+    k, e, q = (terms[c].to_numpy(dtype=np.float64) for c in ("Contacts", "Expected", "ExpectedSq"))
+    frame = pd.DataFrame(
+        {
+            "Field": terms["Field"],
+            "Excess": (k - e) ** 2 - e + q,
+            "Spread": e * e - q,
+            "Scale": e * e,
+        }
     )
-    return ContactModel(**{**model.__dict__, "number_strength": number_strength.astype("float64")})
+    summed = frame.groupby("Field", observed=True, sort=True)[["Excess", "Spread", "Scale"]].sum()
+    return summed.reset_index().astype(MOMENTS_META.dtypes.to_dict())
+
+
+def with_number_strength(model: ContactModel, moments: pd.DataFrame) -> ContactModel:
+    """The model with each field's number strength, from `number_moments` of any partitions."""
+    summed = moments.groupby("Field", observed=True, sort=True)[["Excess", "Spread", "Scale"]].sum()
+    strength = pd.Series(
+        [strength_from_moments(*row) for row in summed.itertuples(index=False)],  # a few fields
+        index=summed.index,
+        dtype="float64",
+    )
+    return ContactModel(**{**model.__dict__, "number_strength": strength})
 
 
 def _number_terms(stats: pd.DataFrame, model: ContactModel) -> pd.DataFrame:
@@ -577,11 +624,27 @@ class ContactResult:
     facts: pd.DataFrame  # FACTS_META: one row per (number, field) with history
 
 
+def number_facts(
+    calls: pd.DataFrame, stats: pd.DataFrame, model: ContactModel, as_of: pd.Timestamp
+) -> pd.DataFrame:
+    """Each (number, field)'s evidence, last attempt and contact, attempts since it and days
+    since the last attempt (FACTS_META), from `contact_calls` rows and their `call_stats`
+    holding whole numbers."""
+    last = recency(calls)
+    facts = (
+        number_evidence(stats, model)
+        .merge(last[[*NUMBER_KEYS, "LastCall", "LastContact"]], on=NUMBER_KEYS)
+        .merge(attempts_since_contact(calls, last), on=NUMBER_KEYS)
+    )
+    facts = facts.assign(DaysSinceLastAttempt=days_since(facts["LastCall"], as_of))
+    return facts[list(FACTS_META.columns)].astype(FACTS_META.dtypes.to_dict())
+
+
 def contact_frame(
     calls: pd.DataFrame, accounts: pd.DataFrame, area_codes: pd.DataFrame, params: ContactParams
 ) -> ContactResult:
     """Fit the model and each (number, field)'s facts on pandas frames: the reference the Dask
-    wiring must equal.
+    wiring (`run_contact_model`) must equal.
 
     Args:
         calls: Task rows (AccountId, Dialed_Number__c, CallDisposition, CreatedDate).
@@ -594,11 +657,76 @@ def contact_frame(
     learned = contact_calls(calls, account_phones(accounts, params), area_codes, params)
     stats = call_stats(learned)
     model = fit_contact_model(stats)
-    last = recency(learned)
-    facts = (
-        number_evidence(stats, model)
-        .merge(last[[*NUMBER_KEYS, "LastCall", "LastContact"]], on=NUMBER_KEYS)
-        .merge(attempts_since_contact(learned, last), on=NUMBER_KEYS)
+    return ContactResult(model, number_facts(learned, stats, model, params.as_of))
+
+
+@dataclass(frozen=True)
+class ContactDask:
+    model: ContactModel
+    facts: Any  # Dask frame of FACTS_META, hashed by PhoneE164; built on persisted calls
+
+
+def run_contact_model(
+    calls: dd.DataFrame,
+    accounts: dd.DataFrame,
+    area_codes: pd.DataFrame,
+    params: ContactParams,
+    compute: Compute = dask_compute,
+    persist: Persist = dask_persist,
+    pinned: ContactModel | None = None,
+) -> ContactDask:
+    """Wire the model on Dask: the model `contact_frame` fits (or `pinned`) and the facts as a
+    lazy frame.
+
+    Task and the account phones meet by AccountId (a hash shuffle of each, as
+    `without_accounts`); the calls the model learns from are shuffled once more by PhoneE164,
+    so that every number's calls are whole in one partition (the number level and its facts
+    need them together), and persisted. Only the cell table and the number level's moment sums
+    per field come to the client.
+    """
+    import dask
+    import dask.dataframe as dd
+
+    from .autoflush import account_phones
+
+    phones = accounts.map_partitions(
+        account_phones, params, meta=account_phones(accounts._meta, params), token="contact-phones"
     )
-    facts = facts.assign(DaysSinceLastAttempt=days_since(facts["LastCall"], params.as_of))
-    return ContactResult(model, facts[list(FACTS_META.columns)].astype(FACTS_META.dtypes.to_dict()))
+    partitions = max(calls.npartitions, phones.npartitions)
+    learned = dd.map_partitions(
+        contact_calls,
+        calls.shuffle(on="AccountId", npartitions=partitions),
+        phones.shuffle(on="AccountId", npartitions=partitions),
+        area_codes,
+        params,
+        meta=CONTACT_CALLS_META,
+        align_dataframes=False,
+        token="contact-calls",
+    )
+    by_number = learned.shuffle(on="PhoneE164", npartitions=partitions)
+    stats = by_number.map_partitions(call_stats, meta=STATS_META, token="contact-stats")
+    by_number, stats = persist(by_number, stats, stage="learn from the calls")
+    model = pinned
+    if model is None:
+        cells = stats.groupby(CELL_KEYS)[["Calls", "Contacts"]].sum(split_every=8)
+        # Small by construction: fields x states x 24 hours x 7 weekdays at most.
+        (cells,) = compute(cells, stage="fit the contact model's cells")
+        model = fit_cell_levels(cells.reset_index())
+        moments = stats.map_partitions(
+            number_moments, dask.delayed(model, pure=True), meta=MOMENTS_META,
+            token="contact-number-moments",
+        ).groupby("Field")[["Excess", "Spread", "Scale"]].sum(split_every=8)  # fmt: skip
+        # Small by construction: one row per phone field.
+        (moments,) = compute(moments, stage="fit the contact model's numbers")
+        model = with_number_strength(model, moments.reset_index())
+    facts = dd.map_partitions(
+        number_facts,
+        by_number,
+        stats,
+        dask.delayed(model, pure=True),
+        params.as_of,
+        meta=FACTS_META,
+        align_dataframes=False,
+        token="contact-facts",
+    )
+    return ContactDask(model, facts)
