@@ -379,18 +379,22 @@ class ContactModel:
     def probability(self, rows: pd.DataFrame, hours: np.ndarray, weekday: int) -> np.ndarray:
         """P(contact) of each row (Field, State, Ratio: `number_evidence`'s, 1 for a number
         without history) at each local hour: a rows x hours matrix."""
-        n, m = len(rows), len(hours)
+        keys = rows[["Field", "State"]].astype(object)
+        # The rates depend on (field, state) only: a few hundred pairs, however many rows.
+        pair = keys.groupby(["Field", "State"], dropna=False, sort=False).ngroup().to_numpy()
+        pairs = keys.drop_duplicates()
+        k, m = len(pairs), len(hours)
         grid = pd.DataFrame(
             {
-                "Field": np.repeat(rows["Field"].to_numpy(dtype=object), m),
-                "State": np.repeat(rows["State"].to_numpy(dtype=object), m),
-                "LocalHour": np.tile(np.asarray(hours, dtype=np.int64), n),
+                "Field": np.repeat(pairs["Field"].to_numpy(dtype=object), m),
+                "State": np.repeat(pairs["State"].to_numpy(dtype=object), m),
+                "LocalHour": np.tile(np.asarray(hours, dtype=np.int64), k),
                 "Weekday": weekday,
             }
         )
-        rate = self.cell_rate(grid) * self.day_factor(grid)
-        ratio = np.repeat(rows["Ratio"].to_numpy(dtype=np.float64), m)
-        return np.minimum(rate * ratio, 1.0).reshape(n, m)
+        rate = (self.cell_rate(grid) * self.day_factor(grid)).reshape(k, m)
+        ratio = rows["Ratio"].to_numpy(dtype=np.float64)[:, None]
+        return np.minimum(rate[pair] * ratio, 1.0)
 
     def best_hour(
         self, rows: pd.DataFrame, start: np.ndarray, end: np.ndarray, weekday: int
@@ -641,10 +645,14 @@ def number_facts(
 
 
 def contact_frame(
-    calls: pd.DataFrame, accounts: pd.DataFrame, area_codes: pd.DataFrame, params: ContactParams
+    calls: pd.DataFrame,
+    accounts: pd.DataFrame,
+    area_codes: pd.DataFrame,
+    params: ContactParams,
+    pinned: ContactModel | None = None,
 ) -> ContactResult:
-    """Fit the model and each (number, field)'s facts on pandas frames: the reference the Dask
-    wiring (`run_contact_model`) must equal.
+    """Fit the model (or take `pinned`) and each (number, field)'s facts on pandas frames: the
+    reference the Dask wiring (`run_contact_model`) must equal.
 
     Args:
         calls: Task rows (AccountId, Dialed_Number__c, CallDisposition, CreatedDate).
@@ -656,7 +664,7 @@ def contact_frame(
 
     learned = contact_calls(calls, account_phones(accounts, params), area_codes, params)
     stats = call_stats(learned)
-    model = fit_contact_model(stats)
+    model = pinned if pinned is not None else fit_contact_model(stats)
     return ContactResult(model, number_facts(learned, stats, model, params.as_of))
 
 
