@@ -1052,7 +1052,7 @@ def _scored_pool(
 
 def run_listiq(
     accounts: dd.DataFrame,  # Account
-    calls: dd.DataFrame,  # Task: AccountId, CreatedDate
+    calls: dd.DataFrame,  # Task: AccountId, CreatedDate (+ number, disposition)
     excluded_ids: pd.Index,
     cleared: pd.Index,
     area_codes: pd.DataFrame,

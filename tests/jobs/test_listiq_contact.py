@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from dialflow.config import Settings
-from dialflow.errors import DialflowError
+from dialflow.errors import ConfigError, DialflowError
 from dialflow.jobs.contact import ContactParams, contact_frame
 from dialflow.jobs.listiq import (
     CALL_LIST_COLUMNS,
@@ -15,6 +15,7 @@ from dialflow.jobs.listiq import (
     window_hours,
 )
 from dialflow.sources.reference import load_reference_tables
+from dialflow.specs.listiq import pinned_contact_model
 from tests.conftest import accounts_frame, calls_frame
 
 AS_OF = pd.Timestamp("2026-11-25T12:00:00Z")  # a Wednesday
@@ -100,3 +101,11 @@ def test_window_hours_in_the_first_zones_local_time():
     assert by_place.loc[("America/New_York", "NY")].tolist() == [8.0, 21.0]
     assert by_place.loc[("America/New_York", "FL")].tolist() == [8.0, 20.0]  # FL: 8:00-20:00
     assert np.isfinite(hours["StartHour"]).all()  # a Wednesday: no state closed
+
+
+def test_a_pinned_file_that_is_not_a_contact_model_is_one_config_error(tmp_path):
+    other = tmp_path / "model.json"
+    other.write_text('{"model": "fellegi-sunter"}', encoding="utf-8")
+    with pytest.raises(ConfigError, match="listiq.contact_model is not a contact_model.json"):
+        pinned_contact_model(other)
+    assert pinned_contact_model(None) is None
