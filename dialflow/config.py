@@ -564,6 +564,12 @@ class ListiqSettings(_Section):
     exports: tuple[str, ...] = ("csv",)
     # Established business relationship exemption from the DNC registry (off: null).
     ebr: EbrSettings | None = None
+    # random: inside each state and bucket, the seeded sample; contact_rate: the records the
+    # contact model (docs/contact-model.md) rates most likely to answer, each with its best hour.
+    selection: Literal["random", "contact_rate"] = "random"
+    # contact_rate only: a contact_model.json of an earlier listiq run, pinned; null = fit it
+    # from the Task history in every run.
+    contact_model: Annotated[Path | None, EmptyIsNone] = None
 
     @field_validator("exports", mode="before")
     @classmethod
@@ -584,6 +590,16 @@ class ListiqSettings(_Section):
                 raise ValueError(f"{profile!r} is listed twice; list each profile once")
             seen.add(profile)
         return tuple(value)
+
+    @field_validator("contact_model")
+    @classmethod
+    def _contact_model_file_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(
+                "no such file; give the contact_model.json of an earlier listiq run (relative "
+                "to the config file's folder), or leave it empty to fit the model in every run"
+            )
+        return value
 
     @field_validator("state_calling_hours")
     @classmethod
@@ -724,7 +740,7 @@ def _describe_validation_error(where: str, exc: ValidationError) -> str:
 PATH_SETTINGS = (
     "run.output_dir", "source.path", "dnc.path", "cluster.tls_ca_file", "cluster.tls_cert_file",
     "cluster.tls_key_file", "salesforce.private_key_path", "salesforce.ca_bundle",
-    "email.ca_file", "dedupe.model",
+    "email.ca_file", "dedupe.model", "listiq.contact_model",
 )  # fmt: skip
 SQLITE_URL_SETTINGS = ("sql.url", "source.sql_url")
 

@@ -192,3 +192,27 @@ def test_failed_run_is_emailed_with_its_cause(tmp_path, demo, serve):
     assert inbox.subject().startswith("[DIAL-Flow] listiq FAILED: ")
     assert cause[:40] in inbox.message().get_body().get_content()
     assert no_run_folder(tmp_path, "listiq")
+
+
+def test_contact_rate_writes_its_model_and_a_pinned_model_gives_the_same_list(tmp_path, demo):
+    extra = "listiq:\n  target_total_records: 300\n  selection: contact_rate\n"
+    config = str(write_config(tmp_path, demo, extra=extra))
+    args = ("run", "listiq", "--config", config, "--as-of", AS_OF, "--no-sql", "--no-email")
+    fitted = run_folder(run_cli(*args))
+    name = "call_list_2026-11-25.csv"
+    listed = pd.read_csv(fitted / name, dtype=str, keep_default_na=False)
+    assert listed.columns.tolist() == [*CALL_LIST_COLUMNS, "ContactProbability", "BestHourLocal"]
+    assert len(listed) == 300
+    assert listed["BestHourLocal"].astype(int).between(8, 20).all()
+    model = json.loads((fitted / "contact_model.json").read_text())
+    assert model["model"] == "contact" and model["field_rates"]
+    summary = json.loads((fitted / "summary.json").read_text())
+    assert summary["counts"]["contact_model"] == "fitted"
+    assert summary["parameters"]["selection"] == "contact_rate"
+    # The run's own model pinned: the same model, so the same list, byte for byte.
+    pinned = extra + f"  contact_model: {fitted / 'contact_model.json'}\n"
+    config = str(write_config(tmp_path, demo, extra=pinned))
+    again = run_folder(run_cli(*args))
+    assert (again / name).read_bytes() == (fitted / name).read_bytes()
+    summary = json.loads((again / "summary.json").read_text())
+    assert summary["counts"]["contact_model"] == str(fitted / "contact_model.json")

@@ -45,6 +45,9 @@ The modules, from the top down (internal: only the names exported here are publi
 - `calls`: dispositions, background calls and the Task table; `users`: the User table.
 - `names`, `places`, `phones`: company names, addresses (with the states, area codes and cities
   they are drawn from), phone values in valid, malformed and junk formats.
+- `reachability`: the dialer simulator (planted answer propensities, a Task history drawn from
+  them, the expected contact rate of a call list and its two oracles); not part of the demo
+  files, so every demo data set stays what it was.
 - `dnc`: a synthetic Do Not Call Registry in the registry's file format (`--dnc N`), from its
   own random stream after the tables.
 - `words`: the word lists and cities, read from `dialflow/data/demo/`.

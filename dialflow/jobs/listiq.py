@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
@@ -58,6 +59,9 @@ if TYPE_CHECKING:
     import dask.dataframe as dd
 
     from ..config import Settings
+    from .contact import ContactModel, ContactParams
+
+RANDOM, CONTACT_RATE = "random", "contact_rate"  # listiq.selection
 
 
 class ListiqParams(JobParams):
@@ -75,6 +79,8 @@ class ListiqParams(JobParams):
     state_hours: dict[str, tuple[int, int]]
     exports: tuple[str, ...]  # profiles written beside the call list (jobs/exports.py)
     ebr: EbrSettings | None  # the registry exemption's Account date fields (jobs/scrub.py)
+    selection: str = RANDOM  # RANDOM or CONTACT_RATE (`_ranked_buckets`)
+    contact_model: Path | None = None  # a pinned contact_model.json (the spec reads it)
     as_of: pd.Timestamp
 
     @classmethod
@@ -197,21 +203,29 @@ def seeded_order(ids: pd.Series, seed: int, stream: int = SAMPLE) -> np.ndarray:
     return hash_array(ids.astype(object).to_numpy(), hash_key=hash_key)
 
 
-def _ranked_buckets(pool: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return the recent records newest first and the older ones in seeded order, by state.
+def _ranked_buckets(
+    pool: pd.DataFrame, seed: int, selection: str = RANDOM
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the recent records newest first and the older ones in seeded order, by state;
+    with CONTACT_RATE, the highest ContactProbability first in each, those orders breaking ties
+    (a row without an estimate, no legal hour in its window, last).
 
     The one definition of pick order, shared by the per-partition candidates and the final pick.
     """
+    by_rate = selection == CONTACT_RATE
+    first = ["_rate"] if by_rate else []
+    if by_rate:
+        pool = pool.assign(_rate=pool["ContactProbability"].fillna(-1.0))
     recent = pool[pool["Bucket"] == RECENT].sort_values(
-        ["State", "CreatedDate", "AccountId"], ascending=[True, False, False]
+        ["State", *first, "CreatedDate", "AccountId"],
+        ascending=[True, *[False] * len(first), False, False],
     )
     older = pool[pool["Bucket"] == HISTORICAL]
-    older = (
-        older.assign(_order=seeded_order(older["AccountId"], seed))
-        .sort_values(["State", "_order", "AccountId"])
-        .drop(columns="_order")
+    older = older.assign(_order=seeded_order(older["AccountId"], seed)).sort_values(
+        ["State", *first, "_order", "AccountId"],
+        ascending=[True, *[False] * len(first), True, True],
     )
-    return recent, older
+    return recent.drop(columns=first), older.drop(columns=["_order", *first])
 
 
 def _take_first(ranked: pd.DataFrame, counts: pd.Series) -> pd.DataFrame:
@@ -220,19 +234,25 @@ def _take_first(ranked: pd.DataFrame, counts: pd.Series) -> pd.DataFrame:
     return ranked[ranked.groupby("State").cumcount().to_numpy() < limit]
 
 
-def state_candidates(pool: pd.DataFrame, granted: pd.Series, seed: int) -> pd.DataFrame:
+def state_candidates(
+    pool: pd.DataFrame, granted: pd.Series, seed: int, selection: str = RANDOM
+) -> pd.DataFrame:
     """Return the rows of a pool partition that could still be picked: per state and bucket, the
     first `granted[state]` in pick order (no state ever takes more than that from a bucket).
 
     Applied per partition and again to concatenations of its outputs, it reduces the pool to at
     most twice the target in rows while keeping every row the final pick can choose.
     """
-    recent, older = _ranked_buckets(pool, seed)
+    recent, older = _ranked_buckets(pool, seed, selection)
     return pd.concat([_take_first(recent, granted), _take_first(older, granted)])
 
 
 def pick_state_lists(
-    candidates: pd.DataFrame, plan: pd.DataFrame, recent_share: float, seed: int
+    candidates: pd.DataFrame,
+    plan: pd.DataFrame,
+    recent_share: float,
+    seed: int,
+    selection: str = RANDOM,
 ) -> pd.DataFrame:
     """Pick each state's records: recent newest first, older in seeded order, shortfalls swapped.
 
@@ -242,11 +262,12 @@ def pick_state_lists(
         plan: `granted` records by state (the output of `apportion`).
         recent_share: the recent bucket's share of each state's quota.
         seed: the sampling seed.
+        selection: RANDOM, or CONTACT_RATE (candidates with ContactProbability).
 
     Returns:
         The chosen rows of `candidates`, ordered by state, then bucket, then pick order.
     """
-    recent, older = _ranked_buckets(candidates, seed)
+    recent, older = _ranked_buckets(candidates, seed, selection)
     recent_available = recent.groupby("State").size()
     older_available = older.groupby("State").size()
     takes = pd.DataFrame(
@@ -425,6 +446,14 @@ CALL_LIST_COLUMNS = [
     "Bucket",
 ]
 CALL_LIST_META = empty_frame({column: STRING for column in CALL_LIST_COLUMNS})
+CONTACT_COLUMNS = ["ContactProbability", "BestHourLocal"]  # CONTACT_RATE only
+SCORED_POOL_META = POOL_META.assign(
+    ContactProbability=pd.Series(dtype="float64"), BestHourLocal=pd.Series(dtype="Int64")
+)
+WINDOW_HOURS_META = empty_frame(
+    {"TimeZone": STRING, "State": STRING, "StartHour": "float64", "EndHour": "float64"}
+)
+EVIDENCE_META = empty_frame({"PhoneE164": STRING, "Field": STRING, "Ratio": "float64"})
 
 
 def account_columns(params: ListiqParams) -> list[str]:
@@ -592,7 +621,107 @@ def finish_call_list(
     shuffled = chosen.assign(_order=seeded_order(chosen["AccountId"], params.seed, SHUFFLE))
     shuffled = shuffled.sort_values(["_order", "AccountId"])
     listed = shuffled.merge(windows, on=["TimeZone", "State"], how="left", validate="m:1")
-    return listed[CALL_LIST_COLUMNS].astype(STRING).reset_index(drop=True)
+    call_list = listed[CALL_LIST_COLUMNS].astype(STRING).reset_index(drop=True)
+    if params.selection != CONTACT_RATE:
+        return call_list
+    # Four decimals: an estimate from a handful of calls means nothing beyond them.
+    return call_list.assign(
+        ContactProbability=listed["ContactProbability"].round(4).to_numpy(),
+        BestHourLocal=listed["BestHourLocal"].astype("Int64").array,
+    )
+
+
+def window_hours(
+    area_codes: pd.DataFrame, params: ListiqParams, rules: CallingRules | None
+) -> pd.DataFrame:
+    """Return each (TimeZone, State) of the area codes' calling window on the call date in local
+    hours of its first zone (StartHour, EndHour: 8.5 is 8:30; missing when no instant is
+    legal): the hours a suggested best hour may take (WINDOW_HOURS_META)."""
+    places = area_codes[["time_zone", "state"]].drop_duplicates()
+    places = places.set_axis(["TimeZone", "State"], axis=1)
+    windows = calling_windows(places, params.call_date, params.hours, params.state_hours, rules)
+    zones = windows["TimeZone"].str.split("|").str[0]
+
+    def local_hours(column: str) -> list[float]:
+        # A loop over distinct (zones, state) pairs, a few hundred at most, never per record.
+        return [
+            np.nan if pd.isna(stamp) else _hour_of_day(stamp.tz_convert(zone))
+            for stamp, zone in zip(windows[column], zones, strict=True)
+        ]
+
+    return pd.DataFrame(
+        {
+            "TimeZone": windows["TimeZone"],
+            "State": windows["State"],
+            "StartHour": local_hours("WindowStartUTC"),
+            "EndHour": local_hours("WindowEndUTC"),
+        }
+    ).astype(WINDOW_HOURS_META.dtypes.to_dict())
+
+
+def _hour_of_day(stamp: pd.Timestamp) -> float:
+    """Local wall-clock hours since midnight (21:00 is 21.0; midnight ending a window is 24)."""
+    hours = stamp.hour + stamp.minute / 60
+    return 24.0 if hours == 0 else hours
+
+
+def contact_scores(
+    pool: pd.DataFrame,
+    evidence: pd.DataFrame,
+    model: ContactModel,
+    hours: pd.DataFrame,
+    weekday: int,
+) -> pd.DataFrame:
+    """Return pool rows with ContactProbability and BestHourLocal: the contact model's estimate
+    at the row's best local hour inside its calling window (SCORED_POOL_META).
+
+    Args:
+        pool: pool rows (Phone, PhoneField, State, TimeZone, ...).
+        evidence: PhoneE164, Field and Ratio (the number's own shrunk ratio) of numbers with
+            history, at least those of the pool's rows; a number without any has ratio 1.
+        model: the fitted or pinned contact model.
+        hours: `window_hours`.
+        weekday: the call date's weekday (Monday 0).
+    """
+    keys = ["Phone", "PhoneField"]
+    own = evidence[["PhoneE164", "Field", "Ratio"]].set_axis([*keys, "Ratio"], axis=1)
+    ratio = pool[keys].merge(own, on=keys, how="left", validate="m:1")["Ratio"]
+    window = pool[["TimeZone", "State"]].merge(hours, on=["TimeZone", "State"], how="left")
+    rows = pd.DataFrame(
+        {
+            "Field": pool["PhoneField"].to_numpy(dtype=object),
+            "State": pool["State"].to_numpy(dtype=object),
+            "Ratio": ratio.fillna(1.0).to_numpy(dtype=np.float64),
+        }
+    )
+    best = model.best_hour(
+        rows, window["StartHour"].to_numpy(), window["EndHour"].to_numpy(), weekday
+    )
+    return pool.assign(
+        ContactProbability=best["ContactProbability"].to_numpy(),
+        BestHourLocal=best["BestHourLocal"].array,
+    )
+
+
+def _evidence_by_number(evidence: pd.DataFrame) -> pd.DataFrame:
+    """Add each +1 number's ten-digit Number to `evidence` rows (others dropped)."""
+    plus_one = evidence["PhoneE164"].str.match(r"^\+1\d{10}$").fillna(False).to_numpy(dtype=bool)
+    kept = evidence.loc[plus_one, list(EVIDENCE_META.columns)]
+    return kept.assign(**{NUMBER: kept["PhoneE164"].str.slice(2).astype("int64")})
+
+
+def _contact_params(contact: ContactParams | None) -> ContactParams:
+    if contact is None:
+        raise ValueError("listiq.selection contact_rate needs the contact model's parameters")
+    return contact
+
+
+def _no_history(exc: ValueError) -> DialflowError:
+    return DialflowError(
+        f"listiq.selection: contact_rate: {exc} in the Task history (a call to a number an "
+        "account's phone field holds, mapped to a state); pin listiq.contact_model or use "
+        "listiq.selection: random"
+    )
 
 
 def summarise(
@@ -655,6 +784,7 @@ class ListiqResult:
     closed: dict[str, str] = field(default_factory=dict)  # states closed on the call date: why
     dnc: DncLists | None = None  # the Dask wiring's lists, for `scrub_numbers`
     rows_read: dict[str, int] = field(default_factory=dict)  # by table (summary.json's inputs)
+    contact_model: ContactModel | None = None  # CONTACT_RATE: the model that ranked the pool
 
 
 def _status_counts(
@@ -697,7 +827,9 @@ def _plan_and_pick(
     )
     open_available = by_bucket.sum(axis=1).where(~by_bucket.index.isin(list(closed)), 0)
     plan = apportion(population, open_available, params.target_total_records)
-    chosen = pick_state_lists(candidates(plan["granted"]), plan, params.recent_share, params.seed)
+    chosen = pick_state_lists(
+        candidates(plan["granted"]), plan, params.recent_share, params.seed, params.selection
+    )
     plan.insert(0, "population", population)
     return finish_call_list(chosen, params, rules), plan, by_bucket, closed
 
@@ -782,11 +914,15 @@ def listiq_frame(
     rules: CallingRules | None = None,
     registry: pd.DataFrame | None = None,
     internal: pd.DataFrame | None = None,
+    contact: ContactParams | None = None,
+    pinned: ContactModel | None = None,
 ) -> ListiqResult:
     """Run the whole job on pandas frames: the reference the Dask wiring must equal.
 
     `registry` holds the registry's numbers (column Number; None: no registry), `internal` the
-    Internal_DNC table (column Phone; None: no table).
+    Internal_DNC table (column Phone; None: no table). With CONTACT_RATE, `calls` hold
+    Dialed_Number__c and CallDisposition too, `contact` the contact model's parameters and
+    `pinned` a model to use instead of fitting one.
     """
     accounts, dropped = checked_frames(accounts, calls)
     status = account_status(accounts, excluded_ids, cleared, area_codes, params)
@@ -814,10 +950,21 @@ def listiq_frame(
     pool = one_per_number(contacted)
     status.loc[contacted.index.difference(pool.index), "Status"] = SHARED_NUMBER
     statuses, unmapped = _status_counts(status)
+    ranked, model = pool.drop(columns="Status"), None
+    if params.selection == CONTACT_RATE:
+        from .contact import contact_frame
+
+        try:
+            learned = contact_frame(calls, accounts, area_codes, _contact_params(contact), pinned)
+        except ValueError as exc:
+            raise _no_history(exc) from None
+        model = learned.model
+        hours = window_hours(area_codes, params, rules)
+        ranked = contact_scores(ranked, learned.facts, model, hours, params.call_date.weekday())
     call_list, plan, by_bucket, closed = _plan_and_pick(
         _available(pool),
         population,
-        lambda granted: state_candidates(pool.drop(columns="Status"), granted, params.seed),
+        lambda granted: state_candidates(ranked, granted, params.seed, params.selection),
         params,
         rules,
     )
@@ -826,7 +973,9 @@ def listiq_frame(
         invalid = written_values(internal) - len(_table_numbers(internal, params))
     dnc = dnc_counts(statuses, int(exempted.sum()), len(np.unique(listed)), invalid)
     summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed, dnc)
-    return ListiqResult(call_list, plan, {**summary, "dropped_rows": dropped}, closed)
+    return ListiqResult(
+        call_list, plan, {**summary, "dropped_rows": dropped}, closed, contact_model=model
+    )
 
 
 def _without_capped(
@@ -883,9 +1032,54 @@ def _distinct_numbers(internal: pd.DataFrame) -> int:
     return int(internal.index.nunique())
 
 
+def _scored_pool(
+    pool: dd.DataFrame,
+    calls: dd.DataFrame,
+    accounts: dd.DataFrame,
+    area_codes: pd.DataFrame,
+    params: ListiqParams,
+    divisions: tuple[int, ...],
+    compute: Compute,
+    persist: Persist,
+    rules: CallingRules | None,
+    contact: ContactParams,
+    pinned: ContactModel | None,
+) -> tuple[dd.DataFrame, ContactModel]:
+    """Fit the contact model (or take `pinned`) and give the pool, partitioned by number
+    ranges, each row's estimate and best hour: the numbers' own ratios are sorted into the
+    same ranges, so each range meets its evidence without moving the pool."""
+    import dask
+    import dask.dataframe as dd
+
+    from .contact import run_contact_model
+
+    try:
+        learned = run_contact_model(calls, accounts, area_codes, contact, compute, persist, pinned)
+    except ValueError as exc:
+        raise _no_history(exc) from None
+    evidence = learned.facts.map_partitions(
+        _evidence_by_number,
+        meta=EVIDENCE_META.assign(**{NUMBER: pd.Series(dtype="int64")}),
+        token="listiq-contact-evidence",
+    )
+    evidence = evidence[evidence[NUMBER].between(divisions[0], divisions[-1])]
+    scored = dd.map_partitions(
+        contact_scores,
+        pool,
+        evidence.set_index(NUMBER, divisions=divisions),
+        dask.delayed(learned.model, pure=True),
+        window_hours(area_codes, params, rules),
+        params.call_date.weekday(),
+        meta=SCORED_POOL_META,
+        align_dataframes=False,
+        token="listiq-contact-scores",
+    )
+    return scored, learned.model
+
+
 def run_listiq(
     accounts: dd.DataFrame,  # Account
-    calls: dd.DataFrame,  # Task: AccountId, CreatedDate
+    calls: dd.DataFrame,  # Task: AccountId, CreatedDate (+ number, disposition)
     excluded_ids: pd.Index,
     cleared: pd.Index,
     area_codes: pd.DataFrame,
@@ -897,6 +1091,8 @@ def run_listiq(
     registry_numbers: pd.Series | None = None,
     read_registry: Callable[[list[tuple[str, ...]], tuple[int, ...]], dd.DataFrame] | None = None,
     internal: dd.DataFrame | None = None,
+    contact: ContactParams | None = None,
+    pinned: ContactModel | None = None,
 ) -> ListiqResult:
     """Wire the pure functions on Dask: build the candidates, scrub them, build and count the
     pool, plan, fetch candidates, pick.
@@ -910,6 +1106,11 @@ def run_listiq(
     workers between the count and the candidate fetch, so it is built once (and released when
     this returns); only counts (by status, area code, state and bucket) and at most twice the
     target in candidate rows come back to the client.
+
+    With CONTACT_RATE (`calls` hold Dialed_Number__c and CallDisposition too): the contact model
+    is fitted on the workers (`run_contact_model`; `pinned` skips the fit), the numbers' own
+    ratios are sorted into the pool's number ranges, and each range's pool rows get their
+    estimate and best hour (`contact_scores`) before the pool is persisted.
     """
     import dask
     import dask.dataframe as dd
@@ -999,6 +1200,12 @@ def run_listiq(
     clean = scrubbed[scrubbed["Status"] == CALLABLE].drop(columns=["Status", "EbrExempted"])
     # Each number range is whole in one partition: one account per number needs no shuffle.
     pool = clean.map_partitions(one_per_number, meta=POOL_META, token="listiq-one-per-number")
+    model = None
+    if params.selection == CONTACT_RATE:
+        pool, model = _scored_pool(
+            pool, calls, checks.accounts, area_codes, params, divisions, compute, persist,
+            rules, _contact_params(contact), pinned,
+        )  # fmt: skip
     pool, reasons, exempted, n_internal, available = persist(
         pool,
         reasons,
@@ -1023,7 +1230,10 @@ def run_listiq(
     statuses[SHARED_NUMBER] = int(reasons.get(CALLABLE, 0)) - n_pool
 
     def candidates_for(granted: pd.Series) -> pd.DataFrame:
-        reduced = keep_best(pool, state_candidates, POOL_META, granted=granted, seed=params.seed)
+        reduced = keep_best(
+            pool, state_candidates, pool._meta, granted=granted, seed=params.seed,
+            selection=params.selection,
+        )  # fmt: skip
         # At most twice the target in rows: each state's first `granted` per bucket.
         (frame,) = compute(reduced, stage="pick records")
         exempt.extend(frame.loc[frame["Ebr"].to_numpy(dtype=bool), "AccountId"])
@@ -1036,7 +1246,7 @@ def run_listiq(
     summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed, dnc)
     lists = DncLists(registry_numbers, read_registry, listed, pd.Index(exempt, dtype=STRING))
     return ListiqResult(
-        call_list, plan, {**summary, "dropped_rows": dropped}, closed, lists, rows_read
+        call_list, plan, {**summary, "dropped_rows": dropped}, closed, lists, rows_read, model
     )
 
 

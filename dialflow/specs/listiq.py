@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from ..errors import ConfigError
 from ..jobs.listiq import ListiqParams
 from ..runner import JobContext, JobOption, JobOutput, JobPlan, JobSpec, previous_runs
 from .autoflush import latest_cleanup
@@ -14,6 +16,7 @@ from .autoflush import latest_cleanup
 if TYPE_CHECKING:
     import dask.dataframe as dd
 
+    from ..jobs.contact import ContactModel
     from ..progress import ProgressCompute
     from ..run import Run
 
@@ -21,11 +24,28 @@ log = logging.getLogger("dialflow")
 INTERNAL = "Internal_DNC"  # the internal do-not-call list's table (optional)
 
 
+def pinned_contact_model(path: Path | None) -> ContactModel | None:
+    """Read a contact_model.json a listiq run wrote (None: fit one in the run)."""
+    from ..jobs.contact import load_model
+
+    if path is None:
+        return None
+    try:
+        return load_model(path)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(
+            f"{path}: listiq.contact_model is not a contact_model.json of a listiq run ({exc}); "
+            "give one, or leave listiq.contact_model empty to fit the model in the run"
+        ) from None
+
+
 def plan(context: JobContext) -> JobPlan:
     """Read the reference tables and the latest dedupe and autoflush results before any work;
     build the pool, apportion, pick and window the list on the cluster."""
+    from ..jobs.contact import ContactParams
     from ..jobs.exports import BILLING, build_exports, fetch_details, needs_details
     from ..jobs.listiq import (
+        CONTACT_RATE,
         account_columns,
         closed_states,
         ebr_columns,
@@ -43,6 +63,10 @@ def plan(context: JobContext) -> JobPlan:
     call_date = context.request.options.get("call_date")
     day = parse_call_date(call_date, context.as_of) if call_date is not None else None
     params = ListiqParams.from_settings(settings, context.as_of, day)
+    by_contact = params.selection == CONTACT_RATE
+    # Read before any work, so that a bad file stops the run at once.
+    pinned = pinned_contact_model(params.contact_model) if by_contact else None
+    contact = ContactParams.from_settings(settings, context.as_of) if by_contact else None
     # First, before anything is written (the reference tables may be created in SQL): a
     # registry too old on the call date stops the run here, exit code 2.
     registry = registry_for_call_date(
@@ -104,6 +128,8 @@ def plan(context: JobContext) -> JobPlan:
                 registry_numbers=registry.numbers,
                 read_registry=registry.reader(),
                 internal=tables.get(INTERNAL),
+                contact=contact,
+                pinned=pinned,
             )
             stage["pool"] = result.counts["pool"]
             stage["delivered"] = result.counts["delivered"]
@@ -125,6 +151,9 @@ def plan(context: JobContext) -> JobPlan:
                 invalid,
             )
         run.counts.update(result.counts)
+        if result.contact_model is not None:
+            run.counts["contact_model"] = str(params.contact_model) if pinned else "fitted"
+            files = {**files, "contact_model.json": result.contact_model.to_json()}
         run.counts["dnc"] = {
             **registry.summary,
             "internal_table": INTERNAL if has_internal else "none",
@@ -149,6 +178,8 @@ def plan(context: JobContext) -> JobPlan:
     if needs_details(params.exports):  # the VICIdial file's address fields
         accounts += [column for column in BILLING.values() if column not in accounts]
     reads = {"Account": accounts, "Task": ["AccountId", "CreatedDate"]}
+    if by_contact:  # the contact model learns from each call's number and disposition
+        reads["Task"] += ["Dialed_Number__c", "CallDisposition"]
     if has_internal:
         reads[INTERNAL] = ["Phone"]
     return JobPlan(params, reads, compute, extra_columns={"Account": ebr_columns(params)})

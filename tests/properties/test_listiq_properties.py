@@ -4,12 +4,14 @@ from functools import partial
 
 import dask.dataframe as dd
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pandas.testing import assert_frame_equal
 
 from dialflow.config import Settings
-from dialflow.jobs.listiq import ListiqParams, listiq_frame, run_listiq
+from dialflow.jobs.contact import ContactParams, contact_frame
+from dialflow.jobs.listiq import CONTACT_RATE, RANDOM, ListiqParams, listiq_frame, run_listiq
 from dialflow.jobs.scrub import NUMBER_META
 from dialflow.jobs.usable_phone import cleared_keys
 from dialflow.phones import reference_e164
@@ -29,6 +31,10 @@ SPELLINGS = [
 ]  # fmt: skip
 CREATED = ["2026-11-25T11:00:00Z", "2026-11-23T12:00:01Z", "2026-11-23T12:00:00Z", "2024-05-01"]
 CALLED = ["2026-11-20T00:00:00Z", "2026-10-26T12:00:00Z", "2025-01-01T00:00:00Z"]
+CONTACT = ContactParams.from_settings(Settings(), AS_OF).model_copy(
+    update=dict(phone_fields=FIELDS)
+)
+SELECTIONS = [RANDOM, CONTACT_RATE]
 # Numbers of SPELLINGS (and one more) the Do Not Call registry may hold.
 REGISTRABLE = [4158675309, 4158675310, 2127365000, 2127365001, 3053741000, 9072695100, 2025550100]
 
@@ -48,7 +54,12 @@ def scenarios(draw):
         for account_id in ids
     ]
     calls = [
-        (draw(st.sampled_from(ids)), "", "No Answer", draw(st.sampled_from(CALLED)))
+        (
+            draw(st.sampled_from(ids)),
+            draw(st.sampled_from(SPELLINGS[:6])),
+            draw(st.sampled_from(["No Answer", "Contact"])),
+            draw(st.sampled_from(CALLED)),
+        )
         for _ in range(draw(st.integers(0, 6)))
     ]
     excluded = draw(st.lists(st.sampled_from(ids), max_size=3, unique=True))
@@ -102,11 +113,30 @@ def numbers_in(registry: pd.DataFrame, codes: tuple[str, ...]) -> pd.DataFrame:
     return registry[registry["Number"].floordiv(10**7).astype(str).isin(codes)]
 
 
-def job_inputs(scenario):
+def _pinned_model():
+    """A contact model fitted on a fixed history of SPELLINGS' numbers: a scenario's own
+    history may hold no usable call, and contact_rate then needs a pinned model."""
+    accounts = accounts_frame(
+        [{"Id": f"009{i:03d}", FIELDS[i % 3]: spelling} for i, spelling in enumerate(SPELLINGS[:6])]
+    )
+    rows = [
+        (f"009{i:03d}", spelling, "Contact" if (i + k) % 3 == 0 else "No Answer", when)
+        for i, spelling in enumerate(SPELLINGS[:6])
+        for k, when in enumerate(["2026-10-01T15:00:00Z", "2026-09-01T21:00:00Z"])
+    ]
+    return contact_frame(calls_frame(rows), accounts, REFERENCE.area_codes, CONTACT).model
+
+
+PINNED = _pinned_model()
+
+
+def job_inputs(scenario, selection=RANDOM):
     """Return the job's arguments for a scenario, cleared fields as autoflush would list them."""
     accounts, calls, excluded, cleared, target, seed, _ = scenario
     params = PARAMS.model_copy(
-        update=dict(phone_fields=FIELDS, target_total_records=target, seed=seed)
+        update=dict(
+            phone_fields=FIELDS, target_total_records=target, seed=seed, selection=selection
+        )
     )
     cleared_frame = pd.DataFrame(
         {
@@ -120,14 +150,21 @@ def job_inputs(scenario):
     return accounts, calls, pd.Index(excluded), cleared_keys(cleared_frame), params
 
 
+def contact_options(selection):
+    """listiq_frame's and run_listiq's contact arguments in a mode."""
+    return dict(contact=CONTACT, pinned=PINNED) if selection == CONTACT_RATE else {}
+
+
+@pytest.mark.parametrize("selection", SELECTIONS)
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios())
-def test_list_is_min_of_target_and_pool_unique_and_eligible(scenario):
+@given(scenario=scenarios())
+def test_list_is_min_of_target_and_pool_unique_and_eligible(selection, scenario):
     accounts, calls, excluded, cleared, target, _, numbers = scenario
-    args = job_inputs(scenario)
+    args = job_inputs(scenario, selection)
     registry = registry_frame(numbers)
+    options = contact_options(selection)
     result = listiq_frame(
-        *args[:4], REFERENCE.area_codes, POPULATION, args[4], registry=registry
+        *args[:4], REFERENCE.area_codes, POPULATION, args[4], registry=registry, **options
     )
     listed = result.call_list
     pool = oracle_pool(accounts, calls, set(excluded), set(cleared), set(numbers))
@@ -136,19 +173,36 @@ def test_list_is_min_of_target_and_pool_unique_and_eligible(scenario):
     assert all(pool.get(a) == p for a, p in zip(listed["AccountId"], listed["Phone"], strict=True))
     assert result.counts["pool"] == len(pool)
     assert sum(result.counts["accounts_by_status"].values()) == len(accounts)
-    rerun = listiq_frame(*args[:4], REFERENCE.area_codes, POPULATION, args[4], registry=registry)
+    rerun = listiq_frame(
+        *args[:4], REFERENCE.area_codes, POPULATION, args[4], registry=registry, **options
+    )
     assert_frame_equal(rerun.call_list, listed)
+    if selection == CONTACT_RATE:
+        # The same apportionment and buckets as random: only which records fill them differs.
+        plain = listiq_frame(
+            *job_inputs(scenario)[:4], REFERENCE.area_codes, POPULATION, job_inputs(scenario)[4],
+            registry=registry,
+        )  # fmt: skip
+        assert result.counts == plain.counts
+        assert_frame_equal(
+            listed.groupby(["State", "Bucket"]).size().to_frame(),
+            plain.call_list.groupby(["State", "Bucket"]).size().to_frame(),
+        )
+        assert listed["BestHourLocal"].between(8, 20).all()
+        assert listed["ContactProbability"].between(0, 1).all()
 
 
 # Each example builds a Dask graph three times: fewer examples, same scenarios.
+@pytest.mark.parametrize("selection", SELECTIONS)
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(scenarios())
-def test_same_list_for_1_and_7_partitions(scenario):
-    accounts, calls, excluded, cleared, params = job_inputs(scenario)
+@given(scenario=scenarios())
+def test_same_list_for_1_and_7_partitions(selection, scenario):
+    accounts, calls, excluded, cleared, params = job_inputs(scenario, selection)
     registry = registry_frame(scenario[-1])
+    options = contact_options(selection)
     expected = listiq_frame(
         accounts, calls, excluded, cleared, REFERENCE.area_codes, POPULATION, params,
-        registry=registry,
+        registry=registry, **options,
     )  # fmt: skip
     by_code = registry["Number"].floordiv(10**7).astype(str).value_counts()
 
@@ -168,6 +222,7 @@ def test_same_list_for_1_and_7_partitions(scenario):
             params,
             registry_numbers=by_code,
             read_registry=read_registry,
+            **options,
         )
         assert_frame_equal(on_dask.call_list, expected.call_list)
         assert on_dask.counts == expected.counts
