@@ -388,7 +388,10 @@ def _fake_run(output: Path, job: str, run_id: str, rows: int, **summary) -> Path
     return folder
 
 
-def test_runs_lists_folders_and_the_sql_registry_and_show_tells_one_run(tmp_path):
+def test_runs_lists_folders_and_the_sql_registry_and_show_tells_one_run(tmp_path, monkeypatch):
+    # A terminal wide enough for the table whatever the length of pytest's tmp_path (its "in"
+    # column): the narrow layout has its own test.
+    monkeypatch.setenv("COLUMNS", "300")
     output = tmp_path / "out"
     url = f"sqlite:///{output / 'dialflow.sqlite'}"
     config = tmp_path / "config.yaml"
