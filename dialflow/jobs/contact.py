@@ -81,30 +81,24 @@ RECENCY_META = empty_frame(
     }
 )
 ATTEMPTS_META = empty_frame({"PhoneE164": STRING, "Field": STRING, "AttemptsSinceContact": "int64"})
+# A number's evidence (what the model reads), then its facts (the evidence and its history).
+_EVIDENCE_COLUMNS = {
+    "PhoneE164": STRING,
+    "Field": STRING,
+    "State": STRING,
+    "Calls": "int64",
+    "Contacts": "int64",
+    "Expected": "float64",
+    "Ratio": "float64",
+}
+EVIDENCE_META = empty_frame(_EVIDENCE_COLUMNS)
 FACTS_META = empty_frame(
     {
-        "PhoneE164": STRING,
-        "Field": STRING,
-        "State": STRING,
-        "Calls": "int64",
-        "Contacts": "int64",
-        "Expected": "float64",
-        "Ratio": "float64",
+        **_EVIDENCE_COLUMNS,
         "LastCall": TIMESTAMP,
         "LastContact": TIMESTAMP,
         "AttemptsSinceContact": "int64",
         "DaysSinceLastAttempt": "float64",
-    }
-)
-EVIDENCE_META = empty_frame(
-    {
-        "PhoneE164": STRING,
-        "Field": STRING,
-        "State": STRING,
-        "Calls": "int64",
-        "Contacts": "int64",
-        "Expected": "float64",
-        "Ratio": "float64",
     }
 )
 
