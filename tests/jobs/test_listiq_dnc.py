@@ -300,8 +300,9 @@ def registry_reader(registry: pd.DataFrame):
     return read
 
 
-def test_forty_scrub_partitions_count_every_candidate_once_as_in_pandas(monkeypatch):
-    import dask
+def many_codes_listiq(monkeypatch):
+    """The 40-code scenario's pandas reference, and `run(parts, **kwargs)`: run_listiq on it
+    with `parts` account partitions and one area code per scrub partition (40 partitions)."""
     import dask.dataframe as dd
 
     import dialflow.jobs.listiq as listiq
@@ -316,6 +317,25 @@ def test_forty_scrub_partitions_count_every_candidate_once_as_in_pandas(monkeypa
         accounts, calls, pd.Index([]), pd.Index([]), area_codes, population, run_params,
         registry=registry, internal=internal,
     )  # fmt: skip
+    by_code = registry["Number"].floordiv(10**7).astype(str).value_counts()
+    monkeypatch.setattr(listiq, "area_code_groups", partial(area_code_groups, weight=1))
+
+    def run(parts: int, **kwargs):
+        return run_listiq(
+            dd.from_pandas(accounts, npartitions=parts),
+            dd.from_pandas(calls, npartitions=1),
+            pd.Index([]), pd.Index([]), area_codes, population, run_params,
+            registry_numbers=by_code, read_registry=registry_reader(registry),
+            internal=dd.from_pandas(internal, npartitions=2), **kwargs,
+        )  # fmt: skip
+
+    return expected, run
+
+
+def test_forty_scrub_partitions_count_every_candidate_once_as_in_pandas(monkeypatch):
+    import dask
+
+    expected, run = many_codes_listiq(monkeypatch)
     listed = {f"{code}-{n}" for code in MANY_CODES for n in (0, 2, 5)}
     assert set(expected.call_list["AccountId"]) == listed
     statuses = {k: v for k, v in expected.counts["accounts_by_status"].items() if v}
@@ -327,17 +347,9 @@ def test_forty_scrub_partitions_count_every_candidate_once_as_in_pandas(monkeypa
         "internal_numbers": 40,
         "internal_invalid": 0,
     }
-    by_code = registry["Number"].floordiv(10**7).astype(str).value_counts()
-    monkeypatch.setattr(listiq, "area_code_groups", partial(area_code_groups, weight=1))
     with dask.config.set(scheduler="sync"):
         for parts in (3, 20):  # 20: the account statuses' own counts span 16+ partitions
-            got = run_listiq(
-                dd.from_pandas(accounts, npartitions=parts),
-                dd.from_pandas(calls, npartitions=1),
-                pd.Index([]), pd.Index([]), area_codes, population, run_params,
-                registry_numbers=by_code, read_registry=registry_reader(registry),
-                internal=dd.from_pandas(internal, npartitions=2),
-            )  # fmt: skip
+            got = run(parts)
             assert got.counts == expected.counts
             pd.testing.assert_frame_equal(got.call_list, expected.call_list)
 
@@ -373,27 +385,12 @@ def test_listiq_stops_on_counts_lost_by_a_persist_of_unoptimised_frames(monkeypa
     import re
 
     import dask
-    import dask.dataframe as dd
 
-    import dialflow.jobs.listiq as listiq
     from dialflow.errors import DialflowError
-    from dialflow.jobs.listiq import run_listiq
-    from tests.conftest import calls_frame
 
-    accounts, registry, internal = many_codes_scenario()
-    area_codes, population = reference()
-    by_code = registry["Number"].floordiv(10**7).astype(str).value_counts()
-    monkeypatch.setattr(listiq, "area_code_groups", partial(area_code_groups, weight=1))
+    _, run = many_codes_listiq(monkeypatch)
     with dask.config.set(scheduler="sync"), pytest.raises(DialflowError) as caught:
-        run_listiq(
-            dd.from_pandas(accounts, npartitions=3),
-            dd.from_pandas(calls_frame([]), npartitions=1),
-            pd.Index([]), pd.Index([]), area_codes, population,
-            params(target_total_records=1000, ebr=EBR),
-            persist=lambda *collections, stage: dask.persist(*collections),
-            registry_numbers=by_code, read_registry=registry_reader(registry),
-            internal=dd.from_pandas(internal, npartitions=2),
-        )  # fmt: skip
+        run(3, persist=lambda *collections, stage: dask.persist(*collections))
     returned = re.fullmatch(
         r"listiq: the Do Not Call scrub returned (\d+) of 240 candidates; no call list was "
         r"written \(a defect: report it with the run's run\.log\)",
@@ -421,35 +418,14 @@ def test_internal_dnc_values_written_but_not_valid_numbers_are_counted():
 def test_forty_scrub_partitions_on_a_cluster_count_as_in_pandas(monkeypatch):
     """The runner's persist (`ProgressCompute.persist`, distributed) on the 40-partition scrub:
     the path the 250M-number benchmark took."""
-    import dask.dataframe as dd
-
-    import dialflow.jobs.listiq as listiq
     from dialflow.cluster import open_client
     from dialflow.config import ClusterSettings
-    from dialflow.jobs.listiq import listiq_frame, run_listiq
     from dialflow.progress import ProgressCompute
-    from tests.conftest import calls_frame
 
-    accounts, registry, internal = many_codes_scenario()
-    area_codes, population = reference()
-    run_params = params(target_total_records=1000, ebr=EBR)
-    calls = calls_frame([])
-    expected = listiq_frame(
-        accounts, calls, pd.Index([]), pd.Index([]), area_codes, population, run_params,
-        registry=registry, internal=internal,
-    )  # fmt: skip
-    by_code = registry["Number"].floordiv(10**7).astype(str).value_counts()
-    monkeypatch.setattr(listiq, "area_code_groups", partial(area_code_groups, weight=1))
+    expected, run = many_codes_listiq(monkeypatch)
     settings = ClusterSettings(n_workers=1, memory_limit="1GiB", dashboard_address=":0")
     with open_client(settings) as client:
         compute = ProgressCompute(client, "listiq")
-        got = run_listiq(
-            dd.from_pandas(accounts, npartitions=20),
-            dd.from_pandas(calls, npartitions=1),
-            pd.Index([]), pd.Index([]), area_codes, population, run_params,
-            compute=compute, persist=compute.persist,
-            registry_numbers=by_code, read_registry=registry_reader(registry),
-            internal=dd.from_pandas(internal, npartitions=2),
-        )  # fmt: skip
+        got = run(20, compute=compute, persist=compute.persist)
     assert got.counts == expected.counts
     pd.testing.assert_frame_equal(got.call_list, expected.call_list)
