@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .errors import DialflowError
-from .jobs import as_optimised
+from .jobs import from_futures, optimised_together
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -114,7 +114,7 @@ class ProgressCompute:
         from distributed import futures_of, wait
 
         started = time.perf_counter()
-        persisted = self.client.persist(list(as_optimised(collections)))
+        persisted = self.client.persist(list(optimised_together(collections)))
         futures = futures_of(persisted)
         with self._cancelled_on_failure(futures, stage) as watch:
             self._show(futures, stage, watch)
@@ -123,7 +123,7 @@ class ProgressCompute:
             if failed:
                 failed[0].result()  # raise the task's error here, not in an unrelated step
         log.info("%s: %s persisted in %.2fs", self.job, stage, time.perf_counter() - started)
-        return tuple(persisted)
+        return tuple(from_futures(frame) for frame in persisted)
 
     @contextmanager
     def _cancelled_on_failure(self, futures: list, stage: str) -> Iterator[StageWatch]:

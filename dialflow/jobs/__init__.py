@@ -28,30 +28,63 @@ def dask_persist(*collections: Any, stage: str) -> tuple[Any, ...]:
     """Persist with Dask's current scheduler and no progress display (tests, library use)."""
     import dask
 
-    return dask.persist(*as_optimised(collections))
+    return tuple(from_futures(c) for c in dask.persist(*optimised_together(collections)))
 
 
-def as_optimised(collections: tuple[Any, ...]) -> tuple[Any, ...]:
-    """Return `collections` with each Dask frame whose optimiser changes its partitions given
-    optimised: what every persist must be given (docs/dnc.md, "The 250M-number defect").
+_FRAMES = ("DataFrame", "Series", "Index")
+
+
+def _is_frame(collection: Any) -> bool:
+    import dask.dataframe as dd
+
+    return isinstance(collection, tuple(getattr(dd, name) for name in _FRAMES))
+
+
+def optimised_together(collections: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Return `collections` with their Dask frames optimised as one expression: what every
+    persist must be given (docs/architecture.md, "Persisting").
 
     Dask rebuilds a persisted frame with the partitions its expression declares before
     optimisation, but the optimiser may change them: a groupby aggregation over 16 or more
     partitions gets ceil(n / 15) output partitions (split_out), and the persisted frame then
-    held only the first, silently losing the groups hashed to the others. An optimised frame
-    declares the partitions it runs with. The other frames are left as they are: a frame
-    optimised alone names its steps anew, so the steps it shares with the other collections
-    of the persist ran twice (dedupe at 1,000,000 accounts: 64 s -> 94 s).
+    held only the first, silently losing the groups hashed to the others (docs/dnc.md, "The
+    250M-number defect"). An optimised frame declares the partitions it runs with. Optimised
+    together, the steps the frames share keep one name, so they run once: a frame optimised
+    alone named them anew and they ran once for it and once for the others.
     """
+    from dask._expr import _ExprSequence
+    from dask.dataframe.dask_expr import new_collection
+
+    at = [i for i, collection in enumerate(collections) if _is_frame(collection)]
+    if not at:
+        return collections
+    optimised = _ExprSequence(*(collections[i].expr for i in at)).optimize().operands
+    result = list(collections)
+    for i, expr in zip(at, optimised, strict=True):
+        result[i] = new_collection(expr)
+    return tuple(result)
+
+
+def from_futures(persisted: Any) -> Any:
+    """A persisted Dask frame rebuilt from its futures, in partition order.
+
+    The frame `Client.persist` returns names its partitions by the expression it was given,
+    optimised once more, while the futures hold them under another name: every later compute
+    ran the frame's steps again from the input (dedupe's linkage read and prepared the accounts
+    four times, its candidate pairs three). A frame made of the futures themselves is what was
+    persisted. Off a distributed client there are no futures: the frame is returned as it is.
+    """
+    if not _is_frame(persisted):
+        return persisted
+    from distributed import futures_of
+
+    futures = sorted(futures_of(persisted), key=lambda future: future.key[1])
+    if not futures:
+        return persisted
     import dask.dataframe as dd
 
-    frames = (dd.DataFrame, dd.Series, dd.Index)
-    return tuple(_declaring_its_partitions(c) if isinstance(c, frames) else c for c in collections)
-
-
-def _declaring_its_partitions(frame: Any) -> Any:
-    optimised = frame.optimize()
-    return optimised if optimised.npartitions != frame.npartitions else frame
+    divisions = persisted.divisions if len(persisted.divisions) == len(futures) + 1 else None
+    return dd.from_delayed(futures, meta=persisted._meta, divisions=divisions, verify_meta=False)
 
 
 def not_in(frame: Any, excluded: Any) -> Any:
