@@ -155,7 +155,7 @@ def test_area_codes_are_grouped_by_weight_and_only_the_used_ones_are_kept():
 
 
 def test_registry_numbers_dropped_exemptions_kept_internal_wins_in_pandas_and_on_dask(
-    tmp_path, monkeypatch
+    tmp_path,
 ):
     import dask
     import dask.dataframe as dd
@@ -311,7 +311,7 @@ def registry_reader(registry: pd.DataFrame):
     return read
 
 
-def many_codes_listiq(monkeypatch):
+def many_codes_listiq():
     """The 40-code scenario's pandas reference, and `run(parts, **kwargs)`: run_listiq on it
     with `parts` account partitions and one area code per scrub partition (40 partitions)."""
     import dask.dataframe as dd
@@ -342,10 +342,10 @@ def many_codes_listiq(monkeypatch):
     return expected, run
 
 
-def test_forty_scrub_partitions_count_every_candidate_once_as_in_pandas(monkeypatch):
+def test_forty_scrub_partitions_count_every_candidate_once_as_in_pandas():
     import dask
 
-    expected, run = many_codes_listiq(monkeypatch)
+    expected, run = many_codes_listiq()
     listed = {f"{code}-{n}" for code in MANY_CODES for n in (0, 2, 5)}
     assert set(expected.call_list["AccountId"]) == listed
     statuses = {k: v for k, v in expected.counts["accounts_by_status"].items() if v}
@@ -389,7 +389,7 @@ def test_the_scrub_fails_closed_when_its_counts_do_not_add_up():
         check_scrub_total(pd.Series({"internal_dnc": 3}), 3, 1)
 
 
-def test_listiq_stops_on_counts_lost_by_a_persist_of_unoptimised_frames(monkeypatch):
+def test_listiq_stops_on_counts_lost_by_a_persist_of_unoptimised_frames():
     """Dask's own persist, as the jobs used it before the fix, loses the scrub's counts over 16
     or more partitions; the check stops the run instead of writing a list."""
     import re
@@ -398,7 +398,7 @@ def test_listiq_stops_on_counts_lost_by_a_persist_of_unoptimised_frames(monkeypa
 
     from dialflow.errors import DialflowError
 
-    _, run = many_codes_listiq(monkeypatch)
+    _, run = many_codes_listiq()
     with dask.config.set(scheduler="sync"), pytest.raises(DialflowError) as caught:
         run(3, persist=lambda *collections, stage: dask.persist(*collections))
     returned = re.fullmatch(
@@ -425,14 +425,14 @@ def test_internal_dnc_values_written_but_not_valid_numbers_are_counted():
 
 
 @pytest.mark.slow
-def test_forty_scrub_partitions_on_a_cluster_count_as_in_pandas(monkeypatch):
+def test_forty_scrub_partitions_on_a_cluster_count_as_in_pandas():
     """The runner's persist (`ProgressCompute.persist`, distributed) on the 40-partition scrub:
     the path the 250M-number benchmark took."""
     from dialflow.cluster import open_client
     from dialflow.config import ClusterSettings
     from dialflow.progress import ProgressCompute
 
-    expected, run = many_codes_listiq(monkeypatch)
+    expected, run = many_codes_listiq()
     settings = ClusterSettings(n_workers=1, memory_limit="1GiB", dashboard_address=":0")
     with open_client(settings) as client:
         compute = ProgressCompute(client, "listiq")
