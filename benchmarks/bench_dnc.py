@@ -1,6 +1,8 @@
 """Time the DNC registry's import and listiq's scrub beside DuckDB doing the same in one process.
 
 Run: .venv/bin/python benchmarks/bench_dnc.py --accounts 1000000 --registry 25000000 --repeat 1
+`--part import` times the import alone; `--part scrub` the scrub alone, with the store the last
+`--part import` (or full) run of the same sizes left (each writes its own `###` block).
 The issue's goal (issue 15) is --accounts 10000000 --registry 250000000: under 5 minutes end to
 end with no worker over its limit.
 
@@ -193,6 +195,16 @@ def current_version(store: Path) -> Path:
     return versions[-1]
 
 
+def duckdb_memory(config: Path) -> str:
+    """Return DuckDB's memory limit: the two workers' limits together (cluster.memory_limit of
+    a config this script wrote), so that both sides get the same memory."""
+    from dask.utils import parse_bytes
+
+    found = re.search(r"^  memory_limit: (.+)$", config.read_text(encoding="utf-8"), re.M)
+    assert found, config
+    return f"{2 * parse_bytes(found[1]) // 2**20}MiB"
+
+
 def store_of(config: Path) -> Path:
     """Return the dnc.path of a config this script wrote."""
     found = re.search(r"^  path: (.+)$", config.read_text(encoding="utf-8"), re.M)
@@ -216,10 +228,10 @@ def duckdb_connect(memory_limit: str):  # noqa: ANN201 - duckdb.DuckDBPyConnecti
     return con
 
 
-def duckdb_import(files: Path, out_dir: Path) -> dict[str, Any]:
+def duckdb_import(files: Path, out_dir: Path, memory: str) -> dict[str, Any]:
     """Read the registry files, apply the change list, write Parquet by area code; count."""
     shutil.rmtree(out_dir, ignore_errors=True)
-    con = duckdb_connect("8GB")
+    con = duckdb_connect(memory)
     full = sorted(str(p) for p in files.glob("dnc-full-*.txt"))
     change = sorted(str(p) for p in files.glob("dnc-change-*.txt"))
     con.execute(
@@ -251,10 +263,10 @@ def duckdb_import(files: Path, out_dir: Path) -> dict[str, Any]:
     return {"numbers": int(numbers), "files": len(full) + len(change)}
 
 
-def duckdb_scrub(candidates: Path, store: Path) -> dict[str, Any]:
+def duckdb_scrub(candidates: Path, store: Path, memory: str) -> dict[str, Any]:
     """Anti-join the candidate numbers against the internal list and the registry; count."""
     version = current_version(store)
-    con = duckdb_connect("8GB")
+    con = duckdb_connect(memory)
     registry = f"read_parquet('{version}/numbers/*/*.parquet')"
     counts = con.execute(
         f"""
@@ -284,10 +296,10 @@ def baseline_main(kind: str, data: Path, out_file: Path, config: Path) -> None:
     start = time.perf_counter()
     prefer_oom_kill()
     if kind == "duckdb-import":
-        said = duckdb_import(data, out_file)
+        said = duckdb_import(data, out_file, duckdb_memory(config))
         write_baseline_report(out_file, kind, said["numbers"], start, **said)
     else:
-        said = duckdb_scrub(data, store_of(config))
+        said = duckdb_scrub(data, store_of(config), duckdb_memory(config))
         write_baseline_report(out_file, kind, said["registry"], start, **said)
 
 
@@ -413,13 +425,14 @@ def render(
     """Return the markdown subsection for this run."""
     from harness import machine
 
+    part = "" if args.part == "both" else f" --part {args.part}"
     lines = [
         f"### {args.accounts:,} accounts, {args.registry:,} registry numbers, 2 workers x 1 "
-        f"thread x {args.memory_limit}",
+        f"thread x {args.memory_limit}{f' ({args.part} only)' if part else ''}",
         "",
         f"Command: `.venv/bin/python benchmarks/bench_dnc.py --accounts {args.accounts} "
         f"--registry {args.registry} --repeat {args.repeat} --memory-limit "
-        f"{args.memory_limit}`  ",
+        f"{args.memory_limit}{part}`  ",
         f"Date: {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.  ",
         f"Input: `benchmarks/data/{data.name}/` (the demo accounts bench_dedupe.py uses) and "
         f"`benchmarks/data/dnc-{args.registry}-{data.name}/_dnc/`: {registry['full_lists']} full "
@@ -429,13 +442,17 @@ def render(
         f"-{registry['change_deleted']:,}), written by `generate_demo_registry` (the generator "
         f"of `dialflow demo-data --dnc N`) in {registry.get('seconds', '?')} s. listiq runs "
         f"`--no-sql --as-of {AS_OF} --call-date {CALL_DATE}` without dedupe or autoflush "
-        f"results. DuckDB gets 2 threads and an 8GB memory limit (the two workers' 2 x 4GiB). "
+        f"results. DuckDB gets 2 threads and a memory limit of the two workers' together "
+        f"(2 x {args.memory_limit}). "
         + repeats_text("dnc import, duckdb-import, dialflow listiq, duckdb-scrub", args.repeat),
         "",
     ]
     timeouts = dict.fromkeys(METHODS, args.timeout)
-    lines += ["Import of the registry files:", "", *import_rows(methods, checks), "",
-              "Scrub (listiq end to end beside DuckDB's anti-join alone):", ""]  # fmt: skip
+    if args.part != "scrub":
+        lines += ["Import of the registry files:", "", *import_rows(methods, checks), ""]
+    if args.part == "import":
+        return "\n".join(lines).rstrip() + "\n"
+    lines += ["Scrub (listiq end to end beside DuckDB's anti-join alone):", ""]
     scrub = {name: methods[name] for name in ("dialflow", "duckdb-scrub")}
     lines += method_rows(scrub, COVERS, checks, timeouts, describe_method)
     dialflow = methods["dialflow"]
@@ -490,6 +507,26 @@ STEPS: dict[str, Any] = {
 }
 
 
+def import_round(
+    args: argparse.Namespace, files: Path, config: Path, work: Path, tag: str,
+    methods: dict[str, MethodRuns], checks: dict[str, list[str]],
+) -> dict[str, Any]:  # fmt: skip
+    """Time `dnc import` and DuckDB's import once each, compare their stores; return the
+    import's run."""
+    print(f"[{tag}] dnc import ...", file=sys.stderr, flush=True)
+    imported = dialflow_import(files, config, work, tag, args.timeout)
+    timed(methods, "dnc import", tag, imported)
+    print(f"[{tag}] duckdb-import ...", file=sys.stderr, flush=True)
+    out = work / f"duckdb-import-{tag}"
+    theirs = run_duckdb("duckdb-import", files, config, out, args.timeout)
+    timed(methods, "duckdb-import", tag, theirs)
+    if imported["ok"] and theirs["ok"]:
+        said = step(args, "compare", "--input", imported["version"], "--out", str(out))
+        checks.setdefault("duckdb-import", []).append(said)
+    shutil.rmtree(out, ignore_errors=True)
+    return imported
+
+
 def step(args: argparse.Namespace, name: str, *extra: str) -> str:
     """Run `--step name` of this script in a subprocess; return the last line it printed."""
     cmd = [sys.executable, str(SCRIPT), "--step", name, "--accounts", str(args.accounts),
@@ -507,6 +544,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--memory-limit", default="4GiB", help="per Dask worker")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
     parser.add_argument("--wait", type=float, default=3 * 3600, help="seconds to wait for data")
+    parser.add_argument("--part", choices=["both", "import", "scrub"], default="both",
+                        help="time the import, the scrub (on the store left), or both")  # fmt: skip
     parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to update")
     parser.add_argument("--no-results", action="store_true", help="print, do not update it")
     parser.add_argument("--baseline", choices=["duckdb-import", "duckdb-scrub"],
@@ -537,25 +576,21 @@ def main() -> None:
     data = Path(step(args, "accounts"))
     step(args, "registry")
     files, registry = registry_data(data, args.registry)  # written by the step: only read here
-    candidates = Path(step(args, "candidates", "--input", str(data), "--config", str(config)))
+    if args.part != "import":
+        candidates = Path(step(args, "candidates", "--input", str(data), "--config", str(config)))
+    if args.part == "scrub":
+        current_version(work / "store")  # stops when no import left a store
 
     methods = {name: MethodRuns(name) for name in METHODS}
     checks: dict[str, list[str]] = {}
     for repeat in range(args.repeat):
         tag = f"run{repeat + 1}"
-        print(f"[{tag}] dnc import ...", file=sys.stderr, flush=True)
-        imported = dialflow_import(files, config, work, tag, args.timeout)
-        timed(methods, "dnc import", tag, imported)
-        print(f"[{tag}] duckdb-import ...", file=sys.stderr, flush=True)
-        out = work / f"duckdb-import-{tag}"
-        theirs = run_duckdb("duckdb-import", files, config, out, args.timeout)
-        timed(methods, "duckdb-import", tag, theirs)
-        if imported["ok"] and theirs["ok"]:
-            said = step(args, "compare", "--input", imported["version"], "--out", str(out))
-            checks.setdefault("duckdb-import", []).append(said)
-            shutil.rmtree(out, ignore_errors=True)
-        if not imported["ok"]:
-            print(f"[{tag}] the import failed: no scrub this round", file=sys.stderr)
+        if args.part != "scrub":
+            imported = import_round(args, files, config, work, tag, methods, checks)
+            if not imported["ok"]:
+                print(f"[{tag}] the import failed: no scrub this round", file=sys.stderr)
+                continue
+        if args.part == "import":
             continue
         print(f"[{tag}] dialflow listiq ...", file=sys.stderr, flush=True)
         run = run_dialflow("listiq", data, config, work / "dialflow", args.timeout,

@@ -570,6 +570,10 @@ class ListiqSettings(_Section):
     # contact_rate only: a contact_model.json of an earlier listiq run, pinned; null = fit it
     # from the Task history in every run.
     contact_model: Annotated[Path | None, EmptyIsNone] = None
+    # The DNC scrub's partition size: registry numbers plus 16 per candidate in one scrub task
+    # (jobs/scrub.py PARTITION_WEIGHT; 8 million numbers are 64 MB). Smaller: more, lighter
+    # tasks; an area code is never split.
+    scrub_partition_numbers: int = Field(8_000_000, ge=1)
 
     @field_validator("exports", mode="before")
     @classmethod

@@ -253,35 +253,85 @@ def _problem(raw: bytes, kind: Kind) -> str:
 def read_batches(file: RegistryFile, block_bytes: int = BLOCK_BYTES) -> Iterator[Batch]:
     """Yield a file's records block by block; stop at the first bad line with one line naming
     the file, the line, the field and the fix (InputError). Blank lines are skipped."""
-    pattern = _LINE_PATTERN[file.kind]
     line_no = 0
     if file.size() == 0:  # an area code with no registered number; pyarrow refuses empty input
         return
     with _read_errors(file, lambda: line_no), file.open() as handle:
         for block in _reader(handle, block_bytes):
             lines = block.column(0)
-            good = pc.match_substring_regex(lines, pattern)
-            if not pc.all(good).as_py():
-                blank = pc.match_substring_regex(lines, _BLANK_LINE)
-                bad = np.flatnonzero(~(good.to_numpy(zero_copy_only=False)
-                                       | blank.to_numpy(zero_copy_only=False)))  # fmt: skip
-                if bad.size:
-                    at = int(bad[0])
-                    raise InputError(
-                        f"{file.name}: line {line_no + at + 1}: "
-                        f"{_problem(lines[at].as_py(), file.kind)}; {FORMAT_HINT[file.kind]}: "
-                        f"correct or remove the line, or download the file again"
-                    )
-                lines = lines.filter(good)
+            # A block of the registry's own layout (every line `AAA,NNNNNNN`, no spaces) is
+            # checked and read from its bytes; any other block by the regex patterns.
+            read = _fixed_width(lines, file.kind) or _by_pattern(lines, file, line_no)
             line_no += block.num_rows
-            digits = pc.replace_substring_regex(lines, r"[^0-9]", "")
-            numbers = pc.cast(pc.cast(digits, pa.string()), pa.int64()).to_numpy()
-            deleted = None
-            if file.kind == "change":
-                deleted = pc.match_substring_regex(lines, _DELETE_LINE).to_numpy(
-                    zero_copy_only=False
-                )
-            yield Batch(numbers=numbers, deleted=deleted, lines=block.num_rows)
+            yield Batch(numbers=read[0], deleted=read[1], lines=block.num_rows)
+
+
+def _by_pattern(
+    lines: pa.Array, file: RegistryFile, line_no: int
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Return the numbers (and deletions) of a block's lines checked by RE2 patterns (blank
+    lines skipped); stop at the first bad line (`line_no`: the lines before the block)."""
+    good = pc.match_substring_regex(lines, _LINE_PATTERN[file.kind])
+    if not pc.all(good).as_py():
+        blank = pc.match_substring_regex(lines, _BLANK_LINE)
+        bad = np.flatnonzero(~(good.to_numpy(zero_copy_only=False)
+                               | blank.to_numpy(zero_copy_only=False)))  # fmt: skip
+        if bad.size:
+            at = int(bad[0])
+            raise InputError(
+                f"{file.name}: line {line_no + at + 1}: "
+                f"{_problem(lines[at].as_py(), file.kind)}; {FORMAT_HINT[file.kind]}: "
+                f"correct or remove the line, or download the file again"
+            )
+        lines = lines.filter(good)
+    digits = pc.replace_substring_regex(lines, r"[^0-9]", "")
+    numbers = pc.cast(pc.cast(digits, pa.string()), pa.int64()).to_numpy()
+    deleted = None
+    if file.kind == "change":
+        deleted = pc.match_substring_regex(lines, _DELETE_LINE).to_numpy(zero_copy_only=False)
+    return numbers, deleted
+
+
+_DIGITS = {10: list(range(10)), 11: [0, 1, 2, 4, 5, 6, 7, 8, 9, 10]}  # by width before `,A|D`
+
+
+def _fixed_width(lines: pa.Array, kind: Kind) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """Return the numbers (and deletions) of a block whose lines all have one spaceless layout
+    (`AAA,NNNNNNN` or `AAANNNNNNN`, then `,A|D` in a change list), checked and read at fixed
+    places of its bytes; None for any other block (the regex path then checks and reads it).
+
+    A line of such a width whose bytes match the layout exactly is a line the kind's pattern
+    accepts; this is ~20x faster than the pattern, a regex replace and a cast."""
+    if isinstance(lines, pa.ChunkedArray):
+        lines = lines.combine_chunks()
+    n = len(lines)
+    if n == 0 or lines.null_count:
+        return None
+    offsets = np.frombuffer(lines.buffers()[1], np.int32, n + 1, lines.offset * 4)
+    width = int(offsets[1] - offsets[0])
+    tail = 2 if kind == "change" else 0  # `,A` or `,D`
+    places = _DIGITS.get(width - tail)
+    if places is None or int(offsets[-1] - offsets[0]) != n * width:
+        return None
+    if not (np.diff(offsets) == width).all():
+        return None
+    rows = np.frombuffer(lines.buffers()[2], np.uint8, n * width, int(offsets[0]))
+    rows = rows.reshape(n, width)
+    ok = (rows[:, 0] >= ord("2")) & (rows[:, 0] <= ord("9"))
+    if width - tail == 11:
+        ok &= rows[:, 3] == ord(",")
+    if tail:
+        ok &= (rows[:, width - 2] == ord(",")) & np.isin(rows[:, width - 1], tuple(b"AaDd"))
+    numbers = np.zeros(n, np.int64)
+    for place in places:  # ten passes over n bytes: no n x 10 int64 temporary
+        digit = rows[:, place] - np.uint8(48)  # a byte below '0' wraps above 9
+        ok &= digit <= 9
+        numbers *= 10
+        numbers += digit
+    if not ok.all():
+        return None
+    deleted = np.isin(rows[:, width - 1], tuple(b"Dd")) if tail else None
+    return numbers, deleted
 
 
 @contextmanager

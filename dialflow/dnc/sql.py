@@ -62,10 +62,18 @@ def load_registry_sql(
     numbers, loaded = registry_tables(table, sa.MetaData())
     done = 0
 
+    # MariaDB/MySQL commit DDL on their own: the drop is done when the load fails.
+    ddl_commits = sa.engine.make_url(url).get_backend_name() in ("mysql", "mariadb")
+    left = (
+        "the table may be empty or partial (MariaDB/MySQL commit DDL on their own): load again"
+        if ddl_commits
+        else "the table is as it was"
+    )
+
     def failure(cause: str) -> str:
         return (
             f"dnc load-sql: loading the DNC registry into {mask_passwords(url)} table {table} "
-            f"failed ({cause}); the table is as it was; check sql.url and the database"
+            f"failed ({cause}); {left}; check sql.url and the database"
         )
 
     with sql_engine_for(url, failure) as engine, engine.begin() as connection:

@@ -44,6 +44,7 @@ from .scrub import (
     INTERNAL_DNC,
     NUMBER,
     NUMBER_META,
+    PARTITION_WEIGHT,
     area_code_groups,
     dnc_reasons,
     do_not_call_numbers,
@@ -81,6 +82,7 @@ class ListiqParams(JobParams):
     ebr: EbrSettings | None  # the registry exemption's Account date fields (jobs/scrub.py)
     selection: str = RANDOM  # RANDOM or CONTACT_RATE (`_ranked_buckets`)
     contact_model: Path | None = None  # a pinned contact_model.json (the spec reads it)
+    scrub_partition_numbers: int = PARTITION_WEIGHT  # registry numbers per scrub partition
     as_of: pd.Timestamp
 
     @classmethod
@@ -774,6 +776,7 @@ class DncLists:
     read_registry: Any  # read(groups, divisions) -> Dask frame, or None without a registry
     internal: Any  # the internal DNC list (Dask frame of Number, Source), persisted
     exempt: pd.Index  # AccountIds of picked candidates with an established business relationship
+    partition_numbers: int = PARTITION_WEIGHT  # listiq.scrub_partition_numbers
 
 
 @dataclass(frozen=True)
@@ -1011,13 +1014,13 @@ def _no_registry(group: tuple[str, ...]) -> pd.DataFrame:
 
 
 def _registry_ranges(
-    registry_numbers: pd.Series, read_registry: Callable | None, by_code: pd.Series
+    registry_numbers: pd.Series, read_registry: Callable | None, by_code: pd.Series, weight: int
 ) -> tuple[dd.DataFrame, tuple[int, ...]]:
     """The registry as one partition per number range of the candidates' area codes (empty
     partitions without a registry), and the ranges' divisions."""
     import dask.dataframe as dd
 
-    groups = area_code_groups(registry_numbers, by_code)
+    groups = area_code_groups(registry_numbers, by_code, weight)
     divisions = group_divisions(groups)
     if read_registry is not None:
         return read_registry(groups, divisions), divisions
@@ -1180,7 +1183,9 @@ def run_listiq(
     rows_read = {table: int(count) for table, count in zip(read, counted, strict=True)}
     dropped = dropped_counts(AccountChecks.settle(*account_checks), no_account)
     registry_numbers = registry_numbers if registry_numbers is not None else pd.Series()
-    registry, divisions = _registry_ranges(registry_numbers, read_registry, by_code)
+    registry, divisions = _registry_ranges(
+        registry_numbers, read_registry, by_code, params.scrub_partition_numbers
+    )
     numbered = not_capped.map_partitions(
         _candidate_numbers, meta=POOL_META.assign(**{NUMBER: pd.Series(dtype="int64")}),
         token="listiq-numbers",
@@ -1244,7 +1249,10 @@ def run_listiq(
     )
     dnc = dnc_counts(statuses, int(exempted), int(n_internal), int(written) - int(valid))
     summary = summarise(statuses, unmapped, plan, by_bucket, call_list, params, closed, dnc)
-    lists = DncLists(registry_numbers, read_registry, listed, pd.Index(exempt, dtype=STRING))
+    lists = DncLists(
+        registry_numbers, read_registry, listed, pd.Index(exempt, dtype=STRING),
+        params.scrub_partition_numbers,
+    )  # fmt: skip
     return ListiqResult(
         call_list, plan, {**summary, "dropped_rows": dropped}, closed, lists, rows_read, model
     )
@@ -1271,7 +1279,9 @@ def scrub_numbers(numbers: pd.DataFrame, lists: DncLists, compute: Compute) -> p
         Ebr=frame["AccountId"].isin(lists.exempt).to_numpy(dtype=bool), Order=range(len(frame))
     )
     by_code = frame.groupby(frame["Phone"].str.slice(2, 5).astype(str)).size()
-    registry, divisions = _registry_ranges(lists.registry_numbers, lists.read_registry, by_code)
+    registry, divisions = _registry_ranges(
+        lists.registry_numbers, lists.read_registry, by_code, lists.partition_numbers
+    )
     candidates = dd.from_pandas(_candidate_numbers(frame), npartitions=1)
     scrubbed = dd.map_partitions(
         scrub_partition,

@@ -138,3 +138,29 @@ def test_an_empty_file_takes_its_kind_from_its_name_or_is_refused(tmp_path):
 def test_a_change_list_named_full_is_refused_on_its_first_line(tmp_path):
     with pytest.raises(InputError, match=r"line 1: 3 field\(s\) '201,2345678,A', expected 2"):
         records(write(tmp_path, "full-20261120.txt", "201,2345678,A\n"))
+
+
+@pytest.mark.parametrize("kind", ["full", "change"])
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_lines_of_one_width_read_at_fixed_places_equal_the_regex_reading(tmp_path, kind, seed):
+    # Blocks whose lines all have one spaceless layout are read from their bytes at fixed
+    # places; any other block by a regex. Both must give the same records, in any mix.
+    rng = np.random.default_rng(seed)
+    numbers = rng.integers(2_000_000_000, 9_999_999_999, 300)
+    layouts = ["{a},{n}", "{a}{n}", "{a}{n} ", " {a} ,{n}", "{a},{n}\r"]
+    lines, expected_deleted = [], []
+    for i, number in enumerate(numbers):
+        text = str(int(number))
+        # Runs of one layout (fixed-width blocks) and mixed runs (the regex path).
+        layout = layouts[(i // 50) % 2] if i < 200 else layouts[int(rng.integers(len(layouts)))]
+        line = layout.format(a=text[:3], n=text[3:])
+        if kind == "change":
+            flag = "ADad"[int(rng.integers(4))]
+            line = line.rstrip("\r") + f",{flag}"
+            expected_deleted.append(flag in "Dd")
+        lines.append(line)
+    path = write(tmp_path, f"dnc-{kind}-201-20261120.txt", "\n".join(lines) + "\n")
+    print(f"seed {seed}")
+    _, got, deleted = records(path, block_bytes=600)
+    assert got == numbers.tolist()
+    assert deleted == expected_deleted

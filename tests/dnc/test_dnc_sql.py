@@ -1,5 +1,6 @@
-"""`dialflow dnc load-sql`'s load on SQLite and PostgreSQL: the store's current version, read in
-batches, replaces the table and its version row in one transaction."""
+"""`dialflow dnc load-sql`'s load on SQLite, PostgreSQL and MariaDB: the store's current version,
+read in batches, replaces the table and its version row in one transaction (MariaDB commits DDL
+on its own: there a failed load leaves the table empty, and says so)."""
 
 from datetime import date
 from pathlib import Path
@@ -10,10 +11,11 @@ import sqlalchemy as sa
 from dialflow.dnc import current_version, import_registry
 from dialflow.dnc.sql import load_registry_sql
 from dialflow.errors import DialflowError, InputError
-from tests.sql_servers import other_connection
+from tests.sql_servers import backend, other_connection
 
 TODAY = date(2026, 11, 29)
-BACKENDS = pytest.mark.parametrize("sql_url", ["sqlite", "postgresql"], indirect=True)
+BACKENDS = pytest.mark.parametrize("sql_url", ["sqlite", "postgresql", "mariadb"], indirect=True)
+TRANSACTIONAL_DDL = pytest.mark.parametrize("sql_url", ["sqlite", "postgresql"], indirect=True)
 
 
 def write(folder: Path, name: str, *lines: str) -> Path:
@@ -76,7 +78,7 @@ def test_the_current_version_replaces_the_table_in_batches(tmp_path, sql_url):
     assert version_row(sql_url, "dnc_registry") == (second, "2026-11-25", 4)
 
 
-@BACKENDS
+@TRANSACTIONAL_DDL
 def test_a_failed_load_leaves_the_previous_table(tmp_path, sql_url, monkeypatch):
     import dialflow.dnc.sql as dnc_sql
 
@@ -96,6 +98,37 @@ def test_a_failed_load_leaves_the_previous_table(tmp_path, sql_url, monkeypatch)
     assert str(caught.value).startswith("dnc load-sql: loading the DNC registry into ") and str(
         caught.value
     ).endswith("; the table is as it was; check sql.url and the database")
+    assert rows(sql_url, "dnc_registry") == [("212", 2127365001)]
+
+
+@pytest.mark.parametrize("sql_url", ["mariadb"], indirect=True)
+def test_a_failed_load_on_mariadb_leaves_the_table_empty_and_says_so(
+    tmp_path, sql_url, monkeypatch
+):
+    # docs/dnc.md: MariaDB/MySQL commit DDL on their own, so the drop and create of the load
+    # stay done when it fails: the table is empty (or partial), and the error line says so.
+    import dialflow.dnc.sql as dnc_sql
+
+    assert backend(sql_url) == "mariadb"
+    store = tmp_path / "dnc"
+    import_registry([write(tmp_path, "dnc-full-212-2026-11-20.txt", "212,7365001")], store,
+                    today=TODAY)  # fmt: skip
+    load_registry_sql(store, sql_url, "dnc_registry")
+    assert rows(sql_url, "dnc_registry") == [("212", 2127365001)]
+
+    def broken(connection, table, frame):
+        connection.execute(sa.text("SELECT no_such_column FROM dnc_registry"))
+
+    monkeypatch.setattr(dnc_sql, "_bulk_load", broken)
+    with pytest.raises(DialflowError) as caught:
+        load_registry_sql(store, sql_url, "dnc_registry")
+    assert str(caught.value).endswith(
+        "; the table may be empty or partial (MariaDB/MySQL commit DDL on their own): load "
+        "again; check sql.url and the database"
+    )
+    assert rows(sql_url, "dnc_registry") == []
+    monkeypatch.undo()
+    load_registry_sql(store, sql_url, "dnc_registry")  # loading again mends it
     assert rows(sql_url, "dnc_registry") == [("212", 2127365001)]
 
 

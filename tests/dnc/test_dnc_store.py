@@ -6,11 +6,12 @@ import os
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
 from dialflow.dnc import area_dates, current_version, import_registry, read_manifest
-from dialflow.dnc.store import area_folder
+from dialflow.dnc.store import apply_change, area_folder, sorted_unique
 from dialflow.errors import InputError
 
 TODAY = date(2026, 11, 29)
@@ -187,3 +188,20 @@ def test_a_second_import_on_the_same_store_stops_at_once(tmp_path):
     assert str(caught.value).startswith(f"dnc.path {store} (pid ")
     assert str(caught.value).endswith("another dnc import is running; this one did not start: "
                                       "wait for it to finish")  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_apply_change_and_sorted_unique_equal_numpys_set_operations(seed):
+    # They replace np.union1d / np.setdiff1d / np.unique (hash-based and slow on NumPy 2.3+).
+    rng = np.random.default_rng(seed)
+    print(f"seed {seed}")
+    draw = lambda n: rng.integers(2012000000, 2012000400, n)  # noqa: E731 - overlapping draws
+    current, added, deleted = np.unique(draw(200)), draw(int(rng.integers(0, 100))), draw(50)
+    expected = np.setdiff1d(np.union1d(current, added), deleted)
+    got = apply_change(current, added, deleted)
+    assert got.dtype == np.int64 and got.tolist() == expected.tolist()
+    assert sorted_unique(added).tolist() == np.unique(added).tolist()
+    assert (
+        apply_change(current, added, np.empty(0, np.int64)).tolist()
+        == np.union1d(current, added).tolist()
+    )

@@ -3,7 +3,6 @@ exact rows in pandas and on Dask (no cluster), the EBR exemption's boundaries, t
 list beating it, and the registry's age on the call date."""
 
 from datetime import date
-from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +19,7 @@ from dialflow.jobs.scrub import (
     dnc_reasons,
     ebr_exempt,
     group_divisions,
+    is_in,
 )
 from dialflow.sources.dnc import registry_for_call_date
 from tests.jobs.test_listiq import AS_OF, account, params, reference
@@ -131,6 +131,18 @@ def test_the_internal_list_wins_over_an_exemption_and_the_registry_yields_to_one
     assert exempted.tolist() == [False, True, False, False, False]
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_is_in_equals_numpys_isin_for_any_order_and_repeats(seed):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    print(f"seed {seed}")
+    values = rng.integers(0, 60, int(rng.integers(0, 40)))  # unsorted, with repeats, or none
+    numbers = rng.integers(-5, 70, 50)
+    assert is_in(numbers, values).tolist() == np.isin(numbers, values).tolist()
+    assert is_in(numbers[:0], values).tolist() == []
+
+
 def test_area_codes_are_grouped_by_weight_and_only_the_used_ones_are_kept():
     registry = pd.Series({"201": 10, "212": 50, "305": 5, "989": 1000})
     candidates = pd.Series({"201": 1, "212": 0, "305": 2, "415": 1})
@@ -143,12 +155,11 @@ def test_area_codes_are_grouped_by_weight_and_only_the_used_ones_are_kept():
 
 
 def test_registry_numbers_dropped_exemptions_kept_internal_wins_in_pandas_and_on_dask(
-    tmp_path, monkeypatch
+    tmp_path,
 ):
     import dask
     import dask.dataframe as dd
 
-    import dialflow.jobs.listiq as listiq
     from dialflow.jobs import dask_compute
     from dialflow.jobs.listiq import listiq_frame, run_listiq, without_listed_alt_phones
     from tests.conftest import calls_frame
@@ -188,7 +199,7 @@ def test_registry_numbers_dropped_exemptions_kept_internal_wins_in_pandas_and_on
     # file is broken now, and reading it would stop the run.
     version = registry_for_call_date(store, AS_OF.date())
     (current_version(store) / "numbers" / "area_code=989" / "part-0.parquet").write_bytes(b"x")
-    monkeypatch.setattr(listiq, "area_code_groups", partial(area_code_groups, weight=20))
+    run_params = run_params.model_copy(update={"scrub_partition_numbers": 20})  # 3 partitions
     with dask.config.set(scheduler="sync"):
         for parts in (1, 3):
             got = run_listiq(
@@ -300,12 +311,11 @@ def registry_reader(registry: pd.DataFrame):
     return read
 
 
-def many_codes_listiq(monkeypatch):
+def many_codes_listiq():
     """The 40-code scenario's pandas reference, and `run(parts, **kwargs)`: run_listiq on it
     with `parts` account partitions and one area code per scrub partition (40 partitions)."""
     import dask.dataframe as dd
 
-    import dialflow.jobs.listiq as listiq
     from dialflow.jobs.listiq import listiq_frame, run_listiq
     from tests.conftest import calls_frame
 
@@ -318,7 +328,7 @@ def many_codes_listiq(monkeypatch):
         registry=registry, internal=internal,
     )  # fmt: skip
     by_code = registry["Number"].floordiv(10**7).astype(str).value_counts()
-    monkeypatch.setattr(listiq, "area_code_groups", partial(area_code_groups, weight=1))
+    run_params = run_params.model_copy(update={"scrub_partition_numbers": 1})  # one per code
 
     def run(parts: int, **kwargs):
         return run_listiq(
@@ -332,10 +342,10 @@ def many_codes_listiq(monkeypatch):
     return expected, run
 
 
-def test_forty_scrub_partitions_count_every_candidate_once_as_in_pandas(monkeypatch):
+def test_forty_scrub_partitions_count_every_candidate_once_as_in_pandas():
     import dask
 
-    expected, run = many_codes_listiq(monkeypatch)
+    expected, run = many_codes_listiq()
     listed = {f"{code}-{n}" for code in MANY_CODES for n in (0, 2, 5)}
     assert set(expected.call_list["AccountId"]) == listed
     statuses = {k: v for k, v in expected.counts["accounts_by_status"].items() if v}
@@ -379,7 +389,7 @@ def test_the_scrub_fails_closed_when_its_counts_do_not_add_up():
         check_scrub_total(pd.Series({"internal_dnc": 3}), 3, 1)
 
 
-def test_listiq_stops_on_counts_lost_by_a_persist_of_unoptimised_frames(monkeypatch):
+def test_listiq_stops_on_counts_lost_by_a_persist_of_unoptimised_frames():
     """Dask's own persist, as the jobs used it before the fix, loses the scrub's counts over 16
     or more partitions; the check stops the run instead of writing a list."""
     import re
@@ -388,7 +398,7 @@ def test_listiq_stops_on_counts_lost_by_a_persist_of_unoptimised_frames(monkeypa
 
     from dialflow.errors import DialflowError
 
-    _, run = many_codes_listiq(monkeypatch)
+    _, run = many_codes_listiq()
     with dask.config.set(scheduler="sync"), pytest.raises(DialflowError) as caught:
         run(3, persist=lambda *collections, stage: dask.persist(*collections))
     returned = re.fullmatch(
@@ -415,17 +425,25 @@ def test_internal_dnc_values_written_but_not_valid_numbers_are_counted():
 
 
 @pytest.mark.slow
-def test_forty_scrub_partitions_on_a_cluster_count_as_in_pandas(monkeypatch):
+def test_forty_scrub_partitions_on_a_cluster_count_as_in_pandas():
     """The runner's persist (`ProgressCompute.persist`, distributed) on the 40-partition scrub:
     the path the 250M-number benchmark took."""
     from dialflow.cluster import open_client
     from dialflow.config import ClusterSettings
     from dialflow.progress import ProgressCompute
 
-    expected, run = many_codes_listiq(monkeypatch)
+    expected, run = many_codes_listiq()
     settings = ClusterSettings(n_workers=1, memory_limit="1GiB", dashboard_address=":0")
     with open_client(settings) as client:
         compute = ProgressCompute(client, "listiq")
         got = run(20, compute=compute, persist=compute.persist)
     assert got.counts == expected.counts
     pd.testing.assert_frame_equal(got.call_list, expected.call_list)
+
+
+def test_the_scrub_partition_setting_defaults_to_the_scrubs_partition_weight():
+    from dialflow.config import ListiqSettings
+    from dialflow.jobs.scrub import PARTITION_WEIGHT
+
+    assert ListiqSettings().scrub_partition_numbers == PARTITION_WEIGHT
+    assert params().scrub_partition_numbers == PARTITION_WEIGHT

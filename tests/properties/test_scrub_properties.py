@@ -1,17 +1,13 @@
 """listiq's Do Not Call scrub on Dask equals a plain pandas anti-join, for any registry, internal
 list, EBR flags and partitioning (as many scrub partitions as area codes, or one)."""
 
-from functools import partial
-
 import dask
 import dask.dataframe as dd
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import dialflow.jobs.listiq as listiq
 from dialflow.jobs.listiq import run_listiq
-from dialflow.jobs.scrub import area_code_groups
 from tests.conftest import accounts_frame, calls_frame
 from tests.jobs.test_listiq import params, reference
 from tests.jobs.test_listiq_dnc import EBR, MANY_CODES, registry_reader, with_dates
@@ -71,21 +67,16 @@ def test_the_scrub_on_dask_equals_a_pandas_anti_join(scrub):
     frame = pd.DataFrame({"Number": pd.Series(registry, dtype="int64")})
     table = pd.DataFrame({"Phone": [f"+1{n}" for n in internal]}, dtype="string[pyarrow]")
     expected, left = anti_join(holders, registry, internal)
-    original = listiq.area_code_groups
-    listiq.area_code_groups = partial(area_code_groups, weight=weight)
-    try:
-        with dask.config.set(scheduler="sync"):
-            got = run_listiq(
-                dd.from_pandas(accounts, npartitions=min(partitions, len(accounts))),
-                dd.from_pandas(calls_frame([]), npartitions=1),
-                pd.Index([]), pd.Index([]), AREA_CODES, POPULATION,
-                params(target_total_records=1000, ebr=EBR),
-                registry_numbers=frame["Number"].floordiv(10**7).astype(str).value_counts(),
-                read_registry=registry_reader(frame),
-                internal=dd.from_pandas(table, npartitions=1) if internal else None,
-            )  # fmt: skip
-    finally:
-        listiq.area_code_groups = original
+    with dask.config.set(scheduler="sync"):
+        got = run_listiq(
+            dd.from_pandas(accounts, npartitions=min(partitions, len(accounts))),
+            dd.from_pandas(calls_frame([]), npartitions=1),
+            pd.Index([]), pd.Index([]), AREA_CODES, POPULATION,
+            params(target_total_records=1000, ebr=EBR, scrub_partition_numbers=weight),
+            registry_numbers=frame["Number"].floordiv(10**7).astype(str).value_counts(),
+            read_registry=registry_reader(frame),
+            internal=dd.from_pandas(table, npartitions=1) if internal else None,
+        )  # fmt: skip
     statuses = got.counts["accounts_by_status"]
     assert {k: statuses.get(k, 0) for k in list(expected)[:4]} == dict(list(expected.items())[:4])
     assert got.counts["dnc"]["ebr_exempted"] == expected["ebr_exempted"]
