@@ -570,6 +570,18 @@ class ListiqSettings(_Section):
     # contact_rate only: a contact_model.json of an earlier listiq run, pinned; null = fit it
     # from the Task history in every run.
     contact_model: Annotated[Path | None, EmptyIsNone] = None
+    # default: the seeded shuffle; best_hour (contact_rate only): by when each row's
+    # BestHourLocal begins, earliest first, for a dialer working down the list.
+    sort: Literal["default", "best_hour"] = "default"
+
+    @model_validator(mode="after")
+    def _best_hour_needs_contact_rate(self) -> ListiqSettings:
+        if self.sort == "best_hour" and self.selection != "contact_rate":
+            raise ValueError(
+                "sort: best_hour needs selection: contact_rate (only it suggests an hour); set "
+                "listiq.selection: contact_rate or listiq.sort: default"
+            )
+        return self
 
     @field_validator("exports", mode="before")
     @classmethod
