@@ -24,6 +24,7 @@ calls is measured by `bench_contact_fit.py`.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -44,6 +45,7 @@ from harness import (  # noqa: E402 - repo on sys.path
     write_config,
 )
 
+from dialflow.config import Settings  # noqa: E402
 from dialflow.demo.reachability import (  # noqa: E402
     CONTACT_DISPOSITIONS,
     bayes_oracle,
@@ -103,35 +105,48 @@ def write_world(folder: Path, accounts: int, seed: int):  # noqa: ANN201 - (Worl
 
 def listiq_pool(world, history: pd.DataFrame, accounts: pd.DataFrame) -> pd.DataFrame:
     """listiq's pool on this world: every account not called in the last 30 days, on its first
-    phone field (Phone: every simulated account has one). No Do Not Call, dedupe, autoflush or
-    registry applies here, and the world's numbers are distinct and mapped, so that is all."""
+    phone field in `phones.fields` order (Phone, but for an account whose Phone number another
+    account took, a rare collision the world drops: then its mobile or home line). No Do Not
+    Call, dedupe, autoflush or registry applies here, and the world's numbers are distinct and
+    mapped, so that is all."""
     since = pd.Timestamp(AS_OF) - pd.Timedelta(days=CONTACT_DAYS)
     called = history.loc[history["CreatedDate"] > since, "AccountId"]
     ids = accounts.loc[~accounts["Id"].isin(called), "Id"]
-    numbers = world.numbers[world.numbers["Field"] == "Phone"]
-    return numbers[numbers["AccountId"].isin(ids)][["AccountId", "Field", "State"]]
+    order = {field: i for i, field in enumerate(Settings().phones.fields)}
+    numbers = world.numbers[world.numbers["AccountId"].isin(ids)]
+    numbers = numbers.assign(_order=numbers["Field"].map(order)).sort_values(
+        ["AccountId", "_order"], kind="stable"
+    )
+    first = numbers.drop_duplicates("AccountId")
+    return first[["AccountId", "Field", "State"]].reset_index(drop=True)
 
 
 def run_listiq(
-    data: Path, work: Path, selection: str, target: int
-) -> tuple[pd.DataFrame, dict[str, float]]:
-    """Run `dialflow run listiq` with a selection; return its call list and seconds (`run`: the
-    whole subprocess; then each compute stage the run log names)."""
-    config = work / "config.yaml"
-    write_config(config, "2GB")
+    data: Path, work: Path, selection: str, target: int, reuse: bool = False
+) -> tuple[pd.DataFrame, dict[str, float], str]:
+    """Run `dialflow run listiq` with a selection (or, with `reuse`, take the newest run in its
+    output folder); return its call list, seconds (`run`: summary.json's; then each compute
+    stage the run log names) and the run id."""
     out = work / f"out-{selection}"
-    settings = ("--set", f"listiq.selection={selection}")
-    settings += ("--set", f"listiq.target_total_records={target}", "--no-email")
-    run = run_dialflow("listiq", data, config, out, 3_600, f"listiq-{selection}", settings)
-    if not run["ok"]:
-        raise SystemExit(f"listiq {selection} failed: see {work}/listiq-{selection}.stderr.txt")
-    folder = Path(run["folder"])
-    seconds = {"run": float(run["measured"]["seconds"])}
+    runs = sorted((out / "listiq").glob("20*")) if reuse else []
+    if runs:
+        folder = runs[-1]
+    else:
+        config = work / "config.yaml"
+        write_config(config, "2GB")
+        settings = ("--set", f"listiq.selection={selection}")
+        settings += ("--set", f"listiq.target_total_records={target}", "--no-email")
+        run = run_dialflow("listiq", data, config, out, 3_600, f"listiq-{selection}", settings)
+        if not run["ok"]:
+            raise SystemExit(f"listiq {selection} failed: see {work}/listiq-{selection}.stderr.txt")
+        folder = Path(run["folder"])
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    seconds = {"run": float(summary["seconds"])}
     log = (folder / "run.log").read_text(encoding="utf-8", errors="replace")
     for stage, value in re.findall(r"listiq: (.+?) (?:persisted|computed) in ([\d.]+)s", log):
         seconds[stage] = seconds.get(stage, 0.0) + float(value)
     call_list = pd.read_csv(folder / f"call_list_{CALL_DATE.isoformat()}.csv", dtype=str)
-    return call_list, seconds
+    return call_list, seconds, folder.name
 
 
 def scored(call_list: pd.DataFrame, hours: str | None) -> pd.DataFrame:
@@ -147,7 +162,7 @@ def scored(call_list: pd.DataFrame, hours: str | None) -> pd.DataFrame:
 
 
 def seed_style(
-    world, accounts: pd.DataFrame, counts: pd.Series, seed: int
+    world, history: pd.DataFrame, accounts: pd.DataFrame, counts: pd.Series, seed: int
 ) -> tuple[pd.DataFrame, pd.Series]:
     """The seed's list: each state's count drawn at random from every account with a number,
     floor(0.7 x count + 0.5) from the recent bucket (created in the last 48 hours) and the rest
@@ -156,7 +171,8 @@ def seed_style(
     rng = np.random.default_rng([seed, CREATED_STREAM + 1])
     since = pd.Timestamp(AS_OF) - pd.Timedelta(hours=RECENT_HOURS)
     recent_ids = accounts.loc[accounts["CreatedDate"] > since, "Id"]
-    numbers = world.numbers[world.numbers["Field"] == "Phone"]
+    # Every account with a number, on its first field (as listiq's pool, without its rules).
+    numbers = listiq_pool(world, history.iloc[:0], accounts)
     numbers = numbers.assign(
         Bucket=np.where(numbers["AccountId"].isin(recent_ids), RECENT, HISTORICAL)
     )
@@ -215,12 +231,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--work", type=Path, default=OUT_DIR / "contact")
     parser.add_argument("--results", action="store_true", help="write into RESULTS.md")
+    parser.add_argument(
+        "--reuse", action="store_true", help="take the newest listiq runs in --work if any"
+    )
     args = parser.parse_args()
-    started = pd.Timestamp.now(tz="UTC")
+    started, start_load = pd.Timestamp.now(tz="UTC"), os.getloadavg()[0]
     data = args.work / f"world-{args.accounts}-{args.seed}"
     world, history, accounts = write_world(data, args.accounts, args.seed)
-    random_list, random_seconds = run_listiq(data, args.work, "random", args.target)
-    ranked_list, ranked_seconds = run_listiq(data, args.work, "contact_rate", args.target)
+    random_list, random_seconds, random_run = run_listiq(
+        data, args.work, "random", args.target, args.reuse
+    )
+    ranked_list, ranked_seconds, ranked_run = run_listiq(
+        data, args.work, "contact_rate", args.target, args.reuse
+    )
     pool = listiq_pool(world, history, accounts)
     for name, listed in (("random", random_list), ("contact_rate", ranked_list)):
         outside = ~listed["AccountId"].isin(pool["AccountId"])
@@ -231,7 +254,7 @@ def main() -> None:
     counts = random_list.groupby("State").size()
     if not ranked_list.groupby("State").size().equals(counts):
         raise SystemExit("listiq contact_rate: state counts differ from random's")
-    seed_rows, seed_buckets = seed_style(world, accounts, counts, args.seed)
+    seed_rows, seed_buckets = seed_style(world, history, accounts, counts, args.seed)
     lists = {
         "seed-style": seed_rows,
         "listiq random": scored(random_list, None),
@@ -250,13 +273,13 @@ def main() -> None:
     model_seconds = sum(ranked_seconds[s] for s in model_stages)
     command = (
         f".venv/bin/python benchmarks/bench_contact.py --accounts {args.accounts} "
-        f"--target {args.target} --seed {args.seed}"
+        f"--target {args.target} --seed {args.seed}" + (" --reuse" if args.reuse else "")
     )
     lines = [
         f"### {args.accounts:,} accounts, target {args.target:,}, seed {args.seed}",
         "",
         f"`{command}` ({started:%Y-%m-%d %H:%M} UTC; {machine()}; load average at the start "
-        f"{os.getloadavg()[0]:.1f}, at the end {{end_load}})",
+        f"{start_load:.1f}, at the end {{end_load}})",
         "",
         f"{args.accounts:,} accounts, {len(history):,} calls over 180 days ({contacts:.2%} "
         f"contacts), call date {CALL_DATE} ({CALL_DATE:%A}); listiq's pool {len(pool):,} "
@@ -276,7 +299,8 @@ def main() -> None:
         f"{seed_buckets.to_dict()}, listiq random {buckets['random']}, listiq contact_rate "
         f"{buckets['contact_rate']}.",
         "",
-        f"listiq wall seconds (subprocess, same run): random {random_seconds['run']:.1f}, "
+        f"listiq runs {random_run} (random) and {ranked_run} (contact_rate); their seconds "
+        f"(summary.json, same load): random {random_seconds['run']:.1f}, "
         f"contact_rate {ranked_seconds['run']:.1f} "
         f"({ranked_seconds['run'] / random_seconds['run']:.2f}x); the model's own stages "
         + ", ".join(f"{s} {ranked_seconds[s]:.1f}" for s in model_stages)
