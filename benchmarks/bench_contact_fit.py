@@ -14,11 +14,12 @@ set to give `--calls` in all (the simulator's 3.5 a number would give 56M at 10M
 is a timing set, not the contact-rate measurement (`bench_contact.py`).
 
 `fit` times, on a LocalCluster of 2 workers x 1 thread (`--memory-limit` each), what listiq's
-`contact_rate` adds: `run_contact_model` (Task and the account phones shuffled by AccountId,
-the calls by number and persisted; the cell table and the number moments gathered and fitted),
-then its facts (one task per partition: what listiq's scoring reads). Beside it, in the same
-script and on the same data, `dialflow run listiq` with `selection: random` (the real CLI, a
-subprocess with the same cluster settings): the job without the model, for the ratio.
+`contact_rate` adds: `run_contact_model` (Task, keyed by its dialled number, and the account
+phones each shuffled by the number; the calls persisted; the cell table and the number moments
+gathered and fitted), then each number's evidence (one task per partition: what listiq's
+scoring reads). Beside it, in the same script and on the same data, `dialflow run listiq` with
+`selection: random` (the real CLI, a subprocess with the same cluster settings): the job without
+the model, for the ratio.
 """
 
 from __future__ import annotations
@@ -170,13 +171,15 @@ def fit(work: Path, calls: int, parts: int, memory_limit: str, listiq: bool) -> 
         began = time.perf_counter()
         result = run_contact_model(task, accounts, area_codes, params, compute, persist)
         model_seconds = time.perf_counter() - began
-        (numbers,) = timed("facts", lambda: dask.compute(result.facts.map_partitions(len).sum()))
+        # What listiq's scoring reads: each number's evidence (its shrunk ratio).
+        counted = result.evidence.map_partitions(len).sum()
+        (numbers,) = timed("evidence", lambda: dask.compute(counted))
         total = time.perf_counter() - began
         partitions = (task.npartitions, accounts.npartitions)
     size = f"{n_accounts:,} accounts, {task_rows:,} calls"
     print(
-        f"{size}: run_contact_model {model_seconds:.1f} s, then facts "
-        f"{stages['facts']:.1f} s: {total:.1f} s in all for {int(numbers):,} numbers with "
+        f"{size}: run_contact_model {model_seconds:.1f} s, then the evidence "
+        f"{stages['evidence']:.1f} s: {total:.1f} s in all for {int(numbers):,} numbers with "
         f"history ({partitions[0]} Task and {partitions[1]} Account partitions; "
         + ", ".join(f"{k} {v:.1f}" for k, v in stages.items())
         + f"); load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
@@ -190,7 +193,7 @@ def fit(work: Path, calls: int, parts: int, memory_limit: str, listiq: bool) -> 
         status = "ok" if run["ok"] else "FAILED"
         print(
             f"{size}: dialflow run listiq (selection random) {status} in "
-            f"{run['measured']['seconds']:.1f} s; the model's fit and facts are "
+            f"{run['measured']['seconds']:.1f} s; the model's fit and evidence are "
             f"{total / run['measured']['seconds']:.2f}x of it; load average "
             f"{os.getloadavg()[0]:.1f} at the end"
         )

@@ -679,6 +679,9 @@ def _keyed_meta(meta: pd.DataFrame) -> pd.DataFrame:
 class ContactDask:
     model: ContactModel
     facts: Any  # Dask frame of FACTS_META, hashed by PhoneE164; built on persisted calls
+    # EVIDENCE_META, the same partitions: what listiq's scoring reads, without the facts'
+    # recency and attempts since the last contact (two more passes per partition).
+    evidence: Any = None
 
 
 def run_contact_model(
@@ -749,4 +752,8 @@ def run_contact_model(
         align_dataframes=False,
         token="contact-facts",
     )
-    return ContactDask(model, facts)
+    evidence = stats.map_partitions(
+        number_evidence, dask.delayed(model, pure=True), meta=EVIDENCE_META,
+        token="contact-evidence",
+    )  # fmt: skip
+    return ContactDask(model, facts, evidence)

@@ -1087,7 +1087,7 @@ def _scored_pool(
         learned = run_contact_model(calls, accounts, area_codes, contact, compute, persist, pinned)
     except ValueError as exc:
         raise _no_history(exc) from None
-    evidence = learned.facts.map_partitions(
+    evidence = learned.evidence.map_partitions(
         _evidence_by_number,
         meta=EVIDENCE_META.assign(**{NUMBER: pd.Series(dtype="int64")}),
         token="listiq-contact-evidence",
