@@ -574,6 +574,18 @@ class ListiqSettings(_Section):
     # (jobs/scrub.py PARTITION_WEIGHT; 8 million numbers are 64 MB). Smaller: more, lighter
     # tasks; an area code is never split.
     scrub_partition_numbers: int = Field(8_000_000, ge=1)
+    # default: the seeded shuffle; best_hour (contact_rate only): by when each row's
+    # BestHourLocal begins, earliest first, for a dialer working down the list.
+    sort: Literal["default", "best_hour"] = "default"
+
+    @model_validator(mode="after")
+    def _best_hour_needs_contact_rate(self) -> ListiqSettings:
+        if self.sort == "best_hour" and self.selection != "contact_rate":
+            raise ValueError(
+                "sort: best_hour needs selection: contact_rate (only it suggests an hour); set "
+                "listiq.selection: contact_rate or listiq.sort: default"
+            )
+        return self
 
     @field_validator("exports", mode="before")
     @classmethod

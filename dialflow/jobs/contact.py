@@ -2,9 +2,10 @@
 
 Pure functions on pandas frames, as every job's logic (docs/contact-model.md has the formula and
 why); `contact_frame` runs them in pandas (the reference) and `run_contact_model` wires them on
-Dask: `contact_calls` per Task partition joined with the account phones by AccountId, a shuffle
-by PhoneE164 so that each number's calls meet, `call_stats` per partition, the cell table and
-the number level's moment sums gathered (small), and `number_facts` per partition.
+Dask: Task and the account phones each shuffled by the number (E.164), so that `contact_calls`
+per partition joins every call with its account's phones and each number's calls meet,
+`call_stats` per partition, the cell table and the number level's moment sums gathered (small),
+and `number_facts` per partition.
 
 - `contact_calls`: each call's number (E.164), the account field that holds it, the number's
   state and local hour and weekday (time zone from its area code), and whether it was a contact
@@ -662,10 +663,25 @@ def contact_frame(
     return ContactResult(model, number_facts(learned, stats, model, params.as_of))
 
 
+_NUMBER_KEY = "_PhoneE164"  # a Task row's dialled number in E.164: the shuffle's key
+
+
+def _keyed_by_number(calls: pd.DataFrame, region: str) -> pd.DataFrame:
+    """Task rows with their dialled number in E.164 (missing when invalid), to hash them by."""
+    return calls.assign(**{_NUMBER_KEY: normalize_e164(calls["Dialed_Number__c"], region)})
+
+
+def _keyed_meta(meta: pd.DataFrame) -> pd.DataFrame:
+    return meta.assign(**{_NUMBER_KEY: pd.Series(dtype=STRING)})
+
+
 @dataclass(frozen=True)
 class ContactDask:
     model: ContactModel
     facts: Any  # Dask frame of FACTS_META, hashed by PhoneE164; built on persisted calls
+    # EVIDENCE_META, the same partitions: what listiq's scoring reads, without the facts'
+    # recency and attempts since the last contact (two more passes per partition).
+    evidence: Any = None
 
 
 def run_contact_model(
@@ -680,10 +696,10 @@ def run_contact_model(
     """Wire the model on Dask: the model `contact_frame` fits (or `pinned`) and the facts as a
     lazy frame.
 
-    Task and the account phones meet by AccountId (a hash shuffle of each, as
-    `without_accounts`); the calls the model learns from are shuffled once more by PhoneE164,
-    so that every number's calls are whole in one partition (the number level and its facts
-    need them together), and persisted. Only the cell table and the number level's moment sums
+    Task (keyed by its dialled number in E.164) and the account phones are each hash-shuffled
+    by the number, so that a call meets its account's phone fields and every number's calls are
+    whole in one partition (the number level and its facts need them together); the calls the
+    model learns from are persisted. Only the cell table and the number level's moment sums
     per field come to the client.
     """
     import dask
@@ -695,17 +711,22 @@ def run_contact_model(
         account_phones, params, meta=account_phones(accounts._meta, params), token="contact-phones"
     )
     partitions = max(calls.npartitions, phones.npartitions)
-    learned = dd.map_partitions(
+    # Both sides hashed by the number (the same values, one dtype, the same partition count):
+    # a call meets its account's phones, and every number's calls are whole in one partition,
+    # in one shuffle of the calls (by AccountId, then again by number, was two).
+    keyed = calls.map_partitions(
+        _keyed_by_number, params.region, meta=_keyed_meta(calls._meta), token="contact-numbers"
+    )
+    by_number = dd.map_partitions(
         contact_calls,
-        calls.shuffle(on="AccountId", npartitions=partitions),
-        phones.shuffle(on="AccountId", npartitions=partitions),
+        keyed.shuffle(on=_NUMBER_KEY, npartitions=partitions),
+        phones.shuffle(on="PhoneE164", npartitions=partitions),
         area_codes,
         params,
         meta=CONTACT_CALLS_META,
         align_dataframes=False,
         token="contact-calls",
     )
-    by_number = learned.shuffle(on="PhoneE164", npartitions=partitions)
     stats = by_number.map_partitions(call_stats, meta=STATS_META, token="contact-stats")
     by_number, stats = persist(by_number, stats, stage="learn from the calls")
     model = pinned
@@ -731,4 +752,8 @@ def run_contact_model(
         align_dataframes=False,
         token="contact-facts",
     )
-    return ContactDask(model, facts)
+    evidence = stats.map_partitions(
+        number_evidence, dask.delayed(model, pure=True), meta=EVIDENCE_META,
+        token="contact-evidence",
+    )  # fmt: skip
+    return ContactDask(model, facts, evidence)

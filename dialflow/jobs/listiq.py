@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from .contact import ContactModel, ContactParams
 
 RANDOM, CONTACT_RATE = "random", "contact_rate"  # listiq.selection
+DEFAULT_SORT, BEST_HOUR = "default", "best_hour"  # listiq.sort
 
 
 class ListiqParams(JobParams):
@@ -83,6 +84,7 @@ class ListiqParams(JobParams):
     selection: str = RANDOM  # RANDOM or CONTACT_RATE (`_ranked_buckets`)
     contact_model: Path | None = None  # a pinned contact_model.json (the spec reads it)
     scrub_partition_numbers: int = PARTITION_WEIGHT  # registry numbers per scrub partition
+    sort: str = DEFAULT_SORT  # DEFAULT_SORT (the seeded shuffle) or BEST_HOUR (`by_best_hour`)
     as_of: pd.Timestamp
 
     @classmethod
@@ -627,10 +629,38 @@ def finish_call_list(
     if params.selection != CONTACT_RATE:
         return call_list
     # Four decimals: an estimate from a handful of calls means nothing beyond them.
-    return call_list.assign(
+    call_list = call_list.assign(
         ContactProbability=listed["ContactProbability"].round(4).to_numpy(),
         BestHourLocal=listed["BestHourLocal"].astype("Int64").array,
     )
+    if params.sort == BEST_HOUR:
+        return by_best_hour(call_list, params.call_date)
+    return call_list
+
+
+def by_best_hour(call_list: pd.DataFrame, call_date: date) -> pd.DataFrame:
+    """Order a contact_rate call list by the instant each row's BestHourLocal begins on the call
+    date (in the first zone of its TimeZone), earliest first; rows without a best hour last.
+
+    The instant, not the local hour: a dialer working down the list reaches an Eastern row's
+    9:00 an hour before a Central row's. The stable sort keeps the seeded shuffle among rows of
+    the same instant, so the order stays the same however the run is partitioned.
+    """
+    zones = call_list["TimeZone"].str.split("|").str[0].to_numpy(dtype=object, na_value=None)
+    hours = call_list["BestHourLocal"].astype("Int64")
+    given = hours.notna().to_numpy()
+    start = np.full(len(call_list), np.iinfo(np.int64).max)  # no best hour: last
+    midnight = pd.Timestamp(call_date)
+    for zone in pd.unique(zones[given]):  # a few zones, each vectorised
+        mask = given & (zones == zone)
+        wall = midnight + pd.to_timedelta(hours[mask].astype("int64").to_numpy(), unit="h")
+        # A wall hour skipped by a daylight-saving change takes the instant after the gap.
+        local = pd.DatetimeIndex(wall).tz_localize(
+            zone, nonexistent="shift_forward", ambiguous=False
+        )
+        start[mask] = local.tz_convert("UTC").asi8
+    order = np.argsort(start, kind="stable")
+    return call_list.iloc[order].reset_index(drop=True)
 
 
 def window_hours(
@@ -1060,7 +1090,7 @@ def _scored_pool(
         learned = run_contact_model(calls, accounts, area_codes, contact, compute, persist, pinned)
     except ValueError as exc:
         raise _no_history(exc) from None
-    evidence = learned.facts.map_partitions(
+    evidence = learned.evidence.map_partitions(
         _evidence_by_number,
         meta=EVIDENCE_META.assign(**{NUMBER: pd.Series(dtype="int64")}),
         token="listiq-contact-evidence",

@@ -10,6 +10,7 @@ from dialflow.config import Settings
 from dialflow.demo.reachability import draw_history, plant_world, world_accounts
 from dialflow.jobs.autoflush import account_phones
 from dialflow.jobs.contact import (
+    EVIDENCE_META,
     NUMBER_KEYS,
     ContactParams,
     call_stats,
@@ -59,10 +60,15 @@ def test_dask_model_and_facts_equal_contact_frame(history, partitions):
             AREA_CODES,
             PARAMS,
         )
-        (facts,) = dask.compute(result.facts)
+        facts, evidence = dask.compute(result.facts, result.evidence)
     _assert_same_model(result.model, expected.model)
     assert len(expected.facts) > 1_000  # the world's numbers with calls
     assert_frame_equal(_sorted(facts), _sorted(expected.facts), check_exact=False, rtol=1e-9)
+    # The evidence alone (what listiq reads) is the facts' evidence columns.
+    columns = list(EVIDENCE_META.columns)
+    assert_frame_equal(
+        _sorted(evidence), _sorted(expected.facts[columns]), check_exact=False, rtol=1e-9
+    )
 
 
 def test_a_pinned_model_is_used_as_it_is(history):

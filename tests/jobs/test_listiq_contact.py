@@ -8,9 +8,11 @@ from dialflow.config import Settings
 from dialflow.errors import ConfigError, DialflowError
 from dialflow.jobs.contact import ContactParams, contact_frame
 from dialflow.jobs.listiq import (
+    BEST_HOUR,
     CALL_LIST_COLUMNS,
     CONTACT_RATE,
     ListiqParams,
+    by_best_hour,
     listiq_frame,
     window_hours,
 )
@@ -33,9 +35,9 @@ def _accounts(n: int) -> pd.DataFrame:
     return accounts_frame(rows)
 
 
-def _listiq(accounts, calls, selection, target, pinned=None):
+def _listiq(accounts, calls, selection, target, pinned=None, sort="default"):
     params = PARAMS.model_copy(
-        update=dict(target_total_records=target, seed=11, selection=selection)
+        update=dict(target_total_records=target, seed=11, selection=selection, sort=sort)
     )
     return listiq_frame(
         accounts, calls, pd.Index([]), pd.Index([]), REFERENCE.area_codes, POPULATION, params,
@@ -109,3 +111,47 @@ def test_a_pinned_file_that_is_not_a_contact_model_is_one_config_error(tmp_path)
     with pytest.raises(ConfigError, match="listiq.contact_model is not a contact_model.json"):
         pinned_contact_model(other)
     assert pinned_contact_model(None) is None
+
+
+def test_by_best_hour_orders_by_the_instant_the_hour_begins():
+    # Wednesday 2026-11-25 (standard time): 9:00 New York is 14:00 UTC, 8:00 Chicago 14:00 UTC,
+    # 10:00 Denver 17:00 UTC, 9:00 Chicago 15:00 UTC. Ties keep the list's order; no hour: last.
+    rows = pd.DataFrame(
+        {
+            "AccountId": ["a", "b", "c", "d", "e", "f"],
+            "TimeZone": [
+                "America/Denver",
+                "America/Chicago",
+                "America/New_York",
+                "America/Chicago|America/New_York",
+                "America/New_York",
+                "America/Chicago",
+            ],
+            "BestHourLocal": pd.array([10, 9, 9, None, 18, 8], dtype="Int64"),
+        }
+    )
+    ordered = by_best_hour(rows, AS_OF.date())
+    assert ordered["AccountId"].tolist() == ["c", "f", "b", "a", "e", "d"]
+    assert ordered.index.tolist() == list(range(6))
+
+
+def test_sort_best_hour_lists_the_same_rows_in_hour_order():
+    accounts = _accounts(40)
+    rows = [
+        {"Id": f"002{i:04d}", "Name": "x", "CreatedDate": "2024-05-01", "Phone": number}
+        for i, number in enumerate(["3125550100", "3035550101", "4155550102", "6175550103"])
+    ]
+    accounts = pd.concat([accounts, accounts_frame(rows)], ignore_index=True)
+    calls = _history(range(30, 35), 40)
+    shuffled = _listiq(accounts, calls, CONTACT_RATE, target=20).call_list
+    sorted_ = _listiq(accounts, calls, CONTACT_RATE, target=20, sort=BEST_HOUR).call_list
+    assert sorted(sorted_["AccountId"]) == sorted(shuffled["AccountId"])
+    assert sorted_.equals(by_best_hour(shuffled, AS_OF.date()))
+    assert sorted_["State"].nunique() > 1  # more than one zone, so the instant matters
+
+
+def test_sort_best_hour_needs_contact_rate():
+    with pytest.raises(ValueError, match="sort: best_hour needs selection: contact_rate"):
+        Settings.model_validate({"listiq": {"sort": "best_hour"}})
+    settings = Settings.model_validate({"listiq": {"sort": "best_hour", "selection": CONTACT_RATE}})
+    assert ListiqParams.from_settings(settings, AS_OF).sort == BEST_HOUR
