@@ -138,8 +138,9 @@ def local_processes(settings: ClusterSettings, input_bytes: int | None) -> tuple
 
     In-process workers start in a fraction of a second and exchange shuffled data without
     serialising it; worker processes run Python code in parallel and each has a nanny that
-    restarts it at its memory limit. At 400,000 accounts (36 MB of Parquet) exact dedupe ran
-    about twice as fast in process (benchmarks/RESULTS.md, `### fixed cost`).
+    restarts it at its memory limit. Exact dedupe at 400,000 accounts (35 MiB of Parquet) ran
+    about twice as fast in process, autoflush with 1,000,000 calls (72 MiB) about 2.5 times
+    (benchmarks/RESULTS.md, `### fixed cost`); larger inputs were not measured.
     """
     from dask.utils import format_bytes, parse_bytes
 

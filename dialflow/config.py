@@ -175,7 +175,7 @@ class ClusterSettings(_Section):
     # A LocalCluster's workers: processes (True), threads of the run's process (False), or with
     # auto threads for input files smaller than in_process_below (cluster.local_processes).
     processes: Literal["auto"] | bool = "auto"
-    in_process_below: str = "64MiB"
+    in_process_below: str = "128MiB"
     # Dask's allowed-failures stops a task whose workers die while running it, but not workers
     # that die before they get one (a limit below an idle worker's own memory) nor workers that
     # pause: these two bound a stage's restarts and no-progress pauses (progress.StageWatch).

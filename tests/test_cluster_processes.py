@@ -90,7 +90,7 @@ def test_a_run_records_its_workers_and_logs_worker_lines_once(tmp_path, data, se
     looked_at = [line for line in lines if line.endswith("2 rows looked at")]
     if setting == "auto":  # a tiny input: threads of this process, one reading of it
         assert cluster["processes"] is False
-        assert "below cluster.in_process_below (64MiB)" in cluster["processes_reason"]
+        assert "below cluster.in_process_below (128MiB)" in cluster["processes_reason"]
         assert cluster["scheduler"].startswith("inproc://")
         assert list(summary["memory"]["workers_peak_bytes"]) == ["in-process"]
         assert list(summary["cpu"]["workers"]) == ["in-process"]
