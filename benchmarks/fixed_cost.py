@@ -96,6 +96,8 @@ def child(job: str, cli_args: list[str], stamps_file: Path) -> None:
     finally:
         stamps["cli_end"] = time.time()
         stamps_file.write_text(json.dumps(stamps) + "\n", encoding="utf-8")
+    if hasattr(dialflow.cli, "exit_now"):  # end as the console script does (dialflow.cli.main)
+        dialflow.cli.exit_now(0)
 
 
 # ---------------------------------------------------------------------------------------------

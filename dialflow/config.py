@@ -172,6 +172,10 @@ class ClusterSettings(_Section):
     memory_limit: str = "4GiB"
     dashboard_address: str = ":8787"
     connect_timeout_seconds: float = Field(10.0, gt=0)
+    # A LocalCluster's workers: processes (True), threads of the run's process (False), or with
+    # auto threads for input files smaller than in_process_below (cluster.local_processes).
+    processes: Literal["auto"] | bool = "auto"
+    in_process_below: str = "128MiB"
     # Dask's allowed-failures stops a task whose workers die while running it, but not workers
     # that die before they get one (a limit below an idle worker's own memory) nor workers that
     # pause: these two bound a stage's restarts and no-progress pauses (progress.StageWatch).
@@ -231,6 +235,17 @@ class ClusterSettings(_Section):
             return None
         if not re.match(r"^(tcp|tls|inproc|ucx)://\S+$", value):
             raise ValueError("must be an address like tcp://HOST:8786 or tls://HOST:8786, or null")
+        return value
+
+    @field_validator("in_process_below")
+    @classmethod
+    def _size_parses(cls, value: str) -> str:
+        from dask.utils import parse_bytes
+
+        try:
+            parse_bytes(value)
+        except (ValueError, TypeError) as exc:
+            raise ValueError("must be a size like 64MiB or 100MB") from exc
         return value
 
     @field_validator("memory_limit")

@@ -278,10 +278,16 @@ def _source_location(settings: Settings, source: Source) -> dict[str, str]:
 
 
 def about_run(
-    settings: Settings, request: RunRequest, source: Source, client: Any, dashboard: str
+    settings: Settings,
+    request: RunRequest,
+    source: Source,
+    client: Any,
+    dashboard: str,
+    workers: tuple[bool, str] | None = None,
 ) -> dict[str, Any]:
     """Return what summary.json records of what a run ran with: its config file and a hash of
-    the resolved settings (secrets masked before hashing), the source, and the cluster."""
+    the resolved settings (secrets masked before hashing), the source, and the cluster (with a
+    LocalCluster, `workers`: whether its workers were processes, and why)."""
     from .config import config_file, config_sha256
 
     path = config_file(request.config)
@@ -292,7 +298,15 @@ def about_run(
             "overrides": sorted(request.overrides),  # the keys only: a value may be a secret
         },
         "source": _source_location(settings, source),
-        "cluster": {"scheduler": client.scheduler.address, "dashboard": dashboard},
+        "cluster": {
+            "scheduler": client.scheduler.address,
+            "dashboard": dashboard,
+            **(
+                {"processes": workers[0], "processes_reason": workers[1]}
+                if workers is not None
+                else {}
+            ),
+        },
     }
 
 
@@ -312,6 +326,9 @@ def _log_about(about: dict[str, Any]) -> None:
     cluster = about["cluster"]
     log.info("scheduler %s; Dask dashboard at %s", cluster["scheduler"], cluster["dashboard"],
              extra={"shown": True})  # fmt: skip
+    if "processes" in cluster:
+        kind = "processes" if cluster["processes"] else "threads of this process"
+        log.info("LocalCluster workers: %s (%s)", kind, cluster["processes_reason"])
 
 
 def _log_lineage(run: Run) -> None:
@@ -454,13 +471,14 @@ def _execute(
     """Lock, check, compute on the cluster inside a run folder, commit, then write back."""
     from distributed import performance_report
 
-    from .cluster import dashboard_link, open_client
+    from .cluster import dashboard_link, local_processes, open_client
     from .lock import job_lock
     from .logs import log_to_file, stop_logging_to_file, terminal_console
     from .progress import ProgressCompute, StageLimits
     from .run import (
         WorkerUsage,
         file_mode,
+        in_one_process,
         open_run,
         recover_unfinished_runs,
         stop_on_signals,
@@ -476,7 +494,11 @@ def _execute(
     with stop_on_signals(), file_mode(int(settings.run.umask, 8)), job_lock(output, job_name):
         recover_unfinished_runs(output, job_name, sql_url)
         tables = _read_tables(source, plan.reads, plan.extra_columns)
-        with open_client(settings.cluster) as client:
+        local = None  # a remote scheduler's workers are what they are
+        if not settings.cluster.scheduler:
+            local = local_processes(settings.cluster, source.stored_bytes(plan.reads))
+        processes = local is None or local[0]
+        with open_client(settings.cluster, processes=processes) as client:
             dashboard = dashboard_link(client)
             _status(f"{job_name}: Dask dashboard at {dashboard}", log_it=False)  # run.log: below
             # as_of is summary.json's own key; a job's parameters do not repeat it.
@@ -488,7 +510,7 @@ def _execute(
                     started = time.time()
                     usage = WorkerUsage.start(client)
                     worker_logs = WorkerLogs.start(client)
-                    run.about = about_run(settings, request, source, client, dashboard)
+                    run.about = about_run(settings, request, source, client, dashboard, local)
                     log.info("%s run %s started; folder %s", job_name, run.run_id, run.final_folder)
                     _log_about(run.about)
                     # BokehJS inlined: the report opens offline, where scheduled jobs run.
@@ -502,8 +524,10 @@ def _execute(
                         _write(run, settings, result, sql_url)
                     if isinstance(source, SalesforceSource):
                         run.inputs["salesforce_api_usage"] = source.record_usage_at_end()
-                    run.memory["workers_peak_bytes"] = worker_peak_memory(client, since=started)
-                    run.cpu["workers"] = usage.finish(client)
+                    peaks, cpu = worker_peak_memory(client, since=started), usage.finish(client)
+                    if not processes:  # every worker read the one process
+                        peaks, cpu = in_one_process(peaks), in_one_process(cpu)
+                    run.memory["workers_peak_bytes"], run.cpu["workers"] = peaks, cpu
                     run.outputs["performance_report"] = "dask-report.html"
                     log.info("%s run %s: %.1f s, committing", job_name, run.run_id,
                              time.time() - run.started_wall)  # fmt: skip

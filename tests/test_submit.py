@@ -119,7 +119,9 @@ def test_a_second_run_of_the_same_job_on_the_same_output_stops_at_once(tmp_path,
 
 
 def test_two_submissions_as_separate_processes_do_not_overlap(tmp_path, demo):
-    config = write_config(tmp_path, demo)
+    # Worker processes: the first run must still hold the lock while the second starts up, and
+    # on threads of its own process (cluster.processes auto) the small demo ran out first.
+    config = write_config(tmp_path, demo, cluster_extra="  processes: true\n")
     path = job_file(
         tmp_path, f"job: autoflush\nconfig: {config}\noptions: {{no_sql: true}}\n"
     )  # fmt: skip

@@ -68,7 +68,8 @@ EXPECTED = [
 
 
 def test_a_local_cluster_s_worker_warnings_are_in_run_log(tmp_path, data):
-    config = write_config(tmp_path, data)
+    # Worker processes (a tiny input would run on threads of this process: cluster.processes).
+    config = write_config(tmp_path, data, cluster_extra="  processes: true\n")
     run = run_job(SPEC, RunRequest(job="warncheck", config=config, no_sql=True, no_email=True))
     assert worker_lines(run.final_folder / "run.log") == EXPECTED
 

@@ -10,6 +10,7 @@ canonical dtypes, declared as the frame's meta.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Generic, TypeVar
 
@@ -60,6 +61,11 @@ class Source(ABC, Generic[CheckedT]):
     @abstractmethod
     def has_table(self, table: str) -> bool:
         """Return whether the source holds the table (for optional tables, e.g. Internal_DNC)."""
+
+    def stored_bytes(self, tables: Iterable[str]) -> int | None:
+        """Return the bytes the tables take where they are stored, or None when that is not
+        known before reading them (SQL, Salesforce); `cluster.processes: auto` weighs it."""
+        return None
 
     def read(
         self,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -90,6 +91,15 @@ class FileSource(Source[TableFiles]):
             f"{self.root}: no {table} table (looked for {table}/, {table}.parquet, {table}.csv); "
             f"create it with `dialflow demo-data --out {self.root}` or set source.path"
         )
+
+    def stored_bytes(self, tables: Iterable[str]) -> int:
+        """Return the size of the tables' files (a folder's *.parquet and *.csv parts)."""
+        total = 0
+        for table in tables:
+            path = self.locate(table)
+            files = [*path.glob("*.parquet"), *path.glob("*.csv")] if path.is_dir() else [path]
+            total += sum(file.stat().st_size for file in files)
+        return total
 
     def has_table(self, table: str) -> bool:
         """Return whether the table's file or folder exists (source.tables or under the root)."""
