@@ -77,6 +77,17 @@ def accounts_frame(rows: list[dict]) -> pd.DataFrame:
     return frame
 
 
+@pytest.fixture
+def two_accounts(tmp_path: Path) -> Path:
+    """A data folder holding an Account table of two rows (Ids 001A and 001B), nothing else."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    accounts_frame([dict(Id="001A"), dict(Id="001B")]).to_parquet(
+        folder / "Account.parquet", index=False
+    )
+    return folder
+
+
 def exact_dedupe_params(**changes: object) -> DedupeParams:
     """The default dedupe parameters with the exact method, and `changes`."""
     settings = Settings(dedupe=DedupeSettings(method="exact"))

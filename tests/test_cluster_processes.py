@@ -4,7 +4,6 @@ decided by the input's size with `auto`, and what summary.json and run.log say o
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -13,7 +12,7 @@ from dialflow.config import ClusterSettings
 from dialflow.run import in_one_process
 from dialflow.runner import RunRequest, run_job
 from dialflow.sources import FileSource
-from tests.conftest import accounts_frame, write_config
+from tests.conftest import write_config
 from tests.test_worker_logs import SPEC
 
 MIB = 2**20
@@ -69,20 +68,10 @@ def test_in_process_readings_count_the_one_process_once():
     assert in_one_process({}) == {}
 
 
-@pytest.fixture
-def data(tmp_path: Path) -> Path:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    accounts_frame([dict(Id="001A"), dict(Id="001B")]).to_parquet(
-        folder / "Account.parquet", index=False
-    )
-    return folder
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("setting", ["auto", "true"])
-def test_a_run_records_its_workers_and_logs_worker_lines_once(tmp_path, data, setting):
-    config = write_config(tmp_path, data, cluster_extra=f"  processes: {setting}\n")
+def test_a_run_records_its_workers_and_logs_worker_lines_once(tmp_path, two_accounts, setting):
+    config = write_config(tmp_path, two_accounts, cluster_extra=f"  processes: {setting}\n")
     run = run_job(SPEC, RunRequest(job="warncheck", config=config, no_sql=True, no_email=True))
     summary = json.loads((run.final_folder / "summary.json").read_text(encoding="utf-8"))
     cluster = summary["cluster"]

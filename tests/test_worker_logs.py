@@ -12,7 +12,7 @@ import pytest
 from dialflow.jobs.params import JobParams
 from dialflow.runner import JobContext, JobOutput, JobPlan, JobSpec, RunRequest, run_job
 from dialflow.schema import STRING, empty_frame
-from tests.conftest import accounts_frame, write_config
+from tests.conftest import write_config
 from tests.real_cluster import running_cluster
 
 pytestmark = pytest.mark.slow
@@ -41,16 +41,6 @@ def plan(context: JobContext) -> JobPlan:
 SPEC = JobSpec(name="warncheck", help="Warn on the workers.", plan=plan)
 
 
-@pytest.fixture
-def data(tmp_path: Path) -> Path:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    accounts_frame([dict(Id="001A"), dict(Id="001B")]).to_parquet(
-        folder / "Account.parquet", index=False
-    )
-    return folder
-
-
 def worker_lines(run_log: Path) -> list[str]:
     """Return run.log's lines from workers, without their time stamp and worker address."""
     lines = [line.split(" ", 2)[2] for line in run_log.read_text().splitlines()]
@@ -67,15 +57,15 @@ EXPECTED = [
 ]
 
 
-def test_a_local_cluster_s_worker_warnings_are_in_run_log(tmp_path, data):
+def test_a_local_cluster_s_worker_warnings_are_in_run_log(tmp_path, two_accounts):
     # Worker processes (a tiny input would run on threads of this process: cluster.processes).
-    config = write_config(tmp_path, data, cluster_extra="  processes: true\n")
+    config = write_config(tmp_path, two_accounts, cluster_extra="  processes: true\n")
     run = run_job(SPEC, RunRequest(job="warncheck", config=config, no_sql=True, no_email=True))
     assert worker_lines(run.final_folder / "run.log") == EXPECTED
 
 
-def test_a_remote_cluster_s_worker_warnings_are_in_run_log(tmp_path, data):
-    config = write_config(tmp_path, data)
+def test_a_remote_cluster_s_worker_warnings_are_in_run_log(tmp_path, two_accounts):
+    config = write_config(tmp_path, two_accounts)
     with running_cluster(tmp_path / "cluster", workers=1) as cluster:
         request = RunRequest(
             job="warncheck", config=config, scheduler=cluster.address, no_sql=True, no_email=True
