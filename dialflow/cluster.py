@@ -250,4 +250,25 @@ def _prepare(client: Client) -> None:
 
 def dashboard_link(client: Client) -> str:
     """Return the dashboard address to print, or a note when the scheduler serves none."""
-    return client.dashboard_link or "(no dashboard: install bokeh on the scheduler)"
+    return _in_process_dashboard(client) or (
+        client.dashboard_link or "(no dashboard: install bokeh on the scheduler)"
+    )
+
+
+def _in_process_dashboard(client: Client) -> str | None:
+    """The dashboard of a scheduler in this process, at the host it listens on.
+
+    In process, Dask names the dashboard by the machine's own address, where a dashboard bound
+    to one interface (`cluster.dashboard_address: 127.0.0.1:0`) does not listen: the link it
+    printed led nowhere. None for any other scheduler, or one listening on every interface.
+    """
+    scheduler = getattr(getattr(client, "cluster", None), "scheduler", None)
+    server = getattr(scheduler, "http_server", None)
+    if scheduler is None or server is None or not scheduler.address.startswith("inproc://"):
+        return None
+    # tornado's HTTPServer keeps its listening sockets by file descriptor.
+    for sock in getattr(server, "_sockets", {}).values():
+        host, port = sock.getsockname()[:2]
+        if host not in ("0.0.0.0", "::", ""):
+            return f"http://{host}:{port}/status"
+    return None

@@ -25,7 +25,8 @@ def test_dedupe_end_to_end_on_a_local_cluster(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
     accounts_frame(ACCOUNTS).to_parquet(data / "Account.parquet")
-    config = write_config(tmp_path, data, EXACT)
+    # Worker processes: the summary's readings below are per worker (auto runs it in process).
+    config = write_config(tmp_path, data, EXACT, cluster_extra="  processes: true\n")
 
     result = run_cli("run", "dedupe", "--config", str(config), "--as-of", "2026-11-25")
     assert result.exit_code == 0, result.output
