@@ -52,6 +52,17 @@ class TableFiles(CheckedTable):
     is_csv: bool
 
 
+def _data_files(path: Path) -> tuple[list[Path], bool]:
+    """The files a table's file or folder is read from, and whether they are CSV: a folder's
+    *.parquet parts, or its *.csv parts when it holds no Parquet."""
+    is_csv = path.suffix.lower() == ".csv" or (
+        path.is_dir() and any(path.glob("*.csv")) and not any(path.glob("*.parquet"))
+    )
+    if not path.is_dir():
+        return [path], is_csv
+    return sorted(path.glob("*.csv" if is_csv else "*.parquet")), is_csv
+
+
 @dataclass(frozen=True)
 class FileSource(Source[TableFiles]):
     """The canonical tables as files under one folder: `<Table>/` of Parquet parts,
@@ -94,12 +105,9 @@ class FileSource(Source[TableFiles]):
 
     def stored_bytes(self, tables: Iterable[str]) -> int:
         """Return the size of the tables' files (a folder's *.parquet and *.csv parts)."""
-        total = 0
-        for table in tables:
-            path = self.locate(table)
-            files = [*path.glob("*.parquet"), *path.glob("*.csv")] if path.is_dir() else [path]
-            total += sum(file.stat().st_size for file in files)
-        return total
+        return sum(
+            file.stat().st_size for table in tables for file in _data_files(self.locate(table))[0]
+        )
 
     def has_table(self, table: str) -> bool:
         """Return whether the table's file or folder exists (source.tables or under the root)."""
@@ -120,15 +128,11 @@ class FileSource(Source[TableFiles]):
                 f"{path}: the {table} table folder holds no data files (*.parquet or *.csv); "
                 f"write the table's files there or point source.tables.{table} at them"
             )
-        is_csv = path.suffix.lower() == ".csv" or (
-            path.is_dir() and any(path.glob("*.csv")) and not any(path.glob("*.parquet"))
-        )
+        files, is_csv = _data_files(path)
         if is_csv:
-            files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
             for file in files:
                 _check_csv(file, kinds)
         else:
-            files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
             _check_parquet(path, kinds)
         return TableFiles(table, str(path), path, tuple(files), is_csv)
 
