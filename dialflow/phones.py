@@ -355,9 +355,14 @@ def normalize_e164(values: pd.Series, region: str = "US") -> pd.Series:
     """Return each value's E.164 form (as reference_e164 gives it), pd.NA where not valid."""
     strings, null, unencodable = _as_arrow(values)
     out, handled = _fast_arrow(strings, region)
-    remaining = ~(null | handled | _surely_invalid_nanp(strings, region))
+    remaining = ~(null | handled)
     for i in unencodable:
         remaining[i] = False
+    # Only what the fast path left over is tested: on demo data that is a tenth of the values,
+    # and the test cost half of the whole normalisation when it ran on every value.
+    left_over = np.flatnonzero(remaining)
+    if left_over.size:
+        remaining[left_over] = ~_surely_invalid_nanp(strings.take(pa.array(left_over)), region)
     if remaining.any():
         rest = strings.filter(pa.array(remaining))
         distinct = pc.unique(rest)

@@ -326,6 +326,12 @@ _LEVELLERS: dict[str, _Leveller] = {
 }
 
 
+def arrow_text(values: pd.Series) -> pa.Array:
+    """The values as one pyarrow string array (for pyarrow.compute)."""
+    array = pa.array(values.astype(STRING).array)
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
+
+
 def _place_levels(city: np.ndarray, state: np.ndarray, postal: np.ndarray) -> np.ndarray:
     """The place level from the levels of city (2/1/0), state (1/0) and postal (2/1/0), each
     NULL where a record lacks it."""
@@ -354,7 +360,7 @@ def _phone_levels(phones: pd.Series, at_l: np.ndarray, at_r: np.ndarray) -> np.n
         phones: each record's numbers joined by ';' (empty or null when none).
         at_l, at_r: each pair's record positions in `phones` (-1: no such record).
     """
-    lists = pc.split_pattern(pa.array(phones.astype(STRING).array), ";")
+    lists = pc.split_pattern(arrow_text(phones), ";")
     numbers = pc.utf8_trim_whitespace(pc.list_flatten(lists))
     holders = pc.list_parent_indices(lists).to_numpy()
     kept = pc.and_(pc.is_valid(numbers), pc.not_equal(numbers, "")).to_numpy(zero_copy_only=False)

@@ -85,24 +85,35 @@ class LinkageResult:
     records: pd.DataFrame  # prepare_records of the accounts
 
 
-def _joined_by_id(numbers: pd.DataFrame) -> pd.Series:
-    """Id -> its numbers joined by `;` in their order, in C (a Python join per Id cost 2 of the
-    3.4 seconds of preparing 100,000 records)."""
+def _numbers_per_record(numbers: list[pd.Series], index: pd.Index) -> pd.Series:
+    """Each record's distinct numbers, sorted and joined by `;` (null when it has none), from
+    one Series of numbers per phone field (null where a field has none), in C: a sort of
+    (record, number) pairs in pyarrow. pandas' drop_duplicates, a two-column sort of texts and a
+    group by Id took a third of preparing the records."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    table = pa.table(
-        {
-            "Id": pa.array(numbers["Id"].to_numpy(dtype=object), pa.string()),
-            "Phone": pa.array(numbers["Phone"].to_numpy(dtype=object), pa.string()),
-        }
+    count = len(numbers[0])
+    values = pa.chunked_array(
+        [pa.array(field.array, pa.large_string()) for field in numbers], pa.large_string()
+    ).combine_chunks()
+    table = pa.table({"row": np.tile(np.arange(count, dtype=np.int64), len(numbers)), "n": values})
+    table = table.filter(pc.is_valid(values))
+    table = table.take(pc.sort_indices(table, [("row", "ascending"), ("n", "ascending")]))
+    rows = table["row"].to_numpy()
+    sorted_numbers = table["n"].combine_chunks()
+    repeated = np.zeros(len(rows), dtype=bool)
+    if len(rows) > 1:
+        repeated[1:] = (rows[1:] == rows[:-1]) & pc.equal(
+            sorted_numbers[1:], sorted_numbers[:-1]
+        ).to_numpy(zero_copy_only=False)
+    rows, sorted_numbers = rows[~repeated], sorted_numbers.filter(pa.array(~repeated))
+    offsets = np.searchsorted(rows, np.arange(count + 1)).astype(np.int64)
+    lists = pa.LargeListArray.from_arrays(
+        pa.array(offsets), sorted_numbers, mask=pa.array(offsets[1:] == offsets[:-1])
     )
-    grouped = table.group_by("Id", use_threads=False).aggregate([("Phone", "list")])
-    joined = pc.binary_join(grouped["Phone_list"], ";")
-    return pd.Series(
-        joined.to_pandas(types_mapper=pd.ArrowDtype).astype(STRING).to_numpy(),
-        index=grouped["Id"].to_pandas(),
-    )
+    joined = pc.binary_join(lists, pa.scalar(";", pa.large_string()))
+    return pd.Series(joined, index=index, dtype=STRING)
 
 
 def prepare_records(accounts: pd.DataFrame, params: LinkageParams) -> pd.DataFrame:
@@ -110,17 +121,15 @@ def prepare_records(accounts: pd.DataFrame, params: LinkageParams) -> pd.DataFra
     dates (null when the accounts have none) and its normalised fields (`normalise_records`:
     name, street, city, state, postal), computed once per record."""
     records = accounts[RECORD_COLUMNS].astype(STRING).reset_index(drop=True)
-    numbers = pd.concat(
+    records["Phones"] = _numbers_per_record(
         [
-            pd.DataFrame({"Id": records["Id"], "Phone": normalize_e164(accounts[f], params.region)})
-            for f in params.phone_fields
-            if f in accounts.columns
+            normalize_e164(accounts[field], params.region)
+            for field in params.phone_fields
+            if field in accounts.columns
         ]
-        or [pd.DataFrame({"Id": pd.Series(dtype=STRING), "Phone": pd.Series(dtype=STRING)})],
-        ignore_index=True,
-    ).dropna()
-    numbers = numbers.drop_duplicates().sort_values(["Id", "Phone"])
-    records["Phones"] = records["Id"].map(_joined_by_id(numbers)).astype(STRING)
+        or [pd.Series(pd.NA, index=records.index, dtype=STRING)],
+        records.index,
+    )
     for column in DATE_COLUMNS:
         if column in accounts.columns:
             # .array: to_numpy() of a time-zone-aware column makes one Timestamp per row.

@@ -165,7 +165,10 @@ EM_PRIOR_STEPS = 200
 
 
 def em_prior(
-    patterns: pd.DataFrame, m: dict[str, np.ndarray], u: dict[str, np.ndarray], start: float,
+    patterns: pd.DataFrame,
+    m: dict[str, np.ndarray],
+    u: dict[str, np.ndarray],
+    start: float,
     records: int,
 ) -> float:
     """The prior by EM with m and u held, from `start`: repeatedly, the candidate pairs' summed
