@@ -54,11 +54,12 @@ from .reference import (
     score,
 )
 from .train import (
-    EXACT_LEVELS,
+    EXACT_VALUES_META,
     PATTERN_COLUMNS,
     SHARED_META,
     add_patterns,
     candidate_patterns,
+    exact_values,
     shared_pairs_of,
     train_model,
 )
@@ -159,15 +160,14 @@ def run_matcher(
         meta=RECORDS_META,
         token="linkage-sample",
     )
-    # Each exact value's holders counted whole (a groupby across partitions), then summed per
-    # partition of the counts: one row per comparison and partition comes back.
+    # Each exact value's holders counted whole (a groupby across partitions on hashed values),
+    # then summed per partition of the counts: a row per comparison and partition comes back.
     shared = (
         [
-            records.dropna(subset=list(fields))
-            .groupby(list(fields))
+            records.map_partitions(exact_values, meta=EXACT_VALUES_META, token="linkage-exact")
+            .groupby(["comparison", "value"], observed=True)
             .size(split_out=True)
-            .map_partitions(shared_pairs_of, comparison, meta=SHARED_META)
-            for comparison, (_, fields) in EXACT_LEVELS.items()
+            .map_partitions(shared_pairs_of, meta=SHARED_META, token="linkage-shared")
         ]
         if model is None
         else []

@@ -25,7 +25,6 @@ from .compare import COMPARED_META, NORMALISED_FIELDS, compare_normalised, norma
 from .decide import decide
 from .model import FellegiSunter
 from .train import (
-    EXACT_LEVELS,
     add_patterns,
     candidate_patterns,
     shared_value_pairs,
@@ -181,7 +180,7 @@ def probabilistic_pairs(
     if model is None:
         patterns = add_patterns(candidate_patterns(levels))
         sample = sample_records(records, params.u_sample_records, params.seed)
-        shared = pd.concat([shared_value_pairs(records, c) for c in EXACT_LEVELS])
+        shared = shared_value_pairs(records)
         model = train_model(patterns, sample, shared, len(records), params)
     counts = {
         "method": "probabilistic",

@@ -12,6 +12,7 @@ from dialflow.jobs.linkage.train import (
     COMPARISONS,
     deterministic_prior,
     em_prior,
+    exact_values,
     monotone_m,
     n_levels,
     shared_pairs_of,
@@ -58,9 +59,7 @@ def test_em_prior_recovers_the_prior_the_pairs_were_drawn_with():
     given_match = np.prod([m[c][levels[c]] for c in COMPARISONS], axis=0)
     given_non = np.prod([u[c][levels[c]] for c in COMPARISONS], axis=0)
     # Every pair a candidate, each pattern with its expected count.
-    expected = levels.assign(
-        Rules=1, count=pairs * (prior * given_match + (1 - prior) * given_non)
-    )
+    expected = levels.assign(Rules=1, count=pairs * (prior * given_match + (1 - prior) * given_non))
     for start in (1e-6, 1e-2):
         assert em_prior(expected, m, u, start, records) == pytest.approx(prior, rel=1e-4)
 
@@ -110,7 +109,7 @@ def test_exact_levels_take_their_share_from_every_pair_of_records():
             "city": ["austin"] * 6 + [None],
         }
     )
-    shared = pd.concat([shared_value_pairs(records, c) for c in ("name", "street", "place")])
+    shared = shared_value_pairs(records)
     # name: acme x3 (3 pairs) + bolt x2 (1 pair) of 6 holders (15 pairs); place: the six
     # records with a city share (postal, city): 15 of 15; no street at all keeps the sample's.
     levels = n_levels()
@@ -121,6 +120,6 @@ def test_exact_levels_take_their_share_from_every_pair_of_records():
     assert exact["place"][6] == pytest.approx(1.0)
     assert np.array_equal(exact["street"], u["street"])
     # Counts from two partitions of the value counts add up to the whole.
-    counts = records.dropna(subset=["name"]).groupby("name").size()
-    parts = pd.concat([shared_pairs_of(counts[:1], "name"), shared_pairs_of(counts[1:], "name")])
+    counts = exact_values(records).groupby(["comparison", "value"], observed=True).size()
+    parts = pd.concat([shared_pairs_of(counts[:1]), shared_pairs_of(counts[1:])])
     assert with_exact_u(u, parts)["name"][7] == pytest.approx(4 / 15)
