@@ -91,3 +91,17 @@ def test_a_run_records_its_workers_and_logs_worker_lines_once(tmp_path, two_acco
         assert len(summary["memory"]["workers_peak_bytes"]) == 2
         assert len(looked_at) == 1 and " worker " in looked_at[0]
     assert any("LocalCluster workers: " in line for line in lines)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("processes", "method"), [(False, "tasks"), (True, None)])
+def test_in_process_runs_shuffle_by_tasks_and_leave_the_default_after(processes, method):
+    import dask
+
+    from dialflow.cluster import open_client
+
+    settings = ClusterSettings(n_workers=1, threads_per_worker=1, dashboard_address=":0")
+    before = dask.config.get("dataframe.shuffle.method", None)
+    with open_client(settings, processes=processes):
+        assert dask.config.get("dataframe.shuffle.method", None) == (method or before)
+    assert dask.config.get("dataframe.shuffle.method", None) == before
