@@ -197,10 +197,10 @@ def _street_start(streets: pd.Series, letters: int) -> pd.Series:
     return pd.Series(pc.struct_field(groups, "start"), index=streets.index, dtype=STRING)
 
 
-def _sorted_pair(a: pd.Series, b: pd.Series) -> pd.Series:
-    """`a b` with the smaller first, so that swapped words give the same value."""
+def _sorted_pair(a: pd.Series, b: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`a` and `b` with the smaller first, so that swapped words give the same pair."""
     swap = (a > b).fillna(False)
-    return a.where(~swap, b) + " " + b.where(~swap, a)
+    return a.where(~swap, b), b.where(~swap, a)
 
 
 def blocking_keys(
@@ -248,25 +248,26 @@ def keys_of(normalised: pd.DataFrame, rules: tuple[str, ...]) -> pd.DataFrame:
     def number_and_letters(letters: int) -> pd.Series:
         return numbers_and_letters()[letters]
 
-    # Each rule's values, one Series per key a record may have (a rule with two, postal_word,
-    # puts both in one namespace, so the first word of one name meets the last of the other).
-    values_of: dict[str, Callable[[], list[pd.Series]]] = {
-        "name": lambda: [unspaced()],
-        "postal": lambda: [postal],
-        "postal_number": lambda: [postal + "|" + number_and_letters(POSTAL_NUMBER_LETTERS)],
-        "postal_street": lambda: [postal + "|" + street_start()],
-        "city_number": lambda: [city + "|" + number_and_letters(CITY_NUMBER_LETTERS)],
-        "postal_sample": lambda: [_sample_of(postal)],
-        "name_sample": lambda: [_sample_of(unspaced())],
-        "first_token": lambda: [first],
-        "last_token": lambda: [last],
-        "phonetic_city": lambda: [sound("last") + "|" + city],
+    # Each rule's keys, one per key a record may have (a rule with two, postal_word, puts both
+    # in one namespace, so the first word of one name meets the last of the other), each as the
+    # values it joins: a record has the key when it has every one of them.
+    values_of: dict[str, Callable[[], list[list[pd.Series]]]] = {
+        "name": lambda: [[unspaced()]],
+        "postal": lambda: [[postal]],
+        "postal_number": lambda: [[postal, number_and_letters(POSTAL_NUMBER_LETTERS)]],
+        "postal_street": lambda: [[postal, street_start()]],
+        "city_number": lambda: [[city, number_and_letters(CITY_NUMBER_LETTERS)]],
+        "postal_sample": lambda: [[_sample_of(postal)]],
+        "name_sample": lambda: [[_sample_of(unspaced())]],
+        "first_token": lambda: [[first]],
+        "last_token": lambda: [[last]],
+        "phonetic_city": lambda: [[sound("last"), city]],
         "postal_word": lambda: [
-            postal + "|" + sound("first") + "|" + last.str[0],
-            postal + "|" + sound("last") + "|" + first.str[0],
+            [postal, sound("first"), last.str[0]],
+            [postal, sound("last"), first.str[0]],
         ],
-        "name_city": lambda: [unspaced() + "|" + city],
-        "words_state": lambda: [_sorted_pair(sound("first"), sound("last")) + "|" + state],
+        "name_city": lambda: [[unspaced(), city]],
+        "words_state": lambda: [[*_sorted_pair(sound("first"), sound("last")), state]],
     }
     # Each rule's key rows as (record position, Block); the Id and Sort texts are taken once at
     # the end, and repeated keys are found on integers.
@@ -277,14 +278,16 @@ def keys_of(normalised: pd.DataFrame, rules: tuple[str, ...]) -> pd.DataFrame:
         if rule == "phone":
             lists = pc.split_pattern(arrow_text(normalised["Phones"]), ";")
             numbers = pd.Series(pc.list_flatten(lists), dtype=STRING)
-            found = [(numbers, pc.list_parent_indices(lists).to_numpy().astype(np.int64))]
+            found = [([numbers], pc.list_parent_indices(lists).to_numpy().astype(np.int64))]
         else:
             found = [(values, every_record) for values in values_of[rule]()]
         owners, hashes = [], []
         for values, holders in found:
-            keep = (values.notna() & (values != "")).to_numpy(dtype=bool)
+            keep = np.logical_and.reduce(
+                [(value.notna() & (value != "")).to_numpy(dtype=bool) for value in values]
+            )
             owners.append(holders[keep])
-            hashes.append(_block_hash(values[keep], rule))
+            hashes.append(_block_hash([value[keep] for value in values], rule))
         owner, block = np.concatenate(owners), np.concatenate(hashes)
         # A record's keys repeat only where it has several of one rule (postal_word's two for a
         # one-word name; a number twice in Phones).
@@ -307,11 +310,15 @@ def keys_of(normalised: pd.DataFrame, rules: tuple[str, ...]) -> pd.DataFrame:
     )
 
 
-def _block_hash(values: pd.Series, rule: str) -> np.ndarray:
-    """The Block of each value of a rule: a 64-bit hash keyed by the rule, so equal values of
-    two rules name two blocks."""
+def _block_hash(values: list[pd.Series], rule: str) -> np.ndarray:
+    """The Block of each key of a rule, from the values it joins: a 64-bit hash keyed by the
+    rule, so equal values of two rules name two blocks. pandas hashes each column once per
+    distinct value and combines the columns' hashes: a postal code and a city are hashed as
+    the few thousand values they take, where their joined text was unique to nearly every
+    record."""
     key = f"dialflowblock{BLOCKING_RULES.index(rule):03d}"  # hash_pandas_object: 16 characters
-    return pd.util.hash_pandas_object(values, index=False, hash_key=key).to_numpy(np.uint64)
+    columns = pd.DataFrame({str(i): value.array for i, value in enumerate(values)})
+    return pd.util.hash_pandas_object(columns, index=False, hash_key=key).to_numpy(np.uint64)
 
 
 BLOCK_COUNTS_META = empty_frame(
