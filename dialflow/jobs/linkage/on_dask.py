@@ -10,10 +10,11 @@
    comparison levels per partition. Records, levels and the block counts are persisted
    together, so the keys are shuffled once: the training reads them and the scoring reads the
    levels again.
-4. Gathered to the client, small by construction: pattern counts (patterns x partitions), the
-   record sample for u (`u_sample_records` per partition at most), the block counts, and for
-   each exact level the pairs sharing a value (one row per partition of a groupby that counts
-   each value's holders on the workers). The model is trained there (or pinned).
+4. Gathered to the client, small by construction: pattern counts (patterns x partitions), u
+   (one task compares random pairs of the record sample, drawn from `u_sample_records` per
+   partition at most), the block counts, and for each exact level the pairs sharing a value
+   (one row per comparison and partition of a groupby that counts each value's holders, by
+   hash, on the workers). The model is trained there (or pinned).
 5. Scored per partition; only pairs at or above the review threshold come back, with the
    fields of the records they name; the decision runs on the client.
 """
@@ -23,6 +24,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import dask
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
@@ -57,16 +59,17 @@ from .train import (
     EXACT_VALUES_META,
     PATTERN_COLUMNS,
     SHARED_META,
+    U_META,
     add_patterns,
     candidate_patterns,
     exact_values,
     shared_pairs_of,
     train_model,
+    u_from_samples,
+    u_of_frame,
 )
 
 if TYPE_CHECKING:
-    import dask.dataframe as dd
-
     from .reference import LinkageParams
 
 # What the pairs carry of each record: its normalised fields only.
@@ -153,43 +156,54 @@ def run_matcher(
     patterns = levels.map_partitions(
         candidate_patterns, meta=_pattern_meta(), token="linkage-patterns"
     )
-    sample = records.map_partitions(
-        sample_records,
-        params.u_sample_records,
-        params.seed,
-        meta=RECORDS_META,
-        token="linkage-sample",
-    )
     # Each exact value's holders counted whole (a groupby across partitions on hashed values),
-    # then summed per partition of the counts: a row per comparison and partition comes back.
-    shared = (
+    # then summed per partition of the counts: a row per comparison and partition comes back;
+    # u from the record sample, compared in one task beside the counts.
+    trained = (
         [
             records.map_partitions(exact_values, meta=EXACT_VALUES_META, token="linkage-exact")
             .groupby(["comparison", "value"], observed=True)
             .size(split_out=True)
-            .map_partitions(shared_pairs_of, meta=SHARED_META, token="linkage-shared")
+            .map_partitions(shared_pairs_of, meta=SHARED_META, token="linkage-shared"),
+            # One task on the partitions' samples (a Delayed among the frames made Dask
+            # 2026.8 return the results out of order).
+            dd.from_delayed(
+                [
+                    dask.delayed(u_from_samples, pure=True)(
+                        records.map_partitions(
+                            sample_records,
+                            params.u_sample_records,
+                            params.seed,
+                            meta=RECORDS_META,
+                            token="linkage-sample",
+                        ).to_delayed(),
+                        params,
+                    )
+                ],
+                meta=U_META,
+                verify_meta=False,
+            ),
         ]
         if model is None
         else []
     )
-    # Small by construction: patterns x partitions, u_sample_records x partitions, rules x
-    # partitions rows, and the shared-value rows.
-    pattern_parts, sample_parts, count_parts, n_records, *rest = compute(
+    # Small by construction: patterns x partitions, rules x partitions rows, the shared-value
+    # rows and u.
+    pattern_parts, count_parts, n_records, *rest = compute(
         patterns,
-        sample,
         counted,
         records.map_partitions(len).sum(),
-        *shared,
+        *trained,
         without_id,
         repeated,
         stage="count patterns",
     )
-    shared_parts, checked = rest[: len(shared)], rest[len(shared) :]
+    trained_parts, checked = rest[: len(trained)], rest[len(trained) :]
     dropped = dropped_counts(AccountChecks.settle(*checked))
     if model is None:
-        sample = sample_records(sample_parts, params.u_sample_records, params.seed)
+        shared_parts, random_u = trained_parts
         model = train_model(
-            add_patterns(pattern_parts), sample, pd.concat(shared_parts), int(n_records), params
+            add_patterns(pattern_parts), u_of_frame(random_u), shared_parts, int(n_records), params
         )
 
     scored = levels.map_partitions(

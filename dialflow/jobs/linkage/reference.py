@@ -29,6 +29,7 @@ from .train import (
     candidate_patterns,
     shared_value_pairs,
     train_model,
+    u_from_sample,
 )
 
 RECORD_COLUMNS = [
@@ -179,9 +180,9 @@ def probabilistic_pairs(
     levels = compare_found(found, records)
     if model is None:
         patterns = add_patterns(candidate_patterns(levels))
-        sample = sample_records(records, params.u_sample_records, params.seed)
+        u = u_from_sample(sample_records(records, params.u_sample_records, params.seed), params)
         shared = shared_value_pairs(records)
-        model = train_model(patterns, sample, shared, len(records), params)
+        model = train_model(patterns, u, shared, len(records), params)
     counts = {
         "method": "probabilistic",
         "accounts": len(records),

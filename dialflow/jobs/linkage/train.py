@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .blocking import random_pairs, rules_mask
+from .blocking import random_pairs, rules_mask, sample_records
 from .compare import COMPARISONS, NORMALISED_FIELDS, compare_normalised, level_labels
 from .model import (
     COUNT,
@@ -69,6 +69,41 @@ def add_patterns(parts: pd.DataFrame) -> pd.DataFrame:
     if parts.empty:
         return parts
     return parts.groupby(columns, sort=True)[COUNT].sum().reset_index()
+
+
+# u as a frame (a row per comparison and level), so that Dask computes it among the frames.
+U_META = pd.DataFrame(
+    {
+        "comparison": pd.Series(dtype=object),
+        "level": pd.Series(dtype="int64"),
+        "u": pd.Series(dtype="float64"),
+    }
+)
+
+
+def u_from_samples(samples: list[pd.DataFrame], params: LinkageParams) -> pd.DataFrame:
+    """`u_from_sample` of the record sample drawn from the union of per-partition samples
+    (`sample_records` gives the same records either way), as a frame (`U_META`; `u_of_frame`
+    reads it back). On Dask it runs as one task beside the other counts, not on the client
+    after them."""
+    sample = sample_records(pd.concat(samples), params.u_sample_records, params.seed)
+    u = u_from_sample(sample, params)
+    return pd.DataFrame(
+        {
+            "comparison": [c for c in u for _ in u[c]],
+            "level": [level for c in u for level in range(len(u[c]))],
+            "u": np.concatenate([u[c] for c in u]),
+        }
+    )
+
+
+def u_of_frame(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The u of each comparison from `u_from_samples`' frame."""
+    ordered = frame.sort_values(["comparison", "level"])
+    return {
+        str(c): group["u"].to_numpy(dtype=np.float64)
+        for c, group in ordered.groupby("comparison", sort=False)
+    }
 
 
 def u_from_sample(sample: pd.DataFrame, params: LinkageParams) -> dict[str, np.ndarray]:
@@ -258,14 +293,15 @@ def monotone_m(m: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 def train_model(
     patterns: pd.DataFrame,
-    sample: pd.DataFrame,
+    u: dict[str, np.ndarray],
     shared: pd.DataFrame,
     records: int,
     params: LinkageParams,
 ) -> FellegiSunter:
-    """The model from the candidate pairs' pattern counts, the record sample, the pairs sharing
-    each exact value (`shared_value_pairs`) and the number of records."""
-    random_u = with_exact_u(u_from_sample(sample, params), shared)
+    """The model from the candidate pairs' pattern counts, u of random pairs of the record
+    sample (`u_from_sample`), the pairs sharing each exact value (`shared_value_pairs`) and the
+    number of records."""
+    random_u = with_exact_u(u, shared)
 
     def fitted(u: dict[str, np.ndarray], start: float) -> tuple[dict[str, np.ndarray], float]:
         m = {c: monotone_m(found, u[c]) for c, found in train_m(patterns, u, params).items()}
