@@ -44,17 +44,19 @@ def evidence_levels(evidence: pd.Series) -> pd.DataFrame:
     """Return, per comparison and level, how many Evidence texts hold it and its weight:
     columns Comparison, Level, Weight (NaN for null), Records; comparisons in order of first
     appearance, levels by weight, strongest first, null last."""
+    # Each distinct text parsed once (a few hundred patterns among tens of thousands of rows).
+    texts = evidence.dropna().astype(str).value_counts(sort=False)
     rows = [
-        (comparison, level.strip(), _weight(weight))
-        for text in evidence.dropna().astype(str)
+        (comparison, level.strip(), _weight(weight), holders)
+        for text, holders in texts.items()
         for comparison, level, weight in _EVIDENCE.findall(text)
     ]
     if not rows:
         return pd.DataFrame(columns=["Comparison", "Level", "Weight", "Records"])
-    found = pd.DataFrame(rows, columns=["Comparison", "Level", "Weight"])
+    found = pd.DataFrame(rows, columns=["Comparison", "Level", "Weight", "Holders"])
     order = {name: i for i, name in enumerate(dict.fromkeys(found["Comparison"]))}
     table = found.groupby(["Comparison", "Level"], sort=False).agg(
-        Weight=("Weight", "first"), Records=("Weight", "size")
+        Weight=("Weight", "first"), Records=("Holders", "sum")
     )
     table = table.reset_index()
     table["_order"] = table["Comparison"].map(order)

@@ -218,7 +218,8 @@ def run_matcher(
         records.map_partitions(records_named, wanted, meta=records._meta, token="linkage-named"),
         stage="gather pair records",
     )
-    named = named[named["Id"].isin(named_ids)]
+    # A hash table of the wanted Ids (isin of Arrow strings took 0.4 s for 30,000 Ids).
+    named = named[pd.Index(named_ids).get_indexer(named["Id"].to_numpy(dtype=object)) >= 0]
     decision = decide(
         likely.reset_index(drop=True),
         named,
