@@ -170,13 +170,16 @@ def run_matcher(
             dd.from_delayed(
                 [
                     dask.delayed(u_from_samples, pure=True)(
-                        records.map_partitions(
+                        # Only the compared fields: the task holds every partition's sample.
+                        records[COMPARED_FIELDS]
+                        .map_partitions(
                             sample_records,
                             params.u_sample_records,
                             params.seed,
-                            meta=RECORDS_META,
+                            meta=RECORDS_META[COMPARED_FIELDS],
                             token="linkage-sample",
-                        ).to_delayed(),
+                        )
+                        .to_delayed(),
                         params,
                     )
                 ],
