@@ -434,7 +434,8 @@ def test_forty_scrub_partitions_on_a_cluster_count_as_in_pandas():
 
     expected, run = many_codes_listiq()
     settings = ClusterSettings(n_workers=1, memory_limit="1GiB", dashboard_address=":0")
-    with open_client(settings) as client:
+    # Workers in process: the distributed scheduler's persist is what is tested, not processes.
+    with open_client(settings, processes=False) as client:
         compute = ProgressCompute(client, "listiq")
         got = run(20, compute=compute, persist=compute.persist)
     assert got.counts == expected.counts
