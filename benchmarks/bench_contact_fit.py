@@ -14,12 +14,13 @@ set to give `--calls` in all (the simulator's 3.5 a number would give 56M at 10M
 is a timing set, not the contact-rate measurement (`bench_contact.py`).
 
 `fit` times, on a LocalCluster of 2 workers x 1 thread (`--memory-limit` each), what listiq's
-`contact_rate` adds: `run_contact_model` (Task, keyed by its dialled number, and the account
-phones each shuffled by the number; the calls persisted; the cell table and the number moments
+`contact_rate` adds: `run_contact_model` (the calls it can use, and the account phones, each
+shuffled by the number as int64; the stats persisted; the cell tables and the number moments
 gathered and fitted), then each number's evidence (one task per partition: what listiq's
 scoring reads). Beside it, in the same script and on the same data, `dialflow run listiq` with
 `selection: random` (the real CLI, a subprocess with the same cluster settings): the job without
-the model, for the ratio.
+the model, for the ratio. `--profile` adds the workers' seconds by task prefix (compute and
+transfer, from the task stream) and writes a Dask performance report beside the data.
 """
 
 from __future__ import annotations
@@ -122,10 +123,32 @@ def data_folder(work: Path, calls: int, parts: int) -> tuple[Path, int]:
     return folder, accounts
 
 
-def fit(work: Path, calls: int, parts: int, memory_limit: str, listiq: bool) -> None:
+def stream_by_prefix(stream: list[dict]) -> pd.DataFrame:
+    """Worker seconds per task prefix (compute, and transfer before it) of a Dask task stream,
+    the largest first: where the fit's time goes."""
+    from dask.utils import key_split
+
+    rows = []
+    for task in stream:
+        for span in task.get("startstops", ()):
+            seconds = span["stop"] - span["start"]
+            rows.append((key_split(task["key"]), span["action"], seconds))
+    frame = pd.DataFrame(rows, columns=["prefix", "action", "seconds"])
+    table = frame.pivot_table(
+        index="prefix", columns="action", values="seconds", aggfunc="sum", fill_value=0.0
+    )
+    table["tasks"] = frame[frame["action"] == "compute"].groupby("prefix").size()
+    return table.sort_values("compute", ascending=False)
+
+
+def fit(
+    work: Path, calls: int, parts: int, memory_limit: str, listiq: bool, profile: bool = False
+) -> None:
     """Time run_contact_model and its facts on a LocalCluster; then listiq random (CLI)."""
+    import contextlib
+
     import dask
-    from dask.distributed import Client, LocalCluster, wait
+    from dask.distributed import Client, LocalCluster, get_task_stream, performance_report, wait
 
     from dialflow.config import Settings
     from dialflow.jobs.contact import ContactParams, run_contact_model
@@ -167,6 +190,10 @@ def fit(work: Path, calls: int, parts: int, memory_limit: str, listiq: bool) -> 
             n_workers=2, threads_per_worker=1, memory_limit=memory_limit, dashboard_address=":0"
         ) as cluster,
         Client(cluster),
+        performance_report(str(work / f"report-{data.name}.html"))
+        if profile
+        else contextlib.nullcontext(),
+        get_task_stream() if profile else contextlib.nullcontext() as stream,
     ):
         began = time.perf_counter()
         result = run_contact_model(task, accounts, area_codes, params, compute, persist)
@@ -176,6 +203,10 @@ def fit(work: Path, calls: int, parts: int, memory_limit: str, listiq: bool) -> 
         (numbers,) = timed("evidence", lambda: dask.compute(counted))
         total = time.perf_counter() - began
         partitions = (task.npartitions, accounts.npartitions)
+    if profile:
+        with pd.option_context("display.width", 200, "display.max_rows", 100):
+            print(stream_by_prefix(stream.data).round(1).to_string())
+        print(f"performance report: {work / f'report-{data.name}.html'}")
     size = f"{n_accounts:,} accounts, {task_rows:,} calls"
     print(
         f"{size}: run_contact_model {model_seconds:.1f} s, then the evidence "
@@ -211,6 +242,11 @@ def main() -> None:
     parser.add_argument("--parts", type=int, default=0, help="fit: the first N parts (0: all)")
     parser.add_argument("--memory-limit", default="3GiB", help="fit: per worker")
     parser.add_argument("--no-listiq", action="store_true", help="fit: skip the listiq run")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="fit: print worker seconds by task prefix; write a Dask performance report",
+    )
     parser.add_argument("--work", type=Path, default=None)
     args = parser.parse_args()
     work = args.work or OUT_DIR / f"contact-fit-{args.accounts}"
@@ -218,7 +254,7 @@ def main() -> None:
     if args.step == "generate":
         generate(work, args.accounts, args.calls, args.subset, args.chunk, args.seed)
     else:
-        fit(work, args.calls, args.parts, args.memory_limit, not args.no_listiq)
+        fit(work, args.calls, args.parts, args.memory_limit, not args.no_listiq, args.profile)
 
 
 if __name__ == "__main__":

@@ -2,14 +2,15 @@
 
 Pure functions on pandas frames, as every job's logic (docs/contact-model.md has the formula and
 why); `contact_frame` runs them in pandas (the reference) and `run_contact_model` wires them on
-Dask: Task and the account phones each shuffled by the number (E.164), so that `contact_calls`
-per partition joins every call with its account's phones and each number's calls meet,
-`call_stats` per partition, the cell table and the number level's moment sums gathered (small),
-and `number_facts` per partition.
+Dask: each Task partition cut down to the calls the model reads (`dialled_calls`, the number as
+int64) and the account phones to their numbers (`number_holders`), both shuffled by the number,
+so that `joined_calls` per partition gives every call its account's field and each number's
+calls meet; `call_stats` per partition persisted, the cell tables and the number level's moment
+sums gathered (small), and `number_evidence` per partition.
 
 - `contact_calls`: each call's number (E.164), the account field that holds it, the number's
   state and local hour and weekday (time zone from its area code), and whether it was a contact
-  (autoflush's `contact` dispositions).
+  (autoflush's `contact` dispositions): `dialled_calls` then `joined_calls`.
 - `call_stats`: calls and contacts per (number, field, state, local hour, weekday): partial
   aggregates that add up across partitions. `recency` and `attempts_since_contact` give the last
   attempt, the last contact and the attempts after it.
@@ -27,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from ..phones import normalize_e164
 from ..schema import STRING, TIMESTAMP, empty_frame
@@ -123,19 +126,60 @@ class ContactParams(JobParams):
         )
 
 
+def _first_zones(area_codes: pd.DataFrame) -> pd.DataFrame:
+    """The area-code table as State and TimeZone (the first zone it lists) by area_code: a few
+    hundred rows, split once here rather than once per call."""
+    return pd.DataFrame(
+        {
+            "State": area_codes["state"].astype(STRING).to_numpy(),
+            "TimeZone": area_codes["time_zone"].astype(STRING).str.split("|").str[0].to_numpy(),
+        },
+        index=pd.Index(area_codes["area_code"].astype(str), name="area_code"),
+    ).astype(STRING)
+
+
 def number_places(e164: pd.Series, area_codes: pd.DataFrame) -> pd.DataFrame:
     """Return each +1 number's State and time zone (the first zone its area code lists: the one
     listiq writes a window's offset in); missing where the area code maps to no state."""
     code = e164.where(e164.str.startswith("+1").fillna(False)).str.slice(2, 5)
-    by_code = area_codes.set_index("area_code")
-    zones = code.map(by_code["time_zone"]).astype(STRING)
+    by_code = _first_zones(area_codes)
     return pd.DataFrame(
         {
-            "State": code.map(by_code["state"]).astype(STRING),
-            "TimeZone": zones.str.split("|").str[0].astype(STRING),
+            "State": code.map(by_code["State"]).astype(STRING),
+            "TimeZone": code.map(by_code["TimeZone"]).astype(STRING),
         },
         index=e164.index,
     )
+
+
+@dataclass(frozen=True)
+class Places:
+    """State and time zone by three-digit area code (0-999), as codes into `states` and
+    `zones`, -1 where unmapped: a thousand-entry lookup that a number's area code indexes
+    directly, instead of a text join per call."""
+
+    state: np.ndarray  # int16 per area code: index into `states`, -1 for none
+    zone: np.ndarray  # int16 per area code: index into `zones`, -1 for none
+    states: tuple[str, ...]  # sorted
+    zones: tuple[str, ...]
+
+    @classmethod
+    def of(cls, area_codes: pd.DataFrame) -> Places:
+        """The lookup of the reference table (area_code, state, time_zone)."""
+        table = _first_zones(area_codes).dropna()
+        table = table[table.index.str.fullmatch(r"\d{3}")]
+        states = tuple(sorted(table["State"].unique()))
+        zones = tuple(sorted(table["TimeZone"].unique()))
+        codes = table.index.astype(int).to_numpy()
+        state = np.full(1000, -1, dtype=np.int16)
+        zone = np.full(1000, -1, dtype=np.int16)
+        state[codes] = pd.Index(states).get_indexer(table["State"])
+        zone[codes] = pd.Index(zones).get_indexer(table["TimeZone"])
+        return cls(state, zone, states, zones)
+
+    def state_of(self, number: np.ndarray) -> pd.Categorical:
+        """The State of ten-digit +1 numbers (categories: all states, sorted)."""
+        return pd.Categorical.from_codes(self.state[number // 10**7], categories=self.states)
 
 
 def local_hour_weekday(created: pd.Series, zones: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -147,10 +191,137 @@ def local_hour_weekday(created: pd.Series, zones: pd.Series) -> tuple[np.ndarray
     # One conversion per distinct zone (a dozen in the US), each vectorised.
     for zone in pd.unique(zones.dropna()):
         mask = values == zone
-        local = created[mask].dt.tz_convert(zone)
-        hour[mask] = local.dt.hour.to_numpy()
-        weekday[mask] = local.dt.day_of_week.to_numpy()
+        hour[mask], weekday[mask] = _local_clock(created[mask], zone)
     return hour, weekday
+
+
+def _local_clock(created: pd.Series, zone: str) -> tuple[np.ndarray, np.ndarray]:
+    """Local hour and weekday of UTC instants in one zone, from the local wall time's integer
+    nanoseconds (the `.dt` accessors of a zoned series cost more than the conversion)."""
+    wall = created.dt.tz_convert(zone).dt.tz_localize(None).astype("datetime64[ns]")
+    ns = wall.to_numpy().view(np.int64)
+    day = ns // 86_400_000_000_000
+    hour = (ns - day * 86_400_000_000_000) // 3_600_000_000_000
+    # 1970-01-01, day 0, was a Thursday: weekday 3 when Monday is 0.
+    return hour.astype(np.int8), ((day + 3) % 7).astype(np.int8)
+
+
+def national_numbers(e164: pd.Series) -> np.ndarray:
+    """The ten digits after +1 of E.164 numbers as int64 (what a +1 number is, as a key that
+    hashes, joins and sorts as one machine word); -1 for other and missing numbers."""
+    text = pa.array(e164.astype(STRING).array)
+    plus_one = pc.fill_null(pc.match_substring_regex(text, r"^\+1[0-9]{10}$"), False)
+    digits = pc.utf8_slice_codeunits(pc.if_else(plus_one, text, pa.scalar(None, text.type)), 2)
+    return pc.fill_null(pc.cast(digits, pa.int64()), -1).to_numpy(zero_copy_only=False)
+
+
+def e164_of(numbers: np.ndarray) -> pd.Series:
+    """E.164 text of ten-digit +1 numbers (`national_numbers`' inverse)."""
+    text = pc.binary_join_element_wise("+1", pc.cast(pa.array(numbers), pa.string()), "")
+    return pd.Series(pd.array(text, dtype=STRING))
+
+
+def _e164_once(values: pd.Series, region: str) -> pd.Series:
+    """`normalize_e164` of each distinct value once (a number is dialled several times, and
+    parsing is most of the calls' cost); text values only, else every value."""
+    if not isinstance(values.dtype, pd.StringDtype):
+        return normalize_e164(values, region)
+    codes, distinct = pd.factorize(values)
+    normalized = normalize_e164(pd.Series(distinct, dtype=values.dtype), region)
+    return pd.Series(normalized.array.take(codes, allow_fill=True), index=values.index)
+
+
+DIALLED_META = empty_frame(
+    {
+        "AccountId": STRING,
+        "Number": "int64",
+        "LocalHour": "int8",
+        "Weekday": "int8",
+        "Contact": "bool",
+        "CreatedDate": TIMESTAMP,
+    }
+)
+HOLDERS_META = empty_frame({"AccountId": STRING, "Number": "int64", "FieldOrder": "int8"})
+
+
+def dialled_calls(calls: pd.DataFrame, places: Places, params: ContactParams) -> pd.DataFrame:
+    """The Task rows of a partition the model can learn from, before they meet the account's
+    fields (DIALLED_META): dated at or before as-of, with an account, a valid +1 number whose
+    area code has a state and zone; the number as its ten digits, the local hour and weekday,
+    whether it was a contact. Per call, so it runs before the shuffle: the shuffle moves six
+    narrow columns, not the raw text."""
+    created = calls["CreatedDate"]
+    keep = (created.notna() & (created <= params.as_of)).to_numpy(dtype=bool)
+    calls = calls[keep & ~lacks_id(calls["AccountId"])]
+    number = national_numbers(_e164_once(calls["Dialed_Number__c"], params.region))
+    code = np.where(number >= 0, number // 10**7, 0)
+    zone = np.where(number >= 0, places.zone[code], -1)
+    mapped = (zone >= 0) & (places.state[code] >= 0)
+    calls, number, zone = calls[mapped], number[mapped], zone[mapped]
+    created = calls["CreatedDate"].astype(TIMESTAMP)
+    hour = np.empty(len(calls), dtype=np.int8)
+    weekday = np.empty(len(calls), dtype=np.int8)
+    for z in np.unique(zone):  # a dozen zones in the US, each converted in one go
+        mask = zone == z
+        hour[mask], weekday[mask] = _local_clock(created[mask], places.zones[z])
+    frame = pd.DataFrame(
+        {
+            "AccountId": calls["AccountId"].astype(STRING).to_numpy(),
+            "Number": number,
+            "LocalHour": hour,
+            "Weekday": weekday,
+            "Contact": (categorise(calls["CallDisposition"], params.categories) == CONTACT)
+            .fillna(False)
+            .to_numpy(dtype=bool),
+            "CreatedDate": created.array,  # .to_numpy() of zoned stamps: objects
+        }
+    )
+    return frame.astype(DIALLED_META.dtypes.to_dict())
+
+
+def number_holders(phones: pd.DataFrame, params: ContactParams) -> pd.DataFrame:
+    """The accounts' +1 numbers (HOLDERS_META) from autoflush's `account_phones` rows: each
+    with the position of its field in `phones.fields` (a one-byte code to shuffle; the first
+    field holding a number wins, in `holders_fields`)."""
+    number = national_numbers(phones["PhoneE164"])
+    order = phones["Field"].map({field: i for i, field in enumerate(params.phone_fields)})
+    frame = pd.DataFrame(
+        {
+            "AccountId": phones["AccountId"].astype(STRING).to_numpy(),
+            "Number": number,
+            "FieldOrder": order.to_numpy(),
+        }
+    )
+    return frame[number >= 0].astype(HOLDERS_META.dtypes.to_dict())
+
+
+def joined_calls(
+    dialled: pd.DataFrame, holders: pd.DataFrame, places: Places, params: ContactParams
+) -> pd.DataFrame:
+    """`dialled_calls` rows with the field of their account that holds the number (the first
+    in `phones.fields` order; none: the call is dropped) and the number's state: the calls the
+    model learns from, keyed by Number (CONTACT_CALLS_META with Number for PhoneE164, Field
+    and State categorical). Both inputs hold whole numbers (hashed by Number)."""
+    first = holders.sort_values("FieldOrder", kind="stable").drop_duplicates(
+        ["AccountId", "Number"]
+    )
+    # Joined on the number alone (one machine word), then the account checked: the same rows
+    # as a join on both, without hashing the Id text.
+    merged = dialled.merge(first, on="Number", suffixes=("", "_holder"))
+    merged = merged[(merged["AccountId"] == merged["AccountId_holder"]).to_numpy(dtype=bool)]
+    return pd.DataFrame(
+        {
+            "Number": merged["Number"].to_numpy(),
+            "Field": pd.Categorical.from_codes(
+                merged["FieldOrder"].to_numpy(), categories=list(params.phone_fields)
+            ),
+            "State": places.state_of(merged["Number"].to_numpy()),
+            "LocalHour": merged["LocalHour"].to_numpy(),
+            "Weekday": merged["Weekday"].to_numpy(),
+            "Contact": merged["Contact"].to_numpy(),
+            "CreatedDate": merged["CreatedDate"].array,
+        }
+    ).astype({"CreatedDate": TIMESTAMP})
 
 
 def contact_calls(
@@ -168,56 +339,71 @@ def contact_calls(
     A call counts when it is dated at or before as-of, its number is valid and mapped to a
     state, and a field of its account holds that number (the first such field in
     `phones.fields` order): the field is what the model calls the line's type, and a number no
-    field holds any more has no type to learn for.
+    field holds any more has no type to learn for. `dialled_calls` then `joined_calls`, the
+    steps the Dask wiring runs on either side of its shuffle.
     """
-    created = calls["CreatedDate"]
-    keep = (created.notna() & (created <= params.as_of)).to_numpy(dtype=bool)
-    calls = calls[keep & ~lacks_id(calls["AccountId"])]
-    frame = pd.DataFrame(
-        {
-            "AccountId": calls["AccountId"].astype(STRING),
-            "PhoneE164": normalize_e164(calls["Dialed_Number__c"], params.region),
-            "Contact": (categorise(calls["CallDisposition"], params.categories) == CONTACT)
-            .fillna(False)
-            .to_numpy(dtype=bool),
-            "CreatedDate": calls["CreatedDate"].astype(TIMESTAMP),
-        }
-    ).dropna(subset=["PhoneE164"])
-    order = {field: i for i, field in enumerate(params.phone_fields)}
-    fields = (
-        phones[["AccountId", "Field", "PhoneE164"]]
-        .astype(STRING)
-        .assign(_order=lambda f: f["Field"].map(order))
-        .sort_values("_order", kind="stable")
-        .drop_duplicates(["AccountId", "PhoneE164"])
-        .drop(columns="_order")
+    places = Places.of(area_codes)
+    joined = joined_calls(
+        dialled_calls(calls, places, params), number_holders(phones, params), places, params
     )
-    frame = frame.merge(fields, on=["AccountId", "PhoneE164"], how="inner")
-    places = number_places(frame["PhoneE164"], area_codes)
-    frame = frame.assign(State=places["State"], TimeZone=places["TimeZone"])
-    frame = frame.dropna(subset=["State", "TimeZone"]).reset_index(drop=True)
-    hour, weekday = local_hour_weekday(frame["CreatedDate"], frame["TimeZone"])
-    frame = frame.assign(LocalHour=hour, Weekday=weekday)
-    return frame[list(CONTACT_CALLS_META.columns)].astype(CONTACT_CALLS_META.dtypes.to_dict())
+    return with_e164(joined)[list(CONTACT_CALLS_META.columns)].astype(
+        CONTACT_CALLS_META.dtypes.to_dict()
+    )
+
+
+def with_e164(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame keyed by Number with the PhoneE164 text in its place (the same column order),
+    Field and State as text."""
+    if "Number" not in frame.columns:
+        return frame
+    columns = ["PhoneE164" if c == "Number" else c for c in frame.columns]
+    e164 = e164_of(frame["Number"].to_numpy()).set_axis(frame.index)
+    out = frame.assign(PhoneE164=e164)[columns]
+    text = {c: STRING for c in ("Field", "State") if c in out.columns}
+    return out.astype(text)
+
+
+def number_keys(frame: pd.DataFrame) -> list[str]:
+    """A number's keys in `frame`: (Number, Field) inside the Dask wiring, (PhoneE164, Field)
+    in the frames this module returns."""
+    return ["Number", "Field"] if "Number" in frame.columns else NUMBER_KEYS
+
+
+def _as_meta(frame: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+    """`frame` cast to `meta`'s dtypes where it has the column; the wiring's Number key and
+    categorical Field and State stay as they are (`with_e164` turns them into text)."""
+    dtypes = {
+        column: dtype
+        for column, dtype in meta.dtypes.items()
+        if column in frame.columns and not isinstance(frame[column].dtype, pd.CategoricalDtype)
+    }
+    return frame.astype(dtypes)
+
+
+def _stats_keys(frame: pd.DataFrame) -> list[str]:
+    return [number_keys(frame)[0], *STATS_KEYS[1:]]
 
 
 def call_stats(calls: pd.DataFrame) -> pd.DataFrame:
     """Calls and contacts per (number, field, state, local hour, weekday) of `contact_calls`
-    rows. Sparse: a handful of calls per number make a handful of rows, not 24 x 7."""
-    counted = calls[STATS_KEYS].assign(Calls=1, Contacts=calls["Contact"].astype("int64"))
+    rows (or of `joined_calls` rows, keyed by Number). Sparse: a handful of calls per number
+    make a handful of rows, not 24 x 7."""
+    keys = _stats_keys(calls)
+    counted = calls[keys].assign(Calls=1, Contacts=calls["Contact"].astype("int64"))
     return combine_stats(counted)
 
 
 def combine_stats(stats: pd.DataFrame) -> pd.DataFrame:
     """Add up partial `call_stats` (of any partitions) per key; sorted by key."""
-    summed = stats.groupby(STATS_KEYS, observed=True, sort=True)[["Calls", "Contacts"]].sum()
-    return summed.reset_index().astype(STATS_META.dtypes.to_dict())
+    keys = _stats_keys(stats)
+    summed = stats.groupby(keys, observed=True, sort=True)[["Calls", "Contacts"]].sum()
+    return _as_meta(summed.reset_index(), STATS_META)
 
 
 def recency(calls: pd.DataFrame) -> pd.DataFrame:
     """First and last attempt, and last contact, per (number, field) of `contact_calls` rows;
     partial results combine with `combine_recency`."""
-    frame = calls[[*NUMBER_KEYS, "CreatedDate"]].assign(
+    frame = calls[[*number_keys(calls), "CreatedDate"]].assign(
         FirstCall=calls["CreatedDate"],
         LastCall=calls["CreatedDate"],
         LastContact=calls["CreatedDate"].where(calls["Contact"].to_numpy(dtype=bool)),
@@ -227,12 +413,12 @@ def recency(calls: pd.DataFrame) -> pd.DataFrame:
 
 def combine_recency(frame: pd.DataFrame) -> pd.DataFrame:
     """Combine partial `recency` rows: min of the first call, max of the last ones."""
-    combined = frame.groupby(NUMBER_KEYS, observed=True, sort=True).agg(
+    combined = frame.groupby(number_keys(frame), observed=True, sort=True).agg(
         FirstCall=("FirstCall", "min"),
         LastCall=("LastCall", "max"),
         LastContact=("LastContact", "max"),
     )
-    return combined.reset_index().astype(RECENCY_META.dtypes.to_dict())
+    return _as_meta(combined.reset_index(), RECENCY_META)
 
 
 def attempts_since_contact(calls: pd.DataFrame, last: pd.DataFrame) -> pd.DataFrame:
@@ -242,20 +428,20 @@ def attempts_since_contact(calls: pd.DataFrame, last: pd.DataFrame) -> pd.DataFr
     The count needs the last contact over all partitions first (`combine_recency`), so it is a
     second pass; its partial counts add up (`combine_attempts`).
     """
-    joined = calls[[*NUMBER_KEYS, "CreatedDate"]].merge(
-        last[[*NUMBER_KEYS, "LastContact"]], on=NUMBER_KEYS, how="left"
-    )
+    keys = number_keys(calls)
+    joined = calls[[*keys, "CreatedDate"]].merge(last[[*keys, "LastContact"]], on=keys, how="left")
     after = (joined["CreatedDate"] > joined["LastContact"]).fillna(False) | joined[
         "LastContact"
     ].isna()
-    counted = joined[NUMBER_KEYS].assign(AttemptsSinceContact=after.to_numpy(dtype="int64"))
+    counted = joined[keys].assign(AttemptsSinceContact=after.to_numpy(dtype="int64"))
     return combine_attempts(counted)
 
 
 def combine_attempts(frame: pd.DataFrame) -> pd.DataFrame:
     """Add up partial `attempts_since_contact` counts per (number, field)."""
-    summed = frame.groupby(NUMBER_KEYS, observed=True, sort=True)[["AttemptsSinceContact"]].sum()
-    return summed.reset_index().astype(ATTEMPTS_META.dtypes.to_dict())
+    keys = number_keys(frame)
+    summed = frame.groupby(keys, observed=True, sort=True)[["AttemptsSinceContact"]].sum()
+    return _as_meta(summed.reset_index(), ATTEMPTS_META)
 
 
 def days_since(stamps: pd.Series, as_of: pd.Timestamp) -> pd.Series:
@@ -501,7 +687,8 @@ def cell_table(stats: pd.DataFrame) -> pd.DataFrame:
     """Calls and contacts per (field, state, local hour, weekday) of `call_stats` rows (or of
     partial cell tables): at most fields x states x 24 x 7 rows, whatever the history's size."""
     cells = stats.groupby(CELL_KEYS, observed=True, sort=True)[["Calls", "Contacts"]].sum()
-    return cells.reset_index()
+    # Text keys (the wiring's categorical ones too): the model's levels are indexed by text.
+    return cells.reset_index().astype({"Field": STRING, "State": STRING})
 
 
 def fit_contact_model(
@@ -587,15 +774,26 @@ def with_number_strength(model: ContactModel, moments: pd.DataFrame) -> ContactM
     return ContactModel(**{**model.__dict__, "number_strength": strength})
 
 
+def _cell_rates(stats: pd.DataFrame, model: ContactModel) -> np.ndarray:
+    """The model's rate (cell rate x weekday factor) of each row's (Field, State, LocalHour,
+    Weekday): looked up once per distinct cell (a few thousand), then spread to the rows."""
+    grouped = stats[CELL_KEYS].groupby(CELL_KEYS, observed=True, sort=False)
+    cell = grouped.ngroup().to_numpy()
+    # size() lists the cells in the order ngroup numbers them.
+    distinct = grouped.size().index.to_frame(index=False).astype({"Field": STRING, "State": STRING})
+    return (model.cell_rate(distinct) * model.day_factor(distinct))[cell]
+
+
 def _number_terms(stats: pd.DataFrame, model: ContactModel) -> pd.DataFrame:
     """Per (number, field): State, Calls, Contacts and the contacts an average number of its
     cells would have had (Expected; ExpectedSq for the strength's moment)."""
-    rate = model.cell_rate(stats) * model.day_factor(stats)
-    frame = stats[[*NUMBER_KEYS, "State", "Calls", "Contacts"]].assign(
+    rate = _cell_rates(stats, model)
+    keys = number_keys(stats)
+    frame = stats[[*keys, "State", "Calls", "Contacts"]].assign(
         Expected=stats["Calls"].to_numpy() * rate, ExpectedSq=stats["Calls"].to_numpy() * rate**2
     )
     return (
-        frame.groupby(NUMBER_KEYS, observed=True, sort=True)
+        frame.groupby(keys, observed=True, sort=True)
         .agg(
             State=("State", "first"),
             Calls=("Calls", "sum"),
@@ -607,13 +805,19 @@ def _number_terms(stats: pd.DataFrame, model: ContactModel) -> pd.DataFrame:
     )
 
 
+def _evidence(stats: pd.DataFrame, model: ContactModel) -> pd.DataFrame:
+    """`number_evidence` keyed as `stats` are (by Number inside the wiring)."""
+    terms = _number_terms(stats, model)
+    fields = terms[["Field"]].astype({"Field": object})
+    strength = _lookup(model.number_strength, fields, ["Field"], MAX_STRENGTH)
+    ratio = shrunk_ratio(terms["Contacts"], terms["Expected"], strength)
+    return terms.drop(columns="ExpectedSq").assign(Ratio=ratio)
+
+
 def number_evidence(stats: pd.DataFrame, model: ContactModel) -> pd.DataFrame:
     """Each (number, field)'s calls, contacts, expected contacts and shrunk Ratio, from
     `call_stats` rows holding whole numbers (EVIDENCE_META)."""
-    terms = _number_terms(stats, model)
-    strength = _lookup(model.number_strength, terms, ["Field"], MAX_STRENGTH)
-    ratio = shrunk_ratio(terms["Contacts"], terms["Expected"], strength)
-    frame = terms.drop(columns="ExpectedSq").assign(Ratio=ratio)
+    frame = with_e164(_evidence(stats, model))
     return frame[list(EVIDENCE_META.columns)].astype(EVIDENCE_META.dtypes.to_dict())
 
 
@@ -629,13 +833,14 @@ def number_facts(
     """Each (number, field)'s evidence, last attempt and contact, attempts since it and days
     since the last attempt (FACTS_META), from `contact_calls` rows and their `call_stats`
     holding whole numbers."""
+    keys = number_keys(stats)
     last = recency(calls)
     facts = (
-        number_evidence(stats, model)
-        .merge(last[[*NUMBER_KEYS, "LastCall", "LastContact"]], on=NUMBER_KEYS)
-        .merge(attempts_since_contact(calls, last), on=NUMBER_KEYS)
+        _evidence(stats, model)
+        .merge(last[[*keys, "LastCall", "LastContact"]], on=keys)
+        .merge(attempts_since_contact(calls, last), on=keys)
     )
-    facts = facts.assign(DaysSinceLastAttempt=days_since(facts["LastCall"], as_of))
+    facts = with_e164(facts).assign(DaysSinceLastAttempt=days_since(facts["LastCall"], as_of))
     return facts[list(FACTS_META.columns)].astype(FACTS_META.dtypes.to_dict())
 
 
@@ -663,22 +868,27 @@ def contact_frame(
     return ContactResult(model, number_facts(learned, stats, model, params.as_of))
 
 
-_NUMBER_KEY = "_PhoneE164"  # a Task row's dialled number in E.164: the shuffle's key
+CELLS_META = empty_frame(
+    {
+        "Field": STRING,
+        "State": STRING,
+        "LocalHour": "int8",
+        "Weekday": "int8",
+        "Calls": "int64",
+        "Contacts": "int64",
+    }
+)
 
 
-def _keyed_by_number(calls: pd.DataFrame, region: str) -> pd.DataFrame:
-    """Task rows with their dialled number in E.164 (missing when invalid), to hash them by."""
-    return calls.assign(**{_NUMBER_KEY: normalize_e164(calls["Dialed_Number__c"], region)})
-
-
-def _keyed_meta(meta: pd.DataFrame) -> pd.DataFrame:
-    return meta.assign(**{_NUMBER_KEY: pd.Series(dtype=STRING)})
+def _joined_meta(places: Places, params: ContactParams) -> pd.DataFrame:
+    """`joined_calls`' meta: Field and State categorical with the categories it gives them."""
+    return joined_calls(DIALLED_META, HOLDERS_META, places, params)
 
 
 @dataclass(frozen=True)
 class ContactDask:
     model: ContactModel
-    facts: Any  # Dask frame of FACTS_META, hashed by PhoneE164; built on persisted calls
+    facts: Any  # Dask frame of FACTS_META, hashed by number; recomputes the calls' join
     # EVIDENCE_META, the same partitions: what listiq's scoring reads, without the facts'
     # recency and attempts since the last contact (two more passes per partition).
     evidence: Any = None
@@ -696,52 +906,62 @@ def run_contact_model(
     """Wire the model on Dask: the model `contact_frame` fits (or `pinned`) and the facts as a
     lazy frame.
 
-    Task (keyed by its dialled number in E.164) and the account phones are each hash-shuffled
-    by the number, so that a call meets its account's phone fields and every number's calls are
-    whole in one partition (the number level and its facts need them together); the calls the
-    model learns from are persisted. Only the cell table and the number level's moment sums
-    per field come to the client.
+    Each Task partition is reduced first to the calls the model can use, the number as its ten
+    digits and the local hour and weekday computed (`dialled_calls`: the parsing, once per
+    distinct number); the account phones likewise to (AccountId, Number, field code). Both are
+    hash-shuffled by Number, so that a call meets its account's phone fields and every
+    number's calls are whole in one partition (the number level needs them together);
+    `call_stats` per partition are persisted, not the calls. Only the cell table and the
+    number level's moment sums per field come to the client.
     """
     import dask
     import dask.dataframe as dd
 
     from .autoflush import account_phones
 
+    places = Places.of(area_codes)
     phones = accounts.map_partitions(
         account_phones, params, meta=account_phones(accounts._meta, params), token="contact-phones"
     )
-    partitions = max(calls.npartitions, phones.npartitions)
-    # Both sides hashed by the number (the same values, one dtype, the same partition count):
-    # a call meets its account's phones, and every number's calls are whole in one partition,
-    # in one shuffle of the calls (by AccountId, then again by number, was two).
-    keyed = calls.map_partitions(
-        _keyed_by_number, params.region, meta=_keyed_meta(calls._meta), token="contact-numbers"
+    holders = phones.map_partitions(
+        number_holders, params, meta=HOLDERS_META, token="contact-holders"
     )
+    dialled = calls.map_partitions(
+        dialled_calls, places, params, meta=DIALLED_META, token="contact-dialled"
+    )
+    partitions = max(calls.npartitions, accounts.npartitions)
+    # Both sides hashed by the same int64 column into the same partition count: a call meets
+    # its account's phones, and every number's calls are whole in one partition.
     by_number = dd.map_partitions(
-        contact_calls,
-        keyed.shuffle(on=_NUMBER_KEY, npartitions=partitions),
-        phones.shuffle(on="PhoneE164", npartitions=partitions),
-        area_codes,
+        joined_calls,
+        dialled.shuffle(on="Number", npartitions=partitions),
+        holders.shuffle(on="Number", npartitions=partitions),
+        places,
         params,
-        meta=CONTACT_CALLS_META,
+        meta=_joined_meta(places, params),
         align_dataframes=False,
         token="contact-calls",
     )
-    stats = by_number.map_partitions(call_stats, meta=STATS_META, token="contact-stats")
-    by_number, stats = persist(by_number, stats, stage="learn from the calls")
+    stats = by_number.map_partitions(
+        call_stats, meta=call_stats(by_number._meta), token="contact-stats"
+    )
+    # The stats alone are reused (cells, moments, evidence); the calls are only read again
+    # for the facts, which listiq's scoring does not need: holding 100M calls on the workers
+    # would cost more memory than recomputing them there.
+    (stats,) = persist(stats, stage="learn from the calls")
     model = pinned
     if model is None:
-        cells = stats.groupby(CELL_KEYS)[["Calls", "Contacts"]].sum(split_every=8)
-        # Small by construction: fields x states x 24 hours x 7 weekdays at most.
+        cells = stats.map_partitions(cell_table, meta=CELLS_META, token="contact-cells")
+        # Small by construction: fields x states x 24 hours x 7 weekdays at most, per partition.
         (cells,) = compute(cells, stage="fit the contact model's cells")
-        model = fit_cell_levels(cells.reset_index())
+        model = fit_cell_levels(cells)
         moments = stats.map_partitions(
             number_moments, dask.delayed(model, pure=True), meta=MOMENTS_META,
             token="contact-number-moments",
-        ).groupby("Field")[["Excess", "Spread", "Scale"]].sum(split_every=8)  # fmt: skip
-        # Small by construction: one row per phone field.
+        )  # fmt: skip
+        # Small by construction: one row per phone field and partition.
         (moments,) = compute(moments, stage="fit the contact model's numbers")
-        model = with_number_strength(model, moments.reset_index())
+        model = with_number_strength(model, moments)
     facts = dd.map_partitions(
         number_facts,
         by_number,

@@ -268,3 +268,59 @@ def test_load_refuses_another_file(tmp_path):
     path.write_text('{"prior": 0.1}', encoding="utf-8")
     with pytest.raises(ValueError, match="not a contact model.json"):
         load_model(path)
+
+
+def test_numbers_as_int64_and_back():
+    from dialflow.jobs.contact import e164_of, national_numbers
+
+    e164 = pd.Series(["+12127365000", "+442071234567", None, "+1415867530"], dtype="string")
+    numbers = national_numbers(e164)
+    assert numbers.tolist() == [2127365000, -1, -1, -1]  # +1 and ten digits only
+    assert e164_of(numbers[:1]).tolist() == ["+12127365000"]
+
+
+def test_local_clock_equals_the_zoned_accessors():
+    from dialflow.jobs.contact import local_hour_weekday
+
+    # Both sides of the 2026 US spring-forward and fall-back, midnight, and before 1970.
+    created = pd.Series(
+        pd.to_datetime(
+            [
+                "2026-03-08T06:59:59Z",
+                "2026-03-08T07:00:00Z",
+                "2026-11-01T05:30:00Z",
+                "2026-11-01T06:30:00Z",
+                "2026-07-01T04:00:00Z",
+                "1969-12-31T23:30:00Z",
+            ]
+        )
+    )
+    for zone in ["America/New_York", "America/Los_Angeles", "Pacific/Honolulu"]:
+        hour, weekday = local_hour_weekday(created, pd.Series([zone] * len(created)))
+        local = created.dt.tz_convert(zone)
+        assert hour.tolist() == local.dt.hour.tolist(), zone
+        assert weekday.tolist() == local.dt.day_of_week.tolist(), zone
+
+
+def test_a_number_two_accounts_hold_counts_for_the_caller_only():
+    # One number in two accounts' fields; each account's call takes its own account's field.
+    accounts = accounts_frame(
+        [
+            {"Id": "001A", "Phone": "212-736-5000"},
+            {"Id": "001B", "Mobile_Phone__c": "212-736-5000"},
+        ]
+    )
+    calls = contact_calls(
+        calls_frame(
+            [
+                ("001A", "212-736-5000", "Contact", "2026-07-01T14:30:00Z"),
+                ("001B", "212-736-5000", "No Answer", "2026-07-02T14:30:00Z"),
+                ("001C", "212-736-5000", "Contact", "2026-07-03T14:30:00Z"),  # holds none
+            ]
+        ),
+        account_phones(accounts, PARAMS),
+        AREA_CODES,
+        PARAMS,
+    )
+    got = calls.sort_values("CreatedDate")[["Field", "Contact"]].values.tolist()
+    assert got == [["Phone", True], ["Mobile_Phone__c", False]]
