@@ -611,6 +611,22 @@ def one_per_number(pool: pd.DataFrame) -> pd.DataFrame:
     Two accounts sharing a number would ring the same line twice; the newest record is the one
     a dedupe survivor would be, and the one most likely to be current.
     """
+    phone = pool["Phone"]
+    if phone.isna().any():  # not in a pool (its phones are mapped +1 numbers): the plain way
+        return _newest_per_phone(pool)
+    # Most numbers have one account: only the shared ones need the three-key sort of strings,
+    # which took most of the scrub stage's worker time at 10M accounts (3.8 s a partition).
+    shared = phone.duplicated(keep=False).to_numpy()
+    kept = pd.concat([pool[~shared], _newest_per_phone(pool[shared])]) if shared.any() else pool
+    # In phone order, as the sort gave it: `+1` and ten digits sort as their numbers do.
+    numbers = pd.to_numeric(kept["Phone"].str.slice(2), errors="coerce")
+    if numbers.isna().any() or not kept["Phone"].str.len().eq(12).all():
+        return kept.sort_values("Phone")  # another shape of phone: order by the text itself
+    return kept.iloc[np.argsort(numbers.to_numpy(dtype="int64"), kind="stable")]
+
+
+def _newest_per_phone(pool: pd.DataFrame) -> pd.DataFrame:
+    """`one_per_number` by one sort: phone, then newest CreatedDate, then greatest Id."""
     ordered = pool.sort_values(
         ["Phone", "CreatedDate", "AccountId"], ascending=[True, False, False], na_position="last"
     )
