@@ -106,11 +106,19 @@ def accounts_data(accounts: int, wait: float) -> Path:
     return ensure_data(DATA_DIR / f"accounts-{accounts}", accounts, max(accounts // 4, 1000), wait)
 
 
-def registry_data(data: Path, numbers: int) -> tuple[Path, dict[str, Any]]:
+def registry_data(data: Path, numbers: int, synthetic: bool = False) -> tuple[Path, dict[str, Any]]:
     """Return the registry folder's files (`_dnc/`) for this data set and size, and what the
-    generator said; write them with `generate_demo_registry` when absent."""
+    generator said; write them with `generate_demo_registry` (or, `synthetic`, with
+    dnc_synthetic_registry.py, shared by every data set) when absent."""
     from dialflow.demo import generate_demo_registry
 
+    if synthetic:
+        folder = DATA_DIR / f"synthetic-{numbers}"
+        if not (folder / "_registry.json").exists():
+            print(f"generating {folder}/_dnc ({numbers:,} numbers)", file=sys.stderr, flush=True)
+            subprocess.run([sys.executable, str(SCRIPT.with_name("dnc_synthetic_registry.py")),
+                            str(folder / "_dnc"), str(numbers)], check=True)  # fmt: skip
+        return folder / "_dnc", json.loads((folder / "_registry.json").read_text("utf-8"))
     folder = DATA_DIR / f"dnc-{numbers}-{data.name}"
     marker = folder / "_registry.json"
     if not marker.exists():
@@ -414,6 +422,23 @@ def import_rows(methods: dict[str, MethodRuns], checks: dict[str, list[str]]) ->
     return lines
 
 
+def shown(folder: str) -> str:
+    """Return a folder relative to the repository when it is inside it."""
+    path = Path(folder)
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else folder
+
+
+def generator_text(registry: dict[str, Any]) -> str:
+    """Say which script wrote the registry's files (`_registry.json`'s generator)."""
+    if registry.get("generator") == "benchmarks/dnc_synthetic_registry.py":
+        return (
+            "`benchmarks/dnc_synthetic_registry.py` (`--synthetic`: the same count of numbers in "
+            "each of 359 area codes, none of them an account's phone, so the registry hits are "
+            "chance matches)"
+        )
+    return "`generate_demo_registry` (the generator of `dialflow demo-data --dnc N`)"
+
+
 def render(
     args: argparse.Namespace,
     data: Path,
@@ -432,15 +457,16 @@ def render(
         "",
         f"Command: `.venv/bin/python benchmarks/bench_dnc.py --accounts {args.accounts} "
         f"--registry {args.registry} --repeat {args.repeat} --memory-limit "
-        f"{args.memory_limit}{part}`  ",
+        f"{args.memory_limit}{part}{' --synthetic' if args.synthetic else ''}`  ",
         f"Date: {pd.Timestamp.now(tz='UTC'):%Y-%m-%d %H:%M} UTC. Machine: {machine()}.  ",
         f"Input: `benchmarks/data/{data.name}/` (the demo accounts bench_dedupe.py uses) and "
-        f"`benchmarks/data/dnc-{args.registry}-{data.name}/_dnc/`: {registry['full_lists']} full "
+        f"`{shown(registry.get('folder', '?'))}/`: "
+        f"{registry['full_lists']} full "
         f"lists holding {registry['numbers']:,} numbers ({registry['from_accounts']:,} of them "
         f"accounts' phones), dated {registry['full_list_date']}, and one change list of "
         f"{registry['change_list_date']} (+{registry['change_added']:,} "
-        f"-{registry['change_deleted']:,}), written by `generate_demo_registry` (the generator "
-        f"of `dialflow demo-data --dnc N`) in {registry.get('seconds', '?')} s. listiq runs "
+        f"-{registry['change_deleted']:,}), written by "
+        f"{generator_text(registry)} in {registry.get('seconds', '?')} s. listiq runs "
         f"`--no-sql --as-of {AS_OF} --call-date {CALL_DATE}` without dedupe or autoflush "
         f"results. DuckDB gets 2 threads and a memory limit of the two workers' together "
         f"(2 x {args.memory_limit}). "
@@ -501,7 +527,9 @@ def render(
 
 STEPS: dict[str, Any] = {
     "accounts": lambda a: accounts_data(a.accounts, a.wait),
-    "registry": lambda a: registry_data(accounts_data(a.accounts, a.wait), a.registry)[0],
+    "registry": lambda a: registry_data(accounts_data(a.accounts, a.wait), a.registry, a.synthetic)[
+        0
+    ],
     "candidates": lambda a: candidates_data(a.input, a.config),
     "compare": lambda a: compare_stores(a.input, a.out),
 }
@@ -530,7 +558,8 @@ def import_round(
 def step(args: argparse.Namespace, name: str, *extra: str) -> str:
     """Run `--step name` of this script in a subprocess; return the last line it printed."""
     cmd = [sys.executable, str(SCRIPT), "--step", name, "--accounts", str(args.accounts),
-           "--registry", str(args.registry), "--wait", str(args.wait), *extra]  # fmt: skip
+           "--registry", str(args.registry), "--wait", str(args.wait),
+           *(["--synthetic"] if args.synthetic else []), *extra]  # fmt: skip
     done = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True, check=True)
     return done.stdout.strip().splitlines()[-1]
 
@@ -546,6 +575,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--wait", type=float, default=3 * 3600, help="seconds to wait for data")
     parser.add_argument("--part", choices=["both", "import", "scrub"], default="both",
                         help="time the import, the scrub (on the store left), or both")  # fmt: skip
+    parser.add_argument("--synthetic", action="store_true",
+                        help="registry files by dnc_synthetic_registry.py (minutes at 250M; none "
+                        "of them an account's phone) instead of the demo generator")  # fmt: skip
     parser.add_argument("--results", type=Path, default=RESULTS, help="markdown file to update")
     parser.add_argument("--no-results", action="store_true", help="print, do not update it")
     parser.add_argument("--baseline", choices=["duckdb-import", "duckdb-scrub"],
@@ -575,7 +607,8 @@ def main() -> None:
     write_dnc_config(config, args.memory_limit, work / "store")
     data = Path(step(args, "accounts"))
     step(args, "registry")
-    files, registry = registry_data(data, args.registry)  # written by the step: only read here
+    # Written by the step: only read here.
+    files, registry = registry_data(data, args.registry, args.synthetic)
     if args.part != "import":
         candidates = Path(step(args, "candidates", "--input", str(data), "--config", str(config)))
     if args.part == "scrub":

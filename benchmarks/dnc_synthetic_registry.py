@@ -9,11 +9,15 @@ an hour). This one writes `total` numbers over the first 359 area codes of
 dialflow/data/area_codes.csv, the same count in each (`dnc-full-<AAA>-2026-11-15.txt`,
 `AAA,NNNNNNN` lines, sorted: the lowest distinct draws), and one change list
 `dnc-change-2026-11-24.txt` adding 1% (uniform draws, some already listed) and deleting 0.5%,
-seed 7. Its numbers match no demo account: use it for the import, not for a scrub.
+seed 7. Its numbers match no demo account by design (a scrub's registry hits are chance
+matches); bench_dnc.py's `--synthetic` scrubs against it all the same, since at 250M numbers it
+is the only registry this host writes in minutes. `_registry.json` beside `_dnc/` says what was
+written (bench_dnc.py reads it).
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -39,9 +43,8 @@ def lines(numbers: np.ndarray, suffix: bytes = b"") -> bytes:
     return out.tobytes()
 
 
-def main() -> None:
-    """Write the files."""
-    out, total = Path(sys.argv[1]), int(sys.argv[2])
+def write_registry(out: Path, total: int) -> dict:
+    """Write the files into `out`; return what bench_dnc.py's `_registry.json` records."""
     out.mkdir(parents=True, exist_ok=True)
     table = pd.read_csv(Path(__file__).parents[1] / "dialflow/data/area_codes.csv", dtype=str)
     codes = sorted({int(c) for c in table["area_code"] if c[0] in "23456789"})[:359]
@@ -56,11 +59,31 @@ def main() -> None:
         (out / f"dnc-full-{code}-2026-11-15.txt").write_bytes(lines(numbers))
         deleted.append(numbers[rng.random(numbers.size) < 0.005])
         added.append(code * AREA + rng.integers(0, AREA, int(numbers.size * 0.01)))
+    added_numbers, deleted_numbers = np.concatenate(added), np.concatenate(deleted)
     with open(out / "dnc-change-2026-11-24.txt", "wb") as change:
-        change.write(lines(np.concatenate(added), b",A"))
-        change.write(lines(np.concatenate(deleted), b",D"))
-    print(f"{len(codes)} full lists, {per * len(codes):,} numbers, in "
-          f"{time.perf_counter() - started:.0f} s")  # fmt: skip
+        change.write(lines(added_numbers, b",A"))
+        change.write(lines(deleted_numbers, b",D"))
+    return {
+        "generator": "benchmarks/dnc_synthetic_registry.py",
+        "full_lists": len(codes),
+        "numbers": per * len(codes),
+        "from_accounts": 0,
+        "change_added": int(added_numbers.size),
+        "change_deleted": int(deleted_numbers.size),
+        "full_list_date": "2026-11-15",
+        "change_list_date": "2026-11-24",
+        "folder": str(out),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
+def main() -> None:
+    """Write the files and `_registry.json` beside them."""
+    out, total = Path(sys.argv[1]), int(sys.argv[2])
+    said = write_registry(out, total)
+    (out.parent / "_registry.json").write_text(json.dumps(said, indent=2) + "\n", encoding="utf-8")
+    print(f"{said['full_lists']} full lists, {said['numbers']:,} numbers, in "
+          f"{said['seconds']:.0f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

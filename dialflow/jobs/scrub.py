@@ -41,6 +41,7 @@ PARTITION_WEIGHT = 8_000_000
 CANDIDATE_WEIGHT = 16
 AREA_CODE_SPAN = 10**7  # the numbers of one area code: AAA0000000 to AAA9999999
 LAST_NUMBER = 10**10
+MAX_TABLES = 1000  # is_in: area codes looked up by table at most (the NANP has 800)
 
 
 def ten_digit_numbers(e164: pd.Series) -> pd.Series:
@@ -109,15 +110,40 @@ def ebr_exempt(accounts: pd.DataFrame, ebr: EbrSettings | None, call_date: date)
 def is_in(numbers: np.ndarray, values: np.ndarray) -> np.ndarray:
     """Return whether each number is among `values` (any order, repeats allowed), as np.isin.
 
-    A stable sort of `values` (a merge: the registry arrives sorted, area code by area code)
-    and a binary search per number: np.isin sorted candidates and registry together, or built
-    a table over the range; on a scrub partition (8 million registry numbers, 240,000
-    candidates) this is ~50x faster."""
-    if values.size == 0:
+    Area code by area code (`AREA_CODE_SPAN` numbers), a table of 10 million flags: the area
+    code's values set their flags, its numbers read theirs. A scrub partition holds a few area
+    codes, each about 700,000 registry numbers and a few thousand to 30,000 candidates: a
+    binary search per candidate in the partition's millions of registry numbers missed the
+    cache at every step and took ~5x as long (np.isin sorted both together: ~100x). Inputs
+    with more distinct area codes than `MAX_TABLES` (not phone numbers) take the sorted search.
+    """
+    if values.size == 0 or numbers.size == 0:
         return np.zeros(numbers.shape, bool)
-    values = np.sort(values, kind="stable")
-    at = np.searchsorted(values, numbers).clip(max=values.size - 1)
-    return values[at] == numbers
+    if np.any(values[1:] < values[:-1]):  # the registry arrives sorted; the internal list not
+        values = np.sort(values)
+    order = np.argsort(numbers, kind="stable")
+    ordered = numbers[order]
+    codes = ordered // AREA_CODE_SPAN  # floor division: negatives too get a code and an offset
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    if starts.size > MAX_TABLES:
+        at = np.searchsorted(values, numbers).clip(max=values.size - 1)
+        return values[at] == numbers
+    ends = np.r_[starts[1:], ordered.size]
+    first = codes[starts] * AREA_CODE_SPAN
+    lows = np.searchsorted(values, first)
+    highs = np.searchsorted(values, first + AREA_CODE_SPAN)
+    table = np.zeros(AREA_CODE_SPAN, bool)
+    found = np.zeros(ordered.shape, bool)
+    for start, end, base, low, high in zip(starts, ends, first, lows, highs, strict=True):
+        if low == high:
+            continue
+        offsets = values[low:high] - base
+        table[offsets] = True
+        found[start:end] = table[ordered[start:end] - base]
+        table[offsets] = False  # cheaper than a fresh table: only the flags set are cleared
+    listed = np.empty(numbers.shape, bool)
+    listed[order] = found
+    return listed
 
 
 def dnc_reasons(

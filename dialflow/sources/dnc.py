@@ -12,7 +12,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -21,7 +20,7 @@ import pyarrow.parquet as pq
 from ..dnc.freshness import MAX_AGE_DAYS, staleness_problem
 from ..dnc.store import area_dates, area_folder, current_version, read_manifest
 from ..errors import InputError
-from ..jobs.scrub import NUMBER, NUMBER_META
+from ..jobs.scrub import NUMBER
 
 
 @dataclass(frozen=True)
@@ -33,17 +32,10 @@ class RegistryVersion:
     summary: dict[str, Any]  # what summary.json records under counts.dnc
     warning: str | None = None  # for the run's log: no registry, or a stale one allowed
 
-    def reader(self) -> Any:
-        """Return `read(groups, divisions) -> Dask frame` of this version's numbers, or None
-        without a registry."""
-        version = self.version
-        if version is None:
-            return None
-
-        def read(groups: Sequence[tuple[str, ...]], divisions: tuple[int, ...]) -> dd.DataFrame:
-            return registry_frame(version, groups, divisions)
-
-        return read
+    def reader(self) -> RegistryReader | None:
+        """Return `read(area_codes) -> frame` of this version's numbers (called by the scrub's
+        tasks, on the workers), or None without a registry."""
+        return RegistryReader(str(self.version)) if self.version is not None else None
 
 
 def registry_for_call_date(
@@ -133,17 +125,13 @@ def read_registry_part(part: RegistryPart) -> pd.DataFrame:
     return pd.DataFrame({NUMBER: numbers})
 
 
-def registry_frame(
-    version: Path | None, groups: Sequence[tuple[str, ...]], divisions: tuple[int, ...]
-) -> dd.DataFrame:
-    """Return the registry's numbers as one Dask partition per group of area codes, in the
-    groups' order (the number ranges `divisions` bound); the workers read the files."""
-    parts = [RegistryPart(str(version) if version else None, tuple(g)) for g in groups]
-    return dd.from_map(
-        read_registry_part,
-        parts,
-        meta=NUMBER_META,
-        divisions=divisions,
-        enforce_metadata=False,
-        label="dnc-registry",
-    )
+@dataclass(frozen=True)
+class RegistryReader:
+    """Reads area codes of one registry version; picklable, so the scrub's tasks read their own
+    area codes where they run (listiq's `_scrub_reading`)."""
+
+    version: str
+
+    def __call__(self, area_codes: Sequence[str]) -> pd.DataFrame:
+        """Return the numbers of these area codes (column Number, int64, sorted)."""
+        return read_registry_part(RegistryPart(self.version, tuple(area_codes)))

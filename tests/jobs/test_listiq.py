@@ -2,8 +2,10 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pandas.testing import assert_frame_equal
 
 from dialflow.jobs.listiq import apportion, largest_remainder, recent_quota, split_buckets
+from dialflow.schema import STRING
 
 
 def series(values: dict[str, int]) -> pd.Series:
@@ -269,6 +271,37 @@ def test_one_per_number_keeps_the_newest_record():
         }
     )
     assert sorted(one_per_number(pool)["AccountId"]) == ["B2", "B4"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_one_per_number_equals_one_sort_of_the_whole_pool(seed):
+    """Only shared numbers are sorted now: the same rows, order and index as sorting the pool by
+    phone, newest CreatedDate (missing last) and greatest Id."""
+    import numpy as np
+
+    from dialflow.jobs.listiq import _newest_per_phone, one_per_number
+
+    rng = np.random.default_rng(seed)
+    print(f"seed {seed}")
+    n = 300
+    dates = pd.to_datetime("2026-01-01", utc=True) + pd.to_timedelta(rng.integers(0, 5, n), "D")
+    pool = pd.DataFrame(
+        {
+            "AccountId": pd.array([f"A{i:04d}" for i in rng.permutation(n)], dtype=STRING),
+            "Phone": pd.array(
+                [f"+1{n:010d}" for n in 2_000_000_000 + rng.integers(0, 400, n) * 7919],
+                dtype=STRING,
+            ),
+            "CreatedDate": dates.where(rng.random(n) > 0.1),  # some missing
+        },
+        index=rng.permutation(n) + 1000,
+    )
+    assert pool["Phone"].duplicated().any()
+    assert_frame_equal(one_per_number(pool), _newest_per_phone(pool))
+    unique = pool.drop_duplicates("Phone")
+    assert_frame_equal(one_per_number(unique), _newest_per_phone(unique))
+    other = pool.assign(Phone=pool["Phone"].str.slice(1))  # not +1 E.164: the plain sort
+    assert_frame_equal(one_per_number(other), _newest_per_phone(other))
 
 
 def test_whole_job_exact_list_with_a_state_short_of_records():

@@ -143,6 +143,27 @@ def test_is_in_equals_numpys_isin_for_any_order_and_repeats(seed):
     assert is_in(numbers[:0], values).tolist() == []
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_is_in_by_area_code_tables_equals_numpys_isin(seed):
+    """Ten-digit numbers over a few area codes (the table per area code), values sorted as the
+    registry arrives or not, and more area codes than tables (the sorted search)."""
+    import numpy as np
+
+    from dialflow.jobs.scrub import MAX_TABLES
+
+    rng = np.random.default_rng(seed)
+    print(f"seed {seed}")
+    codes = rng.choice(np.arange(200, 1000), 6, replace=False) * 10**7
+    values = rng.choice(codes, 5000) + rng.integers(0, 2000, 5000)
+    numbers = np.concatenate([rng.choice(codes, 3000) + rng.integers(0, 2000, 3000),
+                              [codes[0] - 1, codes[0] + 10**7, 0, -1]])  # fmt: skip
+    for registry in (np.sort(values), values):
+        assert is_in(numbers, registry).tolist() == np.isin(numbers, registry).tolist()
+    spread = rng.integers(0, 10**13, MAX_TABLES + 50)  # one "area code" each, nearly all
+    spread_values = np.concatenate([spread[::3], rng.integers(0, 10**13, 100)])
+    assert is_in(spread, spread_values).tolist() == np.isin(spread, spread_values).tolist()
+
+
 def test_area_codes_are_grouped_by_weight_and_only_the_used_ones_are_kept():
     registry = pd.Series({"201": 10, "212": 50, "305": 5, "989": 1000})
     candidates = pd.Series({"201": 1, "212": 0, "305": 2, "415": 1})
@@ -297,18 +318,12 @@ def many_codes_scenario():
 
 
 def registry_reader(registry: pd.DataFrame):
-    """A `read(groups, divisions)` over an in-memory registry, by area code as the store's."""
-    import dask.dataframe as dd
-
-    from dialflow.jobs.scrub import NUMBER_META
+    """A `read(area_codes)` over an in-memory registry, by area code as the store's."""
 
     def numbers_in(codes: tuple[str, ...]) -> pd.DataFrame:
         return registry[registry["Number"].floordiv(10**7).astype(str).isin(codes)]
 
-    def read(groups, divisions):
-        return dd.from_map(numbers_in, groups, meta=NUMBER_META, divisions=divisions)
-
-    return read
+    return numbers_in
 
 
 def many_codes_listiq():

@@ -12,7 +12,6 @@ from pandas.testing import assert_frame_equal
 from dialflow.config import Settings
 from dialflow.jobs.contact import ContactParams, contact_frame
 from dialflow.jobs.listiq import CONTACT_RATE, RANDOM, ListiqParams, listiq_frame, run_listiq
-from dialflow.jobs.scrub import NUMBER_META
 from dialflow.jobs.usable_phone import cleared_keys
 from dialflow.phones import reference_e164
 from dialflow.sources.reference import load_reference_tables
@@ -206,11 +205,7 @@ def test_same_list_for_1_and_7_partitions(selection, scenario):
     )  # fmt: skip
     by_code = registry["Number"].floordiv(10**7).astype(str).value_counts()
 
-    def read_registry(groups, divisions):
-        return dd.from_map(
-            partial(numbers_in, registry), groups, meta=NUMBER_META, divisions=divisions
-        )
-
+    read_registry = partial(numbers_in, registry)  # one scrub partition's area codes
     for partitions in (1, 7):
         on_dask = run_listiq(
             dd.from_pandas(accounts, npartitions=partitions),
