@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from dialflow.cli import app
@@ -16,6 +17,11 @@ from tests.browser import chromium  # noqa: F401 - a fixture: headless Chromium
 from tests.salesforce_server import salesforce_server  # noqa: F401 - a Salesforce-like server
 from tests.smtp_server import serve  # noqa: F401 - a fixture: a real SMTP server on loopback
 from tests.sql_servers import sql_url  # noqa: F401 - a fixture: sqlite/postgresql/mariadb
+
+# The machine is shared: a property test fails on what it asserts, never on how long one example
+# took (hypothesis' 200 ms deadline failed an apportionment example at 376 ms under load).
+settings.register_profile("dialflow", deadline=None)
+settings.load_profile("dialflow")
 
 # Each job and the CSV it writes on the demo data's day, in the order later jobs need them.
 JOB_OUTPUTS = {
