@@ -87,7 +87,9 @@ def u_from_samples(samples: list[pd.DataFrame], params: LinkageParams) -> pd.Dat
     reads it back). On Dask it runs as one task beside the other counts, not on the client
     after them."""
     sample = sample_records(pd.concat(samples), params.u_sample_records, params.seed)
-    u = u_from_sample(sample, params)
+    # A repeated Id is refused after this stage (AccountChecks); one record per Id keeps the
+    # comparison going until then.
+    u = u_from_sample(sample.drop_duplicates("Id"), params)
     return pd.DataFrame(
         {
             "comparison": [c for c in u for _ in u[c]],
