@@ -868,16 +868,8 @@ def contact_frame(
     return ContactResult(model, number_facts(learned, stats, model, params.as_of))
 
 
-CELLS_META = empty_frame(
-    {
-        "Field": STRING,
-        "State": STRING,
-        "LocalHour": "int8",
-        "Weekday": "int8",
-        "Calls": "int64",
-        "Contacts": "int64",
-    }
-)
+# The stats summed over numbers: their columns without the number.
+CELLS_META = STATS_META.drop(columns=["PhoneE164"])
 
 
 def _joined_meta(places: Places, params: ContactParams) -> pd.DataFrame:
